@@ -1,0 +1,120 @@
+//! Packet sources: where frames come from, and nothing about what they mean.
+//!
+//! One interface, [`PacketSource`], serves capture files today and live
+//! interfaces later, so the pipeline never knows which it is reading.
+
+mod file;
+mod linktype;
+
+pub use file::{CaptureFormat, FileSource};
+pub use linktype::LinkType;
+
+use std::fmt;
+
+/// Capture timestamp in microseconds since the Unix epoch. The whole engine
+/// runs on this clock (never wall-clock in offline mode) so results do not
+/// depend on CPU speed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp(pub u64);
+
+impl Timestamp {
+    /// Builds a timestamp from seconds and a sub-second fraction given in
+    /// `units_per_sec` units (pcap µs/ns, pcapng `if_tsresol`).
+    pub fn from_parts(secs: u64, frac: u64, units_per_sec: u64) -> Self {
+        let micros = if units_per_sec == 1_000_000 {
+            frac
+        } else if units_per_sec > 1_000_000 {
+            frac / (units_per_sec / 1_000_000).max(1)
+        } else {
+            frac.saturating_mul(1_000_000 / units_per_sec.max(1))
+        };
+        Timestamp(secs.saturating_mul(1_000_000).saturating_add(micros))
+    }
+
+    /// Whole seconds since the epoch.
+    pub fn secs(self) -> u64 {
+        self.0 / 1_000_000
+    }
+
+    /// Microseconds within the second.
+    pub fn subsec_micros(self) -> u32 {
+        (self.0 % 1_000_000) as u32
+    }
+
+    /// Duration since an earlier timestamp, saturating at zero (captures are
+    /// not always monotonic).
+    pub fn micros_since(self, earlier: Timestamp) -> u64 {
+        self.0.saturating_sub(earlier.0)
+    }
+}
+
+/// One captured frame, borrowed from the source's buffer until the next call.
+#[derive(Clone, Copy, Debug)]
+pub struct RawPacket<'a> {
+    /// When the frame was captured.
+    pub ts: Timestamp,
+    /// Length of the frame on the wire (may exceed `data.len()` when the
+    /// capture was truncated by a snap length).
+    pub wire_len: u32,
+    /// How to read the first header of `data`.
+    pub link: LinkType,
+    /// The captured bytes.
+    pub data: &'a [u8],
+}
+
+/// Why a source could not go on. Every variant names what a user can check.
+#[derive(Debug)]
+pub enum CaptureError {
+    /// The file could not be opened or read.
+    Io(std::io::Error),
+    /// The first bytes are not a pcap or pcapng magic number.
+    NotACapture,
+    /// A link type this sensor does not decode.
+    UnsupportedLinkType(u32),
+    /// The file ends in the middle of a record or block.
+    Truncated {
+        /// Byte offset of the record that is cut short.
+        offset: u64,
+    },
+    /// A header field is impossible (e.g. a record longer than any snap length).
+    Corrupt {
+        /// Byte offset of the bad record or block.
+        offset: u64,
+        /// What is wrong with it.
+        what: &'static str,
+    },
+}
+
+impl fmt::Display for CaptureError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CaptureError::Io(e) => write!(f, "{e}"),
+            CaptureError::NotACapture => {
+                write!(f, "not a pcap or pcapng capture (unknown magic number)")
+            }
+            CaptureError::UnsupportedLinkType(t) => write!(f, "unsupported link type {t}"),
+            CaptureError::Truncated { offset } => {
+                write!(f, "truncated capture: record at byte {offset} is cut short")
+            }
+            CaptureError::Corrupt { offset, what } => {
+                write!(f, "corrupt capture at byte {offset}: {what}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for CaptureError {}
+
+impl From<std::io::Error> for CaptureError {
+    fn from(e: std::io::Error) -> Self {
+        CaptureError::Io(e)
+    }
+}
+
+/// Anything that yields frames in capture order: a file, standard input, or
+/// (with the daemon) a live interface.
+pub trait PacketSource {
+    /// The next frame, `Ok(None)` at a clean end of input. After an error the
+    /// source is finished; frames returned before it remain valid results.
+    fn next_packet(&mut self) -> Result<Option<RawPacket<'_>>, CaptureError>;
+}

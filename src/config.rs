@@ -1,0 +1,386 @@
+//! The one typed configuration shared by `analyze` and the daemon. Unknown
+//! keys are refused with their path (`flow.timeouts.tcp.establised`), so a
+//! typo never silently falls back to a default. Every default is documented
+//! beside its field and in `systemd/gateward.toml`.
+
+use ipnetwork::IpNetwork;
+use serde::{Deserialize, Deserializer};
+use std::path::Path;
+
+/// Top-level configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Networks that are "inside": decides which side of a flow is internal.
+    /// Default: RFC 1918, RFC 4193 ULA and RFC 6598 CGNAT space.
+    #[serde(deserialize_with = "networks")]
+    pub home_net: Vec<IpNetwork>,
+    /// Flow table limits and timeouts.
+    pub flow: FlowConfig,
+    /// IP fragment reassembly limits.
+    pub defrag: DefragConfig,
+    /// Decoder limits.
+    pub decode: DecodeConfig,
+    /// Threads and queues.
+    pub pipeline: PipelineConfig,
+    /// What the JSON output contains.
+    pub output: OutputConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            home_net: [
+                "10.0.0.0/8",
+                "172.16.0.0/12",
+                "192.168.0.0/16",
+                "100.64.0.0/10",
+                "fc00::/7",
+            ]
+            .iter()
+            .map(|s| s.parse().expect("valid default network"))
+            .collect(),
+            flow: FlowConfig::default(),
+            defrag: DefragConfig::default(),
+            decode: DecodeConfig::default(),
+            pipeline: PipelineConfig::default(),
+            output: OutputConfig::default(),
+        }
+    }
+}
+
+/// Flow table settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FlowConfig {
+    /// Flows held at once across all workers (default 1,000,000); when full,
+    /// the longest-idle flow is evicted and counted.
+    pub max_flows: usize,
+    /// Seconds after which a long flow gets an interim record while it goes
+    /// on (NetFlow's active timeout; default 1800, 0 disables).
+    pub active_timeout: u64,
+    /// Payload-carrying packets per direction handed to dissectors and kept
+    /// as size/timing summaries (default 16).
+    pub inspect_packets: u16,
+    /// Idle timeouts, in seconds of capture time.
+    pub timeouts: Timeouts,
+}
+
+impl Default for FlowConfig {
+    fn default() -> Self {
+        FlowConfig {
+            max_flows: 1_000_000,
+            active_timeout: 1800,
+            inspect_packets: 16,
+            timeouts: Timeouts::default(),
+        }
+    }
+}
+
+/// Idle timeouts per protocol group; Suricata's defaults.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Timeouts {
+    /// TCP: new 60, established 600, closed 60.
+    pub tcp: StateTimeouts,
+    /// UDP: new 30, established 300.
+    pub udp: StateTimeouts,
+    /// ICMP and ICMPv6: new 30, established 300.
+    pub icmp: StateTimeouts,
+    /// Everything else (GRE, ESP, ...): new 30, established 300.
+    pub other: StateTimeouts,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            tcp: StateTimeouts {
+                new: 60,
+                established: 600,
+                closed: 60,
+            },
+            udp: StateTimeouts::default(),
+            icmp: StateTimeouts::default(),
+            other: StateTimeouts::default(),
+        }
+    }
+}
+
+/// Idle timeouts of one protocol group, seconds.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StateTimeouts {
+    /// Before traffic has gone both ways (or the TCP handshake completed).
+    pub new: u64,
+    /// Once established.
+    pub established: u64,
+    /// After FIN exchange or RST (TCP only; other groups use `established`).
+    pub closed: u64,
+}
+
+impl Default for StateTimeouts {
+    fn default() -> Self {
+        StateTimeouts {
+            new: 30,
+            established: 300,
+            closed: 0,
+        }
+    }
+}
+
+impl Timeouts {
+    /// The table's per-class timeouts in µs (class = group × 3 + state).
+    pub fn per_class_us(&self) -> [u64; crate::flow::table::CLASSES] {
+        let mut out = [0u64; crate::flow::table::CLASSES];
+        for (g, t) in [&self.tcp, &self.udp, &self.icmp, &self.other]
+            .iter()
+            .enumerate()
+        {
+            let closed = if g == 0 { t.closed } else { t.established };
+            out[g * 3] = t.new * 1_000_000;
+            out[g * 3 + 1] = t.established * 1_000_000;
+            out[g * 3 + 2] = closed * 1_000_000;
+        }
+        out
+    }
+}
+
+/// Fragment reassembly limits (totals; each worker gets its share).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DefragConfig {
+    /// Partial datagrams held at once (default 8192).
+    pub max_datagrams: usize,
+    /// Bytes held at once (default 32 MiB).
+    pub memcap: usize,
+    /// Fragments accepted per datagram (default 128).
+    pub max_fragments: usize,
+    /// Seconds a partial datagram may wait for its fragments (default 60).
+    pub timeout: u64,
+}
+
+impl Default for DefragConfig {
+    fn default() -> Self {
+        DefragConfig {
+            max_datagrams: 8192,
+            memcap: 32 * 1024 * 1024,
+            max_fragments: 128,
+            timeout: 60,
+        }
+    }
+}
+
+/// Decoder limits.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DecodeConfig {
+    /// Tunnel nesting decoded (default 4); deeper layers are counted as
+    /// `tunnel_too_deep` and only the outer flows are tracked.
+    pub max_tunnel_depth: u8,
+    /// Decapsulate tunnels at all (default true).
+    pub decapsulate: bool,
+}
+
+impl Default for DecodeConfig {
+    fn default() -> Self {
+        DecodeConfig {
+            max_tunnel_depth: 4,
+            decapsulate: true,
+        }
+    }
+}
+
+/// Threads and queues.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PipelineConfig {
+    /// Worker threads; 0 = one per available core (default 0).
+    pub workers: usize,
+    /// Packets per batch handed from the reader to a worker (default 256).
+    pub batch_packets: usize,
+    /// Batches queued per worker before the reader waits (default 8).
+    pub queue_batches: usize,
+}
+
+impl Default for PipelineConfig {
+    fn default() -> Self {
+        PipelineConfig {
+            workers: 0,
+            batch_packets: 256,
+            queue_batches: 8,
+        }
+    }
+}
+
+impl PipelineConfig {
+    /// The worker count after resolving 0 to the available cores.
+    pub fn worker_count(&self) -> usize {
+        if self.workers == 0 {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+        } else {
+            self.workers
+        }
+        .min(256)
+    }
+}
+
+/// Output settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OutputConfig {
+    /// Write every flow, not only flows with detections (default false;
+    /// `analyze --all-flows` sets it).
+    pub all_flows: bool,
+    /// Community ID seed (default 0, as Zeek and Suricata use).
+    pub community_id_seed: u16,
+}
+
+impl Default for OutputConfig {
+    fn default() -> Self {
+        OutputConfig {
+            all_flows: false,
+            community_id_seed: 0,
+        }
+    }
+}
+
+fn networks<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<IpNetwork>, D::Error> {
+    let raw = Vec::<String>::deserialize(d)?;
+    raw.iter()
+        .map(|s| {
+            s.parse::<IpNetwork>().map_err(|e| {
+                serde::de::Error::custom(format!("`{s}` is not a network in CIDR notation: {e}"))
+            })
+        })
+        .collect()
+}
+
+/// Why a configuration was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// TOML syntax error.
+    #[error("{path}: {message}")]
+    Syntax {
+        /// The file.
+        path: String,
+        /// The parser's message (with line and column).
+        message: String,
+    },
+    /// A key is unknown or a value has the wrong type.
+    #[error("{path}: key `{key}`: {message}")]
+    Invalid {
+        /// The file.
+        path: String,
+        /// Dotted path of the offending key.
+        key: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// The values are individually fine but make no sense together.
+    #[error("{path}: {message}")]
+    Semantic {
+        /// The file.
+        path: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+impl Config {
+    /// Loads and validates a config file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Config::parse(&text, &path.display().to_string())
+    }
+
+    /// Parses and validates config text; `origin` names it in errors.
+    pub fn parse(text: &str, origin: &str) -> Result<Config, ConfigError> {
+        let de = toml::de::Deserializer::parse(text).map_err(|e| ConfigError::Syntax {
+            path: origin.to_string(),
+            message: e.to_string().trim().replace('\n', " "),
+        })?;
+        let cfg: Config = serde_path_to_error::deserialize(de).map_err(|e| {
+            let key = e.path().to_string();
+            let inner = e.into_inner().to_string();
+            let message = inner.lines().last().unwrap_or("").trim().to_string();
+            ConfigError::Invalid {
+                path: origin.to_string(),
+                key,
+                message: if message.is_empty() {
+                    inner.trim().to_string()
+                } else {
+                    message
+                },
+            }
+        })?;
+        cfg.validate().map_err(|message| ConfigError::Semantic {
+            path: origin.to_string(),
+            message,
+        })?;
+        Ok(cfg)
+    }
+
+    /// Cross-field checks.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.flow.max_flows == 0 {
+            return Err("flow.max_flows must be at least 1".into());
+        }
+        if self.pipeline.batch_packets == 0 || self.pipeline.queue_batches == 0 {
+            return Err(
+                "pipeline.batch_packets and pipeline.queue_batches must be at least 1".into(),
+            );
+        }
+        if self.decode.max_tunnel_depth > 16 {
+            return Err("decode.max_tunnel_depth must be at most 16".into());
+        }
+        if self.flow.inspect_packets > 1024 {
+            return Err("flow.inspect_packets must be at most 1024".into());
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_apply_to_missing_keys() {
+        let c = Config::parse("[flow]\nmax_flows = 10\n", "t").unwrap();
+        assert_eq!(c.flow.max_flows, 10);
+        assert_eq!(c.flow.timeouts.tcp.established, 600);
+        assert_eq!(c.home_net.len(), 5);
+    }
+
+    #[test]
+    fn unknown_key_is_reported_with_its_path() {
+        let e = Config::parse("[flow.timeouts.tcp]\nestablised = 5\n", "t").unwrap_err();
+        let msg = e.to_string();
+        assert!(msg.contains("flow.timeouts.tcp.establised"), "{msg}");
+    }
+
+    #[test]
+    fn bad_network_is_reported() {
+        let e = Config::parse("home_net = [\"10.0.0.0/33\"]\n", "t").unwrap_err();
+        assert!(e.to_string().contains("home_net"), "{e}");
+    }
+
+    #[test]
+    fn wrong_type_is_reported_with_path() {
+        let e = Config::parse("[pipeline]\nworkers = \"many\"\n", "t").unwrap_err();
+        assert!(e.to_string().contains("pipeline.workers"), "{e}");
+    }
+}

@@ -1,0 +1,325 @@
+//! IPv4/IPv6 and transport headers, parsed with etherparse over borrowed bytes.
+
+use super::DecodeError;
+use etherparse::{Ipv6ExtensionSlice, LaxIpSlice};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+/// An IP address as one integer, so keys hash and compare in one operation.
+/// IPv4 addresses sit in the low 32 bits with `v6 == false`, so an IPv4 flow
+/// never collides with an IPv4-mapped IPv6 one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct Addr {
+    /// The address bits (IPv4 in the low 32 bits).
+    pub bits: u128,
+    /// True for IPv6.
+    pub v6: bool,
+}
+
+impl Addr {
+    /// From IPv4 octets.
+    pub fn v4(o: [u8; 4]) -> Self {
+        Addr {
+            bits: u32::from_be_bytes(o) as u128,
+            v6: false,
+        }
+    }
+
+    /// From IPv6 octets.
+    pub fn v6(o: [u8; 16]) -> Self {
+        Addr {
+            bits: u128::from_be_bytes(o),
+            v6: true,
+        }
+    }
+
+    /// The standard-library address, for output and enrichment.
+    pub fn ip(self) -> IpAddr {
+        if self.v6 {
+            IpAddr::V6(Ipv6Addr::from(self.bits))
+        } else {
+            IpAddr::V4(Ipv4Addr::from(self.bits as u32))
+        }
+    }
+
+    /// Network-order bytes as they appear on the wire (4 or 16).
+    pub fn write_octets(self, out: &mut Vec<u8>) {
+        if self.v6 {
+            out.extend_from_slice(&self.bits.to_be_bytes());
+        } else {
+            out.extend_from_slice(&(self.bits as u32).to_be_bytes());
+        }
+    }
+}
+
+impl From<IpAddr> for Addr {
+    fn from(ip: IpAddr) -> Self {
+        match ip {
+            IpAddr::V4(a) => Addr::v4(a.octets()),
+            IpAddr::V6(a) => Addr::v6(a.octets()),
+        }
+    }
+}
+
+/// TCP flag bits as in the header's 13th byte (CWR..FIN).
+pub mod tcp_flags {
+    /// FIN
+    pub const FIN: u8 = 0x01;
+    /// SYN
+    pub const SYN: u8 = 0x02;
+    /// RST
+    pub const RST: u8 = 0x04;
+    /// PSH
+    pub const PSH: u8 = 0x08;
+    /// ACK
+    pub const ACK: u8 = 0x10;
+    /// URG
+    pub const URG: u8 = 0x20;
+    /// ECE
+    pub const ECE: u8 = 0x40;
+    /// CWR
+    pub const CWR: u8 = 0x80;
+}
+
+/// The transport layer of a packet.
+#[derive(Clone, Copy, Debug)]
+pub enum L4<'a> {
+    /// TCP segment.
+    Tcp {
+        /// Source port.
+        src_port: u16,
+        /// Destination port.
+        dst_port: u16,
+        /// Flag byte (see [`tcp_flags`]).
+        flags: u8,
+        /// Sequence number.
+        seq: u32,
+        /// Acknowledgement number.
+        ack: u32,
+        /// Segment payload.
+        payload: &'a [u8],
+    },
+    /// UDP datagram.
+    Udp {
+        /// Source port.
+        src_port: u16,
+        /// Destination port.
+        dst_port: u16,
+        /// Datagram payload.
+        payload: &'a [u8],
+    },
+    /// ICMP or ICMPv6 message.
+    Icmp {
+        /// Message type.
+        icmp_type: u8,
+        /// Message code.
+        code: u8,
+        /// Bytes after the 4-byte type/code/checksum header.
+        payload: &'a [u8],
+    },
+    /// Any other protocol (GRE, ESP, AH, SCTP, ...): the IP payload as is.
+    Other {
+        /// The IP payload.
+        payload: &'a [u8],
+    },
+}
+
+impl<'a> L4<'a> {
+    /// Ports, or zeros for portless protocols.
+    pub fn ports(&self) -> (u16, u16) {
+        match *self {
+            L4::Tcp {
+                src_port, dst_port, ..
+            }
+            | L4::Udp {
+                src_port, dst_port, ..
+            } => (src_port, dst_port),
+            _ => (0, 0),
+        }
+    }
+
+    /// Application payload (for portless protocols, everything after the IP header).
+    pub fn payload(&self) -> &'a [u8] {
+        match *self {
+            L4::Tcp { payload, .. }
+            | L4::Udp { payload, .. }
+            | L4::Icmp { payload, .. }
+            | L4::Other { payload } => payload,
+        }
+    }
+}
+
+/// A decoded IP packet with its transport layer.
+#[derive(Clone, Copy, Debug)]
+pub struct Packet<'a> {
+    /// Source address.
+    pub src: Addr,
+    /// Destination address.
+    pub dst: Addr,
+    /// IP protocol number of the transport (after extension headers).
+    pub proto: u8,
+    /// Transport header and payload.
+    pub l4: L4<'a>,
+}
+
+/// Identity and position of one fragment, for reassembly.
+#[derive(Clone, Copy, Debug)]
+pub struct Fragment<'a> {
+    /// Source address.
+    pub src: Addr,
+    /// Destination address.
+    pub dst: Addr,
+    /// Protocol of the fragmented payload.
+    pub proto: u8,
+    /// Identification field (IPv4 16 bits, IPv6 32 bits).
+    pub id: u32,
+    /// Byte offset of `data` in the original payload.
+    pub offset: u32,
+    /// More fragments follow.
+    pub more: bool,
+    /// This fragment's share of the payload.
+    pub data: &'a [u8],
+}
+
+/// What an IP header turned out to hold.
+#[derive(Debug)]
+pub enum IpLayer<'a> {
+    /// A whole datagram.
+    Whole(Packet<'a>),
+    /// One fragment of a larger datagram.
+    Fragment(Fragment<'a>),
+}
+
+/// Parses an IPv4 or IPv6 header (options and extension headers included),
+/// laxly: a packet cut short by the snap length still yields what it has.
+pub fn parse(data: &[u8]) -> Result<IpLayer<'_>, DecodeError> {
+    let (ip, _ext_err) = LaxIpSlice::from_slice(data).map_err(|_| DecodeError::IpInvalid)?;
+    let (src, dst) = match &ip {
+        LaxIpSlice::Ipv4(v4) => (
+            Addr::v4(v4.header().source()),
+            Addr::v4(v4.header().destination()),
+        ),
+        LaxIpSlice::Ipv6(v6) => (
+            Addr::v6(v6.header().source()),
+            Addr::v6(v6.header().destination()),
+        ),
+    };
+    let payload = ip.payload();
+    let proto = payload.ip_number.0;
+    if payload.fragmented {
+        let (id, offset, more) = match &ip {
+            LaxIpSlice::Ipv4(v4) => {
+                let h = v4.header();
+                (
+                    h.identification() as u32,
+                    h.fragments_offset().byte_offset() as u32,
+                    h.more_fragments(),
+                )
+            }
+            LaxIpSlice::Ipv6(v6) => {
+                let frag = v6.extensions().clone().into_iter().find_map(|e| match e {
+                    Ipv6ExtensionSlice::Fragment(f) => Some(f),
+                    _ => None,
+                });
+                let f = frag.ok_or(DecodeError::IpInvalid)?;
+                (
+                    f.identification(),
+                    f.fragment_offset().byte_offset() as u32,
+                    f.more_fragments(),
+                )
+            }
+        };
+        return Ok(IpLayer::Fragment(Fragment {
+            src,
+            dst,
+            proto,
+            id,
+            offset,
+            more,
+            data: payload.payload,
+        }));
+    }
+    Ok(IpLayer::Whole(Packet {
+        src,
+        dst,
+        proto,
+        l4: transport(proto, payload.payload)?,
+    }))
+}
+
+/// Parses the transport header of a (possibly reassembled) IP payload.
+pub fn transport(proto: u8, data: &[u8]) -> Result<L4<'_>, DecodeError> {
+    Ok(match proto {
+        6 => {
+            let t = etherparse::TcpSlice::from_slice(data).map_err(|_| DecodeError::TcpInvalid)?;
+            let hdr = t.header_slice();
+            L4::Tcp {
+                src_port: t.source_port(),
+                dst_port: t.destination_port(),
+                flags: hdr[13],
+                seq: t.sequence_number(),
+                ack: t.acknowledgment_number(),
+                payload: t.payload(),
+            }
+        }
+        17 => {
+            let u =
+                etherparse::UdpSlice::from_slice_lax(data).map_err(|_| DecodeError::UdpInvalid)?;
+            L4::Udp {
+                src_port: u.source_port(),
+                dst_port: u.destination_port(),
+                payload: u.payload(),
+            }
+        }
+        1 | 58 => {
+            let h = data.get(..4).ok_or(DecodeError::IcmpInvalid)?;
+            L4::Icmp {
+                icmp_type: h[0],
+                code: h[1],
+                payload: &data[4..],
+            }
+        }
+        _ => L4::Other { payload: data },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A real DNS query frame's IP part (dns.pcap-like capture, hand-checked
+    /// against RFC 791 field layout): 10.0.0.1:40000 -> 8.8.8.8:53, UDP.
+    const IPV4_UDP: [u8; 30] = [
+        0x45, 0x00, 0x00, 0x1e, 0x12, 0x34, 0x00, 0x00, 0x40, 0x11, 0x00, 0x00, 10, 0, 0, 1, 8, 8,
+        8, 8, 0x9c, 0x40, 0x00, 0x35, 0x00, 0x0a, 0x00, 0x00, 0xde, 0xad,
+    ];
+
+    #[test]
+    fn ipv4_udp_ports_and_payload() {
+        let IpLayer::Whole(p) = parse(&IPV4_UDP).unwrap() else {
+            panic!("not whole")
+        };
+        assert_eq!(p.src, Addr::v4([10, 0, 0, 1]));
+        assert_eq!(p.dst.ip().to_string(), "8.8.8.8");
+        assert_eq!(p.l4.ports(), (40000, 53));
+        assert_eq!(p.l4.payload(), &[0xde, 0xad]);
+    }
+
+    #[test]
+    fn ipv4_fragment_is_reported_with_offset() {
+        let mut f = IPV4_UDP;
+        f[6] = 0x20; // MF, offset 0
+        let IpLayer::Fragment(fr) = parse(&f).unwrap() else {
+            panic!("not a fragment")
+        };
+        assert!(fr.more);
+        assert_eq!(fr.offset, 0);
+        assert_eq!(fr.id, 0x1234);
+        assert_eq!(fr.data.len(), 10);
+    }
+
+    #[test]
+    fn garbage_is_ip_invalid() {
+        assert_eq!(parse(&[0x45, 0, 0]).unwrap_err(), DecodeError::IpInvalid);
+        assert_eq!(parse(&[0x75; 40]).unwrap_err(), DecodeError::IpInvalid);
+    }
+}

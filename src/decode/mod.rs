@@ -1,0 +1,107 @@
+//! Borrowed views of a frame's headers: link layer, IP, transport, tunnels.
+//!
+//! Nothing here knows about flows. Decoding never fails the run: a frame that
+//! cannot be read is counted under a [`DecodeError`] reason and skipped.
+
+pub mod frag;
+pub mod ip;
+pub mod link;
+pub mod tunnel;
+
+pub use ip::{Addr, L4, Packet};
+
+/// Why a frame (or an encapsulated packet inside it) was not decoded. The
+/// run summary and stats events count each reason separately.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum DecodeError {
+    /// The link-layer header is shorter than its format requires.
+    LinkTruncated,
+    /// Not IP (ARP, LLDP, STP, ...): counted, not an error of the capture.
+    NotIp,
+    /// The IPv4 or IPv6 header is malformed or cut short.
+    IpInvalid,
+    /// The TCP header is malformed or cut short.
+    TcpInvalid,
+    /// The UDP header is malformed or cut short.
+    UdpInvalid,
+    /// The ICMP/ICMPv6 header is cut short.
+    IcmpInvalid,
+    /// A tunnel header (GRE, GTP-U, VXLAN, CAPWAP, Teredo) is malformed.
+    TunnelInvalid,
+    /// Encapsulation nested deeper than the configured limit.
+    TunnelTooDeep,
+    /// A fragment was dropped: reassembly memory or slot cap reached.
+    FragmentDropped,
+    /// A fragment overlapped or contradicted earlier ones of its datagram.
+    FragmentInvalid,
+    /// A partial datagram timed out before all its fragments arrived.
+    FragmentTimeout,
+}
+
+impl DecodeError {
+    /// Every reason, in the order of their counters.
+    pub const ALL: [DecodeError; 11] = [
+        DecodeError::LinkTruncated,
+        DecodeError::NotIp,
+        DecodeError::IpInvalid,
+        DecodeError::TcpInvalid,
+        DecodeError::UdpInvalid,
+        DecodeError::IcmpInvalid,
+        DecodeError::TunnelInvalid,
+        DecodeError::TunnelTooDeep,
+        DecodeError::FragmentDropped,
+        DecodeError::FragmentInvalid,
+        DecodeError::FragmentTimeout,
+    ];
+
+    /// Stable snake_case name used in stats output and metrics.
+    pub fn name(self) -> &'static str {
+        match self {
+            DecodeError::LinkTruncated => "link_truncated",
+            DecodeError::NotIp => "not_ip",
+            DecodeError::IpInvalid => "ip_invalid",
+            DecodeError::TcpInvalid => "tcp_invalid",
+            DecodeError::UdpInvalid => "udp_invalid",
+            DecodeError::IcmpInvalid => "icmp_invalid",
+            DecodeError::TunnelInvalid => "tunnel_invalid",
+            DecodeError::TunnelTooDeep => "tunnel_too_deep",
+            DecodeError::FragmentDropped => "fragment_dropped",
+            DecodeError::FragmentInvalid => "fragment_invalid",
+            DecodeError::FragmentTimeout => "fragment_timeout",
+        }
+    }
+}
+
+/// Per-reason decode error counters, one slot per [`DecodeError`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DecodeCounters(pub [u64; DecodeError::ALL.len()]);
+
+impl DecodeCounters {
+    /// Counts one occurrence.
+    #[inline]
+    pub fn bump(&mut self, e: DecodeError) {
+        self.0[e as usize] += 1;
+    }
+
+    /// Adds another worker's counters.
+    pub fn merge(&mut self, other: &DecodeCounters) {
+        for (a, b) in self.0.iter_mut().zip(other.0.iter()) {
+            *a += b;
+        }
+    }
+
+    /// Count for one reason.
+    pub fn get(&self, e: DecodeError) -> u64 {
+        self.0[e as usize]
+    }
+
+    /// Errors excluding `NotIp`, which is not a fault of the frame.
+    pub fn errors(&self) -> u64 {
+        DecodeError::ALL
+            .iter()
+            .filter(|e| **e != DecodeError::NotIp)
+            .map(|e| self.get(*e))
+            .sum()
+    }
+}

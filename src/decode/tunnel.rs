@@ -1,0 +1,455 @@
+//! Encapsulations whose inner packets become flows of their own: IP-in-IP
+//! (4in4, 6in4, 4in6, 6in6), GRE (RFC 2784/2890, PPTP's enhanced GRE of
+//! RFC 2637, transparent Ethernet bridging, ERSPAN II), GTP-U (3GPP TS 29.281),
+//! VXLAN (RFC 7348), CAPWAP data (RFC 5415, 802.3 and 802.11 payloads) and
+//! Teredo (RFC 4380).
+
+use super::DecodeError;
+use super::ip::{L4, Packet};
+use super::link::{ETHERTYPE_IPV4, ETHERTYPE_IPV6};
+
+/// The kind of encapsulation, as written in `tunnel_parent.type`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TunnelKind {
+    /// IPv4 in IPv4 (protocol 4).
+    IpInIp,
+    /// IPv6 in IPv4 (protocol 41).
+    SixInFour,
+    /// IPv4 in IPv6 (protocol 4).
+    FourInSix,
+    /// IPv6 in IPv6 (protocol 41).
+    SixInSix,
+    /// Generic Routing Encapsulation.
+    Gre,
+    /// PPTP's enhanced GRE carrying PPP.
+    PptpGre,
+    /// GTP user plane.
+    GtpU,
+    /// VXLAN.
+    Vxlan,
+    /// CAPWAP data channel.
+    Capwap,
+    /// Teredo (IPv6 over UDP/IPv4).
+    Teredo,
+}
+
+impl TunnelKind {
+    /// Lower-case name used in events.
+    pub fn name(self) -> &'static str {
+        match self {
+            TunnelKind::IpInIp => "ipip",
+            TunnelKind::SixInFour => "6in4",
+            TunnelKind::FourInSix => "4in6",
+            TunnelKind::SixInSix => "6in6",
+            TunnelKind::Gre => "gre",
+            TunnelKind::PptpGre => "pptp_gre",
+            TunnelKind::GtpU => "gtp_u",
+            TunnelKind::Vxlan => "vxlan",
+            TunnelKind::Capwap => "capwap",
+            TunnelKind::Teredo => "teredo",
+        }
+    }
+}
+
+/// How the inner packet starts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InnerStart {
+    /// An IP header with this EtherType (IPv4/IPv6).
+    Ip(u16),
+    /// An Ethernet frame.
+    Ethernet,
+}
+
+/// The encapsulated packet found in an outer packet's payload.
+#[derive(Clone, Copy, Debug)]
+pub struct Inner<'a> {
+    /// What carried it.
+    pub kind: TunnelKind,
+    /// How `data` starts.
+    pub start: InnerStart,
+    /// The inner bytes.
+    pub data: &'a [u8],
+}
+
+/// UDP port of GTP-U.
+const GTP_U_PORT: u16 = 2152;
+/// UDP port of VXLAN (IANA).
+const VXLAN_PORT: u16 = 4789;
+/// UDP port of the CAPWAP data channel.
+const CAPWAP_DATA_PORT: u16 = 5247;
+/// UDP port of Teredo servers and relays.
+const TEREDO_PORT: u16 = 3544;
+
+/// Looks for an encapsulated packet. `Ok(None)` means "not a tunnel" (or a
+/// tunnel whose payload is not IP, e.g. PPTP's encrypted PPP frames).
+pub fn inner<'a>(p: &Packet<'a>) -> Result<Option<Inner<'a>>, DecodeError> {
+    match p.l4 {
+        L4::Other { payload } => match p.proto {
+            4 => Ok(Some(Inner {
+                kind: if p.src.v6 {
+                    TunnelKind::FourInSix
+                } else {
+                    TunnelKind::IpInIp
+                },
+                start: InnerStart::Ip(ETHERTYPE_IPV4),
+                data: payload,
+            })),
+            41 => Ok(Some(Inner {
+                kind: if p.src.v6 {
+                    TunnelKind::SixInSix
+                } else {
+                    TunnelKind::SixInFour
+                },
+                start: InnerStart::Ip(ETHERTYPE_IPV6),
+                data: payload,
+            })),
+            47 => gre(payload),
+            _ => Ok(None),
+        },
+        L4::Udp {
+            src_port,
+            dst_port,
+            payload,
+        } => {
+            let either = |port| src_port == port || dst_port == port;
+            if either(GTP_U_PORT) {
+                gtp_u(payload)
+            } else if either(VXLAN_PORT) {
+                vxlan(payload)
+            } else if either(CAPWAP_DATA_PORT) {
+                capwap(payload)
+            } else if either(TEREDO_PORT) {
+                Ok(teredo(payload))
+            } else {
+                Ok(None)
+            }
+        }
+        _ => Ok(None),
+    }
+}
+
+fn be16(b: &[u8], at: usize) -> Option<u16> {
+    Some(u16::from_be_bytes([*b.get(at)?, *b.get(at + 1)?]))
+}
+
+fn gre(b: &[u8]) -> Result<Option<Inner<'_>>, DecodeError> {
+    let flags = be16(b, 0).ok_or(DecodeError::TunnelInvalid)?;
+    let proto = be16(b, 2).ok_or(DecodeError::TunnelInvalid)?;
+    let version = flags & 0x7;
+    let mut off = 4usize;
+    if version == 1 {
+        // RFC 2637 4.1: key bit set (payload length + call id), optional
+        // sequence and acknowledgement numbers, protocol 0x880B (PPP).
+        if proto != 0x880b || flags & 0x2000 == 0 {
+            return Err(DecodeError::TunnelInvalid);
+        }
+        off += 4;
+        if flags & 0x1000 != 0 {
+            off += 4;
+        }
+        if flags & 0x0080 != 0 {
+            off += 4;
+        }
+        let ppp = b.get(off..).ok_or(DecodeError::TunnelInvalid)?;
+        return Ok(ppp_payload(ppp).map(|(ethertype, data)| Inner {
+            kind: TunnelKind::PptpGre,
+            start: InnerStart::Ip(ethertype),
+            data,
+        }));
+    }
+    if version != 0 || flags & 0x4000 != 0 {
+        // Other versions, and RFC 1701 source routing: not decoded.
+        return Err(DecodeError::TunnelInvalid);
+    }
+    if flags & 0x8000 != 0 {
+        off += 4; // checksum + reserved
+    }
+    if flags & 0x2000 != 0 {
+        off += 4; // key
+    }
+    if flags & 0x1000 != 0 {
+        off += 4; // sequence number
+    }
+    let data = b.get(off..).ok_or(DecodeError::TunnelInvalid)?;
+    let start = match proto {
+        ETHERTYPE_IPV4 | ETHERTYPE_IPV6 => InnerStart::Ip(proto),
+        0x6558 => InnerStart::Ethernet,
+        0x88be => {
+            // ERSPAN type II: 8-byte header before the mirrored frame.
+            return Ok(data.get(8..).map(|d| Inner {
+                kind: TunnelKind::Gre,
+                start: InnerStart::Ethernet,
+                data: d,
+            }));
+        }
+        _ => return Ok(None),
+    };
+    Ok(Some(Inner {
+        kind: TunnelKind::Gre,
+        start,
+        data,
+    }))
+}
+
+/// PPP (RFC 1661) with optional address/control field and protocol field
+/// compression (RFC 1661 6.5/6.6): IPv4 0x0021, IPv6 0x0057.
+fn ppp_payload(b: &[u8]) -> Option<(u16, &[u8])> {
+    let b = if b.starts_with(&[0xff, 0x03]) {
+        &b[2..]
+    } else {
+        b
+    };
+    let first = *b.first()?;
+    let (proto, rest) = if first & 1 == 1 {
+        (first as u16, &b[1..])
+    } else {
+        (be16(b, 0)?, b.get(2..)?)
+    };
+    match proto {
+        0x21 => Some((ETHERTYPE_IPV4, rest)),
+        0x57 => Some((ETHERTYPE_IPV6, rest)),
+        _ => None,
+    }
+}
+
+fn gtp_u(b: &[u8]) -> Result<Option<Inner<'_>>, DecodeError> {
+    let h = b.get(..8).ok_or(DecodeError::TunnelInvalid)?;
+    let flags = h[0];
+    if flags >> 5 != 1 || flags & 0x10 == 0 {
+        return Err(DecodeError::TunnelInvalid); // not GTPv1 with PT=1
+    }
+    if h[1] != 0xff {
+        return Ok(None); // echo, error indication, end marker: no user packet
+    }
+    let mut off = 8usize;
+    if flags & 0x07 != 0 {
+        // Sequence number, N-PDU number, next extension header type.
+        let mut next = *b.get(off + 3).ok_or(DecodeError::TunnelInvalid)?;
+        off += 4;
+        let mut hops = 0;
+        while next != 0 {
+            hops += 1;
+            if hops > 8 {
+                return Err(DecodeError::TunnelInvalid);
+            }
+            let units = *b.get(off).ok_or(DecodeError::TunnelInvalid)? as usize;
+            if units == 0 {
+                return Err(DecodeError::TunnelInvalid);
+            }
+            off += units * 4;
+            next = *b.get(off - 1).ok_or(DecodeError::TunnelInvalid)?;
+        }
+    }
+    let data = b.get(off..).ok_or(DecodeError::TunnelInvalid)?;
+    Ok(ip_version(data).map(|ethertype| Inner {
+        kind: TunnelKind::GtpU,
+        start: InnerStart::Ip(ethertype),
+        data,
+    }))
+}
+
+fn ip_version(data: &[u8]) -> Option<u16> {
+    match data.first()? >> 4 {
+        4 => Some(ETHERTYPE_IPV4),
+        6 => Some(ETHERTYPE_IPV6),
+        _ => None,
+    }
+}
+
+fn vxlan(b: &[u8]) -> Result<Option<Inner<'_>>, DecodeError> {
+    let h = b.get(..8).ok_or(DecodeError::TunnelInvalid)?;
+    if h[0] & 0x08 == 0 {
+        return Err(DecodeError::TunnelInvalid); // VNI not valid
+    }
+    Ok(Some(Inner {
+        kind: TunnelKind::Vxlan,
+        start: InnerStart::Ethernet,
+        data: &b[8..],
+    }))
+}
+
+fn capwap(b: &[u8]) -> Result<Option<Inner<'_>>, DecodeError> {
+    let h = b.get(..8).ok_or(DecodeError::TunnelInvalid)?;
+    if h[0] != 0 {
+        return Ok(None); // DTLS-protected (type 1) or unknown preamble
+    }
+    let hlen = (h[1] >> 3) as usize * 4;
+    let wbid = (h[2] >> 1) & 0x1f;
+    let native = h[2] & 0x01 != 0;
+    let fragment = h[3] & 0x80 != 0;
+    if hlen < 8 {
+        return Err(DecodeError::TunnelInvalid);
+    }
+    if fragment {
+        return Ok(None);
+    }
+    let payload = b.get(hlen..).ok_or(DecodeError::TunnelInvalid)?;
+    if !native {
+        return Ok(Some(Inner {
+            kind: TunnelKind::Capwap,
+            start: InnerStart::Ethernet,
+            data: payload,
+        }));
+    }
+    if wbid != 1 {
+        return Ok(None);
+    }
+    Ok(ieee80211_data(payload).map(|(ethertype, data)| Inner {
+        kind: TunnelKind::Capwap,
+        start: InnerStart::Ip(ethertype),
+        data,
+    }))
+}
+
+/// An 802.11 data frame's LLC/SNAP payload (IEEE 802.11-2020 9.3.2.1).
+fn ieee80211_data(b: &[u8]) -> Option<(u16, &[u8])> {
+    let fc0 = *b.first()?;
+    let fc1 = *b.get(1)?;
+    if (fc0 >> 2) & 0x3 != 2 || fc1 & 0x40 != 0 {
+        return None; // not a data frame, or protected
+    }
+    let subtype = fc0 >> 4;
+    if subtype & 0x4 != 0 {
+        return None; // null-data subtypes carry no payload
+    }
+    let mut off = 24;
+    if fc1 & 0x03 == 0x03 {
+        off += 6; // fourth address
+    }
+    if subtype & 0x8 != 0 {
+        off += 2; // QoS control
+        if fc1 & 0x80 != 0 {
+            off += 4; // HT control
+        }
+    }
+    let llc = b.get(off..off + 8)?;
+    if llc[..6] != [0xaa, 0xaa, 0x03, 0, 0, 0] {
+        return None;
+    }
+    let ethertype = u16::from_be_bytes([llc[6], llc[7]]);
+    matches!(ethertype, ETHERTYPE_IPV4 | ETHERTYPE_IPV6).then(|| (ethertype, &b[off + 8..]))
+}
+
+/// RFC 4380 5.1.1: optional authentication and origin indications, then an
+/// IPv6 packet. Anything else on port 3544 is Teredo signalling or not Teredo.
+fn teredo(mut b: &[u8]) -> Option<Inner<'_>> {
+    if b.len() >= 4 && b[0] == 0 && b[1] == 1 {
+        let id_len = b[2] as usize;
+        let au_len = b[3] as usize;
+        b = b.get(4 + id_len + au_len + 9..)?;
+    }
+    if b.len() >= 8 && b[0] == 0 && b[1] == 0 {
+        b = &b[8..];
+    }
+    let h = b.get(..40)?;
+    if h[0] >> 4 != 6 {
+        return None;
+    }
+    let payload_len = u16::from_be_bytes([h[4], h[5]]) as usize;
+    if payload_len + 40 != b.len() {
+        return None;
+    }
+    Some(Inner {
+        kind: TunnelKind::Teredo,
+        start: InnerStart::Ip(ETHERTYPE_IPV6),
+        data: b,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode::Addr;
+
+    fn outer(proto: u8, l4: L4<'_>) -> Packet<'_> {
+        Packet {
+            src: Addr::v4([1, 2, 3, 4]),
+            dst: Addr::v4([5, 6, 7, 8]),
+            proto,
+            l4,
+        }
+    }
+
+    #[test]
+    fn pptp_gre_reaches_ppp_ipv4() {
+        // RFC 2637 4.1 header: flags K+S (0x3001), proto 0x880B, len, call id,
+        // seq; then PPP with address/control and protocol 0x0021.
+        let mut b = vec![0x30, 0x01, 0x88, 0x0b, 0x00, 0x05, 0x00, 0x01, 0, 0, 0, 1];
+        b.extend_from_slice(&[0xff, 0x03, 0x00, 0x21, 0x45]);
+        let p = outer(47, L4::Other { payload: &b });
+        let i = inner(&p).unwrap().unwrap();
+        assert_eq!(i.kind, TunnelKind::PptpGre);
+        assert_eq!(i.start, InnerStart::Ip(ETHERTYPE_IPV4));
+        assert_eq!(i.data, &[0x45]);
+    }
+
+    #[test]
+    fn pptp_encrypted_ppp_is_not_a_tunnel_payload() {
+        let b = [
+            0x30, 0x01, 0x88, 0x0b, 0x00, 0x05, 0x00, 0x01, 0, 0, 0, 1, 0xfd, 0x90,
+        ];
+        let p = outer(47, L4::Other { payload: &b });
+        assert!(inner(&p).unwrap().is_none());
+    }
+
+    #[test]
+    fn gtp_u_with_extension_header() {
+        // TS 29.281 5.1: flags 0x34 (v1, PT, E), G-PDU, length, TEID,
+        // seq(2) npdu(1) next=0x85, ext: len 1, 2 bytes content, next 0.
+        let mut b = vec![0x34, 0xff, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0x85, 1, 0, 0, 0];
+        b.push(0x45);
+        let p = outer(
+            17,
+            L4::Udp {
+                src_port: 2152,
+                dst_port: 2152,
+                payload: &b,
+            },
+        );
+        let i = inner(&p).unwrap().unwrap();
+        assert_eq!(i.kind, TunnelKind::GtpU);
+        assert_eq!(i.data, &[0x45]);
+    }
+
+    #[test]
+    fn vxlan_carries_ethernet() {
+        let b = [0x08, 0, 0, 0, 0, 0, 1, 0, 0xaa];
+        let p = outer(
+            17,
+            L4::Udp {
+                src_port: 50000,
+                dst_port: 4789,
+                payload: &b,
+            },
+        );
+        let i = inner(&p).unwrap().unwrap();
+        assert_eq!(i.start, InnerStart::Ethernet);
+        assert_eq!(i.data, &[0xaa]);
+    }
+
+    #[test]
+    fn teredo_requires_consistent_ipv6() {
+        let mut b = vec![0x60, 0, 0, 0, 0, 2, 59, 64];
+        b.extend_from_slice(&[0; 32]);
+        b.extend_from_slice(&[1, 2]);
+        let p = outer(
+            17,
+            L4::Udp {
+                src_port: 3544,
+                dst_port: 40000,
+                payload: &b,
+            },
+        );
+        assert_eq!(inner(&p).unwrap().unwrap().kind, TunnelKind::Teredo);
+        b.push(0);
+        let p = outer(
+            17,
+            L4::Udp {
+                src_port: 3544,
+                dst_port: 40000,
+                payload: &b,
+            },
+        );
+        assert!(inner(&p).unwrap().is_none());
+    }
+}

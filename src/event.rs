@@ -1,0 +1,276 @@
+//! The wire schema: EVE-shaped JSON objects, one per line. Field meanings
+//! are documented in `docs/events.md`; keep the two in step.
+
+use crate::capture::Timestamp;
+use crate::detect::Detection;
+use crate::flow::{EndReason, Flow, TO_CLIENT, TO_SERVER};
+use crate::output::{community_id, time};
+use serde::Serialize;
+use std::net::IpAddr;
+
+/// Suricata's name for an IP protocol, or the number.
+#[derive(Clone, Copy, Debug)]
+pub struct Proto(pub u8);
+
+impl Serialize for Proto {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let name = match self.0 {
+            1 => "ICMP",
+            2 => "IGMP",
+            4 => "IPIP",
+            6 => "TCP",
+            17 => "UDP",
+            41 => "IPv6",
+            47 => "GRE",
+            50 => "ESP",
+            51 => "AH",
+            58 => "IPv6-ICMP",
+            89 => "OSPF",
+            103 => "PIM",
+            112 => "VRRP",
+            132 => "SCTP",
+            n => return s.serialize_u8(n),
+        };
+        s.serialize_str(name)
+    }
+}
+
+/// `flow` section of a flow or alert event.
+#[derive(Serialize)]
+pub struct FlowSection {
+    /// Packets client to server.
+    pub pkts_toserver: u64,
+    /// Packets server to client.
+    pub pkts_toclient: u64,
+    /// Frame bytes client to server.
+    pub bytes_toserver: u64,
+    /// Frame bytes server to client.
+    pub bytes_toclient: u64,
+    /// Transport payload bytes client to server (gateward extension).
+    pub payload_bytes_toserver: u64,
+    /// Transport payload bytes server to client (gateward extension).
+    pub payload_bytes_toclient: u64,
+    /// First packet.
+    pub start: String,
+    /// Last packet.
+    pub end: String,
+    /// Whole seconds between first and last packet.
+    pub age: u64,
+    /// `new`, `established` or `closed`.
+    pub state: &'static str,
+    /// `timeout`, `forced` (evicted), `shutdown` (end of input) or
+    /// `active_timeout` (interim record of a flow that goes on).
+    pub reason: &'static str,
+    /// True if any detection was raised.
+    pub alerted: bool,
+}
+
+/// `tcp` section (Suricata's flow log shape).
+#[derive(Serialize)]
+pub struct TcpSection {
+    /// All flags seen, hex.
+    pub tcp_flags: String,
+    /// Flags client to server, hex.
+    pub tcp_flags_ts: String,
+    /// Flags server to client, hex.
+    pub tcp_flags_tc: String,
+    /// SYN seen.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub syn: bool,
+    /// FIN seen.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub fin: bool,
+    /// RST seen.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub rst: bool,
+    /// PSH seen.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub psh: bool,
+    /// ACK seen.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub ack: bool,
+    /// Connection state.
+    pub state: &'static str,
+}
+
+/// The outer flow of a decapsulated flow.
+#[derive(Serialize)]
+pub struct TunnelParentSection {
+    /// Outer flow's `flow_id`.
+    pub flow_id: u64,
+    /// Outer source (client) address.
+    pub src_ip: IpAddr,
+    /// Outer source port, when the outer protocol has ports.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub src_port: Option<u16>,
+    /// Outer destination address.
+    pub dest_ip: IpAddr,
+    /// Outer destination port.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dest_port: Option<u16>,
+    /// Outer protocol.
+    pub proto: Proto,
+    /// Encapsulation (`gre`, `vxlan`, `gtp_u`, `teredo`, `ipip`, ...).
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// Nesting depth of this flow (1 = inside a top-level flow).
+    pub depth: u8,
+}
+
+/// One flow record (or alert) as written.
+#[derive(Serialize)]
+pub struct FlowEvent<'a> {
+    /// Flow start (EVE format, UTC).
+    pub timestamp: String,
+    /// Stable flow identifier below 2^51.
+    pub flow_id: u64,
+    /// `flow`, or `alert` when detections exist.
+    pub event_type: &'static str,
+    /// Outer VLAN id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vlan: Option<[u16; 1]>,
+    /// Client address.
+    pub src_ip: IpAddr,
+    /// Client port.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub src_port: Option<u16>,
+    /// Server address.
+    pub dest_ip: IpAddr,
+    /// Server port.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dest_port: Option<u16>,
+    /// Transport protocol.
+    pub proto: Proto,
+    /// ICMP type of the first packet.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub icmp_type: Option<u8>,
+    /// ICMP code of the first packet.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub icmp_code: Option<u8>,
+    /// Application protocol, when identified.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub app_proto: Option<&'static str>,
+    /// Community ID v1.
+    pub community_id: String,
+    /// Set on flows found inside a tunnel.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tunnel_parent: Option<TunnelParentSection>,
+    /// Counters and times.
+    pub flow: FlowSection,
+    /// TCP flags and state.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tcp: Option<TcpSection>,
+    /// Findings (empty for an unflagged flow).
+    pub detections: &'a [Detection],
+}
+
+fn hex(b: u8) -> String {
+    format!("{b:02x}")
+}
+
+fn port(proto: u8, p: u16) -> Option<u16> {
+    matches!(proto, 6 | 17 | 132 | 33 | 136).then_some(p)
+}
+
+impl<'a> FlowEvent<'a> {
+    /// Builds the record of a flow. `reason` is `None` for an interim record.
+    pub fn from_flow(
+        f: &Flow,
+        reason: Option<EndReason>,
+        detections: &'a [Detection],
+        seed: u16,
+    ) -> Self {
+        let (src, sport) = f.client();
+        let (dst, dport) = f.server();
+        let proto = f.key.proto;
+        let community_id = match (proto, f.icmp) {
+            (1 | 58, Some((t, c))) => community_id::icmp(src, dst, proto, t, c, seed),
+            _ => community_id::compute(
+                src,
+                dst,
+                proto,
+                port(proto, 0).map(|_| (sport, dport)),
+                false,
+                seed,
+            ),
+        };
+        let tcp = (proto == 6).then(|| {
+            let all = f.tcp_flags[TO_SERVER] | f.tcp_flags[TO_CLIENT];
+            TcpSection {
+                tcp_flags: hex(all),
+                tcp_flags_ts: hex(f.tcp_flags[TO_SERVER]),
+                tcp_flags_tc: hex(f.tcp_flags[TO_CLIENT]),
+                syn: all & 0x02 != 0,
+                fin: all & 0x01 != 0,
+                rst: all & 0x04 != 0,
+                psh: all & 0x08 != 0,
+                ack: all & 0x10 != 0,
+                state: f.tcp_state.name(),
+            }
+        });
+        FlowEvent {
+            timestamp: time::eve(f.first_ts),
+            flow_id: f.flow_id,
+            event_type: if detections.is_empty() {
+                "flow"
+            } else {
+                "alert"
+            },
+            vlan: (f.key.vlan != 0).then_some([f.key.vlan]),
+            src_ip: src.ip(),
+            src_port: port(proto, sport),
+            dest_ip: dst.ip(),
+            dest_port: port(proto, dport),
+            proto: Proto(proto),
+            icmp_type: f.icmp.map(|i| i.0),
+            icmp_code: f.icmp.map(|i| i.1),
+            app_proto: f.app.app_proto,
+            community_id,
+            tunnel_parent: f.tunnel.as_ref().map(|t| TunnelParentSection {
+                flow_id: t.flow_id,
+                src_ip: t.src.ip(),
+                src_port: port(t.proto, t.src_port),
+                dest_ip: t.dst.ip(),
+                dest_port: port(t.proto, t.dst_port),
+                proto: Proto(t.proto),
+                kind: t.kind.name(),
+                depth: t.depth,
+            }),
+            flow: FlowSection {
+                pkts_toserver: f.pkts[TO_SERVER],
+                pkts_toclient: f.pkts[TO_CLIENT],
+                bytes_toserver: f.bytes[TO_SERVER],
+                bytes_toclient: f.bytes[TO_CLIENT],
+                payload_bytes_toserver: f.payload_bytes[TO_SERVER],
+                payload_bytes_toclient: f.payload_bytes[TO_CLIENT],
+                start: time::eve(f.first_ts),
+                end: time::eve(f.last_ts),
+                age: f.last_ts.micros_since(f.first_ts) / 1_000_000,
+                state: f.state_name(),
+                reason: reason.map_or("active_timeout", EndReason::name),
+                alerted: !detections.is_empty(),
+            },
+            tcp,
+            detections,
+        }
+    }
+}
+
+/// Appends one JSON line for `f` to `out`.
+pub fn write_flow(
+    out: &mut Vec<u8>,
+    f: &Flow,
+    reason: Option<EndReason>,
+    detections: &[Detection],
+    seed: u16,
+) {
+    let ev = FlowEvent::from_flow(f, reason, detections, seed);
+    // Serialising plain data into a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut *out, &ev);
+    out.push(b'\n');
+}
+
+/// Returns the timestamp string for an event time (re-exported for sinks).
+pub fn eve_time(ts: Timestamp) -> String {
+    time::eve(ts)
+}

@@ -1,0 +1,160 @@
+//! Flows: the key, the per-flow record, TCP state and the bounded table.
+
+pub mod key;
+pub mod table;
+pub mod tcp;
+
+pub use key::FlowKey;
+pub use table::{EndReason, FlowTable};
+pub use tcp::TcpState;
+
+use crate::capture::Timestamp;
+use crate::decode::Addr;
+use crate::decode::tunnel::TunnelKind;
+use crate::dissect::FlowApp;
+
+/// Index of the client-to-server direction in per-direction arrays.
+pub const TO_SERVER: usize = 0;
+/// Index of the server-to-client direction in per-direction arrays.
+pub const TO_CLIENT: usize = 1;
+
+/// The outer flow an inner (decapsulated) flow travelled in, as reported in
+/// the inner flow's `tunnel_parent`.
+#[derive(Clone, Debug)]
+pub struct TunnelParent {
+    /// The outer flow's `flow_id`.
+    pub flow_id: u64,
+    /// Outer client address.
+    pub src: Addr,
+    /// Outer server address.
+    pub dst: Addr,
+    /// Outer client port (0 when portless).
+    pub src_port: u16,
+    /// Outer server port.
+    pub dst_port: u16,
+    /// Outer protocol number.
+    pub proto: u8,
+    /// What encapsulated the inner packet.
+    pub kind: TunnelKind,
+    /// Nesting depth of the inner flow (1 = directly inside a top-level flow).
+    pub depth: u8,
+}
+
+/// Everything the engine knows about one bidirectional flow.
+pub struct Flow {
+    /// Canonical key.
+    pub key: FlowKey,
+    /// True when the client is `key.lo`.
+    pub client_is_lo: bool,
+    /// Stable identifier (below 2^51, like Suricata's).
+    pub flow_id: u64,
+    /// First packet.
+    pub first_ts: Timestamp,
+    /// Last packet.
+    pub last_ts: Timestamp,
+    /// Start of the current reporting interval (active timeout).
+    pub interval_start: Timestamp,
+    /// Packets per direction ([`TO_SERVER`], [`TO_CLIENT`]).
+    pub pkts: [u64; 2],
+    /// Frame bytes per direction.
+    pub bytes: [u64; 2],
+    /// Transport payload bytes per direction.
+    pub payload_bytes: [u64; 2],
+    /// TCP flags seen per direction (ORed).
+    pub tcp_flags: [u8; 2],
+    /// TCP connection state.
+    pub tcp_state: TcpState,
+    /// FIN seen per direction.
+    pub fin_seen: [bool; 2],
+    /// ICMP type and code of the first packet.
+    pub icmp: Option<(u8, u8)>,
+    /// Set on flows found inside a tunnel.
+    pub tunnel: Option<Box<TunnelParent>>,
+    /// Interim records written so far (active timeout).
+    pub interim_reports: u32,
+    /// Inspection state and application metadata.
+    pub app: FlowApp,
+}
+
+impl Flow {
+    /// A new flow whose first packet came at `ts`.
+    pub fn new(key: FlowKey, client_is_lo: bool, ts: Timestamp) -> Self {
+        let mut h = key::Fnv::new();
+        h.bytes(&key.digest().to_be_bytes());
+        h.bytes(&ts.0.to_be_bytes());
+        Flow {
+            key,
+            client_is_lo,
+            flow_id: h.finish() & ((1 << 51) - 1),
+            first_ts: ts,
+            last_ts: ts,
+            interval_start: ts,
+            pkts: [0; 2],
+            bytes: [0; 2],
+            payload_bytes: [0; 2],
+            tcp_flags: [0; 2],
+            tcp_state: TcpState::New,
+            fin_seen: [false; 2],
+            icmp: None,
+            tunnel: None,
+            interim_reports: 0,
+            app: FlowApp::default(),
+        }
+    }
+
+    /// Client endpoint.
+    pub fn client(&self) -> (Addr, u16) {
+        if self.client_is_lo {
+            (self.key.lo, self.key.lo_port)
+        } else {
+            (self.key.hi, self.key.hi_port)
+        }
+    }
+
+    /// Server endpoint.
+    pub fn server(&self) -> (Addr, u16) {
+        if self.client_is_lo {
+            (self.key.hi, self.key.hi_port)
+        } else {
+            (self.key.lo, self.key.lo_port)
+        }
+    }
+
+    /// True once packets went both ways.
+    pub fn is_bidirectional(&self) -> bool {
+        self.pkts[TO_SERVER] > 0 && self.pkts[TO_CLIENT] > 0
+    }
+
+    /// Timeout class: protocol group (TCP, UDP, ICMP, other) × state (new,
+    /// established, closed), indexing the table's timeout array.
+    pub fn timeout_class(&self) -> u8 {
+        let group = match self.key.proto {
+            6 => 0,
+            17 => 1,
+            1 | 58 => 2,
+            _ => 3,
+        };
+        let state = if self.key.proto == 6 {
+            match self.tcp_state {
+                s if s.is_closed() => 2,
+                TcpState::Established | TcpState::FinWait => 1,
+                _ if self.is_bidirectional() && self.tcp_flags[TO_SERVER] & 0x02 == 0 => 1,
+                _ => 0,
+            }
+        } else if self.is_bidirectional() {
+            1
+        } else {
+            0
+        };
+        group * 3 + state
+    }
+
+    /// EVE `flow.state`: new, established or closed.
+    pub fn state_name(&self) -> &'static str {
+        match self.timeout_class() % 3 {
+            0 => "new",
+            1 => "established",
+            _ => "closed",
+        }
+    }
+}

@@ -1,0 +1,110 @@
+//! The `gateward` command line: `analyze` for captures (the live `run` and
+//! `validate` commands arrive with the daemon).
+
+use clap::{Parser, Subcommand};
+use gateward::config::Config;
+use gateward::pipeline::{self, Input};
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Network-edge traffic sensor: flags VPN, proxy, tunnel and remote-desktop
+/// flows and writes EVE-shaped JSON Lines.
+#[derive(Parser)]
+#[command(name = "gateward", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Analyse pcap/pcapng captures offline and write one JSON object per flow.
+    Analyze(AnalyzeArgs),
+}
+
+#[derive(clap::Args)]
+struct AnalyzeArgs {
+    /// Capture files (pcap or pcapng, detected by content), read in order as
+    /// one capture; `-` reads standard input.
+    #[arg(required = true, value_name = "CAPTURE")]
+    captures: Vec<String>,
+    /// Write every flow, not only flows with detections.
+    #[arg(long)]
+    all_flows: bool,
+    /// Write JSON Lines to FILE instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// TOML configuration file (see systemd/gateward.toml).
+    #[arg(short, long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Worker threads (overrides pipeline.workers; default: one per core).
+    #[arg(short, long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+    workers: Option<u16>,
+    /// Do not print the run summary on standard error.
+    #[arg(short, long)]
+    quiet: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Analyze(args) => analyze(args),
+    }
+}
+
+fn fail(msg: impl std::fmt::Display) -> ExitCode {
+    eprintln!("gateward: error: {msg}");
+    ExitCode::from(2)
+}
+
+fn analyze(args: AnalyzeArgs) -> ExitCode {
+    let mut cfg = match &args.config {
+        Some(path) => match Config::load(path) {
+            Ok(c) => c,
+            Err(e) => return fail(e),
+        },
+        None => Config::default(),
+    };
+    if args.all_flows {
+        cfg.output.all_flows = true;
+    }
+    if let Some(n) = args.workers {
+        cfg.pipeline.workers = n as usize;
+    }
+    let inputs: Vec<Input> = args
+        .captures
+        .iter()
+        .map(|c| {
+            if c == "-" {
+                Input::Stdin
+            } else {
+                Input::Path(PathBuf::from(c))
+            }
+        })
+        .collect();
+    if inputs.iter().filter(|i| matches!(i, Input::Stdin)).count() > 1 {
+        return fail("standard input (-) can be named only once");
+    }
+    let out: Box<dyn Write + Send> = match &args.output {
+        Some(path) => match std::fs::File::create(path) {
+            Ok(f) => Box::new(f),
+            Err(e) => return fail(format!("{}: cannot create output: {e}", path.display())),
+        },
+        None => Box::new(std::io::stdout()),
+    };
+    let outcome = pipeline::run_offline(&inputs, &cfg, out);
+    if !args.quiet {
+        eprintln!("{}", outcome.stats.summary());
+    }
+    let mut code = ExitCode::SUCCESS;
+    for e in &outcome.errors {
+        eprintln!("gateward: error: {}: {}", e.input, e.error);
+        code = ExitCode::from(1);
+    }
+    if let Some(e) = &outcome.output_error {
+        eprintln!("gateward: error: writing output: {e}");
+        code = ExitCode::from(1);
+    }
+    code
+}

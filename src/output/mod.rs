@@ -1,0 +1,4 @@
+//! Formatting helpers for the JSON writer: timestamps and Community ID.
+
+pub mod community_id;
+pub mod time;

@@ -1,0 +1,66 @@
+//! Suricata's EVE timestamp format, `2023-09-18T06:13:41.532140+0000` (UTC),
+//! written without a date-time crate: the civil-from-days conversion is
+//! Howard Hinnant's public-domain algorithm.
+
+use crate::capture::Timestamp;
+use std::fmt::Write;
+
+/// Formats a capture timestamp as EVE does.
+pub fn eve(ts: Timestamp) -> String {
+    let mut s = String::with_capacity(31);
+    write_eve(&mut s, ts);
+    s
+}
+
+/// Appends the EVE form of `ts` to `out`.
+pub fn write_eve(out: &mut String, ts: Timestamp) {
+    let secs = ts.secs();
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    let (y, m, d) = civil_from_days(days);
+    let _ = write!(
+        out,
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:06}+0000",
+        rem / 3600,
+        (rem / 60) % 60,
+        rem % 60,
+        ts.subsec_micros()
+    );
+}
+
+/// Days since 1970-01-01 to (year, month, day) in the proleptic Gregorian calendar.
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn matches_suricata_example() {
+        // 2023-09-18T06:13:41.532140 UTC = 1695017621.532140
+        assert_eq!(
+            eve(Timestamp(1_695_017_621_532_140)),
+            "2023-09-18T06:13:41.532140+0000"
+        );
+    }
+
+    #[test]
+    fn epoch_and_leap_day() {
+        assert_eq!(eve(Timestamp(0)), "1970-01-01T00:00:00.000000+0000");
+        assert_eq!(
+            eve(Timestamp(951_782_400_000_001)),
+            "2000-02-29T00:00:00.000001+0000"
+        );
+    }
+}

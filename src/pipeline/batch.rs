@@ -1,0 +1,78 @@
+//! Frames travel from the reader to a worker in reusable batches: one byte
+//! arena plus fixed-size records, returned to the reader after use, so the
+//! steady state allocates nothing per packet.
+
+use crate::capture::{LinkType, RawPacket, Timestamp};
+
+#[derive(Clone, Copy)]
+struct Meta {
+    ts: Timestamp,
+    wire_len: u32,
+    link: LinkType,
+    start: u32,
+    len: u32,
+}
+
+/// A batch of frames for one worker.
+pub struct Batch {
+    data: Vec<u8>,
+    meta: Vec<Meta>,
+    /// Reader's capture clock when the batch was sent: lets a worker expire
+    /// flows even when its own shard is quiet.
+    pub now: Timestamp,
+}
+
+impl Batch {
+    /// An empty batch sized for `packets` frames.
+    pub fn with_capacity(packets: usize) -> Self {
+        Batch {
+            data: Vec::with_capacity(packets * 512),
+            meta: Vec::with_capacity(packets),
+            now: Timestamp(0),
+        }
+    }
+
+    /// Copies a frame in.
+    #[inline]
+    pub fn push(&mut self, p: &RawPacket<'_>) {
+        let start = self.data.len() as u32;
+        self.data.extend_from_slice(p.data);
+        self.meta.push(Meta {
+            ts: p.ts,
+            wire_len: p.wire_len,
+            link: p.link,
+            start,
+            len: p.data.len() as u32,
+        });
+    }
+
+    /// Frames held.
+    pub fn len(&self) -> usize {
+        self.meta.len()
+    }
+
+    /// True when no frame is held.
+    pub fn is_empty(&self) -> bool {
+        self.meta.is_empty()
+    }
+
+    /// Empties the batch, keeping its memory (shrinking an arena that a
+    /// burst of jumbo frames blew up).
+    pub fn clear(&mut self) {
+        self.meta.clear();
+        self.data.clear();
+        if self.data.capacity() > 8 * 1024 * 1024 {
+            self.data.shrink_to(1024 * 1024);
+        }
+    }
+
+    /// The frames, borrowed from the arena.
+    pub fn packets(&self) -> impl Iterator<Item = RawPacket<'_>> {
+        self.meta.iter().map(|m| RawPacket {
+            ts: m.ts,
+            wire_len: m.wire_len,
+            link: m.link,
+            data: &self.data[m.start as usize..(m.start + m.len) as usize],
+        })
+    }
+}

@@ -1,0 +1,233 @@
+//! The only place that wires stages and threads: one reader (this thread),
+//! N workers fed by a symmetric flow hash over bounded channels, and one
+//! writer. Files are read in order, as one continuous capture.
+
+pub mod batch;
+pub mod shard;
+pub mod worker;
+
+use crate::capture::{CaptureError, FileSource, PacketSource, Timestamp};
+use crate::config::Config;
+use crate::stats::RunStats;
+use batch::Batch;
+use crossbeam_channel::{Receiver, Sender, bounded, unbounded};
+use std::io::Write;
+use std::time::Instant;
+use worker::Worker;
+
+/// Capture time between forced hand-offs of partial batches, so quiet
+/// workers still see the clock move and expire their flows.
+const TICK_US: u64 = 1_000_000;
+
+/// One input of an offline run.
+#[derive(Clone, Debug)]
+pub enum Input {
+    /// A capture file.
+    Path(std::path::PathBuf),
+    /// Standard input (`-`).
+    Stdin,
+}
+
+impl Input {
+    /// How errors name this input.
+    pub fn name(&self) -> String {
+        match self {
+            Input::Path(p) => p.display().to_string(),
+            Input::Stdin => "<stdin>".to_string(),
+        }
+    }
+}
+
+/// An input that stopped early, reported after the run finished.
+#[derive(Debug)]
+pub struct InputError {
+    /// Which input.
+    pub input: String,
+    /// Why.
+    pub error: CaptureError,
+}
+
+/// What an offline run produced.
+pub struct RunOutcome {
+    /// Counters.
+    pub stats: RunStats,
+    /// Inputs that failed, in order.
+    pub errors: Vec<InputError>,
+    /// The output could not be written (other than a closed pipe).
+    pub output_error: Option<std::io::Error>,
+}
+
+struct Fanout {
+    senders: Vec<Sender<Batch>>,
+    free: Receiver<Batch>,
+    pending: Vec<Batch>,
+    batch_packets: usize,
+    now: Timestamp,
+    last_tick: Timestamp,
+}
+
+impl Fanout {
+    fn fresh(&self) -> Batch {
+        match self.free.try_recv() {
+            Ok(mut b) => {
+                b.clear();
+                b
+            }
+            Err(_) => Batch::with_capacity(self.batch_packets),
+        }
+    }
+
+    fn send(&mut self, w: usize) {
+        let fresh = self.fresh();
+        let mut b = std::mem::replace(&mut self.pending[w], fresh);
+        b.now = self.now;
+        // A worker only goes away if it panicked; the join reports that.
+        let _ = self.senders[w].send(b);
+    }
+
+    fn push(&mut self, p: &crate::capture::RawPacket<'_>) {
+        if p.ts > self.now {
+            self.now = p.ts;
+        }
+        let w = shard::worker_for(p.link, p.data, self.senders.len());
+        self.pending[w].push(p);
+        if self.pending[w].len() >= self.batch_packets {
+            self.send(w);
+        }
+        if self.now.micros_since(self.last_tick) >= TICK_US {
+            self.last_tick = self.now;
+            for w in 0..self.senders.len() {
+                self.send(w);
+            }
+        }
+    }
+
+    fn flush(&mut self) {
+        for w in 0..self.senders.len() {
+            if !self.pending[w].is_empty() {
+                self.send(w);
+            }
+        }
+    }
+}
+
+/// Reads every input in order through the engine and writes JSON Lines to
+/// `out`. Input errors do not stop the run: the packets before the error are
+/// processed, the next input is read, and the errors are returned.
+pub fn run_offline(inputs: &[Input], cfg: &Config, out: Box<dyn Write + Send>) -> RunOutcome {
+    let started = Instant::now();
+    let workers = cfg.pipeline.worker_count();
+    let (out_tx, out_rx) = bounded::<Vec<u8>>(workers * 4);
+    let writer = std::thread::Builder::new()
+        .name("gw-writer".into())
+        .spawn(move || write_all(out, out_rx))
+        .expect("spawn writer thread");
+
+    let (free_tx, free_rx) = unbounded::<Batch>();
+    let mut senders = Vec::with_capacity(workers);
+    let mut handles = Vec::with_capacity(workers);
+    for i in 0..workers {
+        let (tx, rx) = bounded::<Batch>(cfg.pipeline.queue_batches);
+        senders.push(tx);
+        let mut w = Worker::new(cfg, workers, out_tx.clone());
+        let free_tx = free_tx.clone();
+        handles.push(
+            std::thread::Builder::new()
+                .name(format!("gw-worker-{i}"))
+                .spawn(move || {
+                    for b in rx {
+                        w.run_batch(&b);
+                        let _ = free_tx.send(b);
+                    }
+                    w.finish()
+                })
+                .expect("spawn worker thread"),
+        );
+    }
+    drop(out_tx);
+    drop(free_tx);
+
+    let mut fan = Fanout {
+        pending: (0..workers)
+            .map(|_| Batch::with_capacity(cfg.pipeline.batch_packets))
+            .collect(),
+        senders,
+        free: free_rx,
+        batch_packets: cfg.pipeline.batch_packets,
+        now: Timestamp(0),
+        last_tick: Timestamp(0),
+    };
+    let mut stats = RunStats {
+        worker_count: workers,
+        ..RunStats::default()
+    };
+    let mut errors = Vec::new();
+    for input in inputs {
+        match read_input(input, &mut fan) {
+            Ok(()) => stats.inputs_ok += 1,
+            Err(error) => {
+                stats.inputs_failed += 1;
+                errors.push(InputError {
+                    input: input.name(),
+                    error,
+                });
+            }
+        }
+    }
+    fan.flush();
+    drop(fan);
+    for h in handles {
+        match h.join() {
+            Ok(ws) => stats.workers.merge(&ws),
+            Err(_) => eprintln!("gateward: a worker thread panicked; its flows are lost"),
+        }
+    }
+    let (output_errors, output_error) = writer.join().unwrap_or((1, None));
+    stats.output_errors = output_errors;
+    stats.elapsed_secs = started.elapsed().as_secs_f64();
+    RunOutcome {
+        stats,
+        errors,
+        output_error,
+    }
+}
+
+fn read_input(input: &Input, fan: &mut Fanout) -> Result<(), CaptureError> {
+    match input {
+        Input::Path(p) => pump(FileSource::open(p)?, fan),
+        Input::Stdin => pump(FileSource::new(std::io::stdin().lock())?, fan),
+    }
+}
+
+fn pump<S: PacketSource>(mut src: S, fan: &mut Fanout) -> Result<(), CaptureError> {
+    while let Some(p) = src.next_packet()? {
+        fan.push(&p);
+    }
+    Ok(())
+}
+
+/// The writer thread: everything the workers produce, in arrival order. A
+/// closed pipe (`| head`) ends writing quietly; other errors are returned.
+fn write_all(out: Box<dyn Write + Send>, rx: Receiver<Vec<u8>>) -> (u64, Option<std::io::Error>) {
+    let mut out = std::io::BufWriter::with_capacity(1 << 20, out);
+    let mut failed: u64 = 0;
+    let mut error = None;
+    for buf in rx {
+        if error.is_some() || failed > 0 {
+            continue; // keep draining so workers never block
+        }
+        if let Err(e) = out.write_all(&buf) {
+            failed += 1;
+            if e.kind() != std::io::ErrorKind::BrokenPipe {
+                error = Some(e);
+            }
+        }
+    }
+    if failed == 0
+        && let Err(e) = out.flush()
+        && e.kind() != std::io::ErrorKind::BrokenPipe
+    {
+        error = Some(e);
+    }
+    (failed, error)
+}

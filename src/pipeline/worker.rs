@@ -1,0 +1,419 @@
+//! A worker: decodes the frames of its shard, keeps its part of the flow
+//! table, inspects first packets and writes events. No locks, no per-packet
+//! allocation: frames arrive in reusable batches and events leave in 256 KiB
+//! buffers.
+
+use super::batch::Batch;
+use crate::capture::{RawPacket, Timestamp};
+use crate::config::Config;
+use crate::decode::frag::{DefragLimits, Defragmenter, Offer};
+use crate::decode::ip::{self, IpLayer, L4, Packet, tcp_flags};
+use crate::decode::tunnel::{self, InnerStart, TunnelKind};
+use crate::decode::{DecodeError, link};
+use crate::dissect::{Direction, Payload};
+use crate::event;
+use crate::flow::{EndReason, Flow, FlowKey, FlowTable, TO_CLIENT, TO_SERVER, TunnelParent};
+use crate::stats::WorkerStats;
+use crossbeam_channel::Sender;
+
+/// Output buffered before it is handed to the writer.
+const OUT_CHUNK: usize = 256 * 1024;
+/// Capture-time interval between expiry sweeps.
+const SWEEP_INTERVAL_US: u64 = 1_000_000;
+
+/// Settings a worker reads on every packet, resolved once.
+#[derive(Clone, Copy)]
+struct Settings {
+    budget: u16,
+    active_timeout_us: u64,
+    max_depth: u8,
+    decapsulate: bool,
+    seed: u16,
+    all_flows: bool,
+}
+
+/// Where a decapsulated packet came from.
+#[derive(Clone, Copy)]
+struct Outer {
+    key: FlowKey,
+    flow_id: u64,
+    client_is_lo: bool,
+    kind: TunnelKind,
+}
+
+#[derive(Clone, Copy)]
+struct Layer {
+    vlan: u16,
+    depth: u8,
+    outer: Option<Outer>,
+}
+
+/// Emits finished flows into the output buffer.
+struct Emitter<'a> {
+    out: &'a mut Vec<u8>,
+    stats: &'a mut WorkerStats,
+    settings: Settings,
+}
+
+impl Emitter<'_> {
+    fn end(&mut self, f: Flow, reason: EndReason) {
+        match reason {
+            EndReason::Timeout | EndReason::Reused => self.stats.flows_timed_out += 1,
+            EndReason::Evicted => self.stats.flows_evicted += 1,
+            EndReason::Shutdown => self.stats.flows_at_shutdown += 1,
+        }
+        self.write(&f, Some(reason));
+    }
+
+    fn write(&mut self, f: &Flow, reason: Option<EndReason>) {
+        if self.settings.all_flows {
+            event::write_flow(self.out, f, reason, &[], self.settings.seed);
+            self.stats.events += 1;
+        }
+    }
+}
+
+/// One worker thread's state.
+pub struct Worker {
+    settings: Settings,
+    table: FlowTable,
+    defrag: Defragmenter,
+    stats: WorkerStats,
+    out: Vec<u8>,
+    out_tx: Sender<Vec<u8>>,
+    clock: Timestamp,
+    last_sweep: Timestamp,
+}
+
+impl Worker {
+    /// A worker owning `1/workers` of the configured table and reassembly limits.
+    pub fn new(cfg: &Config, workers: usize, out_tx: Sender<Vec<u8>>) -> Self {
+        let share = |n: usize| (n / workers.max(1)).max(1);
+        Worker {
+            settings: Settings {
+                budget: cfg.flow.inspect_packets,
+                active_timeout_us: cfg.flow.active_timeout.saturating_mul(1_000_000),
+                max_depth: cfg.decode.max_tunnel_depth,
+                decapsulate: cfg.decode.decapsulate,
+                seed: cfg.output.community_id_seed,
+                all_flows: cfg.output.all_flows,
+            },
+            table: FlowTable::new(share(cfg.flow.max_flows), cfg.flow.timeouts.per_class_us()),
+            defrag: Defragmenter::new(DefragLimits {
+                max_datagrams: share(cfg.defrag.max_datagrams),
+                max_bytes: share(cfg.defrag.memcap),
+                max_fragments: cfg.defrag.max_fragments,
+                timeout_us: cfg.defrag.timeout.saturating_mul(1_000_000),
+            }),
+            stats: WorkerStats::default(),
+            out: Vec::with_capacity(OUT_CHUNK + 4096),
+            out_tx,
+            clock: Timestamp(0),
+            last_sweep: Timestamp(0),
+        }
+    }
+
+    /// Processes every frame of a batch, then advances the clock to the
+    /// reader's capture time and sweeps idle flows when due.
+    pub fn run_batch(&mut self, batch: &Batch) {
+        for p in batch.packets() {
+            self.process(&p);
+        }
+        self.advance(batch.now);
+        self.flush_if_full();
+    }
+
+    fn advance(&mut self, now: Timestamp) {
+        if now > self.clock {
+            self.clock = now;
+        }
+        if self.clock.micros_since(self.last_sweep) >= SWEEP_INTERVAL_US {
+            self.last_sweep = self.clock;
+            let Worker {
+                table,
+                out,
+                stats,
+                settings,
+                defrag,
+                clock,
+                ..
+            } = self;
+            let mut em = Emitter {
+                out,
+                stats,
+                settings: *settings,
+            };
+            table.expire(*clock, &mut |f, r| em.end(f, r));
+            let expired = defrag.expire(*clock);
+            for _ in 0..expired {
+                self.stats.decode.bump(DecodeError::FragmentTimeout);
+            }
+        }
+    }
+
+    fn flush_if_full(&mut self) {
+        if self.out.len() >= OUT_CHUNK {
+            self.flush();
+        }
+    }
+
+    fn flush(&mut self) {
+        if !self.out.is_empty() {
+            let buf = std::mem::replace(&mut self.out, Vec::with_capacity(OUT_CHUNK + 4096));
+            // The writer only goes away after every worker has finished.
+            let _ = self.out_tx.send(buf);
+        }
+    }
+
+    /// Ends every flow (end of input) and returns the counters.
+    pub fn finish(mut self) -> WorkerStats {
+        let Worker {
+            table,
+            out,
+            stats,
+            settings,
+            ..
+        } = &mut self;
+        stats.peak_flows = stats.peak_flows.max(table.len() as u64);
+        let mut em = Emitter {
+            out,
+            stats,
+            settings: *settings,
+        };
+        table.drain(&mut |f, r| em.end(f, r));
+        let partial = self.defrag.clear();
+        for _ in 0..partial {
+            self.stats.decode.bump(DecodeError::FragmentTimeout);
+        }
+        self.flush();
+        self.stats
+    }
+
+    /// Decodes one frame and updates the flows it belongs to.
+    pub fn process(&mut self, raw: &RawPacket<'_>) {
+        self.stats.packets += 1;
+        self.stats.bytes += raw.wire_len as u64;
+        let net = match link::decode(raw.link, raw.data) {
+            Ok(n) => n,
+            Err(e) => return self.stats.decode.bump(e),
+        };
+        if net.ethertype != link::ETHERTYPE_IPV4 && net.ethertype != link::ETHERTYPE_IPV6 {
+            return self.stats.decode.bump(DecodeError::NotIp);
+        }
+        let layer = Layer {
+            vlan: net.vlan,
+            depth: 0,
+            outer: None,
+        };
+        self.process_ip(net.data, layer, raw.ts, raw.wire_len);
+    }
+
+    fn process_ip(&mut self, data: &[u8], layer: Layer, ts: Timestamp, wire_len: u32) {
+        match ip::parse(data) {
+            Err(e) => self.stats.decode.bump(e),
+            Ok(IpLayer::Whole(p)) => self.process_packet(&p, layer, ts, wire_len),
+            Ok(IpLayer::Fragment(f)) => {
+                let context = layer.outer.map_or(0, |o| o.key.digest()) ^ layer.vlan as u64;
+                match self.defrag.offer(&f, context, ts) {
+                    Offer::Held => {}
+                    Offer::Dropped(e) => self.stats.decode.bump(e),
+                    Offer::Complete { proto, payload } => {
+                        self.stats.reassembled += 1;
+                        match ip::transport(proto, &payload) {
+                            Ok(l4) => {
+                                let p = Packet {
+                                    src: f.src,
+                                    dst: f.dst,
+                                    proto,
+                                    l4,
+                                };
+                                self.process_packet(&p, layer, ts, wire_len);
+                            }
+                            Err(e) => self.stats.decode.bump(e),
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn process_packet(&mut self, p: &Packet<'_>, layer: Layer, ts: Timestamp, wire_len: u32) {
+        let (key, flow_id, client_is_lo) = self.update_flow(p, &layer, ts, wire_len);
+        if !self.settings.decapsulate {
+            return;
+        }
+        let inner = match tunnel::inner(p) {
+            Ok(Some(i)) => i,
+            Ok(None) => return,
+            Err(e) => return self.stats.decode.bump(e),
+        };
+        if layer.depth >= self.settings.max_depth {
+            return self.stats.decode.bump(DecodeError::TunnelTooDeep);
+        }
+        self.stats.decapsulated += 1;
+        let inner_layer = Layer {
+            vlan: layer.vlan,
+            depth: layer.depth + 1,
+            outer: Some(Outer {
+                key,
+                flow_id,
+                client_is_lo,
+                kind: inner.kind,
+            }),
+        };
+        match inner.start {
+            InnerStart::Ip(_) => self.process_ip(inner.data, inner_layer, ts, wire_len),
+            InnerStart::Ethernet => match link::ethernet(inner.data) {
+                Ok(n)
+                    if n.ethertype == link::ETHERTYPE_IPV4
+                        || n.ethertype == link::ETHERTYPE_IPV6 =>
+                {
+                    self.process_ip(n.data, inner_layer, ts, wire_len)
+                }
+                Ok(_) => self.stats.decode.bump(DecodeError::NotIp),
+                Err(e) => self.stats.decode.bump(e),
+            },
+        }
+    }
+
+    /// Finds or creates the packet's flow and updates it; returns what an
+    /// encapsulated packet needs to name this flow as its parent.
+    fn update_flow(
+        &mut self,
+        p: &Packet<'_>,
+        layer: &Layer,
+        ts: Timestamp,
+        wire_len: u32,
+    ) -> (FlowKey, u64, bool) {
+        let (sport, dport) = p.l4.ports();
+        let parent = layer.outer.map_or(0, |o| o.key.digest());
+        let (key, src_is_lo) =
+            FlowKey::new(p.src, sport, p.dst, dport, p.proto, layer.vlan, parent);
+        let (flags, seq) = match p.l4 {
+            L4::Tcp { flags, seq, .. } => (flags, seq),
+            _ => (0, 0),
+        };
+        let Worker {
+            table,
+            out,
+            stats,
+            settings,
+            ..
+        } = self;
+        let mut em = Emitter {
+            out,
+            stats,
+            settings: *settings,
+        };
+        let mut slot = table.find(&key);
+        if let Some(s) = slot {
+            let f = table.get(s);
+            let expired = ts.micros_since(f.last_ts) > table.timeout_us(f.timeout_class());
+            let reused = p.proto == 6
+                && f.tcp_state.is_closed()
+                && flags & (tcp_flags::SYN | tcp_flags::ACK) == tcp_flags::SYN;
+            if expired || reused {
+                let f = table.remove(s);
+                em.end(
+                    f,
+                    if expired {
+                        EndReason::Timeout
+                    } else {
+                        EndReason::Reused
+                    },
+                );
+                slot = None;
+            }
+        }
+        let slot = match slot {
+            Some(s) => s,
+            None => {
+                // A SYN/ACK seen first means the receiver opened the connection.
+                let synack =
+                    flags & (tcp_flags::SYN | tcp_flags::ACK) == (tcp_flags::SYN | tcp_flags::ACK);
+                let mut f = Flow::new(key, src_is_lo != synack, ts);
+                if let L4::Icmp {
+                    icmp_type, code, ..
+                } = p.l4
+                {
+                    f.icmp = Some((icmp_type, code));
+                }
+                if let Some(o) = layer.outer {
+                    let (client, server) = if o.client_is_lo {
+                        (o.key.lo, o.key.hi)
+                    } else {
+                        (o.key.hi, o.key.lo)
+                    };
+                    let (cport, sport) = if o.client_is_lo {
+                        (o.key.lo_port, o.key.hi_port)
+                    } else {
+                        (o.key.hi_port, o.key.lo_port)
+                    };
+                    f.tunnel = Some(Box::new(TunnelParent {
+                        flow_id: o.flow_id,
+                        src: client,
+                        dst: server,
+                        src_port: cport,
+                        dst_port: sport,
+                        proto: o.key.proto,
+                        kind: o.kind,
+                        depth: layer.depth,
+                    }));
+                }
+                em.stats.flows += 1;
+                let s = table.insert(f, &mut |f, r| em.end(f, r));
+                em.stats.peak_flows = em.stats.peak_flows.max(table.len() as u64);
+                s
+            }
+        };
+        let f = table.get_mut(slot);
+        let from_client = src_is_lo == f.client_is_lo;
+        let d = if from_client { TO_SERVER } else { TO_CLIENT };
+        let dir = if from_client {
+            Direction::ToServer
+        } else {
+            Direction::ToClient
+        };
+        let payload = p.l4.payload();
+        f.pkts[d] += 1;
+        f.bytes[d] += wire_len as u64;
+        f.payload_bytes[d] += payload.len() as u64;
+        if ts > f.last_ts {
+            f.last_ts = ts;
+        }
+        let tcp = if p.proto == 6 {
+            f.tcp_flags[d] |= flags;
+            f.tcp_state = f.tcp_state.next(flags, from_client, &mut f.fin_seen);
+            if flags & tcp_flags::SYN != 0 {
+                f.app.on_syn(dir, seq);
+            }
+            Some((seq, flags))
+        } else {
+            None
+        };
+        if !payload.is_empty()
+            && f.app.inspecting()
+            && matches!(p.l4, L4::Tcp { .. } | L4::Udp { .. })
+        {
+            let pl = Payload {
+                dir,
+                ts,
+                flow_start: f.first_ts,
+                tcp,
+                data: payload,
+            };
+            f.app
+                .on_payload(&pl, em.settings.budget, &mut em.stats.inspect);
+        }
+        let active = em.settings.active_timeout_us;
+        if active > 0 && ts.micros_since(f.interval_start) >= active {
+            f.interval_start = ts;
+            f.interim_reports += 1;
+            em.stats.interim_records += 1;
+            em.write(f, None);
+        }
+        let result = (key, f.flow_id, f.client_is_lo);
+        table.touch(slot);
+        result
+    }
+}
