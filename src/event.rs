@@ -3,6 +3,13 @@
 
 use crate::capture::Timestamp;
 use crate::detect::Detection;
+use crate::dissect::dns::DnsEvent;
+use crate::dissect::http::HttpEvent;
+use crate::dissect::quic::QuicEvent;
+use crate::dissect::socks::SocksEvent;
+use crate::dissect::ssh::SshEvent;
+use crate::dissect::tls::TlsEvent;
+use crate::dissect::tls::fingerprint::Ja3;
 use crate::flow::{EndReason, Flow, TO_CLIENT, TO_SERVER};
 use crate::output::{community_id, time};
 use serde::Serialize;
@@ -160,8 +167,53 @@ pub struct FlowEvent<'a> {
     /// TCP flags and state.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tcp: Option<TcpSection>,
+    /// TLS/DTLS handshake facts (docs/tls.md).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls: Option<&'a TlsEvent>,
+    /// QUIC facts with the TLS handshake they carried (docs/quic.md).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quic: Option<QuicSection<'a>>,
+    /// SSH banners and HASSH (docs/ssh.md).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ssh: Option<&'a SshEvent>,
+    /// HTTP request/response heads (docs/http.md).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub http: Option<&'a HttpEvent>,
+    /// DNS query and answers (docs/dns.md).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dns: Option<&'a DnsEvent>,
+    /// SOCKS handshake (gateward extension).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub socks: Option<&'a SocksEvent>,
     /// Findings (empty for an unflagged flow).
     pub detections: &'a [Detection],
+}
+
+/// EVE's `quic` object: QUIC's own facts plus the handshake's SNI, ALPN and
+/// fingerprints, as Suricata writes them.
+#[derive(Serialize)]
+pub struct QuicSection<'a> {
+    /// QUIC version, packet facts.
+    #[serde(flatten)]
+    pub quic: &'a QuicEvent,
+    /// Server name from the ClientHello.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sni: Option<&'a str>,
+    /// JA3 of the ClientHello.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ja3: Option<&'a Ja3>,
+    /// JA3S of the ServerHello.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ja3s: Option<&'a Ja3>,
+    /// JA4 (`q` prefix).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ja4: Option<&'a str>,
+    /// ALPN values the client offered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_alpns: Option<&'a [String]>,
+    /// TLS version negotiated inside QUIC.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_version: Option<&'a str>,
 }
 
 fn hex(b: u8) -> String {
@@ -175,7 +227,7 @@ fn port(proto: u8, p: u16) -> Option<u16> {
 impl<'a> FlowEvent<'a> {
     /// Builds the record of a flow. `reason` is `None` for an interim record.
     pub fn from_flow(
-        f: &Flow,
+        f: &'a Flow,
         reason: Option<EndReason>,
         detections: &'a [Detection],
         seed: u16,
@@ -224,7 +276,7 @@ impl<'a> FlowEvent<'a> {
             proto: Proto(proto),
             icmp_type: f.icmp.map(|i| i.0),
             icmp_code: f.icmp.map(|i| i.1),
-            app_proto: f.app.app_proto,
+            app_proto: f.app.app_proto(),
             community_id,
             tunnel_parent: f.tunnel.as_ref().map(|t| TunnelParentSection {
                 flow_id: t.flow_id,
@@ -251,23 +303,119 @@ impl<'a> FlowEvent<'a> {
                 alerted: !detections.is_empty(),
             },
             tcp,
+            tls: f
+                .app
+                .dissectors
+                .as_ref()
+                .and_then(|d| d.tls.as_ref())
+                .and_then(|t| t.event()),
+            quic: f
+                .app
+                .dissectors
+                .as_ref()
+                .and_then(|d| d.quic.as_ref())
+                .and_then(|q| {
+                    let tls = q.1.event();
+                    q.0.event().map(|quic| QuicSection {
+                        quic,
+                        sni: tls.and_then(|t| t.sni.as_deref()),
+                        ja3: tls.and_then(|t| t.ja3.as_ref()),
+                        ja3s: tls.and_then(|t| t.ja3s.as_ref()),
+                        ja4: tls.and_then(|t| t.ja4.as_deref()),
+                        client_alpns: tls.map(|t| &t.client_alpns[..]).filter(|a| !a.is_empty()),
+                        tls_version: tls.map(|t| t.version.as_str()),
+                    })
+                }),
+            ssh: f
+                .app
+                .dissectors
+                .as_ref()
+                .and_then(|d| d.ssh.as_ref())
+                .and_then(|s| s.event()),
+            http: f
+                .app
+                .dissectors
+                .as_ref()
+                .and_then(|d| d.http.as_ref())
+                .and_then(|h| h.event()),
+            dns: f
+                .app
+                .dissectors
+                .as_ref()
+                .and_then(|d| d.dns.as_ref())
+                .and_then(|d| d.event()),
+            socks: f
+                .app
+                .dissectors
+                .as_ref()
+                .and_then(|d| d.socks.as_ref())
+                .and_then(|s| s.event()),
             detections,
         }
     }
 }
 
-/// Appends one JSON line for `f` to `out`.
+/// A Suricata-style `tls` event for a second ClientHello (after a
+/// HelloRetryRequest): its fingerprints differ from the first hello's, and
+/// EVE logs one `tls` record per handshake.
+#[derive(Serialize)]
+pub struct TlsRetryEvent<'a> {
+    /// Flow start.
+    pub timestamp: String,
+    /// The flow's id.
+    pub flow_id: u64,
+    /// Always `tls`.
+    pub event_type: &'static str,
+    /// Client address.
+    pub src_ip: IpAddr,
+    /// Client port.
+    pub src_port: u16,
+    /// Server address.
+    pub dest_ip: IpAddr,
+    /// Server port.
+    pub dest_port: u16,
+    /// Transport.
+    pub proto: Proto,
+    /// The second handshake.
+    pub tls: &'a TlsEvent,
+}
+
+/// Appends the JSON lines for `f` to `out`: the flow record, then a `tls`
+/// record for a retried handshake if there was one. Returns lines written.
 pub fn write_flow(
     out: &mut Vec<u8>,
     f: &Flow,
     reason: Option<EndReason>,
     detections: &[Detection],
     seed: u16,
-) {
+) -> u64 {
     let ev = FlowEvent::from_flow(f, reason, detections, seed);
     // Serialising plain data into a Vec cannot fail.
     let _ = serde_json::to_writer(&mut *out, &ev);
     out.push(b'\n');
+    let retry = f
+        .app
+        .dissectors
+        .as_ref()
+        .and_then(|d| d.tls.as_ref())
+        .and_then(|t| t.retry_event());
+    let Some(tls) = retry.filter(|_| reason.is_some()) else {
+        return 1;
+    };
+    let retry = TlsRetryEvent {
+        timestamp: ev.timestamp.clone(),
+        flow_id: f.flow_id,
+        event_type: "tls",
+        src_ip: ev.src_ip,
+        src_port: f.client().1,
+        dest_ip: ev.dest_ip,
+        dest_port: f.server().1,
+        proto: Proto(f.key.proto),
+        tls,
+    };
+    let _ = serde_json::to_writer(&mut *out, &retry);
+    out.push(b'\n');
+    2
 }
 
 /// Returns the timestamp string for an event time (re-exported for sinks).

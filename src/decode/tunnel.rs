@@ -1,7 +1,7 @@
 //! Encapsulations whose inner packets become flows of their own: IP-in-IP
 //! (4in4, 6in4, 4in6, 6in6), GRE (RFC 2784/2890, PPTP's enhanced GRE of
 //! RFC 2637, transparent Ethernet bridging, ERSPAN II), GTP-U (3GPP TS 29.281),
-//! VXLAN (RFC 7348), CAPWAP data (RFC 5415, 802.3 and 802.11 payloads) and
+//! VXLAN (RFC 7348), Geneve (RFC 8926), CAPWAP data (RFC 5415, 802.3 and 802.11 payloads) and
 //! Teredo (RFC 4380).
 
 use super::DecodeError;
@@ -10,6 +10,7 @@ use super::link::{ETHERTYPE_IPV4, ETHERTYPE_IPV6};
 
 /// The kind of encapsulation, as written in `tunnel_parent.type`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(u8)]
 pub enum TunnelKind {
     /// IPv4 in IPv4 (protocol 4).
     IpInIp,
@@ -27,6 +28,8 @@ pub enum TunnelKind {
     GtpU,
     /// VXLAN.
     Vxlan,
+    /// Geneve.
+    Geneve,
     /// CAPWAP data channel.
     Capwap,
     /// Teredo (IPv6 over UDP/IPv4).
@@ -45,6 +48,7 @@ impl TunnelKind {
             TunnelKind::PptpGre => "pptp_gre",
             TunnelKind::GtpU => "gtp_u",
             TunnelKind::Vxlan => "vxlan",
+            TunnelKind::Geneve => "geneve",
             TunnelKind::Capwap => "capwap",
             TunnelKind::Teredo => "teredo",
         }
@@ -75,6 +79,8 @@ pub struct Inner<'a> {
 const GTP_U_PORT: u16 = 2152;
 /// UDP port of VXLAN (IANA).
 const VXLAN_PORT: u16 = 4789;
+/// UDP port of Geneve (IANA).
+const GENEVE_PORT: u16 = 6081;
 /// UDP port of the CAPWAP data channel.
 const CAPWAP_DATA_PORT: u16 = 5247;
 /// UDP port of Teredo servers and relays.
@@ -116,6 +122,8 @@ pub fn inner<'a>(p: &Packet<'a>) -> Result<Option<Inner<'a>>, DecodeError> {
                 gtp_u(payload)
             } else if either(VXLAN_PORT) {
                 vxlan(payload)
+            } else if either(GENEVE_PORT) {
+                geneve(payload)
             } else if either(CAPWAP_DATA_PORT) {
                 capwap(payload)
             } else if either(TEREDO_PORT) {
@@ -268,6 +276,27 @@ fn vxlan(b: &[u8]) -> Result<Option<Inner<'_>>, DecodeError> {
     }))
 }
 
+/// RFC 8926 3.4: version 0, option length in 4-byte words, protocol type
+/// (an EtherType: 0x6558 for Ethernet, or IPv4/IPv6).
+fn geneve(b: &[u8]) -> Result<Option<Inner<'_>>, DecodeError> {
+    let h = b.get(..8).ok_or(DecodeError::TunnelInvalid)?;
+    if h[0] >> 6 != 0 {
+        return Err(DecodeError::TunnelInvalid);
+    }
+    let opt_len = (h[0] & 0x3f) as usize * 4;
+    let data = b.get(8 + opt_len..).ok_or(DecodeError::TunnelInvalid)?;
+    let start = match u16::from_be_bytes([h[2], h[3]]) {
+        0x6558 => InnerStart::Ethernet,
+        t @ (ETHERTYPE_IPV4 | ETHERTYPE_IPV6) => InnerStart::Ip(t),
+        _ => return Ok(None),
+    };
+    Ok(Some(Inner {
+        kind: TunnelKind::Geneve,
+        start,
+        data,
+    }))
+}
+
 fn capwap(b: &[u8]) -> Result<Option<Inner<'_>>, DecodeError> {
     let h = b.get(..8).ok_or(DecodeError::TunnelInvalid)?;
     if h[0] != 0 {
@@ -302,9 +331,15 @@ fn capwap(b: &[u8]) -> Result<Option<Inner<'_>>, DecodeError> {
 }
 
 /// An 802.11 data frame's LLC/SNAP payload (IEEE 802.11-2020 9.3.2.1).
+/// Cisco controllers send the frame-control field byte-swapped (Wireshark's
+/// "Cisco Wireless Controller Support" preference), so both orders are tried;
+/// the LLC/SNAP check that follows keeps a wrong guess from decoding.
 fn ieee80211_data(b: &[u8]) -> Option<(u16, &[u8])> {
-    let fc0 = *b.first()?;
-    let fc1 = *b.get(1)?;
+    let (a, c) = (*b.first()?, *b.get(1)?);
+    ieee80211_data_fc(b, a, c).or_else(|| ieee80211_data_fc(b, c, a))
+}
+
+fn ieee80211_data_fc(b: &[u8], fc0: u8, fc1: u8) -> Option<(u16, &[u8])> {
     if (fc0 >> 2) & 0x3 != 2 || fc1 & 0x40 != 0 {
         return None; // not a data frame, or protected
     }

@@ -8,8 +8,16 @@
 //! dissector has decided (or the budget is spent) the flow is no longer
 //! inspected and its buffers are freed.
 
+pub mod app;
+pub mod dns;
+pub mod http;
+pub mod quic;
+pub mod socks;
+pub mod ssh;
+pub mod tls;
 pub mod verdict;
 
+pub use app::Dissectors;
 pub use verdict::{Direction, Verdict};
 
 use crate::capture::Timestamp;
@@ -65,8 +73,9 @@ pub struct Payload<'a> {
 pub struct FlowApp {
     /// Summaries of the first payload packets (both directions, in order).
     pub packets: Vec<PacketSummary>,
-    /// Application protocol once identified (`tls`, `dns`, ...).
-    pub app_proto: Option<&'static str>,
+    /// Dissector states (and the metadata they extracted), created with the
+    /// flow's first payload.
+    pub dissectors: Option<Box<Dissectors>>,
     inspected: [u16; 2],
     finished: bool,
     streams: Option<Box<[StreamAssembler; 2]>>,
@@ -86,9 +95,20 @@ impl FlowApp {
         }
     }
 
+    /// Application protocol once a dissector has confirmed it (`tls`, `dns`, ...).
+    pub fn app_proto(&self) -> Option<&'static str> {
+        self.dissectors.as_ref().and_then(|d| d.app_proto())
+    }
+
     /// Feeds one payload-carrying packet. `budget` is the configured number
-    /// of packets inspected per direction.
-    pub fn on_payload(&mut self, p: &Payload<'_>, budget: u16, counters: &mut InspectCounters) {
+    /// of packets inspected per direction; `ports` are (client, server).
+    pub fn on_payload(
+        &mut self,
+        p: &Payload<'_>,
+        ports: (u16, u16),
+        budget: u16,
+        counters: &mut InspectCounters,
+    ) {
         if self.finished {
             return;
         }
@@ -110,11 +130,21 @@ impl FlowApp {
             dir: p.dir,
             tcp_flags: p.tcp.map_or(0, |t| t.1),
         });
-        if let Some((seq, _)) = p.tcp {
-            let streams = self.streams.get_or_insert_with(Default::default);
-            let ev = streams[d].offer(seq, p.data, &mut |_chunk| {});
-            if ev == StreamEvent::Gap {
-                counters.stream_gaps += 1;
+        let dissectors = self
+            .dissectors
+            .get_or_insert_with(|| Box::new(Dissectors::for_transport(p.tcp.is_some(), ports)));
+        if dissectors.active() {
+            if let Some((seq, _)) = p.tcp {
+                let streams = self.streams.get_or_insert_with(Default::default);
+                let ev = streams[d].offer(seq, p.data, &mut |chunk| dissectors.feed(p.dir, chunk));
+                if ev == StreamEvent::Gap {
+                    counters.stream_gaps += 1;
+                }
+            } else {
+                dissectors.feed(p.dir, p.data);
+            }
+            if !dissectors.active() {
+                self.streams = None;
             }
         }
         if self.inspected[0] >= budget && self.inspected[1] >= budget {
@@ -126,6 +156,11 @@ impl FlowApp {
     fn finish(&mut self) {
         self.finished = true;
         self.streams = None;
+    }
+
+    /// True once neither dissection nor packet summaries need more packets.
+    pub fn settled(&self, budget: u16) -> bool {
+        self.finished || (self.inspected[0] >= budget && self.inspected[1] >= budget)
     }
 }
 

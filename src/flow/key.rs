@@ -55,6 +55,26 @@ impl FlowKey {
         )
     }
 
+    /// Identity of the tunnel this flow's packets carry, for the key of the
+    /// flows inside it: the unordered address pair, protocol, VLAN and parent,
+    /// but not the ports, because UDP encapsulations (VXLAN, Geneve, GTP-U)
+    /// pick a source port per inner flow and per direction, and both
+    /// directions of an inner connection must meet in one flow.
+    pub fn tunnel_digest(&self, kind: u8) -> u64 {
+        let (a, b) = if self.lo <= self.hi {
+            (self.lo, self.hi)
+        } else {
+            (self.hi, self.lo)
+        };
+        let mut h = Fnv::new();
+        h.u128(a.bits);
+        h.u128(b.bits);
+        h.bytes(&[a.v6 as u8, b.v6 as u8, self.proto, kind]);
+        h.bytes(&self.vlan.to_be_bytes());
+        h.bytes(&self.parent.to_be_bytes());
+        h.finish()
+    }
+
     /// A stable 64-bit digest (FNV-1a over the fields): the same on every
     /// run, machine and worker count, used for flow ids and tunnel parents.
     /// Not used for hash tables, whose hasher is randomly seeded.

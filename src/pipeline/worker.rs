@@ -67,8 +67,7 @@ impl Emitter<'_> {
 
     fn write(&mut self, f: &Flow, reason: Option<EndReason>) {
         if self.settings.all_flows {
-            event::write_flow(self.out, f, reason, &[], self.settings.seed);
-            self.stats.events += 1;
+            self.stats.events += event::write_flow(self.out, f, reason, &[], self.settings.seed);
         }
     }
 }
@@ -213,7 +212,8 @@ impl Worker {
             Err(e) => self.stats.decode.bump(e),
             Ok(IpLayer::Whole(p)) => self.process_packet(&p, layer, ts, wire_len),
             Ok(IpLayer::Fragment(f)) => {
-                let context = layer.outer.map_or(0, |o| o.key.digest()) ^ layer.vlan as u64;
+                let context = layer.outer.map_or(0, |o| o.key.tunnel_digest(o.kind as u8))
+                    ^ layer.vlan as u64;
                 match self.defrag.offer(&f, context, ts) {
                     Offer::Held => {}
                     Offer::Dropped(e) => self.stats.decode.bump(e),
@@ -286,7 +286,7 @@ impl Worker {
         wire_len: u32,
     ) -> (FlowKey, u64, bool) {
         let (sport, dport) = p.l4.ports();
-        let parent = layer.outer.map_or(0, |o| o.key.digest());
+        let parent = layer.outer.map_or(0, |o| o.key.tunnel_digest(o.kind as u8));
         let (key, src_is_lo) =
             FlowKey::new(p.src, sport, p.dst, dport, p.proto, layer.vlan, parent);
         let (flags, seq) = match p.l4 {
@@ -402,8 +402,12 @@ impl Worker {
                 tcp,
                 data: payload,
             };
-            f.app
-                .on_payload(&pl, em.settings.budget, &mut em.stats.inspect);
+            f.app.on_payload(
+                &pl,
+                (f.client().1, f.server().1),
+                em.settings.budget,
+                &mut em.stats.inspect,
+            );
         }
         let active = em.settings.active_timeout_us;
         if active > 0 && ts.micros_since(f.interval_start) >= active {

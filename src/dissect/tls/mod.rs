@@ -1,0 +1,27 @@
+//! TLS, DTLS and QUIC-handshake dissector: reads the cleartext part of the
+//! handshake (ClientHello, ServerHello, and for TLS <= 1.2 the server's leaf
+//! certificate) and derives JA3, JA3S and JA4 fingerprints.
+//!
+//! Why: encrypted tunnels, VPNs and proxies mostly look alike on the wire
+//! except for these handshake facts, so they are what the sensor's detectors
+//! key on. Layout:
+//! * [`parser`]: zero-copy record / handshake / hello parsers;
+//! * [`fingerprint`]: JA3 / JA3S / JA4 (BSD-3-Clause methods only);
+//! * [`cert`]: leaf-certificate facts in Suricata's formats;
+//! * [`state`]: the per-flow [`TlsState`] the engine drives;
+//! * [`event`]: the EVE `tls` object [`TlsEvent`] (documented in docs/tls.md).
+
+pub mod cert;
+pub mod event;
+pub mod fingerprint;
+pub mod parser;
+pub mod state;
+#[cfg(test)]
+mod testdata;
+
+pub(crate) use super::verdict::{Direction, Verdict};
+
+pub use cert::CertInfo;
+pub use event::TlsEvent;
+pub use fingerprint::{Ja3, Ja4, Transport};
+pub use state::{ClientHelloInfo, ServerHelloInfo, TlsFacts, TlsState};
