@@ -25,6 +25,31 @@ pub struct Config {
     pub pipeline: PipelineConfig,
     /// What the JSON output contains.
     pub output: OutputConfig,
+    /// DNS-learned names.
+    pub dns: DnsConfig,
+}
+
+/// The address → name cache fed by DNS answers.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DnsConfig {
+    /// Entries kept (default 65536; every worker keeps a full copy; 0
+    /// disables `dns_name`).
+    pub cache_size: usize,
+    /// Shortest lifetime given to an answer, seconds (default 60).
+    pub min_ttl: u32,
+    /// Longest lifetime, seconds (default 86400).
+    pub max_ttl: u32,
+}
+
+impl Default for DnsConfig {
+    fn default() -> Self {
+        DnsConfig {
+            cache_size: 65_536,
+            min_ttl: 60,
+            max_ttl: 86_400,
+        }
+    }
 }
 
 impl Default for Config {
@@ -45,6 +70,7 @@ impl Default for Config {
             decode: DecodeConfig::default(),
             pipeline: PipelineConfig::default(),
             output: OutputConfig::default(),
+            dns: DnsConfig::default(),
         }
     }
 }
@@ -345,6 +371,9 @@ impl Config {
         }
         if self.decode.max_tunnel_depth > 16 {
             return Err("decode.max_tunnel_depth must be at most 16".into());
+        }
+        if self.dns.min_ttl > self.dns.max_ttl {
+            return Err("dns.min_ttl must not exceed dns.max_ttl".into());
         }
         if self.flow.inspect_packets > 1024 {
             return Err("flow.inspect_packets must be at most 1024".into());

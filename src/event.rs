@@ -159,6 +159,9 @@ pub struct FlowEvent<'a> {
     pub app_proto: Option<&'static str>,
     /// Community ID v1.
     pub community_id: String,
+    /// Name the client resolved for the server's address (DNS cache; gateward extension).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dns_name: Option<&'a str>,
     /// Set on flows found inside a tunnel.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tunnel_parent: Option<TunnelParentSection>,
@@ -278,6 +281,7 @@ impl<'a> FlowEvent<'a> {
             icmp_code: f.icmp.map(|i| i.1),
             app_proto: f.app.app_proto(),
             community_id,
+            dns_name: f.dns_name.as_deref(),
             tunnel_parent: f.tunnel.as_ref().map(|t| TunnelParentSection {
                 flow_id: t.flow_id,
                 src_ip: t.src.ip(),

@@ -34,6 +34,10 @@ pub struct WorkerStats {
     pub inspect: InspectCounters,
     /// Most flows held at once by this worker.
     pub peak_flows: u64,
+    /// DNS answers learned into the name cache.
+    pub dns_names_learned: u64,
+    /// Name-cache entries evicted because it was full.
+    pub dns_cache_evictions: u64,
 }
 
 impl WorkerStats {
@@ -52,6 +56,9 @@ impl WorkerStats {
         self.events += o.events;
         self.inspect.merge(&o.inspect);
         self.peak_flows += o.peak_flows;
+        // Every worker holds the same cache: report one copy, not the sum.
+        self.dns_names_learned = self.dns_names_learned.max(o.dns_names_learned);
+        self.dns_cache_evictions = self.dns_cache_evictions.max(o.dns_cache_evictions);
     }
 }
 
@@ -99,8 +106,12 @@ impl RunStats {
         );
         let _ = writeln!(
             s,
-            "gateward: decapsulated {}, reassembled datagrams {}, stream gaps {}",
-            w.decapsulated, w.reassembled, w.inspect.stream_gaps
+            "gateward: decapsulated {}, reassembled datagrams {}, stream gaps {}, dns names learned {} (evicted {})",
+            w.decapsulated,
+            w.reassembled,
+            w.inspect.stream_gaps,
+            w.dns_names_learned,
+            w.dns_cache_evictions
         );
         let mut reasons = String::new();
         for e in DecodeError::ALL {

@@ -1,5 +1,6 @@
 //! Flows: the key, the per-flow record, TCP state and the bounded table.
 
+pub mod dns_names;
 pub mod key;
 pub mod table;
 pub mod tcp;
@@ -74,6 +75,8 @@ pub struct Flow {
     pub interim_reports: u32,
     /// Inspection state and application metadata.
     pub app: FlowApp,
+    /// Name the server's address was resolved from (DNS cache), if any.
+    pub dns_name: Option<std::sync::Arc<str>>,
 }
 
 impl Flow {
@@ -99,6 +102,7 @@ impl Flow {
             tunnel: None,
             interim_reports: 0,
             app: FlowApp::default(),
+            dns_name: None,
         }
     }
 

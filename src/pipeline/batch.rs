@@ -11,7 +11,13 @@ struct Meta {
     link: LinkType,
     start: u32,
     len: u32,
+    flags: u8,
 }
+
+/// Flag: the frame is a DNS response every worker learns from.
+pub const DNS_RESPONSE: u8 = 1;
+/// Flag: the frame belongs to another worker; only learn from it.
+pub const OBSERVE_ONLY: u8 = 2;
 
 /// A batch of frames for one worker.
 pub struct Batch {
@@ -34,7 +40,7 @@ impl Batch {
 
     /// Copies a frame in.
     #[inline]
-    pub fn push(&mut self, p: &RawPacket<'_>) {
+    pub fn push(&mut self, p: &RawPacket<'_>, flags: u8) {
         let start = self.data.len() as u32;
         self.data.extend_from_slice(p.data);
         self.meta.push(Meta {
@@ -43,6 +49,7 @@ impl Batch {
             link: p.link,
             start,
             len: p.data.len() as u32,
+            flags,
         });
     }
 
@@ -66,13 +73,18 @@ impl Batch {
         }
     }
 
-    /// The frames, borrowed from the arena.
-    pub fn packets(&self) -> impl Iterator<Item = RawPacket<'_>> {
-        self.meta.iter().map(|m| RawPacket {
-            ts: m.ts,
-            wire_len: m.wire_len,
-            link: m.link,
-            data: &self.data[m.start as usize..(m.start + m.len) as usize],
+    /// The frames, borrowed from the arena, with their flags.
+    pub fn packets(&self) -> impl Iterator<Item = (RawPacket<'_>, u8)> {
+        self.meta.iter().map(|m| {
+            (
+                RawPacket {
+                    ts: m.ts,
+                    wire_len: m.wire_len,
+                    link: m.link,
+                    data: &self.data[m.start as usize..(m.start + m.len) as usize],
+                },
+                m.flags,
+            )
         })
     }
 }

@@ -89,8 +89,21 @@ impl Fanout {
         if p.ts > self.now {
             self.now = p.ts;
         }
-        let w = shard::worker_for(p.link, p.data, self.senders.len());
-        self.pending[w].push(p);
+        let route = shard::route(p.link, p.data, self.senders.len());
+        let w = route.worker;
+        if route.dns_response {
+            self.pending[w].push(p, batch::DNS_RESPONSE);
+            for other in 0..self.senders.len() {
+                if other != w {
+                    self.pending[other].push(p, batch::DNS_RESPONSE | batch::OBSERVE_ONLY);
+                    if self.pending[other].len() >= self.batch_packets {
+                        self.send(other);
+                    }
+                }
+            }
+        } else {
+            self.pending[w].push(p, 0);
+        }
         if self.pending[w].len() >= self.batch_packets {
             self.send(w);
         }

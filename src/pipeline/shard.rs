@@ -1,35 +1,77 @@
-//! The reader's symmetric flow hash: which worker a frame belongs to.
+//! The reader's routing: which worker a frame belongs to, and whether every
+//! worker must see it.
 //!
-//! It hashes the outermost IP address pair (and VLAN), not the ports, so
-//! that every fragment of a datagram, every packet of both directions of a
+//! The symmetric hash covers the outermost IP address pair (and VLAN), not
+//! the ports, so that every fragment of a datagram, both directions of a
 //! flow, and every flow inside a tunnel reach the same worker. It reads the
-//! address fields in place and never fails: what it cannot read goes to
+//! header fields in place and never fails: what it cannot read goes to
 //! worker 0, whose decoder counts the error.
 
 use crate::capture::LinkType;
 use crate::decode::link;
 
-/// Worker index in `0..workers` for a frame.
+/// Where a frame goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Route {
+    /// The worker that owns the frame's flows.
+    pub worker: usize,
+    /// The frame is a UDP DNS response (source port 53, QR set): every
+    /// worker learns its answers, so the address-to-name cache is the same
+    /// whatever the sharding.
+    pub dns_response: bool,
+}
+
+const WORKER_ZERO: Route = Route {
+    worker: 0,
+    dns_response: false,
+};
+
+/// Routes a frame among `workers` workers.
 #[inline]
-pub fn worker_for(linktype: LinkType, frame: &[u8], workers: usize) -> usize {
-    if workers <= 1 {
-        return 0;
-    }
+pub fn route(linktype: LinkType, frame: &[u8], workers: usize) -> Route {
     let Ok(net) = link::decode(linktype, frame) else {
-        return 0;
+        return WORKER_ZERO;
     };
     let d = net.data;
-    let (a, b) = match net.ethertype {
+    let (a, b, udp) = match net.ethertype {
         link::ETHERTYPE_IPV4 if d.len() >= 20 => {
-            (read_u32(&d[12..16]) as u128, read_u32(&d[16..20]) as u128)
+            let ihl = (d[0] & 0x0f) as usize * 4;
+            let unfragmented = d[6] & 0x3f == 0 && d[7] == 0;
+            let udp = if d[9] == 17 && unfragmented {
+                d.get(ihl..)
+            } else {
+                None
+            };
+            (
+                read_u32(&d[12..16]) as u128,
+                read_u32(&d[16..20]) as u128,
+                udp,
+            )
         }
-        link::ETHERTYPE_IPV6 if d.len() >= 40 => (read_u128(&d[8..24]), read_u128(&d[24..40])),
-        _ => return 0,
+        link::ETHERTYPE_IPV6 if d.len() >= 40 => {
+            let udp = if d[6] == 17 { Some(&d[40..]) } else { None };
+            (read_u128(&d[8..24]), read_u128(&d[24..40]), udp)
+        }
+        _ => return WORKER_ZERO,
     };
+    // UDP source port 53 and the DNS header's QR bit (RFC 1035 4.1.1).
+    let dns_response =
+        udp.is_some_and(|u| u.len() >= 8 + 12 && u[0] == 0 && u[1] == 53 && u[10] & 0x80 != 0);
+    Route {
+        worker: if workers <= 1 {
+            0
+        } else {
+            hash_pair(a, b, net.vlan, workers)
+        },
+        dns_response,
+    }
+}
+
+fn hash_pair(a: u128, b: u128, vlan: u16, workers: usize) -> usize {
     let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
     let mut h = (lo as u64) ^ ((lo >> 64) as u64).rotate_left(17);
     h = h.wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    h ^= (hi as u64) ^ ((hi >> 64) as u64).rotate_left(31) ^ net.vlan as u64;
+    h ^= (hi as u64) ^ ((hi >> 64) as u64).rotate_left(31) ^ vlan as u64;
     h = h.wrapping_mul(0xbf58_476d_1ce4_e5b9);
     h ^= h >> 29;
     (h % workers as u64) as usize
@@ -49,19 +91,37 @@ fn read_u128(b: &[u8]) -> u128 {
 mod tests {
     use super::*;
 
+    fn ipv4_udp(src: [u8; 4], dst: [u8; 4], sport: u16, payload: &[u8]) -> Vec<u8> {
+        // RFC 791 header (no options) + RFC 768 header.
+        let mut p = vec![0x45, 0, 0, 0, 0, 0, 0, 0, 64, 17, 0, 0];
+        p.extend_from_slice(&src);
+        p.extend_from_slice(&dst);
+        p.extend_from_slice(&sport.to_be_bytes());
+        p.extend_from_slice(&[0x9c, 0x40, 0, 0, 0, 0]);
+        p.extend_from_slice(payload);
+        p
+    }
+
     #[test]
     fn both_directions_land_on_one_worker() {
-        let mut fwd = vec![0x45u8; 20];
-        fwd[12..16].copy_from_slice(&[10, 0, 0, 1]);
-        fwd[16..20].copy_from_slice(&[192, 168, 7, 9]);
-        let mut rev = fwd.clone();
-        rev[12..16].copy_from_slice(&[192, 168, 7, 9]);
-        rev[16..20].copy_from_slice(&[10, 0, 0, 1]);
+        let fwd = ipv4_udp([10, 0, 0, 1], [192, 168, 7, 9], 1000, &[]);
+        let rev = ipv4_udp([192, 168, 7, 9], [10, 0, 0, 1], 2000, &[]);
         for n in 2..9 {
             assert_eq!(
-                worker_for(LinkType::Ipv4, &fwd, n),
-                worker_for(LinkType::Ipv4, &rev, n)
+                route(LinkType::Ipv4, &fwd, n).worker,
+                route(LinkType::Ipv4, &rev, n).worker
             );
         }
+    }
+
+    #[test]
+    fn dns_responses_are_flagged_queries_are_not() {
+        let mut hdr = [0u8; 12];
+        hdr[2] = 0x81; // QR=1, RD=1
+        let resp = ipv4_udp([8, 8, 8, 8], [10, 0, 0, 1], 53, &hdr);
+        assert!(route(LinkType::Ipv4, &resp, 4).dns_response);
+        hdr[2] = 0x01;
+        let query = ipv4_udp([8, 8, 8, 8], [10, 0, 0, 1], 53, &hdr);
+        assert!(!route(LinkType::Ipv4, &query, 4).dns_response);
     }
 }

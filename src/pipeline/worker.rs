@@ -12,6 +12,7 @@ use crate::decode::tunnel::{self, InnerStart, TunnelKind};
 use crate::decode::{DecodeError, link};
 use crate::dissect::{Direction, Payload};
 use crate::event;
+use crate::flow::dns_names::{NameCache, NameCacheLimits};
 use crate::flow::{EndReason, Flow, FlowKey, FlowTable, TO_CLIENT, TO_SERVER, TunnelParent};
 use crate::stats::WorkerStats;
 use crossbeam_channel::Sender;
@@ -82,6 +83,7 @@ pub struct Worker {
     out_tx: Sender<Vec<u8>>,
     clock: Timestamp,
     last_sweep: Timestamp,
+    names: NameCache,
 }
 
 impl Worker {
@@ -109,14 +111,24 @@ impl Worker {
             out_tx,
             clock: Timestamp(0),
             last_sweep: Timestamp(0),
+            names: NameCache::new(NameCacheLimits {
+                capacity: cfg.dns.cache_size,
+                min_ttl: cfg.dns.min_ttl,
+                max_ttl: cfg.dns.max_ttl,
+            }),
         }
     }
 
     /// Processes every frame of a batch, then advances the clock to the
     /// reader's capture time and sweeps idle flows when due.
     pub fn run_batch(&mut self, batch: &Batch) {
-        for p in batch.packets() {
-            self.process(&p);
+        for (p, flags) in batch.packets() {
+            if flags & super::batch::DNS_RESPONSE != 0 {
+                self.learn_names(&p);
+            }
+            if flags & super::batch::OBSERVE_ONLY == 0 {
+                self.process(&p);
+            }
         }
         self.advance(batch.now);
         self.flush_if_full();
@@ -186,6 +198,22 @@ impl Worker {
         }
         self.flush();
         self.stats
+    }
+
+    /// Learns address → name pairs from a DNS response frame.
+    fn learn_names(&mut self, raw: &RawPacket<'_>) {
+        let Ok(net) = link::decode(raw.link, raw.data) else {
+            return;
+        };
+        if let Ok(IpLayer::Whole(Packet {
+            l4: L4::Udp { payload, .. },
+            ..
+        })) = ip::parse(net.data)
+        {
+            self.names.learn(payload, raw.ts);
+            self.stats.dns_names_learned = self.names.learned;
+            self.stats.dns_cache_evictions = self.names.evictions;
+        }
     }
 
     /// Decodes one frame and updates the flows it belongs to.
@@ -298,6 +326,7 @@ impl Worker {
             out,
             stats,
             settings,
+            names,
             ..
         } = self;
         let mut em = Emitter {
@@ -360,6 +389,7 @@ impl Worker {
                         depth: layer.depth,
                     }));
                 }
+                f.dns_name = names.lookup(&f.server().0, ts);
                 em.stats.flows += 1;
                 let s = table.insert(f, &mut |f, r| em.end(f, r));
                 em.stats.peak_flows = em.stats.peak_flows.max(table.len() as u64);
