@@ -253,7 +253,7 @@ impl PipelineConfig {
 }
 
 /// Output settings.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct OutputConfig {
     /// Write every flow, not only flows with detections (default false;
@@ -261,15 +261,6 @@ pub struct OutputConfig {
     pub all_flows: bool,
     /// Community ID seed (default 0, as Zeek and Suricata use).
     pub community_id_seed: u16,
-}
-
-impl Default for OutputConfig {
-    fn default() -> Self {
-        OutputConfig {
-            all_flows: false,
-            community_id_seed: 0,
-        }
-    }
 }
 
 fn networks<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<IpNetwork>, D::Error> {

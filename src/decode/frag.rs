@@ -40,6 +40,8 @@ struct Partial {
     /// Received byte ranges, sorted, non-overlapping.
     ranges: Vec<(u32, u32)>,
     total: Option<u32>,
+    frames: u32,
+    frame_bytes: u64,
 }
 
 /// Result of offering a fragment.
@@ -52,6 +54,10 @@ pub enum Offer {
         proto: u8,
         /// The payload, starting at the transport header.
         payload: Vec<u8>,
+        /// Fragments the datagram arrived in.
+        frames: u32,
+        /// Their frame bytes (wire length), summed.
+        frame_bytes: u64,
     },
     /// Dropped, for this reason (already counted by the caller).
     Dropped(DecodeError),
@@ -85,7 +91,8 @@ impl Defragmenter {
 
     /// Offers one fragment. `context` separates otherwise identical keys
     /// (VLAN, tunnel parent).
-    pub fn offer(&mut self, f: &Fragment<'_>, context: u64, ts: Timestamp) -> Offer {
+    /// `wire_len` is the frame's length, summed into the datagram's bytes.
+    pub fn offer(&mut self, f: &Fragment<'_>, context: u64, ts: Timestamp, wire_len: u32) -> Offer {
         let key = Key {
             src: f.src,
             dst: f.dst,
@@ -110,6 +117,8 @@ impl Defragmenter {
                     data: Vec::new(),
                     ranges: Vec::new(),
                     total: None,
+                    frames: 0,
+                    frame_bytes: 0,
                 },
             );
         }
@@ -148,6 +157,8 @@ impl Defragmenter {
         }
         p.data[f.offset as usize..end as usize].copy_from_slice(f.data);
         p.ranges.insert(pos, (f.offset, end));
+        p.frames += 1;
+        p.frame_bytes += wire_len as u64;
         if !f.more {
             p.total = Some(end);
         }
@@ -161,6 +172,8 @@ impl Defragmenter {
             return Offer::Complete {
                 proto: key.proto,
                 payload: p.data,
+                frames: p.frames,
+                frame_bytes: p.frame_bytes,
             };
         }
         Offer::Held
@@ -229,11 +242,11 @@ mod tests {
         let a = [1u8; 8];
         let b = [2u8; 3];
         assert!(matches!(
-            d.offer(&frag(8, false, &b), 0, Timestamp(0)),
+            d.offer(&frag(8, false, &b), 0, Timestamp(0), 100),
             Offer::Held
         ));
-        match d.offer(&frag(0, true, &a), 0, Timestamp(1)) {
-            Offer::Complete { proto, payload } => {
+        match d.offer(&frag(0, true, &a), 0, Timestamp(1), 100) {
+            Offer::Complete { proto, payload, .. } => {
                 assert_eq!(proto, 17);
                 assert_eq!(payload, [1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2]);
             }
@@ -245,9 +258,9 @@ mod tests {
     #[test]
     fn overlap_drops_the_datagram() {
         let mut d = Defragmenter::new(limits());
-        d.offer(&frag(0, true, &[0; 16]), 0, Timestamp(0));
+        d.offer(&frag(0, true, &[0; 16]), 0, Timestamp(0), 100);
         assert!(matches!(
-            d.offer(&frag(8, false, &[0; 4]), 0, Timestamp(0)),
+            d.offer(&frag(8, false, &[0; 4]), 0, Timestamp(0), 100),
             Offer::Dropped(DecodeError::FragmentInvalid)
         ));
         assert_eq!(d.bytes_held(), 0);
@@ -256,7 +269,7 @@ mod tests {
     #[test]
     fn timeout_frees_memory() {
         let mut d = Defragmenter::new(limits());
-        d.offer(&frag(0, true, &[0; 16]), 0, Timestamp(0));
+        d.offer(&frag(0, true, &[0; 16]), 0, Timestamp(0), 100);
         assert_eq!(d.expire(Timestamp(31_000_000)), 1);
         assert_eq!(d.bytes_held(), 0);
     }
@@ -267,12 +280,12 @@ mod tests {
         for id in 0..4 {
             let mut f = frag(0, true, &[0; 8]);
             f.id = id;
-            d.offer(&f, 0, Timestamp(0));
+            d.offer(&f, 0, Timestamp(0), 100);
         }
         let mut f = frag(0, true, &[0; 8]);
         f.id = 99;
         assert!(matches!(
-            d.offer(&f, 0, Timestamp(0)),
+            d.offer(&f, 0, Timestamp(0), 100),
             Offer::Dropped(DecodeError::FragmentDropped)
         ));
     }

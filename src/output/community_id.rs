@@ -116,7 +116,8 @@ mod tests {
     /// (ports there are already ICMP-mapped).
     #[test]
     fn published_baseline_vectors() {
-        let cases: &[(u8, &str, &str, Option<(u16, u16)>, &str)] = &[
+        type Case<'a> = (u8, &'a str, &'a str, Option<(u16, u16)>, &'a str);
+        let cases: &[Case] = &[
             (
                 6,
                 "128.232.110.120",

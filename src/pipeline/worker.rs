@@ -33,6 +33,13 @@ struct Settings {
     all_flows: bool,
 }
 
+/// Frames a packet arrived in: one, or all fragments of a datagram.
+#[derive(Clone, Copy)]
+struct Frames {
+    count: u32,
+    bytes: u64,
+}
+
 /// Where a decapsulated packet came from.
 #[derive(Clone, Copy)]
 struct Outer {
@@ -232,20 +239,29 @@ impl Worker {
             depth: 0,
             outer: None,
         };
-        self.process_ip(net.data, layer, raw.ts, raw.wire_len);
+        let frames = Frames {
+            count: 1,
+            bytes: raw.wire_len as u64,
+        };
+        self.process_ip(net.data, layer, raw.ts, frames);
     }
 
-    fn process_ip(&mut self, data: &[u8], layer: Layer, ts: Timestamp, wire_len: u32) {
+    fn process_ip(&mut self, data: &[u8], layer: Layer, ts: Timestamp, frames: Frames) {
         match ip::parse(data) {
             Err(e) => self.stats.decode.bump(e),
-            Ok(IpLayer::Whole(p)) => self.process_packet(&p, layer, ts, wire_len),
+            Ok(IpLayer::Whole(p)) => self.process_packet(&p, layer, ts, frames),
             Ok(IpLayer::Fragment(f)) => {
                 let context = layer.outer.map_or(0, |o| o.key.tunnel_digest(o.kind as u8))
                     ^ layer.vlan as u64;
-                match self.defrag.offer(&f, context, ts) {
+                match self.defrag.offer(&f, context, ts, frames.bytes as u32) {
                     Offer::Held => {}
                     Offer::Dropped(e) => self.stats.decode.bump(e),
-                    Offer::Complete { proto, payload } => {
+                    Offer::Complete {
+                        proto,
+                        payload,
+                        frames: count,
+                        frame_bytes,
+                    } => {
                         self.stats.reassembled += 1;
                         match ip::transport(proto, &payload) {
                             Ok(l4) => {
@@ -255,7 +271,11 @@ impl Worker {
                                     proto,
                                     l4,
                                 };
-                                self.process_packet(&p, layer, ts, wire_len);
+                                let frames = Frames {
+                                    count,
+                                    bytes: frame_bytes,
+                                };
+                                self.process_packet(&p, layer, ts, frames);
                             }
                             Err(e) => self.stats.decode.bump(e),
                         }
@@ -265,8 +285,8 @@ impl Worker {
         }
     }
 
-    fn process_packet(&mut self, p: &Packet<'_>, layer: Layer, ts: Timestamp, wire_len: u32) {
-        let (key, flow_id, client_is_lo) = self.update_flow(p, &layer, ts, wire_len);
+    fn process_packet(&mut self, p: &Packet<'_>, layer: Layer, ts: Timestamp, frames: Frames) {
+        let (key, flow_id, client_is_lo) = self.update_flow(p, &layer, ts, frames);
         if !self.settings.decapsulate {
             return;
         }
@@ -290,13 +310,13 @@ impl Worker {
             }),
         };
         match inner.start {
-            InnerStart::Ip(_) => self.process_ip(inner.data, inner_layer, ts, wire_len),
+            InnerStart::Ip(_) => self.process_ip(inner.data, inner_layer, ts, frames),
             InnerStart::Ethernet => match link::ethernet(inner.data) {
                 Ok(n)
                     if n.ethertype == link::ETHERTYPE_IPV4
                         || n.ethertype == link::ETHERTYPE_IPV6 =>
                 {
-                    self.process_ip(n.data, inner_layer, ts, wire_len)
+                    self.process_ip(n.data, inner_layer, ts, frames)
                 }
                 Ok(_) => self.stats.decode.bump(DecodeError::NotIp),
                 Err(e) => self.stats.decode.bump(e),
@@ -311,7 +331,7 @@ impl Worker {
         p: &Packet<'_>,
         layer: &Layer,
         ts: Timestamp,
-        wire_len: u32,
+        frames: Frames,
     ) -> (FlowKey, u64, bool) {
         let (sport, dport) = p.l4.ports();
         let parent = layer.outer.map_or(0, |o| o.key.tunnel_digest(o.kind as u8));
@@ -405,8 +425,8 @@ impl Worker {
             Direction::ToClient
         };
         let payload = p.l4.payload();
-        f.pkts[d] += 1;
-        f.bytes[d] += wire_len as u64;
+        f.pkts[d] += frames.count as u64;
+        f.bytes[d] += frames.bytes;
         f.payload_bytes[d] += payload.len() as u64;
         if ts > f.last_ts {
             f.last_ts = ts;

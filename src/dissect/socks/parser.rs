@@ -1,5 +1,5 @@
 //! Pure parsers of the SOCKS handshake messages. Each returns the message
-//! length on success, `Ok(None)` when more bytes are needed, `Err(())` when
+//! length on success, `Ok(None)` when more bytes are needed, `Err(NotSocks)` when
 //! the bytes cannot be this message.
 
 /// Where the client asked to go.
@@ -24,17 +24,21 @@ pub struct Request {
     pub len: usize,
 }
 
+/// The bytes cannot be the expected SOCKS message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NotSocks;
+
 /// Result of parsing one message.
-pub type Parsed<T> = Result<Option<T>, ()>;
+pub type Parsed<T> = Result<Option<T>, NotSocks>;
 
 /// SOCKS5 greeting (RFC 1928 3): VER=5, NMETHODS, METHODS.
 pub fn v5_greeting(b: &[u8]) -> Parsed<usize> {
     if b.first() != Some(&5) {
-        return Err(());
+        return Err(NotSocks);
     }
     let Some(&n) = b.get(1) else { return Ok(None) };
     if n == 0 {
-        return Err(());
+        return Err(NotSocks);
     }
     let len = 2 + n as usize;
     if b.len() < len {
@@ -49,14 +53,14 @@ pub fn v5_method(b: &[u8]) -> Parsed<u8> {
     match b {
         [5, m, ..] if matches!(m, 0..=3 | 0x80..=0xff) => Ok(Some(*m)),
         [5] | [] => Ok(None),
-        _ => Err(()),
+        _ => Err(NotSocks),
     }
 }
 
 /// RFC 1929 user/password request: VER=1, ULEN, UNAME, PLEN, PASSWD.
 pub fn v5_auth(b: &[u8]) -> Parsed<usize> {
     if b.first().is_some_and(|v| *v != 1) {
-        return Err(());
+        return Err(NotSocks);
     }
     let Some(&ulen) = b.get(1) else {
         return Ok(None);
@@ -77,7 +81,7 @@ pub fn v5_auth_reply(b: &[u8]) -> Parsed<u8> {
     match b {
         [1, st, ..] => Ok(Some(*st)),
         [1] | [] => Ok(None),
-        _ => Err(()),
+        _ => Err(NotSocks),
     }
 }
 
@@ -101,12 +105,12 @@ pub fn v5_request(b: &[u8]) -> Parsed<Request> {
             return if b.first().is_none_or(|v| *v == 5) {
                 Ok(None)
             } else {
-                Err(())
+                Err(NotSocks)
             };
         }
     };
     if h[0] != 5 || !(1..=3).contains(&h[1]) || h[2] != 0 {
-        return Err(());
+        return Err(NotSocks);
     }
     let (target, addr_len) = match h[3] {
         1 => match b.get(4..8) {
@@ -127,14 +131,14 @@ pub fn v5_request(b: &[u8]) -> Parsed<Request> {
         3 => {
             let Some(&n) = b.get(4) else { return Ok(None) };
             if n == 0 {
-                return Err(());
+                return Err(NotSocks);
             }
             match b.get(5..5 + n as usize) {
                 Some(name) => (Target::Domain(escape(name)), 1 + n as usize),
                 None => return Ok(None),
             }
         }
-        _ => return Err(()),
+        _ => return Err(NotSocks),
     };
     let len = 4 + addr_len + 2;
     let Some(p) = b.get(len - 2..len) else {
@@ -154,17 +158,17 @@ pub fn v5_reply(b: &[u8]) -> Parsed<(u8, usize)> {
         return if b.first().is_none_or(|v| *v == 5) {
             Ok(None)
         } else {
-            Err(())
+            Err(NotSocks)
         };
     };
     if h[0] != 5 || h[1] > 8 || h[2] != 0 {
-        return Err(());
+        return Err(NotSocks);
     }
     let addr_len = match h[3] {
         1 => 4,
         4 => 16,
-        3 => 1 + *b.get(4).ok_or(())? as usize,
-        _ => return Err(()),
+        3 => 1 + *b.get(4).ok_or(NotSocks)? as usize,
+        _ => return Err(NotSocks),
     };
     if b.len() < 4 + addr_len + 2 {
         return Ok(None);
@@ -175,22 +179,26 @@ pub fn v5_reply(b: &[u8]) -> Parsed<(u8, usize)> {
 /// SOCKS4/4a request: VN=4, CD, DSTPORT, DSTIP, USERID NUL [, DOMAIN NUL].
 pub fn v4_request(b: &[u8]) -> Parsed<Request> {
     if b.first() != Some(&4) {
-        return Err(());
+        return Err(NotSocks);
     }
     let Some(h) = b.get(..8) else { return Ok(None) };
     if !(1..=2).contains(&h[1]) {
-        return Err(());
+        return Err(NotSocks);
     }
     let port = u16::from_be_bytes([h[2], h[3]]);
     let ip = [h[4], h[5], h[6], h[7]];
     let Some(user_end) = b[8..].iter().position(|&c| c == 0) else {
-        return if b.len() > 8 + 255 { Err(()) } else { Ok(None) };
+        return if b.len() > 8 + 255 {
+            Err(NotSocks)
+        } else {
+            Ok(None)
+        };
     };
     let mut len = 8 + user_end + 1;
     let target = if ip[..3] == [0, 0, 0] && ip[3] != 0 {
         let Some(dom_end) = b[len..].iter().position(|&c| c == 0) else {
             return if b.len() > len + 255 {
-                Err(())
+                Err(NotSocks)
             } else {
                 Ok(None)
             };
@@ -216,13 +224,13 @@ pub fn v4_reply(b: &[u8]) -> Parsed<u8> {
             if b.first().is_some_and(|v| *v != 0)
                 || b.get(1).is_some_and(|c| !(0x5a..=0x5d).contains(c))
             {
-                Err(())
+                Err(NotSocks)
             } else {
                 Ok(None)
             }
         }
         _ if b[0] == 0 && (0x5a..=0x5d).contains(&b[1]) => Ok(Some(b[1])),
-        _ => Err(()),
+        _ => Err(NotSocks),
     }
 }
 

@@ -1,6 +1,6 @@
 //! Per-flow SOCKS handshake tracking.
 
-use super::parser::{self, Target};
+use super::parser::{self, NotSocks, Target};
 use super::{Direction, Verdict};
 use serde::Serialize;
 
@@ -108,7 +108,7 @@ impl SocksState {
                 return Verdict::NeedMore;
             }
             match self.step_on(dir) {
-                Err(()) => return self.stop(),
+                Err(NotSocks) => return self.stop(),
                 Ok(None) => return Verdict::NeedMore,
                 Ok(Some(n)) => {
                     self.buf[d].drain(..n.min(self.buf[d].len()));
@@ -225,7 +225,7 @@ impl SocksState {
                 Ok(Some(n))
             }
             // The server speaking first, or out of turn: not a SOCKS handshake.
-            _ => Err(()),
+            _ => Err(NotSocks),
         }
     }
 }
