@@ -220,7 +220,11 @@ pub struct QuicSection<'a> {
 }
 
 fn hex(b: u8) -> String {
-    format!("{b:02x}")
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(2);
+    s.push(char::from(HEX[usize::from(b >> 4)]));
+    s.push(char::from(HEX[usize::from(b & 0x0f)]));
+    s
 }
 
 fn port(proto: u8, p: u16) -> Option<u16> {

@@ -8,7 +8,6 @@
 
 use md5::{Digest as _, Md5};
 use sha2::Sha256;
-use std::fmt::Write as _;
 
 use super::parser::{ClientHello, EXT_ALPN, EXT_SERVER_NAME, EXT_SUPPORTED_VERSIONS, ServerHello};
 
@@ -67,18 +66,53 @@ pub struct Ja4 {
     pub ja4: String,
     /// Raw (unhashed) sorted form: shows which cipher/extension differs.
     pub ja4_r: String,
+}
+
+/// JA4's original-order forms, computed only on request (they are not
+/// logged, and hashing them doubled the cost of every handshake).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Ja4Original {
     /// Original (wire) order, SNI and ALPN kept, hashed.
     pub ja4_o: String,
     /// Raw original-order form.
     pub ja4_ro: String,
 }
 
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+/// Lower-case hex, table-driven: fingerprints are computed for every
+/// handshake, and `fmt` machinery dominated their cost.
 fn hex_lower(b: &[u8]) -> String {
     let mut s = String::with_capacity(b.len() * 2);
-    for x in b {
-        let _ = write!(s, "{x:02x}");
+    for &x in b {
+        s.push(char::from(HEX[usize::from(x >> 4)]));
+        s.push(char::from(HEX[usize::from(x & 0x0f)]));
     }
     s
+}
+
+/// Appends `v` in decimal.
+fn push_dec(s: &mut String, mut v: u32) {
+    let mut buf = [0u8; 10];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    for &c in &buf[i..] {
+        s.push(char::from(c));
+    }
+}
+
+/// Appends `v` as 4 lower-case hex digits.
+fn push_hex4(s: &mut String, v: u16) {
+    for shift in [12u16, 8, 4, 0] {
+        s.push(char::from(HEX[usize::from((v >> shift) & 0x0f)]));
+    }
 }
 
 fn join_dec<I: IntoIterator<Item = u32>>(it: I) -> String {
@@ -87,7 +121,7 @@ fn join_dec<I: IntoIterator<Item = u32>>(it: I) -> String {
         if i > 0 {
             s.push('-');
         }
-        let _ = write!(s, "{v}");
+        push_dec(&mut s, v);
     }
     s
 }
@@ -200,29 +234,29 @@ pub fn ja4_alpn_chars(first: Option<&[u8]>) -> [char; 2] {
 
 fn hex4_list(v: &[u16]) -> String {
     let mut s = String::with_capacity(v.len() * 5);
-    for (i, x) in v.iter().enumerate() {
+    for (i, &x) in v.iter().enumerate() {
         if i > 0 {
             s.push(',');
         }
-        let _ = write!(s, "{x:04x}");
+        push_hex4(&mut s, x);
     }
     s
 }
 
 fn sha12(s: &str) -> String {
     let d = Sha256::digest(s.as_bytes());
-    let mut h = hex_lower(&d);
-    h.truncate(12);
-    h
+    hex_lower(&d[..6])
 }
 
-/// Computes JA4 (and `ja4_r`, `ja4_o`, `ja4_ro`) of a ClientHello seen on
-/// `transport`, following FoxIO's JA4.md: `a_b_c` where a = transport,
-/// version, SNI d/i, cipher count, extension count, ALPN chars; b = sha256
-/// of the sorted cipher list; c = sha256 of the sorted extension list
-/// without SNI and ALPN, then `_` and the signature algorithms in wire order.
-/// Empty lists hash to `000000000000`.
-pub fn ja4(ch: &ClientHello<'_>, transport: Transport) -> Ja4 {
+/// The lists JA4 is computed from (GREASE removed), in wire order.
+struct Ja4Lists {
+    a: String,
+    ciphers: Vec<u16>,
+    exts: Vec<u16>,
+    sigs: Vec<u16>,
+}
+
+fn ja4_lists(ch: &ClientHello<'_>, transport: Transport) -> Ja4Lists {
     let ciphers: Vec<u16> = ch.cipher_suites().filter(|&c| !is_grease(c)).collect();
     let exts: Vec<u16> = ch
         .extensions()
@@ -240,46 +274,61 @@ pub fn ja4(ch: &ClientHello<'_>, transport: Transport) -> Ja4 {
     } else {
         ch.legacy_version
     };
-    let a = format!(
-        "{}{}{}{:02}{:02}{}{}",
-        transport.ja4_char(),
-        ja4_version_code(version),
-        if has_sni { 'd' } else { 'i' },
-        ciphers.len().min(99),
-        exts.len().min(99),
-        alpn[0],
-        alpn[1],
-    );
+    let mut a = String::with_capacity(10);
+    a.push(transport.ja4_char());
+    a.push_str(ja4_version_code(version));
+    a.push(if has_sni { 'd' } else { 'i' });
+    for n in [ciphers.len().min(99), exts.len().min(99)] {
+        a.push(char::from(b'0' + (n / 10) as u8));
+        a.push(char::from(b'0' + (n % 10) as u8));
+    }
+    a.push(alpn[0]);
+    a.push(alpn[1]);
+    Ja4Lists {
+        a,
+        ciphers,
+        exts,
+        sigs,
+    }
+}
 
-    let mut sorted_ciphers = ciphers.clone();
+fn ja4_c_raw(exts: &[u16], sigs: &[u16]) -> String {
+    let mut s = hex4_list(exts);
+    if !sigs.is_empty() {
+        s.push('_');
+        s.push_str(&hex4_list(sigs));
+    }
+    s
+}
+
+fn hash_or_zero(list_empty: bool, raw: &str) -> String {
+    if list_empty {
+        "000000000000".to_string()
+    } else {
+        sha12(raw)
+    }
+}
+
+/// Computes JA4 and `ja4_r` of a ClientHello seen on `transport`, following
+/// FoxIO's JA4.md: `a_b_c` where a = transport, version, SNI d/i, cipher
+/// count, extension count, ALPN chars; b = sha256 of the sorted cipher list;
+/// c = sha256 of the sorted extension list without SNI and ALPN, then `_`
+/// and the signature algorithms in wire order. Empty lists hash to
+/// `000000000000`.
+pub fn ja4(ch: &ClientHello<'_>, transport: Transport) -> Ja4 {
+    let l = ja4_lists(ch, transport);
+    let mut sorted_ciphers = l.ciphers;
     sorted_ciphers.sort_unstable();
-    let mut sorted_exts: Vec<u16> = exts
+    let mut sorted_exts: Vec<u16> = l
+        .exts
         .iter()
         .copied()
         .filter(|&t| t != EXT_SERVER_NAME && t != EXT_ALPN)
         .collect();
     sorted_exts.sort_unstable();
-
-    let c_raw = |ext_list: &[u16]| {
-        let mut s = hex4_list(ext_list);
-        if !sigs.is_empty() {
-            s.push('_');
-            s.push_str(&hex4_list(&sigs));
-        }
-        s
-    };
-    let hash_or_zero = |list_empty: bool, raw: &str| {
-        if list_empty {
-            "000000000000".to_string()
-        } else {
-            sha12(raw)
-        }
-    };
-
     let b_r = hex4_list(&sorted_ciphers);
-    let c_r = c_raw(&sorted_exts);
-    let b_ro = hex4_list(&ciphers);
-    let c_ro = c_raw(&exts);
+    let c_r = ja4_c_raw(&sorted_exts, &l.sigs);
+    let a = &l.a;
     Ja4 {
         ja4: format!(
             "{a}_{}_{}",
@@ -287,10 +336,21 @@ pub fn ja4(ch: &ClientHello<'_>, transport: Transport) -> Ja4 {
             hash_or_zero(sorted_exts.is_empty(), &c_r)
         ),
         ja4_r: format!("{a}_{b_r}_{c_r}"),
+    }
+}
+
+/// JA4's original-order forms (`ja4_o`, `ja4_ro`): lists in wire order,
+/// SNI and ALPN kept.
+pub fn ja4_original(ch: &ClientHello<'_>, transport: Transport) -> Ja4Original {
+    let l = ja4_lists(ch, transport);
+    let b_ro = hex4_list(&l.ciphers);
+    let c_ro = ja4_c_raw(&l.exts, &l.sigs);
+    let a = &l.a;
+    Ja4Original {
         ja4_o: format!(
             "{a}_{}_{}",
-            hash_or_zero(ciphers.is_empty(), &b_ro),
-            hash_or_zero(exts.is_empty(), &c_ro)
+            hash_or_zero(l.ciphers.is_empty(), &b_ro),
+            hash_or_zero(l.exts.is_empty(), &c_ro)
         ),
         ja4_ro: format!("{a}_{b_ro}_{c_ro}"),
     }
@@ -436,13 +496,14 @@ mod tests {
              0005,000a,000b,000d,0012,0015,0017,001b,0023,002b,002d,0033,4469,ff01_\
              0403,0804,0401,0503,0805,0501,0806,0601"
         );
+        let o = ja4_original(&ch, Transport::Tcp);
         assert_eq!(
-            j.ja4_ro,
+            o.ja4_ro,
             "t13d1516h2_1301,1302,1303,c02b,c02f,c02c,c030,cca9,cca8,c013,c014,009c,009d,002f,0035_\
              000d,0000,000a,0005,000b,002b,001b,ff01,0033,4469,002d,0023,0017,0012,0010,0015_\
              0403,0804,0401,0503,0805,0501,0806,0601"
         );
-        assert_eq!(j.ja4_o, "t13d1516h2_acb858a92679_4237572e953b");
+        assert_eq!(o.ja4_o, "t13d1516h2_acb858a92679_4237572e953b");
         assert_eq!(
             ja3(&ch).string,
             "771,4865-4866-4867-49195-49199-49196-49200-52393-52392-49171-49172-156-157-47-53,\

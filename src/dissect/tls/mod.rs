@@ -23,5 +23,5 @@ pub(crate) use super::verdict::{Direction, Verdict};
 
 pub use cert::CertInfo;
 pub use event::TlsEvent;
-pub use fingerprint::{Ja3, Ja4, Transport};
+pub use fingerprint::{Ja3, Ja4, Ja4Original, Transport};
 pub use state::{ClientHelloInfo, ServerHelloInfo, TlsFacts, TlsState};
