@@ -79,7 +79,8 @@ impl Default for Config {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct FlowConfig {
-    /// Flows held at once across all workers (default 1,000,000); when full,
+    /// Flows held at once across all workers (default 1,000,000; each worker
+    /// holds an equal share, at least one); when full,
     /// the longest-idle flow is evicted and counted.
     pub max_flows: usize,
     /// Seconds after which a long flow gets an interim record while it goes

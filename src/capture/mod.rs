@@ -21,14 +21,12 @@ impl Timestamp {
     /// Builds a timestamp from seconds and a sub-second fraction given in
     /// `units_per_sec` units (pcap µs/ns, pcapng `if_tsresol`).
     pub fn from_parts(secs: u64, frac: u64, units_per_sec: u64) -> Self {
-        let micros = if units_per_sec == 1_000_000 {
-            frac
-        } else if units_per_sec > 1_000_000 {
-            frac / (units_per_sec / 1_000_000).max(1)
-        } else {
-            frac.saturating_mul(1_000_000 / units_per_sec.max(1))
-        };
-        Timestamp(secs.saturating_mul(1_000_000).saturating_add(micros))
+        let units = units_per_sec.max(1) as u128;
+        // Exact for any resolution, decimal or binary (pcapng if_tsresol
+        // with the high bit set); a fraction of a second or more carries.
+        let micros = frac as u128 * 1_000_000 / units;
+        let total = secs as u128 * 1_000_000 + micros;
+        Timestamp(total.min(u64::MAX as u128) as u64)
     }
 
     /// Whole seconds since the epoch.

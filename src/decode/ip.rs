@@ -116,7 +116,17 @@ pub enum L4<'a> {
         /// Bytes after the 4-byte type/code/checksum header.
         payload: &'a [u8],
     },
-    /// Any other protocol (GRE, ESP, AH, SCTP, ...): the IP payload as is.
+    /// SCTP (RFC 9260 3.1), DCCP (RFC 4340 5.1) or UDP-Lite (RFC 3828):
+    /// protocols whose headers start with two ports, which key their flows.
+    Ported {
+        /// Source port.
+        src_port: u16,
+        /// Destination port.
+        dst_port: u16,
+        /// Everything after the two ports (header rest and payload).
+        payload: &'a [u8],
+    },
+    /// Any other protocol (GRE, ESP, AH, ...): the IP payload as is.
     Other {
         /// The IP payload.
         payload: &'a [u8],
@@ -132,6 +142,9 @@ impl<'a> L4<'a> {
             }
             | L4::Udp {
                 src_port, dst_port, ..
+            }
+            | L4::Ported {
+                src_port, dst_port, ..
             } => (src_port, dst_port),
             _ => (0, 0),
         }
@@ -143,6 +156,7 @@ impl<'a> L4<'a> {
             L4::Tcp { payload, .. }
             | L4::Udp { payload, .. }
             | L4::Icmp { payload, .. }
+            | L4::Ported { payload, .. }
             | L4::Other { payload } => payload,
         }
     }
@@ -278,6 +292,11 @@ pub fn transport(proto: u8, data: &[u8]) -> Result<L4<'_>, DecodeError> {
                 payload: &data[4..],
             }
         }
+        33 | 132 | 136 if data.len() >= 4 => L4::Ported {
+            src_port: u16::from_be_bytes([data[0], data[1]]),
+            dst_port: u16::from_be_bytes([data[2], data[3]]),
+            payload: &data[4..],
+        },
         _ => L4::Other { payload: data },
     })
 }
