@@ -65,6 +65,58 @@ const KNOWN: &[Known] = &[
     k("whatsapp.pcap", Pcap, Ethernet, 679, 1_655_030_801_747_000),
     k("gtpu.pcap", Pcap, Ethernet, 10, 1_643_129_441_023_341),
     k("fragments.pcap", Pcap, Ethernet, 12, 1_704_067_200_000_000),
+    // application-layer captures (tests/dissectors.rs)
+    k("tls12.pcap", Pcap, Ethernet, 1, 1_703_606_032_925_092),
+    k(
+        "tls12-port8443.pcap",
+        Pcap,
+        Ethernet,
+        1,
+        1_703_606_032_925_092,
+    ),
+    k(
+        "badcurveball.pcap",
+        Pcap,
+        Ethernet,
+        12,
+        1_579_293_816_559_976,
+    ),
+    k(
+        "dtls-udp.notest.cap",
+        Pcap,
+        Ethernet,
+        7,
+        1_404_648_102_097_932,
+    ),
+    k(
+        "https-connect.pcap",
+        Pcap,
+        Ethernet,
+        18,
+        1_567_450_613_383_129,
+    ),
+    k(
+        "socks-https-example.pcap",
+        Pcap,
+        Ethernet,
+        93,
+        1_386_004_472_572_394,
+    ),
+    k(
+        "ssh2-malformed.pcap",
+        Pcap,
+        Ethernet,
+        22,
+        1_387_565_111_946_720,
+    ),
+    k("quic-29.pcap", Pcap, Ethernet, 15, 1_592_171_671_664_832),
+    k(
+        "http_connect.pcap",
+        Pcap,
+        Ethernet,
+        100,
+        1_631_454_722_864_133,
+    ),
     // pcap, BIG endian
     k("sctp.cap", Pcap, Ethernet, 4, 1_088_696_689_784_578),
     // pcap, nanosecond magic
@@ -78,6 +130,38 @@ const KNOWN: &[Known] = &[
     // pcapng, little endian
     k("dns.pcap", Pcapng, Ethernet, 5, 1_112_172_654_366_527),
     k("gre.pcapng", Pcapng, Ethernet, 1, 1_483_501_349_095_788),
+    k(
+        "tls-non-ascii-alpn.pcapng",
+        Pcapng,
+        Ethernet,
+        2,
+        1_675_707_151_805_776,
+    ),
+    k(
+        "quic-tls-handshake.pcapng",
+        Pcapng,
+        Ethernet,
+        1,
+        1_675_707_151_936_380,
+    ),
+    k(
+        "http-proxy.pcapng",
+        Pcapng,
+        Ethernet,
+        11,
+        1_631_403_550_651_097,
+    ),
+    // pcapng despite the name
+    k(
+        "quic_0RTT.pcap",
+        Pcapng,
+        Ethernet,
+        17,
+        1_603_888_789_791_229,
+    ),
+    k("socks.pcap", Pcapng, Ethernet, 60, 1_385_474_294_492_448),
+    // pcapng, if_tsresol = 9 (nanoseconds)
+    k("doq.pcapng", Pcapng, Ethernet, 20, 1_606_056_093_199_591),
     k("http.pcapng", Pcapng, Ethernet, 10, 1_643_129_441_023_341),
     k(
         "anydesk.pcapng",

@@ -53,7 +53,7 @@ fn run_worker(frames: &[RawPacket<'_>]) -> WorkerStats {
     let mut worker = Worker::new(&config(), 1, tx);
     let mut batch = Batch::with_capacity(frames.len());
     for p in frames {
-        let route = shard::route(p.link, p.data, 3);
+        let route = shard::route(p.link, p.data, 3, 4);
         assert!(route.worker < 3);
         batch.push(p, if route.dns_response { DNS_RESPONSE } else { 0 });
         batch.now = batch.now.max(p.ts);

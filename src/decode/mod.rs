@@ -105,3 +105,43 @@ impl DecodeCounters {
             .sum()
     }
 }
+
+/// The DNS message of a frame that is a UDP DNS response (source port 53,
+/// QR set, RFC 1035 4.1.1), looking through up to `max_depth` tunnel layers.
+/// Used to feed the address→name cache, which must see answers carried in
+/// tunnels too.
+pub fn dns_response_payload(
+    linktype: crate::capture::LinkType,
+    frame: &[u8],
+    max_depth: u8,
+) -> Option<&[u8]> {
+    let net = link::decode(linktype, frame).ok()?;
+    let mut data = net.data;
+    for _ in 0..=max_depth {
+        let ip::IpLayer::Whole(p) = ip::parse(data).ok()? else {
+            return None;
+        };
+        if let ip::L4::Udp {
+            src_port: 53,
+            payload,
+            ..
+        } = p.l4
+            && payload.len() >= 12
+            && payload[2] & 0x80 != 0
+        {
+            return Some(payload);
+        }
+        let inner = tunnel::inner(&p).ok()??;
+        data = match inner.start {
+            tunnel::InnerStart::Ip(_) => inner.data,
+            tunnel::InnerStart::Ethernet => {
+                let n = link::ethernet(inner.data).ok()?;
+                if n.ethertype != link::ETHERTYPE_IPV4 && n.ethertype != link::ETHERTYPE_IPV6 {
+                    return None;
+                }
+                n.data
+            }
+        };
+    }
+    None
+}

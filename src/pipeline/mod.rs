@@ -62,6 +62,7 @@ struct Fanout {
     free: Receiver<Batch>,
     pending: Vec<Batch>,
     batch_packets: usize,
+    tunnel_depth: u8,
     now: Timestamp,
     last_tick: Timestamp,
 }
@@ -89,7 +90,7 @@ impl Fanout {
         if p.ts > self.now {
             self.now = p.ts;
         }
-        let route = shard::route(p.link, p.data, self.senders.len());
+        let route = shard::route(p.link, p.data, self.senders.len(), self.tunnel_depth);
         let w = route.worker;
         if route.dns_response {
             self.pending[w].push(p, batch::DNS_RESPONSE);
@@ -167,6 +168,11 @@ pub fn run_offline(inputs: &[Input], cfg: &Config, out: Box<dyn Write + Send>) -
         senders,
         free: free_rx,
         batch_packets: cfg.pipeline.batch_packets,
+        tunnel_depth: if cfg.decode.decapsulate {
+            cfg.decode.max_tunnel_depth
+        } else {
+            0
+        },
         now: Timestamp(0),
         last_tick: Timestamp(0),
     };

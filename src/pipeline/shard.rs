@@ -26,37 +26,63 @@ const WORKER_ZERO: Route = Route {
     dns_response: false,
 };
 
-/// Routes a frame among `workers` workers.
+/// IP protocols and UDP ports that may carry tunnelled packets (see
+/// `decode::tunnel`): only these frames are decapsulated by the reader to
+/// look for DNS responses inside.
+fn may_tunnel(proto: u8, udp: Option<&[u8]>) -> bool {
+    match proto {
+        4 | 41 | 47 => true,
+        17 => udp.is_some_and(|u| {
+            u.len() >= 4 && {
+                let (s, d) = (
+                    u16::from_be_bytes([u[0], u[1]]),
+                    u16::from_be_bytes([u[2], u[3]]),
+                );
+                [2152, 3544, 4789, 5247, 6081]
+                    .iter()
+                    .any(|p| *p == s || *p == d)
+            }
+        }),
+        _ => false,
+    }
+}
+
+/// Routes a frame among `workers` workers; tunnels are looked through up
+/// to `max_depth` layers for DNS responses.
 #[inline]
-pub fn route(linktype: LinkType, frame: &[u8], workers: usize) -> Route {
+pub fn route(linktype: LinkType, frame: &[u8], workers: usize, max_depth: u8) -> Route {
     let Ok(net) = link::decode(linktype, frame) else {
         return WORKER_ZERO;
     };
     let d = net.data;
-    let (a, b, udp) = match net.ethertype {
+    let (a, b, proto, l4) = match net.ethertype {
         link::ETHERTYPE_IPV4 if d.len() >= 20 => {
             let ihl = (d[0] & 0x0f) as usize * 4;
             let unfragmented = d[6] & 0x3f == 0 && d[7] == 0;
-            let udp = if d[9] == 17 && unfragmented {
-                d.get(ihl..)
-            } else {
-                None
-            };
+            let l4 = if unfragmented { d.get(ihl..) } else { None };
             (
                 read_u32(&d[12..16]) as u128,
                 read_u32(&d[16..20]) as u128,
-                udp,
+                d[9],
+                l4,
             )
         }
-        link::ETHERTYPE_IPV6 if d.len() >= 40 => {
-            let udp = if d[6] == 17 { Some(&d[40..]) } else { None };
-            (read_u128(&d[8..24]), read_u128(&d[24..40]), udp)
-        }
+        link::ETHERTYPE_IPV6 if d.len() >= 40 => (
+            read_u128(&d[8..24]),
+            read_u128(&d[24..40]),
+            d[6],
+            Some(&d[40..]),
+        ),
         _ => return WORKER_ZERO,
     };
-    // UDP source port 53 and the DNS header's QR bit (RFC 1035 4.1.1).
-    let dns_response =
-        udp.is_some_and(|u| u.len() >= 8 + 12 && u[0] == 0 && u[1] == 53 && u[10] & 0x80 != 0);
+    let udp = if proto == 17 { l4 } else { None };
+    // UDP source port 53 and the DNS header's QR bit (RFC 1035 4.1.1);
+    // through tunnels, the full decoder decides.
+    let dns_response = udp
+        .is_some_and(|u| u.len() >= 8 + 12 && u[0] == 0 && u[1] == 53 && u[10] & 0x80 != 0)
+        || (max_depth > 0
+            && may_tunnel(proto, udp)
+            && crate::decode::dns_response_payload(linktype, frame, max_depth).is_some());
     Route {
         worker: if workers <= 1 {
             0
@@ -108,8 +134,8 @@ mod tests {
         let rev = ipv4_udp([192, 168, 7, 9], [10, 0, 0, 1], 2000, &[]);
         for n in 2..9 {
             assert_eq!(
-                route(LinkType::Ipv4, &fwd, n).worker,
-                route(LinkType::Ipv4, &rev, n).worker
+                route(LinkType::Ipv4, &fwd, n, 4).worker,
+                route(LinkType::Ipv4, &rev, n, 4).worker
             );
         }
     }
@@ -119,9 +145,9 @@ mod tests {
         let mut hdr = [0u8; 12];
         hdr[2] = 0x81; // QR=1, RD=1
         let resp = ipv4_udp([8, 8, 8, 8], [10, 0, 0, 1], 53, &hdr);
-        assert!(route(LinkType::Ipv4, &resp, 4).dns_response);
+        assert!(route(LinkType::Ipv4, &resp, 4, 4).dns_response);
         hdr[2] = 0x01;
         let query = ipv4_udp([8, 8, 8, 8], [10, 0, 0, 1], 53, &hdr);
-        assert!(!route(LinkType::Ipv4, &query, 4).dns_response);
+        assert!(!route(LinkType::Ipv4, &query, 4, 4).dns_response);
     }
 }

@@ -209,15 +209,13 @@ impl Worker {
 
     /// Learns address → name pairs from a DNS response frame.
     fn learn_names(&mut self, raw: &RawPacket<'_>) {
-        let Ok(net) = link::decode(raw.link, raw.data) else {
-            return;
+        let depth = if self.settings.decapsulate {
+            self.settings.max_depth
+        } else {
+            0
         };
-        if let Ok(IpLayer::Whole(Packet {
-            l4: L4::Udp { payload, .. },
-            ..
-        })) = ip::parse(net.data)
-        {
-            self.names.learn(payload, raw.ts);
+        if let Some(msg) = crate::decode::dns_response_payload(raw.link, raw.data, depth) {
+            self.names.learn(msg, raw.ts);
             self.stats.dns_names_learned = self.names.learned;
             self.stats.dns_cache_evictions = self.names.evictions;
         }
