@@ -102,6 +102,13 @@ fn analyze(args: AnalyzeArgs) -> ExitCode {
         eprintln!("gateward: error: {}: {}", e.input, e.error);
         code = ExitCode::from(1);
     }
+    if outcome.stats.worker_panics > 0 {
+        eprintln!(
+            "gateward: error: {} worker thread(s) panicked; their flows are lost (please report this bug)",
+            outcome.stats.worker_panics
+        );
+        code = ExitCode::from(1);
+    }
     if let Some(e) = &outcome.output_error {
         eprintln!("gateward: error: writing output: {e}");
         code = ExitCode::from(1);

@@ -77,6 +77,9 @@ pub struct RunStats {
     pub elapsed_secs: f64,
     /// Output bytes that could not be written (e.g. closed pipe).
     pub output_errors: u64,
+    /// Worker threads that panicked (their flows are lost): a bug, and the
+    /// run fails.
+    pub worker_panics: u64,
 }
 
 impl RunStats {

@@ -15,8 +15,9 @@ const MAX_FRAME: usize = 262_144;
 /// Largest pcapng block accepted. Blocks carry their own length, so a
 /// hostile length is refused rather than buffered.
 const MAX_BLOCK: usize = 16 * 1024 * 1024;
-/// Read-buffer size: big enough that refills are rare system calls.
-const BUF_SIZE: usize = 4 * 1024 * 1024;
+/// Read-buffer size: refills are still rare system calls, and opening a
+/// file (or a fuzz input) costs little. Grows for larger pcapng blocks.
+const BUF_SIZE: usize = 256 * 1024;
 /// pcapng interfaces remembered per section (bounded against hostile files).
 const MAX_INTERFACES: usize = 1024;
 

@@ -198,7 +198,7 @@ pub fn run_offline(inputs: &[Input], cfg: &Config, out: Box<dyn Write + Send>) -
     for h in handles {
         match h.join() {
             Ok(ws) => stats.workers.merge(&ws),
-            Err(_) => eprintln!("gateward: a worker thread panicked; its flows are lost"),
+            Err(_) => stats.worker_panics += 1,
         }
     }
     let (output_errors, output_error) = writer.join().unwrap_or((1, None));
