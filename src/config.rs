@@ -27,6 +27,9 @@ pub struct Config {
     pub output: OutputConfig,
     /// DNS-learned names.
     pub dns: DnsConfig,
+    /// Operator approvals: detections these rules match are reported but
+    /// not alerted.
+    pub allow: crate::detect::allow::AllowConfig,
 }
 
 /// The address → name cache fed by DNS answers.
@@ -71,6 +74,7 @@ impl Default for Config {
             pipeline: PipelineConfig::default(),
             output: OutputConfig::default(),
             dns: DnsConfig::default(),
+            allow: Default::default(),
         }
     }
 }
@@ -264,7 +268,8 @@ pub struct OutputConfig {
     pub community_id_seed: u16,
 }
 
-fn networks<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<IpNetwork>, D::Error> {
+/// Deserialises a list of CIDR strings with a message naming the bad one.
+pub fn networks<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<IpNetwork>, D::Error> {
     let raw = Vec::<String>::deserialize(d)?;
     raw.iter()
         .map(|s| {
@@ -364,6 +369,7 @@ impl Config {
         if self.decode.max_tunnel_depth > 16 {
             return Err("decode.max_tunnel_depth must be at most 16".into());
         }
+        self.allow.validate()?;
         if self.dns.min_ttl > self.dns.max_ttl {
             return Err("dns.min_ttl must not exceed dns.max_ttl".into());
         }

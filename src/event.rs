@@ -3,6 +3,7 @@
 
 use crate::capture::Timestamp;
 use crate::detect::Detection;
+use crate::detect::signature::{AlertSection, alert_section};
 use crate::dissect::dns::DnsEvent;
 use crate::dissect::http::HttpEvent;
 use crate::dissect::quic::QuicEvent;
@@ -66,8 +67,10 @@ pub struct FlowSection {
     /// `new`, `established` or `closed`.
     pub state: &'static str,
     /// `timeout`, `forced` (evicted), `shutdown` (end of input) or
-    /// `active_timeout` (interim record of a flow that goes on).
-    pub reason: &'static str,
+    /// `active_timeout` (interim record of a flow that goes on); absent on
+    /// alerts, which are written while the flow goes on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<&'static str>,
     /// True if any detection was raised.
     pub alerted: bool,
 }
@@ -188,8 +191,14 @@ pub struct FlowEvent<'a> {
     /// SOCKS handshake (gateward extension).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub socks: Option<&'a SocksEvent>,
+    /// Suricata's alert object, from the most severe detection (alerts only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alert: Option<AlertSection<'a>>,
     /// Findings (empty for an unflagged flow).
     pub detections: &'a [Detection],
+    /// Findings an allow rule approved: reported, never alerted.
+    #[serde(skip_serializing_if = "<[Detection]>::is_empty")]
+    pub suppressed: &'a [Detection],
 }
 
 /// EVE's `quic` object: QUIC's own facts plus the handshake's SNI, ALPN and
@@ -232,13 +241,16 @@ fn port(proto: u8, p: u16) -> Option<u16> {
 }
 
 impl<'a> FlowEvent<'a> {
-    /// Builds the record of a flow. `reason` is `None` for an interim record.
+    /// Builds the record of a flow (`reason` is `None` for an interim
+    /// record), or, with `alert_at`, the alert written when a detection was
+    /// made at that time.
     pub fn from_flow(
         f: &'a Flow,
         reason: Option<EndReason>,
-        detections: &'a [Detection],
+        alert_at: Option<Timestamp>,
         seed: u16,
     ) -> Self {
+        let detections = &f.detect.detections[..];
         let (src, sport) = f.client();
         let (dst, dport) = f.server();
         let proto = f.key.proto;
@@ -268,13 +280,9 @@ impl<'a> FlowEvent<'a> {
             }
         });
         FlowEvent {
-            timestamp: time::eve(f.first_ts),
+            timestamp: time::eve(alert_at.unwrap_or(f.first_ts)),
             flow_id: f.flow_id,
-            event_type: if detections.is_empty() {
-                "flow"
-            } else {
-                "alert"
-            },
+            event_type: if alert_at.is_some() { "alert" } else { "flow" },
             vlan: (f.key.vlan != 0).then_some([f.key.vlan]),
             src_ip: src.ip(),
             src_port: port(proto, sport),
@@ -307,7 +315,11 @@ impl<'a> FlowEvent<'a> {
                 end: time::eve(f.last_ts),
                 age: f.last_ts.micros_since(f.first_ts) / 1_000_000,
                 state: f.state_name(),
-                reason: reason.map_or("active_timeout", EndReason::name),
+                reason: if alert_at.is_some() {
+                    None
+                } else {
+                    Some(reason.map_or("active_timeout", EndReason::name))
+                },
                 alerted: !detections.is_empty(),
             },
             tcp,
@@ -358,8 +370,26 @@ impl<'a> FlowEvent<'a> {
                 .as_ref()
                 .and_then(|d| d.socks.as_ref())
                 .and_then(|s| s.event()),
+            alert: alert_at.and_then(|_| alert_section(detections, transport_name(proto))),
             detections,
+            suppressed: &f.detect.suppressed,
         }
+    }
+}
+
+/// Transport name used in signatures.
+fn transport_name(proto: u8) -> &'static str {
+    match proto {
+        6 => "TCP",
+        17 => "UDP",
+        1 => "ICMP",
+        58 => "ICMPv6",
+        47 => "GRE",
+        50 => "ESP",
+        4 => "IPIP",
+        41 => "IPv6",
+        132 => "SCTP",
+        _ => "IP",
     }
 }
 
@@ -388,16 +418,11 @@ pub struct TlsRetryEvent<'a> {
     pub tls: &'a TlsEvent,
 }
 
-/// Appends the JSON lines for `f` to `out`: the flow record, then a `tls`
-/// record for a retried handshake if there was one. Returns lines written.
-pub fn write_flow(
-    out: &mut Vec<u8>,
-    f: &Flow,
-    reason: Option<EndReason>,
-    detections: &[Detection],
-    seed: u16,
-) -> u64 {
-    let ev = FlowEvent::from_flow(f, reason, detections, seed);
+/// Appends the JSON lines of a flow record for `f` to `out`: the record,
+/// then a `tls` record for a retried handshake if there was one. Returns
+/// lines written.
+pub fn write_flow(out: &mut Vec<u8>, f: &Flow, reason: Option<EndReason>, seed: u16) -> u64 {
+    let ev = FlowEvent::from_flow(f, reason, None, seed);
     // Serialising plain data into a Vec cannot fail.
     let _ = serde_json::to_writer(&mut *out, &ev);
     out.push(b'\n');
@@ -424,6 +449,13 @@ pub fn write_flow(
     let _ = serde_json::to_writer(&mut *out, &retry);
     out.push(b'\n');
     2
+}
+
+/// Appends an alert for `f`'s detections, made at `at`.
+pub fn write_alert(out: &mut Vec<u8>, f: &Flow, at: Timestamp, seed: u16) {
+    let ev = FlowEvent::from_flow(f, None, Some(at), seed);
+    let _ = serde_json::to_writer(&mut *out, &ev);
+    out.push(b'\n');
 }
 
 /// Returns the timestamp string for an event time (re-exported for sinks).

@@ -34,6 +34,10 @@ pub struct WorkerStats {
     pub inspect: InspectCounters,
     /// Most flows held at once by this worker.
     pub peak_flows: u64,
+    /// Alerts written.
+    pub alerts: u64,
+    /// Detections approved by an allow rule (reported, not alerted).
+    pub detections_suppressed: u64,
     /// DNS answers learned into the name cache.
     pub dns_names_learned: u64,
     /// Name-cache entries evicted because it was full.
@@ -56,6 +60,8 @@ impl WorkerStats {
         self.events += o.events;
         self.inspect.merge(&o.inspect);
         self.peak_flows += o.peak_flows;
+        self.alerts += o.alerts;
+        self.detections_suppressed += o.detections_suppressed;
         // Every worker holds the same cache: report one copy, not the sum.
         self.dns_names_learned = self.dns_names_learned.max(o.dns_names_learned);
         self.dns_cache_evictions = self.dns_cache_evictions.max(o.dns_cache_evictions);

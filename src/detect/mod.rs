@@ -1,11 +1,22 @@
 //! The detection model every detector reports in: what was found, how sure,
 //! on what basis, and the evidence an analyst can check.
 //!
-//! Detectors themselves arrive with the VPN/proxy/tunnel and remote-access
-//! capabilities; this module fixes the schema the event writer and the
-//! scorer rely on.
+//! Detectors are plain structs driven by [`engine::FlowDetect`] through an
+//! enum-free table of optional states: no trait objects per packet. Each
+//! detector sees the flow's first payload packets ([`PacketView`]) and, when
+//! the dissectors learn something, the flow's facts ([`FlowFacts`]); it
+//! answers with [`Progress`] and stops looking once it has decided.
 
+pub mod allow;
+pub mod engine;
+pub mod signature;
+
+use crate::decode::Addr;
+use crate::dissect::verdict::Direction;
+use crate::dissect::{Dissectors, PacketSummary};
+use crate::flow::TunnelParent;
 use serde::Serialize;
+use serde::ser::SerializeMap;
 
 /// What kind of hiding or remote control a detection is about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -72,6 +83,159 @@ pub struct Detection {
     pub severity: u8,
     /// One sentence an analyst can read.
     pub reason: String,
-    /// Facts that support it (names, values, sizes), as key/value strings.
-    pub evidence: Vec<(String, String)>,
+    /// Facts that support it (names, values, sizes), written as a JSON object.
+    pub evidence: Evidence,
+}
+
+impl Detection {
+    /// A detection with the default severity of its category and
+    /// confidence (see [`default_severity`]) and no evidence yet.
+    pub fn new(
+        category: Category,
+        protocol: &'static str,
+        confidence: Confidence,
+        basis: Basis,
+        reason: impl Into<String>,
+    ) -> Self {
+        Detection {
+            category,
+            protocol,
+            confidence,
+            basis,
+            severity: default_severity(category, confidence),
+            reason: reason.into(),
+            evidence: Evidence::default(),
+        }
+    }
+
+    /// Adds one piece of evidence (builder style).
+    pub fn with(mut self, key: &'static str, value: impl ToString) -> Self {
+        self.evidence.push(key, value);
+        self
+    }
+}
+
+/// EVE severity (1 highest) a detection gets unless its detector decides
+/// otherwise: sanctioned regions and relays first, VPN/proxy/tunnel/remote
+/// access next, hosting last; a low-confidence finding is never above 3.
+pub fn default_severity(category: Category, confidence: Confidence) -> u8 {
+    if confidence == Confidence::Low {
+        return 3;
+    }
+    match category {
+        Category::SanctionedRegion | Category::Relay => 1,
+        Category::Vpn | Category::Proxy | Category::Tunnel | Category::RemoteAccess => 2,
+        Category::Hosting => 3,
+    }
+}
+
+/// Key/value evidence, kept in insertion order and written as a JSON object
+/// (a repeated key keeps its first value).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Evidence(pub Vec<(&'static str, String)>);
+
+/// Longest evidence value kept: values come from packets (names, banners).
+pub const MAX_EVIDENCE_VALUE: usize = 256;
+/// Evidence entries kept per detection.
+pub const MAX_EVIDENCE_ENTRIES: usize = 16;
+
+impl Evidence {
+    /// Adds a value, truncated to [`MAX_EVIDENCE_VALUE`] bytes (on a char
+    /// boundary); entries beyond [`MAX_EVIDENCE_ENTRIES`] are ignored.
+    pub fn push(&mut self, key: &'static str, value: impl ToString) {
+        if self.0.len() >= MAX_EVIDENCE_ENTRIES || self.0.iter().any(|(k, _)| *k == key) {
+            return;
+        }
+        let mut v = value.to_string();
+        if v.len() > MAX_EVIDENCE_VALUE {
+            let mut cut = MAX_EVIDENCE_VALUE;
+            while !v.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            v.truncate(cut);
+        }
+        self.0.push((key, v));
+    }
+
+    /// The value of a key.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+impl Serialize for Evidence {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(self.0.len()))?;
+        for (k, v) in &self.0 {
+            m.serialize_entry(k, v)?;
+        }
+        m.end()
+    }
+}
+
+/// One payload-carrying packet inside a flow's inspection window, as a
+/// packet-level detector sees it. The payload is the packet's own transport
+/// payload (a TCP segment as captured, not reassembled; a whole UDP
+/// datagram; the bytes after the ICMP header; the IP payload of other
+/// protocols such as ESP).
+#[derive(Clone, Copy, Debug)]
+pub struct PacketView<'a> {
+    /// Which way it went.
+    pub dir: Direction,
+    /// Position among the flow's payload packets (both directions), from 0.
+    pub index: u16,
+    /// Microseconds since the flow's first packet.
+    pub offset_us: u64,
+    /// IP protocol (6 TCP, 17 UDP, 1/58 ICMP, 50 ESP, ...).
+    pub proto: u8,
+    /// Client port (0 when portless).
+    pub client_port: u16,
+    /// Server port (0 when portless).
+    pub server_port: u16,
+    /// TCP flags (0 for other protocols).
+    pub tcp_flags: u8,
+    /// ICMP type and code, for ICMP.
+    pub icmp: Option<(u8, u8)>,
+    /// The payload.
+    pub payload: &'a [u8],
+}
+
+/// What a flow-level detector may read about a flow: its endpoints, packet
+/// summaries, and the dissectors' findings so far.
+#[derive(Clone, Copy)]
+pub struct FlowFacts<'a> {
+    /// IP protocol.
+    pub proto: u8,
+    /// Client address and port.
+    pub client: (Addr, u16),
+    /// Server address and port.
+    pub server: (Addr, u16),
+    /// Sizes, directions and timing of the first payload packets.
+    pub packets: &'a [PacketSummary],
+    /// Dissector states (TLS, QUIC, SSH, HTTP, DNS, SOCKS), when created.
+    pub app: Option<&'a Dissectors>,
+    /// Name the client resolved for the server's address.
+    pub dns_name: Option<&'a str>,
+    /// Set on flows inside a tunnel.
+    pub tunnel: Option<&'a TunnelParent>,
+    /// Packets per direction so far ([to server, to client]).
+    pub pkts: [u64; 2],
+    /// Frame bytes per direction so far.
+    pub bytes: [u64; 2],
+    /// Microseconds between the first and the last packet so far.
+    pub duration_us: u64,
+}
+
+/// A detector's answer after each look at a flow.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Progress {
+    /// Undecided: keep showing me packets/facts.
+    Continue,
+    /// Found it; this detector is done with the flow.
+    Found(Detection),
+    /// Certainly not (or nothing more to learn): stop asking me.
+    Stop,
 }

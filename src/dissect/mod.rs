@@ -66,6 +66,9 @@ pub struct Payload<'a> {
     pub tcp: Option<(u32, u8)>,
     /// The transport payload.
     pub data: &'a [u8],
+    /// IP protocol: dissectors read TCP and UDP only; other protocols are
+    /// summarised for detectors.
+    pub proto: u8,
 }
 
 /// Per-flow inspection state and the application metadata it produced.
@@ -108,9 +111,9 @@ impl FlowApp {
         ports: (u16, u16),
         budget: u16,
         counters: &mut InspectCounters,
-    ) {
+    ) -> bool {
         if self.finished {
-            return;
+            return false;
         }
         let d = dir_index(p.dir);
         if self.inspected[d] >= budget {
@@ -118,7 +121,7 @@ impl FlowApp {
                 self.finish();
                 counters.budget_exhausted += 1;
             }
-            return;
+            return false;
         }
         self.inspected[d] += 1;
         if self.packets.capacity() == 0 {
@@ -130,37 +133,41 @@ impl FlowApp {
             dir: p.dir,
             tcp_flags: p.tcp.map_or(0, |t| t.1),
         });
-        let dissectors = self
-            .dissectors
-            .get_or_insert_with(|| Box::new(Dissectors::for_transport(p.tcp.is_some(), ports)));
-        if dissectors.active() {
-            if let Some((seq, _)) = p.tcp {
-                let streams = self.streams.get_or_insert_with(Default::default);
-                let ev = streams[d].offer(seq, p.data, &mut |chunk| dissectors.feed(p.dir, chunk));
-                if ev == StreamEvent::Gap {
-                    counters.stream_gaps += 1;
+        if p.proto == 6 || p.proto == 17 {
+            let dissectors = self
+                .dissectors
+                .get_or_insert_with(|| Box::new(Dissectors::for_transport(p.tcp.is_some(), ports)));
+            if dissectors.active() {
+                if let Some((seq, _)) = p.tcp {
+                    let streams = self.streams.get_or_insert_with(Default::default);
+                    let ev =
+                        streams[d].offer(seq, p.data, &mut |chunk| dissectors.feed(p.dir, chunk));
+                    if ev == StreamEvent::Gap {
+                        counters.stream_gaps += 1;
+                    }
+                } else {
+                    dissectors.feed(p.dir, p.data);
                 }
-            } else {
-                dissectors.feed(p.dir, p.data);
-            }
-            if !dissectors.active() {
-                self.streams = None;
+                if !dissectors.active() {
+                    self.streams = None;
+                }
             }
         }
         if self.inspected[0] >= budget && self.inspected[1] >= budget {
             self.finish();
             counters.budget_exhausted += 1;
         }
+        true
+    }
+
+    /// Payload packets inspected so far (both directions).
+    pub fn inspected_packets(&self) -> u16 {
+        self.inspected[0] + self.inspected[1]
     }
 
     fn finish(&mut self) {
         self.finished = true;
         self.streams = None;
-    }
-
-    /// True once neither dissection nor packet summaries need more packets.
-    pub fn settled(&self, budget: u16) -> bool {
-        self.finished || (self.inspected[0] >= budget && self.inspected[1] >= budget)
     }
 }
 

@@ -12,6 +12,8 @@ pub use tcp::TcpState;
 use crate::capture::Timestamp;
 use crate::decode::Addr;
 use crate::decode::tunnel::TunnelKind;
+use crate::detect::FlowFacts;
+use crate::detect::engine::FlowDetect;
 use crate::dissect::FlowApp;
 
 /// Index of the client-to-server direction in per-direction arrays.
@@ -77,6 +79,8 @@ pub struct Flow {
     pub app: FlowApp,
     /// Name the server's address was resolved from (DNS cache), if any.
     pub dns_name: Option<std::sync::Arc<str>>,
+    /// Detections and detector progress.
+    pub detect: FlowDetect,
 }
 
 impl Flow {
@@ -103,6 +107,7 @@ impl Flow {
             interim_reports: 0,
             app: FlowApp::default(),
             dns_name: None,
+            detect: FlowDetect::default(),
         }
     }
 
@@ -121,6 +126,22 @@ impl Flow {
             (self.key.hi, self.key.hi_port)
         } else {
             (self.key.lo, self.key.lo_port)
+        }
+    }
+
+    /// What detectors may read about this flow.
+    pub fn facts(&self) -> FlowFacts<'_> {
+        FlowFacts {
+            proto: self.key.proto,
+            client: self.client(),
+            server: self.server(),
+            packets: &self.app.packets,
+            app: self.app.dissectors.as_deref(),
+            dns_name: self.dns_name.as_deref(),
+            tunnel: self.tunnel.as_deref(),
+            pkts: self.pkts,
+            bytes: self.bytes,
+            duration_us: self.last_ts.micros_since(self.first_ts),
         }
     }
 

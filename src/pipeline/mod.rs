@@ -137,13 +137,14 @@ pub fn run_offline(inputs: &[Input], cfg: &Config, out: Box<dyn Write + Send>) -
         .spawn(move || write_all(out, out_rx))
         .expect("spawn writer thread");
 
+    let ctx = std::sync::Arc::new(crate::detect::engine::DetectCtx::from_config(cfg));
     let (free_tx, free_rx) = unbounded::<Batch>();
     let mut senders = Vec::with_capacity(workers);
     let mut handles = Vec::with_capacity(workers);
     for i in 0..workers {
         let (tx, rx) = bounded::<Batch>(cfg.pipeline.queue_batches);
         senders.push(tx);
-        let mut w = Worker::new(cfg, workers, out_tx.clone());
+        let mut w = Worker::with_ctx(cfg, workers, out_tx.clone(), ctx.clone());
         let free_tx = free_tx.clone();
         handles.push(
             std::thread::Builder::new()

@@ -10,12 +10,15 @@ use crate::decode::frag::{DefragLimits, Defragmenter, Offer};
 use crate::decode::ip::{self, IpLayer, L4, Packet, tcp_flags};
 use crate::decode::tunnel::{self, InnerStart, TunnelKind};
 use crate::decode::{DecodeError, link};
+use crate::detect::PacketView;
+use crate::detect::engine::DetectCtx;
 use crate::dissect::{Direction, Payload};
 use crate::event;
 use crate::flow::dns_names::{NameCache, NameCacheLimits};
 use crate::flow::{EndReason, Flow, FlowKey, FlowTable, TO_CLIENT, TO_SERVER, TunnelParent};
 use crate::stats::WorkerStats;
 use crossbeam_channel::Sender;
+use std::sync::Arc;
 
 /// Output buffered before it is handed to the writer.
 const OUT_CHUNK: usize = 256 * 1024;
@@ -61,21 +64,41 @@ struct Emitter<'a> {
     out: &'a mut Vec<u8>,
     stats: &'a mut WorkerStats,
     settings: Settings,
+    ctx: &'a DetectCtx,
 }
 
 impl Emitter<'_> {
-    fn end(&mut self, f: Flow, reason: EndReason) {
+    fn end(&mut self, mut f: Flow, reason: EndReason) {
         match reason {
             EndReason::Timeout | EndReason::Reused => self.stats.flows_timed_out += 1,
             EndReason::Evicted => self.stats.flows_evicted += 1,
             EndReason::Shutdown => self.stats.flows_at_shutdown += 1,
         }
+        let mut detect = std::mem::take(&mut f.detect);
+        detect.on_end(&f.facts(), self.ctx);
+        f.detect = detect;
+        if f.detect.alert_due() || f.detect.unalerted() {
+            let at = f.last_ts;
+            self.alert(&mut f, at);
+        }
+        self.stats.detections_suppressed += f.detect.suppressed.len() as u64;
         self.write(&f, Some(reason));
     }
 
+    /// Writes the alert a new or upgraded detection calls for.
+    fn alert(&mut self, f: &mut Flow, at: Timestamp) {
+        event::write_alert(self.out, f, at, self.settings.seed);
+        f.detect.alert_written();
+        self.stats.alerts += 1;
+        self.stats.events += 1;
+    }
+
+    /// Writes a flow record: every flow with `--all-flows`, else flows with
+    /// findings (alerted or approved by an allow rule).
     fn write(&mut self, f: &Flow, reason: Option<EndReason>) {
-        if self.settings.all_flows {
-            self.stats.events += event::write_flow(self.out, f, reason, &[], self.settings.seed);
+        let flagged = !f.detect.detections.is_empty() || !f.detect.suppressed.is_empty();
+        if self.settings.all_flows || flagged {
+            self.stats.events += event::write_flow(self.out, f, reason, self.settings.seed);
         }
     }
 }
@@ -91,11 +114,23 @@ pub struct Worker {
     clock: Timestamp,
     last_sweep: Timestamp,
     names: NameCache,
+    ctx: Arc<DetectCtx>,
 }
 
 impl Worker {
-    /// A worker owning `1/workers` of the configured table and reassembly limits.
+    /// A worker owning `1/workers` of the configured table and reassembly
+    /// limits, with detection settings built from `cfg`.
     pub fn new(cfg: &Config, workers: usize, out_tx: Sender<Vec<u8>>) -> Self {
+        Self::with_ctx(cfg, workers, out_tx, Arc::new(DetectCtx::from_config(cfg)))
+    }
+
+    /// As [`Worker::new`], sharing detection settings with other workers.
+    pub fn with_ctx(
+        cfg: &Config,
+        workers: usize,
+        out_tx: Sender<Vec<u8>>,
+        ctx: Arc<DetectCtx>,
+    ) -> Self {
         let share = |n: usize| (n / workers.max(1)).max(1);
         Worker {
             settings: Settings {
@@ -123,6 +158,7 @@ impl Worker {
                 min_ttl: cfg.dns.min_ttl,
                 max_ttl: cfg.dns.max_ttl,
             }),
+            ctx,
         }
     }
 
@@ -154,12 +190,14 @@ impl Worker {
                 settings,
                 defrag,
                 clock,
+                ctx,
                 ..
             } = self;
             let mut em = Emitter {
                 out,
                 stats,
                 settings: *settings,
+                ctx,
             };
             table.expire(*clock, &mut |f, r| em.end(f, r));
             let expired = defrag.expire(*clock);
@@ -190,6 +228,7 @@ impl Worker {
             out,
             stats,
             settings,
+            ctx,
             ..
         } = &mut self;
         stats.peak_flows = stats.peak_flows.max(table.len() as u64);
@@ -197,6 +236,7 @@ impl Worker {
             out,
             stats,
             settings: *settings,
+            ctx,
         };
         table.drain(&mut |f, r| em.end(f, r));
         let partial = self.defrag.clear();
@@ -297,6 +337,13 @@ impl Worker {
             return self.stats.decode.bump(DecodeError::TunnelTooDeep);
         }
         self.stats.decapsulated += 1;
+        let verified = match inner.start {
+            InnerStart::Ip(_) => ip::parse(inner.data).is_ok(),
+            InnerStart::Ethernet => link::ethernet(inner.data).is_ok(),
+        };
+        if verified {
+            self.flag_encapsulation(&key, inner.kind, ts);
+        }
         let inner_layer = Layer {
             vlan: layer.vlan,
             depth: layer.depth + 1,
@@ -319,6 +366,40 @@ impl Worker {
                 Ok(_) => self.stats.decode.bump(DecodeError::NotIp),
                 Err(e) => self.stats.decode.bump(e),
             },
+        }
+    }
+
+    /// The outer flow carried a packet whose inner headers decode: a
+    /// tunnel detection for it (once).
+    fn flag_encapsulation(&mut self, key: &FlowKey, kind: TunnelKind, ts: Timestamp) {
+        let Worker {
+            table,
+            out,
+            stats,
+            settings,
+            ctx,
+            ..
+        } = self;
+        let Some(slot) = table.find(key) else { return };
+        let f = table.get_mut(slot);
+        if f.detect
+            .detections
+            .iter()
+            .any(|d| d.evidence.get("encapsulation") == Some(kind.name()))
+        {
+            return;
+        }
+        let mut detect = std::mem::take(&mut f.detect);
+        detect.on_encapsulation(kind, &f.facts(), ctx);
+        f.detect = detect;
+        if f.detect.alert_due() {
+            let mut em = Emitter {
+                out,
+                stats,
+                settings: *settings,
+                ctx,
+            };
+            em.alert(f, ts);
         }
     }
 
@@ -345,12 +426,14 @@ impl Worker {
             stats,
             settings,
             names,
+            ctx,
             ..
         } = self;
         let mut em = Emitter {
             out,
             stats,
             settings: *settings,
+            ctx,
         };
         let mut slot = table.find(&key);
         if let Some(s) = slot {
@@ -439,23 +522,46 @@ impl Worker {
         } else {
             None
         };
-        if !payload.is_empty()
-            && f.app.inspecting()
-            && matches!(p.l4, L4::Tcp { .. } | L4::Udp { .. })
-        {
+        if !payload.is_empty() && f.app.inspecting() {
             let pl = Payload {
                 dir,
                 ts,
                 flow_start: f.first_ts,
                 tcp,
                 data: payload,
+                proto: p.proto,
             };
-            f.app.on_payload(
+            let index = f.app.inspected_packets();
+            let (client_port, server_port) = (f.client().1, f.server().1);
+            if f.app.on_payload(
                 &pl,
-                (f.client().1, f.server().1),
+                (client_port, server_port),
                 em.settings.budget,
                 &mut em.stats.inspect,
-            );
+            ) {
+                let view = PacketView {
+                    dir,
+                    index,
+                    offset_us: ts.micros_since(f.first_ts),
+                    proto: p.proto,
+                    client_port,
+                    server_port,
+                    tcp_flags: flags,
+                    icmp: match p.l4 {
+                        L4::Icmp {
+                            icmp_type, code, ..
+                        } => Some((icmp_type, code)),
+                        _ => None,
+                    },
+                    payload,
+                };
+                let mut detect = std::mem::take(&mut f.detect);
+                detect.on_packet(&view, &f.facts(), em.ctx);
+                f.detect = detect;
+                if f.detect.alert_due() {
+                    em.alert(f, ts);
+                }
+            }
         }
         let active = em.settings.active_timeout_us;
         if active > 0 && ts.micros_since(f.interval_start) >= active {

@@ -28,9 +28,26 @@ pub struct Run {
 impl Run {
     /// Every stdout line parsed as JSON (panics on a line that is not JSON).
     pub fn records(&self) -> Vec<Value> {
+        self.events()
+            .into_iter()
+            .filter(|v| v["event_type"] == "flow")
+            .collect()
+    }
+
+    /// Every JSON line of stdout (flow records, alerts, tls records).
+    pub fn events(&self) -> Vec<Value> {
         self.stdout
             .lines()
             .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+            .collect()
+    }
+
+    /// The alerts of stdout.
+    #[allow(dead_code)]
+    pub fn alerts(&self) -> Vec<Value> {
+        self.events()
+            .into_iter()
+            .filter(|v| v["event_type"] == "alert")
             .collect()
     }
 

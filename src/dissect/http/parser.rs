@@ -125,14 +125,18 @@ pub fn parse_request_line(line: &[u8]) -> Option<RequestLine<'_>> {
     let mut parts = line.splitn(3, |&b| b == b' ');
     let method = parts.next().filter(|m| !m.is_empty())?;
     let target = parts.next().filter(|t| !t.is_empty())?;
-    let version = parts.next().unwrap_or_default();
+    let version = trim(parts.next().unwrap_or_default());
     if !method.iter().all(|&b| is_method_byte(b)) {
+        return None;
+    }
+    // RTSP/1.0 and SIP/2.0 share HTTP's request syntax but are not HTTP.
+    if !version.is_empty() && !version.starts_with(b"HTTP/") {
         return None;
     }
     Some(RequestLine {
         method,
         target,
-        version: trim(version),
+        version,
     })
 }
 
@@ -379,6 +383,14 @@ mod tests {
         assert_eq!(check_request_prefix(&[0x16, 0x03, 0x01]), Prefix::NotHttp);
         assert_eq!(check_request_prefix(b"GET  /"), Prefix::NotHttp);
         assert_eq!(check_request_prefix(b"AB /"), Prefix::NotHttp);
+    }
+
+    #[test]
+    fn rtsp_and_sip_request_lines_are_not_http() {
+        // RFC 2326 6.1 / RFC 3261 7.1: same shape, other protocol names.
+        assert!(parse_request_line(b"DESCRIBE rtsp://10.2.2.2:8554/ RTSP/1.0").is_none());
+        assert!(parse_request_line(b"INVITE sip:bob@example.com SIP/2.0").is_none());
+        assert!(parse_request_line(b"GET / HTTP/1.0").is_some());
     }
 
     #[test]

@@ -1,0 +1,245 @@
+//! Per-flow detection: runs the detectors over a flow's first packets and
+//! facts, keeps the detections, applies allow-lists, and tells the worker
+//! when an alert is due.
+
+use super::allow::AllowConfig;
+use super::{Basis, Category, Confidence, Detection, FlowFacts, PacketView, Progress};
+use crate::decode::tunnel::TunnelKind;
+
+/// Read-only detection settings shared by every worker.
+#[derive(Debug, Default)]
+pub struct DetectCtx {
+    /// Operator approvals.
+    pub allow: AllowConfig,
+}
+
+impl DetectCtx {
+    /// Builds the detection settings of a configuration.
+    pub fn from_config(cfg: &crate::config::Config) -> Self {
+        DetectCtx {
+            allow: cfg.allow.clone(),
+        }
+    }
+}
+
+/// Detection state of one flow.
+#[derive(Debug, Default)]
+pub struct FlowDetect {
+    /// Findings, one per (category, protocol), best confidence kept.
+    pub detections: Vec<Detection>,
+    /// Findings an allow rule approved: not alerted, still reported.
+    pub suppressed: Vec<Detection>,
+    /// A detection was added or upgraded (to medium or above) since the
+    /// last alert.
+    alert_due: bool,
+    /// An alert was written for this flow.
+    alerted: bool,
+    /// Facts-level detectors already concluded.
+    facts_done: bool,
+}
+
+impl FlowDetect {
+    /// True when an alert should be written now.
+    pub fn alert_due(&self) -> bool {
+        self.alert_due
+    }
+
+    /// Records that the due alert was written.
+    pub fn alert_written(&mut self) {
+        self.alert_due = false;
+        self.alerted = true;
+    }
+
+    /// True when the flow has findings that were never alerted (only
+    /// low-confidence ones): the end-of-flow record then goes out as an
+    /// alert too.
+    pub fn unalerted(&self) -> bool {
+        !self.alerted && !self.detections.is_empty()
+    }
+
+    /// The flow carried an encapsulated packet of this kind (the decoder
+    /// verified the inner header): the outer flow is a tunnel.
+    pub fn on_encapsulation(&mut self, kind: TunnelKind, facts: &FlowFacts<'_>, ctx: &DetectCtx) {
+        let (category, protocol, what) = match kind {
+            TunnelKind::IpInIp => (Category::Tunnel, "ipip", "IPv4 in IPv4"),
+            TunnelKind::SixInFour => (Category::Tunnel, "6in4", "IPv6 in IPv4"),
+            TunnelKind::FourInSix => (Category::Tunnel, "4in6", "IPv4 in IPv6"),
+            TunnelKind::SixInSix => (Category::Tunnel, "6in6", "IPv6 in IPv6"),
+            TunnelKind::Gre => (Category::Tunnel, "gre", "GRE"),
+            TunnelKind::Teredo => (Category::Tunnel, "teredo", "Teredo (IPv6 over UDP)"),
+            TunnelKind::PptpGre => (Category::Vpn, "pptp", "PPTP enhanced GRE carrying PPP"),
+            // Operator overlays (mobile core, data centre, wireless
+            // controllers) are infrastructure, not evasion: not flagged.
+            TunnelKind::GtpU | TunnelKind::Vxlan | TunnelKind::Geneve | TunnelKind::Capwap => {
+                return;
+            }
+        };
+        if self.detections.iter().any(|d| d.protocol == protocol) {
+            return;
+        }
+        let d = Detection::new(
+            category,
+            protocol,
+            Confidence::Certain,
+            Basis::Structure,
+            format!("{what} encapsulation: the inner packet's headers decode"),
+        )
+        .with("encapsulation", kind.name());
+        self.add(d, facts, ctx);
+    }
+
+    /// One payload packet of the inspection window.
+    pub fn on_packet(&mut self, _p: &PacketView<'_>, facts: &FlowFacts<'_>, ctx: &DetectCtx) {
+        self.on_facts(facts, ctx);
+    }
+
+    /// The dissectors may have learnt something: run the facts-level
+    /// detectors until they conclude.
+    pub fn on_facts(&mut self, facts: &FlowFacts<'_>, ctx: &DetectCtx) {
+        if self.facts_done {
+            return;
+        }
+        match proxy_handshake(facts) {
+            Progress::Found(d) => {
+                self.add(d, facts, ctx);
+                self.facts_done = true;
+            }
+            Progress::Stop => self.facts_done = true,
+            Progress::Continue => {}
+        }
+    }
+
+    /// The flow ended: last chance for behaviour over the whole window.
+    pub fn on_end(&mut self, facts: &FlowFacts<'_>, ctx: &DetectCtx) {
+        self.on_facts(facts, ctx);
+    }
+
+    /// Adds a finding: approved ones go to `suppressed`; one detection per
+    /// (category, protocol) is kept, the more confident replacing the less.
+    pub fn add(&mut self, d: Detection, facts: &FlowFacts<'_>, ctx: &DetectCtx) {
+        let names = flow_names(facts);
+        let name_refs: Vec<&str> = names.iter().map(String::as_str).collect();
+        if let Some(i) =
+            ctx.allow
+                .approves(&d, facts.client.0.ip(), facts.server.0.ip(), &name_refs)
+        {
+            if !self
+                .suppressed
+                .iter()
+                .any(|s| s.category == d.category && s.protocol == d.protocol)
+            {
+                let mut d = d;
+                d.evidence.push("allowed_by", format!("allow.rule[{i}]"));
+                self.suppressed.push(d);
+            }
+            return;
+        }
+        match self
+            .detections
+            .iter_mut()
+            .find(|e| e.category == d.category && e.protocol == d.protocol)
+        {
+            Some(e) if e.confidence >= d.confidence => {}
+            Some(e) => {
+                *e = d;
+                self.alert_due |= e.confidence >= Confidence::Medium;
+            }
+            None => {
+                self.alert_due |= d.confidence >= Confidence::Medium;
+                self.detections.push(d);
+            }
+        }
+    }
+}
+
+/// Names a flow is known by, for allow-lists: SNI, resolved name, HTTP
+/// host, certificate subject.
+fn flow_names(f: &FlowFacts<'_>) -> Vec<String> {
+    let mut v = Vec::new();
+    if let Some(n) = f.dns_name {
+        v.push(n.to_string());
+    }
+    if let Some(app) = f.app {
+        if let Some(t) = app.tls.as_ref().and_then(|t| t.event()) {
+            v.extend(t.sni.iter().cloned());
+            v.extend(t.subject.iter().cloned());
+        }
+        if let Some(q) = app.quic.as_ref().and_then(|q| q.1.event()) {
+            v.extend(q.sni.iter().cloned());
+        }
+        if let Some(h) = app.http.as_ref().and_then(|h| h.event()) {
+            v.extend(h.hostname.iter().cloned());
+        }
+    }
+    v
+}
+
+/// SOCKS and HTTP proxy handshakes, read from the dissectors: the proxy's
+/// own answer confirms them.
+fn proxy_handshake(f: &FlowFacts<'_>) -> Progress {
+    let Some(app) = f.app else {
+        return Progress::Continue;
+    };
+    if let Some(s) = app.socks.as_ref().and_then(|s| s.event()) {
+        let (confidence, what) = if s.granted {
+            (Confidence::Certain, "the proxy granted the request")
+        } else {
+            (Confidence::High, "the proxy answered the handshake")
+        };
+        let mut d = Detection::new(
+            Category::Proxy,
+            "socks",
+            confidence,
+            Basis::Structure,
+            format!("SOCKS{} handshake: {what}", s.version),
+        )
+        .with("socks_version", s.version);
+        if let Some(t) = &s.target {
+            d = d.with("target", format!("{t}:{}", s.port.unwrap_or(0)));
+        }
+        return Progress::Found(d);
+    }
+    if let Some(h) = app.http.as_ref().and_then(|h| h.event()) {
+        if h.http_method == "CONNECT" {
+            let established = h.connect_established == Some(true);
+            if h.status.is_none() && !established {
+                return Progress::Continue;
+            }
+            let mut d = Detection::new(
+                Category::Proxy,
+                "http_connect",
+                if established {
+                    Confidence::Certain
+                } else {
+                    Confidence::High
+                },
+                Basis::Structure,
+                if established {
+                    "HTTP CONNECT tunnel opened by the proxy (2xx)"
+                } else {
+                    "HTTP CONNECT request answered by a proxy"
+                },
+            );
+            if let Some(t) = &h.connect_target {
+                d = d.with("target", t);
+            }
+            if let Some(s) = h.status {
+                d = d.with("status", s);
+            }
+            return Progress::Found(d);
+        }
+        if h.uri_form == crate::dissect::http::TargetForm::Absolute {
+            let mut d = Detection::new(
+                Category::Proxy,
+                "http_proxy",
+                Confidence::High,
+                Basis::Structure,
+                "HTTP request in absolute form (only forward proxies accept it)",
+            );
+            d = d.with("url", &h.url);
+            return Progress::Found(d);
+        }
+        return Progress::Stop;
+    }
+    Progress::Continue
+}

@@ -1,0 +1,274 @@
+//! How a detection appears to a SIEM: Suricata's `alert` object with a
+//! stable signature id and a readable signature per detection kind.
+
+use super::{Basis, Category, Confidence, Detection};
+use serde::Serialize;
+use serde::ser::SerializeMap;
+
+/// Protocol names in signature-id order. Append only: a name's position is
+/// part of its signature id, which rules and SIEM searches depend on.
+const PROTOCOLS: &[(&str, &str)] = &[
+    ("openvpn", "OpenVPN"),
+    ("wireguard", "WireGuard"),
+    ("ipsec", "IPsec"),
+    ("l2tp", "L2TP"),
+    ("pptp", "PPTP"),
+    ("sstp", "SSTP"),
+    ("softether", "SoftEther"),
+    ("anyconnect", "Cisco AnyConnect/OpenConnect"),
+    ("fortinet", "Fortinet SSL-VPN"),
+    ("tailscale", "Tailscale"),
+    ("zerotier", "ZeroTier"),
+    ("cloudflare_warp", "Cloudflare WARP"),
+    ("tinc", "tinc"),
+    ("socks", "SOCKS"),
+    ("http_connect", "HTTP CONNECT"),
+    ("http_proxy", "HTTP forward proxy"),
+    ("tor", "Tor"),
+    ("psiphon", "Psiphon"),
+    ("ultrasurf", "UltraSurf"),
+    ("shadowsocks", "Shadowsocks"),
+    ("vmess", "VMess"),
+    ("trojan", "Trojan"),
+    ("obfs4", "obfs4"),
+    ("encrypted_proxy", "fully encrypted proxy"),
+    ("tls_in_tls", "TLS-in-TLS proxy"),
+    ("dns_tunnel", "DNS tunnel"),
+    ("icmp_tunnel", "ICMP tunnel"),
+    ("ipip", "IP-in-IP"),
+    ("6in4", "6in4"),
+    ("4in6", "4in6"),
+    ("6in6", "6in6"),
+    ("gre", "GRE"),
+    ("teredo", "Teredo"),
+    ("vpn_service", "commercial VPN service"),
+    ("nordvpn", "NordVPN"),
+    ("expressvpn", "ExpressVPN"),
+    ("surfshark", "Surfshark"),
+    ("protonvpn", "Proton VPN"),
+    ("mullvad", "Mullvad"),
+    ("windscribe", "Windscribe"),
+    ("pia", "Private Internet Access"),
+    ("cyberghost", "CyberGhost"),
+    ("hotspot_shield", "Hotspot Shield"),
+    ("tunnelbear", "TunnelBear"),
+    ("opera_vpn", "Opera VPN"),
+    ("astrill", "Astrill"),
+];
+
+/// Display name of a protocol (the name itself when unknown).
+pub fn display_name(protocol: &str) -> &str {
+    PROTOCOLS
+        .iter()
+        .find(|(p, _)| *p == protocol)
+        .map_or(protocol, |(_, d)| d)
+}
+
+fn category_code(c: Category) -> u32 {
+    match c {
+        Category::Vpn => 1,
+        Category::Proxy => 2,
+        Category::Tunnel => 3,
+        Category::RemoteAccess => 4,
+        Category::Hosting => 5,
+        Category::SanctionedRegion => 6,
+        Category::Relay => 7,
+    }
+}
+
+fn basis_code(b: Basis) -> u32 {
+    match b {
+        Basis::Structure => 0,
+        Basis::Behaviour => 1,
+        Basis::Name => 2,
+        Basis::Address => 3,
+        Basis::Port => 4,
+    }
+}
+
+/// Suricata-style category text.
+pub fn category_text(c: Category) -> &'static str {
+    match c {
+        Category::Vpn => "VPN tunnel",
+        Category::Proxy => "Proxy or anonymiser",
+        Category::Tunnel => "Covert or encapsulation tunnel",
+        Category::RemoteAccess => "Remote access session",
+        Category::Hosting => "Hosting or VPS provider",
+        Category::SanctionedRegion => "Sanctioned region",
+        Category::Relay => "Relayed session",
+    }
+}
+
+/// Stable signature id: 9,000,000 + category × 100,000 + protocol index ×
+/// 10 + basis. Protocols outside the table get an id from a stable hash in
+/// the 9,9xx,xxx range.
+pub fn signature_id(d: &Detection) -> u32 {
+    let cat = category_code(d.category);
+    match PROTOCOLS.iter().position(|(p, _)| *p == d.protocol) {
+        Some(i) => 9_000_000 + cat * 100_000 + i as u32 * 10 + basis_code(d.basis),
+        None => {
+            let mut h = crate::flow::key::Fnv::new();
+            h.bytes(d.protocol.as_bytes());
+            9_900_000 + (h.finish() % 90_000) as u32 * 10 + basis_code(d.basis)
+        }
+    }
+}
+
+fn upper(c: Category) -> &'static str {
+    match c {
+        Category::Vpn => "VPN",
+        Category::Proxy => "PROXY",
+        Category::Tunnel => "TUNNEL",
+        Category::RemoteAccess => "REMOTE-ACCESS",
+        Category::Hosting => "HOSTING",
+        Category::SanctionedRegion => "SANCTIONED-REGION",
+        Category::Relay => "RELAY",
+    }
+}
+
+fn basis_text(b: Basis) -> &'static str {
+    match b {
+        Basis::Structure => "structure",
+        Basis::Behaviour => "behaviour",
+        Basis::Name => "name",
+        Basis::Address => "address",
+        Basis::Port => "port",
+    }
+}
+
+fn confidence_text(c: Confidence) -> &'static str {
+    match c {
+        Confidence::Low => "low",
+        Confidence::Medium => "medium",
+        Confidence::High => "high",
+        Confidence::Certain => "certain",
+    }
+}
+
+/// `GATEWARD VPN OpenVPN (UDP, structure)`.
+pub fn signature(d: &Detection, transport: &str) -> String {
+    format!(
+        "GATEWARD {} {} ({}, {})",
+        upper(d.category),
+        display_name(d.protocol),
+        transport,
+        basis_text(d.basis)
+    )
+}
+
+/// EVE's `alert` object, from the most severe detection of a flow.
+#[derive(Serialize)]
+pub struct AlertSection<'a> {
+    /// Always `allowed`: gateward observes, it does not block.
+    pub action: &'static str,
+    /// Generator id (1, as Suricata's rules).
+    pub gid: u32,
+    /// Stable id of the detection kind.
+    pub signature_id: u32,
+    /// Revision of the detection kind.
+    pub rev: u32,
+    /// Readable signature.
+    pub signature: String,
+    /// Category text.
+    pub category: &'static str,
+    /// 1 (highest) to 3.
+    pub severity: u8,
+    /// Our fields as string arrays, as Suricata's rule metadata.
+    pub metadata: AlertMetadata<'a>,
+}
+
+/// `alert.metadata`: every value an array of strings.
+pub struct AlertMetadata<'a>(pub &'a Detection);
+
+impl Serialize for AlertMetadata<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let d = self.0;
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("gateward_category", &[category_slug(d.category)])?;
+        m.serialize_entry("gateward_protocol", &[d.protocol])?;
+        m.serialize_entry("confidence", &[confidence_text(d.confidence)])?;
+        m.serialize_entry("basis", &[basis_text(d.basis)])?;
+        for (k, v) in &d.evidence.0 {
+            m.serialize_entry(k, &[v])?;
+        }
+        m.end()
+    }
+}
+
+fn category_slug(c: Category) -> &'static str {
+    match c {
+        Category::Vpn => "vpn",
+        Category::Proxy => "proxy",
+        Category::Tunnel => "tunnel",
+        Category::RemoteAccess => "remote_access",
+        Category::Hosting => "hosting",
+        Category::SanctionedRegion => "sanctioned_region",
+        Category::Relay => "relay",
+    }
+}
+
+/// The most severe detection (lowest severity number, then highest
+/// confidence, then first found).
+pub fn most_severe(ds: &[Detection]) -> Option<&Detection> {
+    ds.iter()
+        .enumerate()
+        .min_by_key(|(i, d)| (d.severity, std::cmp::Reverse(d.confidence), *i))
+        .map(|(_, d)| d)
+}
+
+/// The `alert` object for a flow's detections.
+pub fn alert_section<'a>(ds: &'a [Detection], transport: &str) -> Option<AlertSection<'a>> {
+    let d = most_severe(ds)?;
+    Some(AlertSection {
+        action: "allowed",
+        gid: 1,
+        signature_id: signature_id(d),
+        rev: 1,
+        signature: signature(d, transport),
+        category: category_text(d.category),
+        severity: d.severity,
+        metadata: AlertMetadata(d),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_stable_and_distinct() {
+        let a = Detection::new(
+            Category::Vpn,
+            "openvpn",
+            Confidence::Certain,
+            Basis::Structure,
+            "x",
+        );
+        let b = Detection::new(
+            Category::Vpn,
+            "wireguard",
+            Confidence::Certain,
+            Basis::Structure,
+            "x",
+        );
+        assert_eq!(signature_id(&a), 9_100_000);
+        assert_eq!(signature_id(&b), 9_100_010);
+        assert_eq!(
+            signature(&a, "UDP"),
+            "GATEWARD VPN OpenVPN (UDP, structure)"
+        );
+    }
+
+    #[test]
+    fn most_severe_prefers_low_severity_then_confidence() {
+        let low = Detection::new(Category::Vpn, "openvpn", Confidence::Low, Basis::Port, "x");
+        let sure = Detection::new(
+            Category::Proxy,
+            "tor",
+            Confidence::High,
+            Basis::Structure,
+            "x",
+        );
+        assert_eq!(most_severe(&[low, sure.clone()]), Some(&sure));
+    }
+}
