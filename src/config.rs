@@ -30,6 +30,8 @@ pub struct Config {
     /// Operator approvals: detections these rules match are reported but
     /// not alerted.
     pub allow: crate::detect::allow::AllowConfig,
+    /// Detector settings.
+    pub detect: crate::detect::config::DetectConfig,
 }
 
 /// The address → name cache fed by DNS answers.
@@ -75,6 +77,7 @@ impl Default for Config {
             output: OutputConfig::default(),
             dns: DnsConfig::default(),
             allow: Default::default(),
+            detect: Default::default(),
         }
     }
 }
@@ -370,6 +373,7 @@ impl Config {
             return Err("decode.max_tunnel_depth must be at most 16".into());
         }
         self.allow.validate()?;
+        crate::detect::engine::DetectCtx::try_from_config(self)?;
         if self.dns.min_ttl > self.dns.max_ttl {
             return Err("dns.min_ttl must not exceed dns.max_ttl".into());
         }

@@ -3,6 +3,10 @@
 //! when an alert is due.
 
 use super::allow::AllowConfig;
+use super::names::{NamesCtx, NamesDetectors};
+use super::proxy::{ProxyCtx, ProxyDetectors};
+use super::tunnel::{TunnelCtx, TunnelDetectors};
+use super::vpn::{VpnCtx, VpnDetectors};
 use super::{Basis, Category, Confidence, Detection, FlowFacts, PacketView, Progress};
 use crate::decode::tunnel::TunnelKind;
 
@@ -11,15 +15,45 @@ use crate::decode::tunnel::TunnelKind;
 pub struct DetectCtx {
     /// Operator approvals.
     pub allow: AllowConfig,
+    /// VPN family settings.
+    pub vpn: VpnCtx,
+    /// Proxy family settings.
+    pub proxy: ProxyCtx,
+    /// Covert-tunnel family settings.
+    pub tunnel: TunnelCtx,
+    /// Service-name lists.
+    pub names: NamesCtx,
 }
 
 impl DetectCtx {
-    /// Builds the detection settings of a configuration.
-    pub fn from_config(cfg: &crate::config::Config) -> Self {
-        DetectCtx {
+    /// Builds the detection settings of a configuration, or says which
+    /// section is wrong (a list file that cannot be read, say).
+    pub fn try_from_config(cfg: &crate::config::Config) -> Result<Self, String> {
+        let d = &cfg.detect;
+        Ok(DetectCtx {
             allow: cfg.allow.clone(),
-        }
+            vpn: VpnCtx::from_config(&d.vpn).map_err(|e| format!("detect.vpn: {e}"))?,
+            proxy: ProxyCtx::from_config(&d.proxy).map_err(|e| format!("detect.proxy: {e}"))?,
+            tunnel: TunnelCtx::from_config(&d.tunnel).map_err(|e| format!("detect.tunnel: {e}"))?,
+            names: NamesCtx::from_config(&d.names).map_err(|e| format!("detect.names: {e}"))?,
+        })
     }
+
+    /// As [`DetectCtx::try_from_config`] for a configuration already
+    /// validated by `Config::parse` (which runs it): cannot fail then.
+    pub fn from_config(cfg: &crate::config::Config) -> Self {
+        Self::try_from_config(cfg).unwrap_or_default()
+    }
+}
+
+/// The detector families' per-flow states, created with the flow's first
+/// payload packet.
+#[derive(Debug, Default)]
+struct Families {
+    vpn: VpnDetectors,
+    proxy: ProxyDetectors,
+    tunnel: TunnelDetectors,
+    names: NamesDetectors,
 }
 
 /// Detection state of one flow.
@@ -36,6 +70,10 @@ pub struct FlowDetect {
     alerted: bool,
     /// Facts-level detectors already concluded.
     facts_done: bool,
+    /// Family detector states (None until the first payload packet).
+    families: Option<Box<Families>>,
+    /// Scratch list the families push findings into.
+    found: Vec<Detection>,
 }
 
 impl FlowDetect {
@@ -89,13 +127,55 @@ impl FlowDetect {
     }
 
     /// One payload packet of the inspection window.
-    pub fn on_packet(&mut self, _p: &PacketView<'_>, facts: &FlowFacts<'_>, ctx: &DetectCtx) {
-        self.on_facts(facts, ctx);
+    pub fn on_packet(&mut self, p: &PacketView<'_>, facts: &FlowFacts<'_>, ctx: &DetectCtx) {
+        let fam = self.families.get_or_insert_with(Default::default);
+        let out = &mut self.found;
+        if !fam.vpn.done() {
+            fam.vpn.on_packet(p, facts, &ctx.vpn, out);
+            fam.vpn.on_facts(facts, &ctx.vpn, out);
+        }
+        if !fam.proxy.done() {
+            fam.proxy.on_packet(p, facts, &ctx.proxy, out);
+            fam.proxy.on_facts(facts, &ctx.proxy, out);
+        }
+        if !fam.tunnel.done() {
+            fam.tunnel.on_packet(p, facts, &ctx.tunnel, out);
+            fam.tunnel.on_facts(facts, &ctx.tunnel, out);
+        }
+        if !fam.names.done() {
+            fam.names.on_packet(p, facts, &ctx.names, out);
+            fam.names.on_facts(facts, &ctx.names, out);
+        }
+        self.drain_found(facts, ctx);
+        self.handshakes(facts, ctx);
     }
 
-    /// The dissectors may have learnt something: run the facts-level
-    /// detectors until they conclude.
-    pub fn on_facts(&mut self, facts: &FlowFacts<'_>, ctx: &DetectCtx) {
+    /// The flow ended: last chance for behaviour over the whole window.
+    pub fn on_end(&mut self, facts: &FlowFacts<'_>, ctx: &DetectCtx) {
+        if let Some(fam) = self.families.as_mut() {
+            let out = &mut self.found;
+            fam.vpn.on_end(facts, &ctx.vpn, out);
+            fam.proxy.on_end(facts, &ctx.proxy, out);
+            fam.tunnel.on_end(facts, &ctx.tunnel, out);
+            fam.names.on_end(facts, &ctx.names, out);
+        }
+        self.drain_found(facts, ctx);
+        self.handshakes(facts, ctx);
+        self.families = None;
+    }
+
+    fn drain_found(&mut self, facts: &FlowFacts<'_>, ctx: &DetectCtx) {
+        if self.found.is_empty() {
+            return;
+        }
+        let found = std::mem::take(&mut self.found);
+        for d in found {
+            self.add(d, facts, ctx);
+        }
+    }
+
+    /// SOCKS and HTTP proxy handshakes, read from the dissectors.
+    fn handshakes(&mut self, facts: &FlowFacts<'_>, ctx: &DetectCtx) {
         if self.facts_done {
             return;
         }
@@ -107,11 +187,6 @@ impl FlowDetect {
             Progress::Stop => self.facts_done = true,
             Progress::Continue => {}
         }
-    }
-
-    /// The flow ended: last chance for behaviour over the whole window.
-    pub fn on_end(&mut self, facts: &FlowFacts<'_>, ctx: &DetectCtx) {
-        self.on_facts(facts, ctx);
     }
 
     /// Adds a finding: approved ones go to `suppressed`; one detection per

@@ -8,8 +8,13 @@
 //! answers with [`Progress`] and stops looking once it has decided.
 
 pub mod allow;
+pub mod config;
 pub mod engine;
+pub mod names;
+pub mod proxy;
 pub mod signature;
+pub mod tunnel;
+pub mod vpn;
 
 use crate::decode::Addr;
 use crate::dissect::verdict::Direction;
