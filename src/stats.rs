@@ -105,12 +105,14 @@ impl RunStats {
         );
         let _ = writeln!(
             s,
-            "gateward: flows {} (timed out {}, evicted {}, open at end {}), interim records {}, events written {}",
+            "gateward: flows {} (timed out {}, evicted {}, open at end {}), interim records {}, alerts {} (suppressed by allow-list {}), events written {}",
             w.flows,
             w.flows_timed_out,
             w.flows_evicted,
             w.flows_at_shutdown,
             w.interim_records,
+            w.alerts,
+            w.detections_suppressed,
             w.events
         );
         let _ = writeln!(

@@ -135,11 +135,16 @@ pub fn analyze(captures: &[&str], workers: u16, extra: &[&str]) -> Run {
     gateward(&args, None)
 }
 
-/// Field access with a readable failure.
+/// Field access with a readable failure; numeric path parts index arrays
+/// (`detections.0.protocol`).
 pub fn field<'a>(v: &'a Value, path: &str) -> &'a Value {
     let mut cur = v;
     for k in path.split('.') {
-        cur = cur.get(k).unwrap_or_else(|| panic!("no `{path}` in {v}"));
+        let next = match (cur, k.parse::<usize>()) {
+            (Value::Array(a), Ok(i)) => a.get(i),
+            _ => cur.get(k),
+        };
+        cur = next.unwrap_or_else(|| panic!("no `{path}` in {v}"));
     }
     cur
 }
