@@ -66,11 +66,24 @@ fn socks_handshake_alerts_before_the_flow_ends() {
         assert_eq!(a["alert"]["metadata"]["gateward_protocol"][0], "socks");
         assert_eq!(s(a, "detections.0.category"), "proxy");
         assert_eq!(s(a, "detections.0.basis"), "structure");
-        // The end record repeats the detection.
+        // The end record repeats the detection, as of the flow's last
+        // alert (a SOCKS handshake alerts when the proxy answers, and again
+        // when it grants the request: high, then certain).
         assert_eq!(s(&end, "event_type"), "flow");
         assert_eq!(end["flow"]["alerted"], true);
-        assert_eq!(end["detections"], a["detections"]);
+        let last = socks
+            .iter()
+            .filter(|x| u(x, "flow_id") == flow_id)
+            .max_by_key(|x| s(x, "timestamp").to_string())
+            .expect("this alert");
+        assert_eq!(end["detections"], last["detections"]);
     }
+    // The upgraded finding: the proxy granted the request.
+    assert!(
+        socks
+            .iter()
+            .any(|a| s(a, "detections.0.confidence") == "certain")
+    );
     assert_eq!(run.stat("alerts"), alerts.len() as u64);
 }
 

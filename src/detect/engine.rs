@@ -5,6 +5,7 @@
 use super::allow::AllowConfig;
 use super::names::{NamesCtx, NamesDetectors};
 use super::proxy::{ProxyCtx, ProxyDetectors};
+use super::related::Related;
 use super::tunnel::{TunnelCtx, TunnelDetectors};
 use super::vpn::{VpnCtx, VpnDetectors};
 use super::{Basis, Category, Confidence, Detection, FlowFacts, PacketView, Progress};
@@ -150,10 +151,14 @@ impl FlowDetect {
         self.handshakes(facts, ctx);
     }
 
-    /// The flow ended: last chance for behaviour over the whole window.
-    pub fn on_end(&mut self, facts: &FlowFacts<'_>, ctx: &DetectCtx) {
+    /// The flow ended: last chance for behaviour over the whole window, and
+    /// for ties to confident findings of other flows between the same hosts.
+    pub fn on_end(&mut self, facts: &FlowFacts<'_>, ctx: &DetectCtx, related: &[Related]) {
         if let Some(fam) = self.families.as_mut() {
             let out = &mut self.found;
+            if !related.is_empty() {
+                fam.vpn.on_related(related, facts, &ctx.vpn, out);
+            }
             fam.vpn.on_end(facts, &ctx.vpn, out);
             fam.proxy.on_end(facts, &ctx.proxy, out);
             fam.tunnel.on_end(facts, &ctx.tunnel, out);
@@ -181,8 +186,10 @@ impl FlowDetect {
         }
         match proxy_handshake(facts) {
             Progress::Found(d) => {
+                // A SOCKS handshake answered but not yet granted may still
+                // become certain: keep looking until it is.
+                self.facts_done = d.confidence == Confidence::Certain || d.protocol != "socks";
                 self.add(d, facts, ctx);
-                self.facts_done = true;
             }
             Progress::Stop => self.facts_done = true,
             Progress::Continue => {}

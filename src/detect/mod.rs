@@ -12,6 +12,7 @@ pub mod config;
 pub mod engine;
 pub mod names;
 pub mod proxy;
+pub mod related;
 pub mod signature;
 pub mod tunnel;
 pub mod vpn;

@@ -12,6 +12,7 @@ use crate::decode::tunnel::{self, InnerStart, TunnelKind};
 use crate::decode::{DecodeError, link};
 use crate::detect::PacketView;
 use crate::detect::engine::DetectCtx;
+use crate::detect::related::{Related, RelatedCache};
 use crate::dissect::{Direction, Payload};
 use crate::event;
 use crate::flow::dns_names::{NameCache, NameCacheLimits};
@@ -65,7 +66,14 @@ struct Emitter<'a> {
     stats: &'a mut WorkerStats,
     settings: Settings,
     ctx: &'a DetectCtx,
+    related: &'a mut RelatedCache,
 }
+
+/// How far apart in capture time two flows of a host pair may be and still
+/// be tied together (an AnyConnect TLS channel and its DTLS channel, say).
+const RELATED_WINDOW_US: u64 = 300 * 1_000_000;
+/// Host pairs whose findings are remembered, per worker.
+const RELATED_CAPACITY: usize = 65_536;
 
 impl Emitter<'_> {
     fn end(&mut self, mut f: Flow, reason: EndReason) {
@@ -75,12 +83,25 @@ impl Emitter<'_> {
             EndReason::Shutdown => self.stats.flows_at_shutdown += 1,
         }
         let mut detect = std::mem::take(&mut f.detect);
-        detect.on_end(&f.facts(), self.ctx);
+        let (client, server) = (f.client(), f.server());
+        let related: Vec<Related> = self
+            .related
+            .lookup(client.0, server.0)
+            .iter()
+            .filter(|r| {
+                r.flow_id != f.flow_id
+                    && r.at.micros_since(f.last_ts) <= RELATED_WINDOW_US
+                    && f.first_ts.micros_since(r.at) <= RELATED_WINDOW_US
+            })
+            .cloned()
+            .collect();
+        detect.on_end(&f.facts(), self.ctx, &related);
         f.detect = detect;
         if f.detect.alert_due() || f.detect.unalerted() {
             let at = f.last_ts;
             self.alert(&mut f, at);
         }
+        self.remember(&f, f.last_ts);
         self.stats.detections_suppressed += f.detect.suppressed.len() as u64;
         self.write(&f, Some(reason));
     }
@@ -91,6 +112,21 @@ impl Emitter<'_> {
         f.detect.alert_written();
         self.stats.alerts += 1;
         self.stats.events += 1;
+        self.remember(f, at);
+    }
+
+    /// Keeps a flow's confident findings for its host pair's later flows.
+    fn remember(&mut self, f: &Flow, at: Timestamp) {
+        let (client, server) = (f.client(), f.server());
+        self.related.remember(
+            client.0,
+            server.0,
+            server.1,
+            f.key.proto,
+            f.flow_id,
+            at,
+            &f.detect.detections,
+        );
     }
 
     /// Writes a flow record: every flow with `--all-flows`, else flows with
@@ -115,6 +151,7 @@ pub struct Worker {
     last_sweep: Timestamp,
     names: NameCache,
     ctx: Arc<DetectCtx>,
+    related: RelatedCache,
 }
 
 impl Worker {
@@ -159,6 +196,7 @@ impl Worker {
                 max_ttl: cfg.dns.max_ttl,
             }),
             ctx,
+            related: RelatedCache::new(RELATED_CAPACITY),
         }
     }
 
@@ -191,6 +229,7 @@ impl Worker {
                 defrag,
                 clock,
                 ctx,
+                related,
                 ..
             } = self;
             let mut em = Emitter {
@@ -198,6 +237,7 @@ impl Worker {
                 stats,
                 settings: *settings,
                 ctx,
+                related,
             };
             table.expire(*clock, &mut |f, r| em.end(f, r));
             let expired = defrag.expire(*clock);
@@ -229,6 +269,7 @@ impl Worker {
             stats,
             settings,
             ctx,
+            related,
             ..
         } = &mut self;
         stats.peak_flows = stats.peak_flows.max(table.len() as u64);
@@ -237,6 +278,7 @@ impl Worker {
             stats,
             settings: *settings,
             ctx,
+            related,
         };
         table.drain(&mut |f, r| em.end(f, r));
         let partial = self.defrag.clear();
@@ -378,6 +420,7 @@ impl Worker {
             stats,
             settings,
             ctx,
+            related,
             ..
         } = self;
         let Some(slot) = table.find(key) else { return };
@@ -398,6 +441,7 @@ impl Worker {
                 stats,
                 settings: *settings,
                 ctx,
+                related,
             };
             em.alert(f, ts);
         }
@@ -427,6 +471,7 @@ impl Worker {
             settings,
             names,
             ctx,
+            related,
             ..
         } = self;
         let mut em = Emitter {
@@ -434,6 +479,7 @@ impl Worker {
             stats,
             settings: *settings,
             ctx,
+            related,
         };
         let mut slot = table.find(&key);
         if let Some(s) = slot {

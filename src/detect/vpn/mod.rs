@@ -1,48 +1,285 @@
 //! VPN protocols recognised by their structure (OpenVPN, WireGuard, IPsec, L2TP, PPTP, SSTP, SoftEther, AnyConnect, Fortinet, Tailscale, ZeroTier, Cloudflare WARP, tinc).
+//!
+//! One file per protocol, each a small fixed-size state machine fed the
+//! flow's first payload packets; ports never decide anything. The detectors
+//! and their confidence rules are documented in `docs/detect-vpn.md`.
 
-use super::{Detection, FlowFacts, PacketView};
+mod anyconnect;
+mod fortinet;
+mod ipsec;
+mod l2tp;
+mod openvpn;
+mod pptp;
+mod softether;
+mod tinc;
+mod wireguard;
+
+use super::{Basis, Category, Confidence, Detection, FlowFacts, PacketView};
+use crate::detect::related::Related;
+use crate::dissect::verdict::Direction;
 use serde::Deserialize;
 
 /// The `[detect.vpn]` configuration section.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
-pub struct VpnConfig {}
+pub struct VpnConfig {
+    /// Report sessions whose handshake was not captured (OpenVPN
+    /// `P_DATA_V2`, WireGuard transport, ESP) from their data packets alone
+    /// (at most `high`). Default: true.
+    pub midstream: bool,
+}
+
+impl Default for VpnConfig {
+    fn default() -> Self {
+        VpnConfig { midstream: true }
+    }
+}
 
 /// Read-only settings shared by every worker, built once from the config.
-#[derive(Debug, Default)]
-pub struct VpnCtx {}
+#[derive(Debug)]
+pub struct VpnCtx {
+    midstream: bool,
+}
+
+impl Default for VpnCtx {
+    fn default() -> Self {
+        VpnCtx { midstream: true }
+    }
+}
 
 impl VpnCtx {
     /// Builds the shared settings; errors name the offending key or file.
-    pub fn from_config(_cfg: &VpnConfig) -> Result<Self, String> {
-        Ok(VpnCtx {})
+    pub fn from_config(cfg: &VpnConfig) -> Result<Self, String> {
+        Ok(VpnCtx {
+            midstream: cfg.midstream,
+        })
     }
 }
 
 /// Per-flow state of this family's detectors.
 #[derive(Debug, Default)]
-pub struct VpnDetectors {}
+pub struct VpnDetectors {
+    openvpn: openvpn::OpenVpn,
+    wireguard: wireguard::WireGuard,
+    ipsec: ipsec::Ipsec,
+    l2tp: l2tp::L2tp,
+    pptp: pptp::Pptp,
+    softether: softether::SoftEther,
+    tinc: tinc::Tinc,
+    anyconnect: anyconnect::AnyConnect,
+    fortinet: fortinet::Fortinet,
+    /// Set once the flow's transport rules every detector out.
+    off: bool,
+}
 
 impl VpnDetectors {
     /// One payload packet of the flow's inspection window; findings go to `out`.
     pub fn on_packet(
         &mut self,
-        _p: &PacketView<'_>,
+        p: &PacketView<'_>,
         _facts: &FlowFacts<'_>,
-        _ctx: &VpnCtx,
-        _out: &mut Vec<Detection>,
+        ctx: &VpnCtx,
+        out: &mut Vec<Detection>,
     ) {
+        let start = out.len();
+        match p.proto {
+            6 => {
+                self.openvpn.on_packet(p, out);
+                self.pptp.on_packet(p, out);
+                self.tinc.on_packet(p, out);
+                self.softether.on_packet(p, out);
+            }
+            17 => {
+                self.openvpn.on_packet(p, out);
+                self.wireguard.on_packet(p, out);
+                self.ipsec.on_packet(p, out);
+                self.l2tp.on_packet(p, out);
+                self.softether.on_packet(p, out);
+                self.anyconnect.on_packet(p, out);
+            }
+            50 => self.ipsec.on_packet(p, out),
+            _ => self.off = true,
+        }
+        if !ctx.midstream && out.len() > start {
+            let mut i = start;
+            while i < out.len() {
+                if is_midstream(&out[i]) {
+                    out.remove(i);
+                } else {
+                    i += 1;
+                }
+            }
+        }
     }
 
     /// The dissectors may have learnt something (a hello, a certificate,
     /// an HTTP head, a DNS answer); findings go to `out`.
-    pub fn on_facts(&mut self, _facts: &FlowFacts<'_>, _ctx: &VpnCtx, _out: &mut Vec<Detection>) {}
+    pub fn on_facts(&mut self, facts: &FlowFacts<'_>, _ctx: &VpnCtx, out: &mut Vec<Detection>) {
+        if facts.proto == 6 {
+            self.fortinet.on_facts(facts, out);
+        }
+    }
 
     /// The flow ended (or was evicted): last look at the whole window.
     pub fn on_end(&mut self, _facts: &FlowFacts<'_>, _ctx: &VpnCtx, _out: &mut Vec<Detection>) {}
 
+    /// The flow ended and other flows between the same two hosts had
+    /// confident VPN findings: tie this flow to them where the protocol
+    /// says it runs a second channel.
+    /// - tinc: its UDP data channel uses the port of its TCP meta
+    ///   connection (tinc.conf(5): `Port`, default 655, for both), and
+    ///   carries only encrypted packets; a UDP flow between the same hosts on
+    ///   that port is that channel.
+    /// - AnyConnect/OpenConnect: the client first opens a TLS (CSTP) tunnel
+    ///   to the gateway, then a DTLS channel to the same address and port
+    ///   (OpenConnect protocol draft, draft-mavrogiannopoulos-openconnect);
+    ///   a TLS flow from the same client to that address and port is CSTP.
+    pub fn on_related(
+        &mut self,
+        related: &[Related],
+        facts: &FlowFacts<'_>,
+        ctx: &VpnCtx,
+        out: &mut Vec<Detection>,
+    ) {
+        if self.off || !ctx.midstream {
+            return;
+        }
+        let server = facts.server;
+        for r in related {
+            let same_server = r.server == server.0 && r.server_port == server.1;
+            // tinc daemons talk to each other both ways: the UDP channel may
+            // be opened by either end, towards or from the meta port.
+            let either_end =
+                same_server || (r.server == facts.client.0 && r.server_port == facts.client.1);
+            let tie = match r.protocol {
+                "tinc" => facts.proto == 17 && r.l4 == 6 && either_end,
+                "anyconnect" => {
+                    facts.proto == 6
+                        && r.l4 == 17
+                        && same_server
+                        && facts
+                            .app
+                            .is_some_and(|a| a.tls.as_ref().is_some_and(|t| t.event().is_some()))
+                }
+                _ => false,
+            };
+            if tie {
+                out.push(
+                    Detection::new(
+                        Category::Vpn,
+                        r.protocol,
+                        Confidence::High,
+                        Basis::Behaviour,
+                        format!(
+                            "second channel of a {} session between the same hosts",
+                            crate::detect::signature::display_name(r.protocol)
+                        ),
+                    )
+                    .with("related_flow_id", r.flow_id),
+                );
+            }
+        }
+    }
+
     /// True when no detector of this family wants more packets or facts.
     pub fn done(&self) -> bool {
-        true
+        self.off
+            || (self.openvpn.done()
+                && self.wireguard.done()
+                && self.ipsec.done()
+                && self.l2tp.done()
+                && self.pptp.done()
+                && self.softether.done()
+                && self.tinc.done()
+                && self.anyconnect.done()
+                && self.fortinet.done())
+    }
+}
+
+/// A finding made from data packets alone (no handshake seen).
+fn is_midstream(d: &Detection) -> bool {
+    d.evidence.get("midstream").is_some()
+        || (d.reason.contains("handshake not seen"))
+        || (d.protocol == "ipsec" && d.evidence.get("ike_messages").is_none())
+}
+
+/// 0 for client-to-server, 1 for server-to-client.
+fn side(d: Direction) -> usize {
+    match d {
+        Direction::ToServer => 0,
+        Direction::ToClient => 1,
+    }
+}
+
+/// Big-endian u32 at `o`, if present.
+fn be32(b: &[u8], o: usize) -> Option<u32> {
+    Some(u32::from_be_bytes(b.get(o..o + 4)?.try_into().ok()?))
+}
+
+/// Little-endian u64 at `o`, if present.
+fn le64(b: &[u8], o: usize) -> Option<u64> {
+    Some(u64::from_le_bytes(b.get(o..o + 8)?.try_into().ok()?))
+}
+
+/// Lower-case hex of a short byte string (evidence values).
+fn hex(b: &[u8]) -> String {
+    use std::fmt::Write;
+    let mut s = String::with_capacity(b.len() * 2);
+    for x in b {
+        let _ = write!(s, "{x:02x}");
+    }
+    s
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// Hex text to bytes (test vectors pasted from captures).
+    pub fn unhex(s: &str) -> Vec<u8> {
+        let s: Vec<u8> = s.bytes().filter(|c| c.is_ascii_hexdigit()).collect();
+        s.chunks(2)
+            .map(|c| u8::from_str_radix(std::str::from_utf8(c).unwrap_or("00"), 16).unwrap_or(0))
+            .collect()
+    }
+
+    /// Feeds (to_server, hex) packets to a detector; returns its findings.
+    pub fn run(
+        proto: u8,
+        pk: &[(bool, &str)],
+        f: impl FnMut(&PacketView<'_>, &mut Vec<Detection>),
+    ) -> Vec<Detection> {
+        run_ports(proto, 40000, 40001, pk, f)
+    }
+
+    /// As [`run`] with explicit ports.
+    pub fn run_ports(
+        proto: u8,
+        client_port: u16,
+        server_port: u16,
+        pk: &[(bool, &str)],
+        mut f: impl FnMut(&PacketView<'_>, &mut Vec<Detection>),
+    ) -> Vec<Detection> {
+        let mut out = Vec::new();
+        for (i, (to_server, h)) in pk.iter().enumerate() {
+            let bytes = unhex(h);
+            let p = PacketView {
+                dir: if *to_server {
+                    Direction::ToServer
+                } else {
+                    Direction::ToClient
+                },
+                index: i as u16,
+                offset_us: i as u64 * 1000,
+                proto,
+                client_port,
+                server_port,
+                tcp_flags: 0,
+                icmp: None,
+                payload: &bytes,
+            };
+            f(&p, &mut out);
+        }
+        out
     }
 }

@@ -1,0 +1,724 @@
+#!/usr/bin/env bash
+# Re-record the captures of captures/recorded/ with real VPN, proxy and
+# tunnel tools, each session between two network namespaces joined by a
+# veth pair. Nothing leaves the machine: the namespaces have no route
+# except their own /24 (and the tunnel addresses the tools add).
+#
+#   sudo captures/record/record.sh all          # every capture
+#   sudo captures/record/record.sh openvpn tor  # some of them
+#   sudo captures/record/record.sh list         # the recording names
+#
+# Needs root and, from Debian 12: openvpn wireguard-tools wireguard-go
+# strongswan-charon strongswan-swanctl libcharon-extra-plugins tor
+# microsocks tinyproxy iodine ptunnel-ng ptunnel dnsmasq-base dnsutils curl
+# openssl tcpdump tshark (editcap, capinfos) python3 iproute2 iputils-ping.
+#
+# Keys, certificates and secrets are generated fresh in a temporary
+# directory for every run and deleted on exit; only the captures are kept.
+# OUT (default: ../recorded next to this script) is where they go.
+#
+# Topology (every recording gets fresh namespaces):
+#
+#   gw-srv [gw-s 10.99.0.1/24] <--veth--> [gw-c 10.99.0.2/24] gw-cli
+#
+# tcpdump runs in gw-cli on gw-c (the client's uplink, as a gateway would
+# see it), IPv4 only (IPv6 is disabled on the veth, so no ND/MLD noise).
+
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+OUT=${OUT:-$(cd "$HERE/.." && pwd)/recorded}
+NS_S=gw-srv
+NS_C=gw-cli
+SRV=10.99.0.1
+CLI=10.99.0.2
+MAC_S=02:00:0a:63:00:01
+MAC_C=02:00:0a:63:00:02
+WORK=""
+LOG=""
+SESSION=0
+TCPDUMP_PID=""
+CHARON_srv=""
+CHARON_cli=""
+
+log() { printf '[record] %s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+ns_s() { ip netns exec "$NS_S" "$@"; }
+ns_c() { ip netns exec "$NS_C" "$@"; }
+
+# Starts a command in the background in namespace $1, output to
+# $LOG/$2.log; the pid is left in LAST_PID.
+LAST_PID=""
+bg() {
+    local ns=$1 name=$2
+    shift 2
+    ip netns exec "$ns" "$@" >>"$LOG/$name.log" 2>&1 &
+    LAST_PID=$!
+}
+
+# Waits up to $3 seconds for the extended regex $2 in the log file $1.
+wait_log() {
+    local file=$1 re=$2 t=${3:-20} i
+    for ((i = 0; i < t * 10; i++)); do
+        if grep -Eq -- "$re" "$file" 2>/dev/null; then
+            return 0
+        fi
+        sleep 0.1
+    done
+    log "timed out waiting for /$re/ in $file:"
+    tail -n 30 "$file" >&2 || true
+    return 1
+}
+
+# Waits up to $3 seconds until something listens on TCP or UDP port $2
+# in namespace $1 ($4: -t or -u, default -t).
+wait_port() {
+    local ns=$1 port=$2 t=${3:-10} kind=${4:--t} i
+    for ((i = 0; i < t * 10; i++)); do
+        if ip netns exec "$ns" ss -Hln "$kind" "sport = :$port" | grep -q .; then
+            return 0
+        fi
+        sleep 0.1
+    done
+    die "nothing listens on port $port in $ns"
+}
+
+# Kills every process left in namespace $1 (all of them were started here).
+kill_ns() {
+    local ns=$1 pids
+    ip netns list | grep -qw "$ns" || return 0
+    pids=$(ip netns pids "$ns" 2>/dev/null || true)
+    [ -n "$pids" ] || return 0
+    # shellcheck disable=SC2086
+    kill $pids 2>/dev/null || true
+    for _ in 1 2 3 4 5 6 7 8 9 10; do
+        pids=$(ip netns pids "$ns" 2>/dev/null || true)
+        [ -n "$pids" ] || return 0
+        sleep 0.2
+    done
+    # shellcheck disable=SC2086
+    kill -9 $pids 2>/dev/null || true
+    sleep 0.2
+}
+
+net_down() {
+    if [ -n "$TCPDUMP_PID" ]; then
+        kill -INT "$TCPDUMP_PID" 2>/dev/null || true
+        wait "$TCPDUMP_PID" 2>/dev/null || true
+        TCPDUMP_PID=""
+    fi
+    kill_ns "$NS_C"
+    kill_ns "$NS_S"
+    ip netns del "$NS_C" 2>/dev/null || true
+    ip netns del "$NS_S" 2>/dev/null || true
+}
+
+cleanup() {
+    local rc=$?
+    set +e
+    net_down
+    if [ -n "$WORK" ]; then
+        if [ "${KEEP_WORK:-0}" = 1 ]; then
+            log "kept $WORK (KEEP_WORK=1: it holds the private keys; delete it)"
+        else
+            rm -rf "$WORK"
+        fi
+    fi
+    exit $rc
+}
+
+net_up() {
+    net_down
+    # Fresh log directory per session (wait_log must not match old lines).
+    SESSION=$((SESSION + 1))
+    LOG="$WORK/log/$SESSION"
+    mkdir -p "$LOG"
+    ip netns add "$NS_S"
+    ip netns add "$NS_C"
+    for ns in "$NS_S" "$NS_C"; do
+        ip netns exec "$ns" sysctl -qw net.ipv6.conf.default.disable_ipv6=1
+        ip netns exec "$ns" ip link set lo up
+    done
+    ip link add gw-s netns "$NS_S" address "$MAC_S" type veth \
+        peer name gw-c netns "$NS_C" address "$MAC_C"
+    ns_s ip addr add "$SRV/24" dev gw-s
+    ns_c ip addr add "$CLI/24" dev gw-c
+    ns_s ip link set gw-s up
+    ns_c ip link set gw-c up
+    # Resolve the neighbour now, so the capture does not start with ARP.
+    ns_c ping -q -c 1 -W 2 "$SRV" >/dev/null
+}
+
+# Starts tcpdump on the client's veth, writing $WORK/cap.pcap.
+capture_start() {
+    : >"$LOG/tcpdump.log"
+    ip netns exec "$NS_C" tcpdump -i gw-c -s 0 -U --immediate-mode -n -w "$WORK/cap.pcap" ip \
+        >>"$LOG/tcpdump.log" 2>&1 &
+    TCPDUMP_PID=$!
+    wait_log "$LOG/tcpdump.log" 'listening on' 10
+    sleep 0.3
+}
+
+# Stops tcpdump and stores the capture as $OUT/$1.pcap, keeping at most
+# $2 packets (editcap -r) when given.
+capture_save() {
+    local name=$1 max=${2:-0} dest="$OUT/$1.pcap" n
+    sleep 0.5
+    kill -INT "$TCPDUMP_PID"
+    wait "$TCPDUMP_PID" || true
+    TCPDUMP_PID=""
+    n=$(capinfos -M -c -T "$WORK/cap.pcap" | awk -F'\t' 'NR==2{print $2}')
+    if [ "$max" -gt 0 ] && [ "$n" -gt "$max" ]; then
+        editcap -F pcap -r "$WORK/cap.pcap" "$dest" "1-$max"
+        log "$name: kept the first $max of $n packets"
+    else
+        editcap -F pcap "$WORK/cap.pcap" "$dest"
+    fi
+    chmod 0644 "$dest"
+    log "$name: $(stat -c %s "$dest") bytes, $(capinfos -M -c -T "$dest" | awk -F'\t' 'NR==2{print $2}') packets -> $dest"
+}
+
+# --- shared fixtures -------------------------------------------------------
+
+# A few kilobytes of content for the web servers, identical on every run.
+make_www() {
+    mkdir -p "$WORK/www"
+    python3 - "$WORK/www" <<'EOF'
+import sys, hashlib, os
+d = sys.argv[1]
+blob = b"".join(hashlib.sha256(b"gateward-%d" % i).digest() for i in range(256))
+open(os.path.join(d, "data.bin"), "wb").write(blob)          # 8 KiB
+open(os.path.join(d, "index.html"), "w").write(
+    "<!doctype html><title>gateward test</title><p>hello from the test server</p>\n" * 20)
+EOF
+}
+
+# Plain HTTP server on port 8080 of namespace $1 (all addresses).
+start_http() {
+    local ns=$1
+    bg "$ns" "http-$ns" python3 -m http.server 8080 --directory "$WORK/www"
+    wait_port "$ns" 8080
+}
+
+# Self-signed CA, server and client certificates (RSA 2048) in $WORK/pki.
+make_pki() {
+    local p="$WORK/pki"
+    [ -f "$p/ca.crt" ] && return 0
+    mkdir -p "$p"
+    (
+        cd "$p"
+        openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt \
+            -days 30 -subj "/CN=gateward test CA" \
+            -addext basicConstraints=critical,CA:TRUE \
+            -addext keyUsage=critical,keyCertSign,cRLSign 2>/dev/null
+        for who in server client; do
+            openssl req -newkey rsa:2048 -nodes -keyout "$who.key" -out "$who.csr" \
+                -subj "/CN=$who.gateward.test" 2>/dev/null
+            if [ "$who" = server ]; then
+                printf 'basicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\nsubjectAltName=DNS:server.gateward.test,DNS:localhost,IP:%s\n' "$SRV" >"$who.ext"
+            else
+                printf 'basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=clientAuth\n' >"$who.ext"
+            fi
+            openssl x509 -req -in "$who.csr" -CA ca.crt -CAkey ca.key -CAcreateserial \
+                -days 30 -out "$who.crt" -extfile "$who.ext" 2>/dev/null
+        done
+    )
+}
+
+# HTTPS server (openssl s_server -WWW) on port 8443 of namespace $1.
+start_https() {
+    local ns=$1
+    make_pki
+    bg "$ns" "https-$ns" sh -c "cd '$WORK/www' && exec openssl s_server -quiet -WWW -accept 8443 \
+        -cert '$WORK/pki/server.crt' -key '$WORK/pki/server.key'"
+    wait_port "$ns" 8443
+}
+
+# Traffic through a tunnel: pings and an 8 KiB download from $1.
+tunnel_traffic() {
+    local dst=$1
+    shift
+    ns_c ping -q -c 3 -i 0.3 -s 1000 "$@" "$dst" >/dev/null
+    ns_c curl -sS --max-time 20 -o /dev/null "http://$dst:8080/data.bin" \
+        ${CURL_IFACE:+--interface "$CURL_IFACE"}
+}
+
+# --- OpenVPN ---------------------------------------------------------------
+
+# openvpn_session NAME PROTO(udp|tcp) WRAP(none|tls-crypt|tls-auth)
+openvpn_session() {
+    local name=$1 proto=$2 wrap=$3 d="$WORK/openvpn-$1" sp cp wrap_s="" wrap_c=""
+    make_pki
+    mkdir -p "$d"
+    case $proto in
+        udp) sp=udp4 cp=udp4 ;;
+        tcp) sp=tcp4-server cp=tcp4-client ;;
+    esac
+    case $wrap in
+        tls-crypt)
+            openvpn --genkey tls-crypt "$d/wrap.key" >/dev/null
+            wrap_s="tls-crypt $d/wrap.key" wrap_c="tls-crypt $d/wrap.key" ;;
+        tls-auth)
+            openvpn --genkey tls-auth "$d/wrap.key" >/dev/null
+            wrap_s="tls-auth $d/wrap.key 0" wrap_c="tls-auth $d/wrap.key 1" ;;
+        none) ;;
+    esac
+    cat >"$d/server.conf" <<EOF
+dev tun
+proto $sp
+local $SRV
+port 1194
+topology subnet
+server 10.8.0.0 255.255.255.0
+ca $WORK/pki/ca.crt
+cert $WORK/pki/server.crt
+key $WORK/pki/server.key
+dh none
+keepalive 10 60
+$wrap_s
+data-ciphers AES-256-GCM:AES-128-GCM:CHACHA20-POLY1305
+disable-dco
+verb 3
+EOF
+    cat >"$d/client.conf" <<EOF
+client
+dev tun
+proto $cp
+remote $SRV 1194
+nobind
+ca $WORK/pki/ca.crt
+cert $WORK/pki/client.crt
+key $WORK/pki/client.key
+remote-cert-tls server
+$wrap_c
+disable-dco
+verb 3
+EOF
+    net_up
+    bg "$NS_S" ovpn-server openvpn --config "$d/server.conf"
+    wait_log "$LOG/ovpn-server.log" 'Initialization Sequence Completed'
+    start_http "$NS_S"
+    capture_start
+    bg "$NS_C" ovpn-client openvpn --config "$d/client.conf"
+    wait_log "$LOG/ovpn-client.log" 'Initialization Sequence Completed' 30
+    tunnel_traffic 10.8.0.1
+    kill -TERM "$LAST_PID"
+    wait "$LAST_PID" || true
+    capture_save "$name" 400
+    net_down
+}
+
+rec_openvpn() {
+    openvpn_session openvpn-udp-tlscrypt udp tls-crypt
+    openvpn_session openvpn-udp-plain udp none
+    openvpn_session openvpn-udp-tlsauth udp tls-auth
+    openvpn_session openvpn-tcp-tlscrypt tcp tls-crypt
+    openvpn_session openvpn-tcp-plain tcp none
+    openvpn_session openvpn-tcp-tlsauth tcp tls-auth
+}
+
+# --- WireGuard (wireguard-go: this kernel has no wireguard module) ---------
+
+# wg_dev NS IFNAME ADDR KEYFILE. The interface names differ per side:
+# wireguard-go's control socket is /var/run/wireguard/IFNAME.sock, and
+# /var/run is shared by the namespaces.
+wg_dev() {
+    local ns=$1 dev=$2 addr=$3 key=$4
+    bg "$ns" "$dev" env WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD=1 wireguard-go -f "$dev"
+    for _ in $(seq 50); do
+        [ -S "/var/run/wireguard/$dev.sock" ] && break
+        sleep 0.1
+    done
+    ip netns exec "$ns" wg set "$dev" private-key "$key"
+    ip netns exec "$ns" ip addr add "$addr/24" dev "$dev"
+    ip netns exec "$ns" ip link set "$dev" mtu 1420 up
+}
+
+rec_wireguard() {
+    local d="$WORK/wg"
+    mkdir -p "$d"
+    (umask 077; wg genkey >"$d/s.key"; wg genkey >"$d/c.key")
+    wg pubkey <"$d/s.key" >"$d/s.pub"
+    wg pubkey <"$d/c.key" >"$d/c.pub"
+    net_up
+    wg_dev "$NS_S" gwwg-srv 10.9.0.1 "$d/s.key"
+    ns_s wg set gwwg-srv listen-port 51820 peer "$(cat "$d/c.pub")" allowed-ips 10.9.0.2/32
+    wg_dev "$NS_C" gwwg-cli 10.9.0.2 "$d/c.key"
+    ns_c wg set gwwg-cli peer "$(cat "$d/s.pub")" allowed-ips 10.9.0.1/32 endpoint "$SRV:51820"
+    start_http "$NS_S"
+    capture_start
+    tunnel_traffic 10.9.0.1
+    capture_save wireguard 400
+    net_down
+}
+
+# --- IPsec: strongSwan charon, IKEv2 with PSK -----------------------------
+#
+# The development VM's kernel has no ESP (CONFIG_INET_ESP is off: `ip xfrm
+# state add ... proto esp` fails with "Requested type not found"), so:
+#  - ipsec-ikev2-natt: the CHILD_SA uses strongSwan's userland
+#    kernel-libipsec backend, which in 5.9.8 always UDP-encapsulates ESP
+#    (NAT-T, port 4500; raw ESP needs 5.9.11). `encap = yes` also fakes the
+#    NAT detection payloads (the swanctl form of forceencaps=yes). IKE_SA_INIT
+#    on UDP 500, IKE_AUTH and ESP-in-UDP on UDP 4500.
+#  - ipsec-ikev2-udp500: kernel-netlink backend, MOBIKE off, no NAT: the whole
+#    exchange stays on UDP 500; the kernel refuses the ESP SAs, so the
+#    responder answers the CHILD_SA with NO_PROPOSAL_CHOSEN (IKE_SA_INIT,
+#    IKE_AUTH, INFORMATIONAL delete; no ESP). On a kernel with ESP the same
+#    configuration would carry raw ESP (IP protocol 50).
+
+charon_start() {
+    local ns=$1 side=$2 d=$3 pid
+    # Each charon gets a private /run (its pid file and vici socket are
+    # there); unshare and sh exec, so the background pid is charon's.
+    bg "$ns" "charon-$side" env STRONGSWAN_CONF="$d/strongswan.conf" \
+        unshare -m --propagation private sh -c 'mount -t tmpfs tmpfs /run && exec /usr/lib/ipsec/charon'
+    pid=$LAST_PID
+    for _ in $(seq 100); do
+        nsenter -t "$pid" -m test -S /run/charon.vici 2>/dev/null && break
+        sleep 0.1
+    done
+    nsenter -t "$pid" -m test -S /run/charon.vici || {
+        tail -n 30 "$LOG/charon-$side.log" >&2
+        die "charon ($side) did not start"
+    }
+    printf -v "CHARON_$side" '%s' "$pid"
+}
+
+swanctl_in() {
+    local pid=$1
+    shift
+    nsenter -t "$pid" -m -n swanctl "$@"
+}
+
+# ipsec_conf LOCAL_ADDR REMOTE_ADDR LOCAL_NAME REMOTE_NAME LOCAL_TS REMOTE_TS ENCAP PSK MOBIKE
+ipsec_conf() {
+    cat <<EOF
+connections {
+    gw {
+        version = 2
+        local_addrs = $1
+        remote_addrs = $2
+        encap = $7
+        mobike = $9
+        proposals = aes256-sha256-modp2048
+        local {
+            auth = psk
+            id = $3.gateward.test
+        }
+        remote {
+            auth = psk
+            id = $4.gateward.test
+        }
+        children {
+            net {
+                local_ts = $5/32
+                remote_ts = $6/32
+                esp_proposals = aes256gcm16
+            }
+        }
+    }
+}
+secrets {
+    ike-1 {
+        id-1 = srv.gateward.test
+        id-2 = cli.gateward.test
+        secret = 0x$8
+    }
+}
+EOF
+}
+
+# ipsec_session NAME ENCAP(yes|no) BACKEND(libipsec|netlink) MOBIKE(yes|no)
+ipsec_session() {
+    local name=$1 encap=$2 backend=$3 mobike=$4 d="$WORK/ipsec-$1" psk libipsec=no
+    [ "$backend" = libipsec ] && libipsec=yes
+    mkdir -p "$d"
+    psk=$(openssl rand -hex 16)
+    # Debian's settings first, then ours (later values win).
+    cat >"$d/strongswan.conf" <<EOF
+include /etc/strongswan.conf
+charon {
+    install_virtual_ip = no
+    plugins {
+        kernel-libipsec {
+            load = $libipsec
+        }
+        # forecast joins multicast groups (IGMP on the wire), farp answers ARP.
+        forecast {
+            load = no
+        }
+        farp {
+            load = no
+        }
+    }
+    filelog {
+        stderr {
+            default = 1
+            ike = 2
+            time_format = %T
+        }
+    }
+}
+EOF
+    ipsec_conf "$SRV" "$CLI" srv cli 10.98.1.1 10.98.2.1 "$encap" "$psk" "$mobike" >"$d/srv.conf"
+    ipsec_conf "$CLI" "$SRV" cli srv 10.98.2.1 10.98.1.1 "$encap" "$psk" "$mobike" >"$d/cli.conf"
+    net_up
+    ns_s ip addr add 10.98.1.1/32 dev lo
+    ns_c ip addr add 10.98.2.1/32 dev lo
+    charon_start "$NS_S" srv "$d"
+    charon_start "$NS_C" cli "$d"
+    swanctl_in "$CHARON_srv" --load-all --file "$d/srv.conf" >>"$LOG/swanctl.log" 2>&1
+    swanctl_in "$CHARON_cli" --load-all --file "$d/cli.conf" >>"$LOG/swanctl.log" 2>&1
+    start_http "$NS_S"
+    capture_start
+    if [ "$backend" = libipsec ]; then
+        swanctl_in "$CHARON_cli" --initiate --child net --timeout 20 >>"$LOG/swanctl.log" 2>&1
+        sleep 0.5
+        CURL_IFACE=10.98.2.1 tunnel_traffic 10.98.1.1 -I 10.98.2.1
+    else
+        # The kernel refuses the ESP SAs: the IKE_SA is established, the
+        # responder answers the CHILD_SA with NO_PROPOSAL_CHOSEN.
+        swanctl_in "$CHARON_cli" --initiate --child net --timeout 20 >>"$LOG/swanctl.log" 2>&1 || true
+        grep -q 'IKE_SA gw\[1\] established' "$LOG/swanctl.log" || die "$name: no IKE_SA"
+        sleep 1
+    fi
+    swanctl_in "$CHARON_cli" --terminate --ike gw --timeout 10 >>"$LOG/swanctl.log" 2>&1 || true
+    capture_save "$name" 400
+    net_down
+}
+
+rec_ipsec() {
+    ipsec_session ipsec-ikev2-natt yes libipsec yes
+    ipsec_session ipsec-ikev2-udp500 no netlink no
+}
+
+# --- SOCKS5 (microsocks) and HTTP CONNECT (tinyproxy) ------------------------
+
+rec_socks() {
+    make_www
+    net_up
+    start_https "$NS_S"
+    bg "$NS_S" microsocks microsocks -i "$SRV" -p 1080
+    wait_port "$NS_S" 1080
+    capture_start
+    ns_c curl -sS --max-time 20 -o /dev/null --cacert "$WORK/pki/ca.crt" \
+        --socks5-hostname "$SRV:1080" https://localhost:8443/data.bin
+    capture_save socks5-curl 200
+    net_down
+}
+
+rec_http_connect() {
+    make_www
+    local d="$WORK/tinyproxy"
+    mkdir -p "$d"
+    cat >"$d/tinyproxy.conf" <<EOF
+Port 8888
+Listen $SRV
+Timeout 60
+MaxClients 10
+Allow $CLI
+ConnectPort 8443
+LogLevel Info
+PidFile "$d/tinyproxy.pid"
+EOF
+    net_up
+    start_https "$NS_S"
+    bg "$NS_S" tinyproxy tinyproxy -d -c "$d/tinyproxy.conf"
+    wait_port "$NS_S" 8888
+    capture_start
+    ns_c curl -sS --max-time 20 -o /dev/null --cacert "$WORK/pki/ca.crt" \
+        -p -x "http://$SRV:8888" https://localhost:8443/data.bin
+    capture_save http-connect-curl 200
+    net_down
+}
+
+# --- Tor: a client bootstrapping from a bridge in the other namespace ------
+#
+# Tor cannot reach its directory authorities here, so the client is told to
+# use the relay in gw-srv as its only bridge. The capture holds the TLS
+# link handshake (VERSIONS/CERTS/AUTH_CHALLENGE/NETINFO cells inside TLS)
+# and the client's BEGIN_DIR fetch of the bridge's descriptor.
+
+rec_tor() {
+    local d="$WORK/tor" fp
+    mkdir -p "$d/relay" "$d/client"
+    chmod 700 "$d/relay" "$d/client"
+    cat >"$d/relay.torrc" <<EOF
+DataDirectory $d/relay
+SocksPort 0
+ORPort $SRV:9001
+Address $SRV
+Nickname gatewardtest
+BridgeRelay 1
+PublishServerDescriptor 0
+AssumeReachable 1
+ExitRelay 0
+ContactInfo none
+Log notice stdout
+EOF
+    net_up
+    bg "$NS_S" tor-relay tor -f "$d/relay.torrc"
+    wait_log "$LOG/tor-relay.log" 'Self-testing indicates|Bootstrapped 100|now have enough|Opening OR listener|Opened OR listener' 60
+    wait_port "$NS_S" 9001 30
+    for _ in $(seq 100); do [ -s "$d/relay/fingerprint" ] && break; sleep 0.2; done
+    fp=$(awk '{print $2}' "$d/relay/fingerprint")
+    cat >"$d/client.torrc" <<EOF
+DataDirectory $d/client
+SocksPort 127.0.0.1:9050
+UseBridges 1
+Bridge $SRV:9001 $fp
+Log notice stdout
+EOF
+    capture_start
+    bg "$NS_C" tor-client tor -f "$d/client.torrc"
+    wait_log "$LOG/tor-client.log" 'new bridge descriptor|Bootstrapped [1-9][0-9]%' 60 || true
+    sleep 3
+    capture_save tor-bridge 300
+    net_down
+}
+
+# --- iodine: IP over DNS between the namespaces -----------------------------
+
+rec_iodine() {
+    local pw
+    pw=$(openssl rand -hex 8)
+    make_www
+    net_up
+    bg "$NS_S" iodined iodined -f -c -P "$pw" -l "$SRV" -p 53 10.77.0.1/27 t.gateward.test
+    wait_port "$NS_S" 53 10 -u
+    start_http "$NS_S"
+    capture_start
+    # -r: no raw UDP mode, so every packet stays a DNS query or answer.
+    bg "$NS_C" iodine iodine -f -r -P "$pw" "$SRV" t.gateward.test
+    wait_log "$LOG/iodine.log" 'Connection setup complete' 60
+    ns_c ping -q -c 3 -i 0.5 -s 200 10.77.0.1 >/dev/null
+    ns_c curl -sS --max-time 30 -o /dev/null http://10.77.0.1:8080/index.html
+    capture_save iodine-dns 600
+    net_down
+}
+
+# --- ICMP tunnels: ptunnel-ng and the original ptunnel ----------------------
+# (hans is not packaged in Debian 12.) Both forward TCP connections made to
+# the client's port 8000 to 127.0.0.1:8080 on the proxy's side, carried in
+# ICMP echo requests and replies. ptunnel-ng's default magic is 0xDEADC0DE,
+# the original's 0xD5200880.
+
+# icmp_tunnel_session NAME SERVER-CMD... -- CLIENT-CMD...
+icmp_tunnel_session() {
+    local name=$1
+    shift
+    local srv=() cli=()
+    while [ "$1" != -- ]; do srv+=("$1"); shift; done
+    shift
+    cli=("$@")
+    net_up
+    # The kernel would answer every tunnel echo request with its own reply.
+    ns_s sysctl -qw net.ipv4.icmp_echo_ignore_all=1
+    start_http "$NS_S"
+    bg "$NS_S" icmp-srv "${srv[@]}"
+    sleep 1
+    capture_start
+    bg "$NS_C" icmp-cli "${cli[@]}"
+    wait_port "$NS_C" 8000
+    ns_c curl -sS --max-time 30 -o /dev/null http://127.0.0.1:8000/data.bin
+    # ptunnel(-ng) can give a new connection the ID of the previous one when
+    # they are close together; the proxy then drops it ("ID was recently in
+    # use").
+    sleep 2
+    ns_c curl -sS --max-time 30 -o /dev/null http://127.0.0.1:8000/index.html
+    capture_save "$name" 400
+    net_down
+}
+
+rec_icmp_tunnel() {
+    icmp_tunnel_session ptunnel-ng-icmp \
+        ptunnel-ng -r127.0.0.1 -R8080 -v 4 -o"$WORK/ptunnel-ng-srv.log" -- \
+        ptunnel-ng -p"$SRV" -l8000 -r127.0.0.1 -R8080 -v 4 -o"$WORK/ptunnel-ng-cli.log"
+    icmp_tunnel_session ptunnel-icmp \
+        ptunnel -da 127.0.0.1 -dp 8080 -v 4 -- \
+        ptunnel -p "$SRV" -lp 8000 -da 127.0.0.1 -dp 8080 -v 4
+}
+
+# --- benign controls ---------------------------------------------------------
+
+rec_control() {
+    make_www
+    # Plain HTTPS and HTTP to the test server.
+    net_up
+    start_https "$NS_S"
+    start_http "$NS_S"
+    capture_start
+    ns_c curl -sS --max-time 20 -o /dev/null --cacert "$WORK/pki/ca.crt" \
+        --resolve "server.gateward.test:8443:$SRV" https://server.gateward.test:8443/data.bin
+    ns_c curl -sS --max-time 20 -o /dev/null "http://$SRV:8080/index.html"
+    capture_save control-web 200
+    net_down
+
+    # Ordinary DNS lookups against a local authoritative dnsmasq.
+    net_up
+    bg "$NS_S" dnsmasq dnsmasq -k -C /dev/null --no-resolv --no-hosts --listen-address="$SRV" \
+        --bind-interfaces --auth-server=ns.gateward.test --auth-zone=gateward.test \
+        --host-record=www.gateward.test,10.99.0.10 --host-record=mail.gateward.test,10.99.0.11 \
+        --host-record=server.gateward.test,$SRV --mx-host=gateward.test,mail.gateward.test,10 \
+        --txt-record=gateward.test,"v=spf1 mx -all" --cname=intranet.gateward.test,www.gateward.test \
+        --user=root
+    wait_port "$NS_S" 53 10 -u
+    capture_start
+    for q in "www.gateward.test A" "mail.gateward.test A" "gateward.test MX" "gateward.test TXT" \
+        "intranet.gateward.test A" "server.gateward.test A" "www.gateward.test AAAA" "nothere.gateward.test A"; do
+        # shellcheck disable=SC2086
+        ns_c dig +tries=1 +time=2 +noedns @"$SRV" $q >/dev/null
+        sleep 0.2
+    done
+    capture_save control-dns 100
+    net_down
+
+    # Plain ping.
+    net_up
+    capture_start
+    ns_c ping -q -c 5 -i 0.2 "$SRV" >/dev/null
+    capture_save control-ping 50
+    net_down
+}
+
+ALL=(openvpn wireguard ipsec socks http_connect tor iodine icmp_tunnel control)
+
+main() {
+    [ $# -gt 0 ] || set -- all
+    if [ "$1" = list ]; then
+        printf '%s\n' "${ALL[@]}"
+        return 0
+    fi
+    [ "$(id -u)" = 0 ] || die "run as root (namespaces, tcpdump)"
+    if [ "$1" = all ]; then
+        set -- "${ALL[@]}"
+    fi
+    for t in "$@"; do
+        declare -F "rec_$t" >/dev/null || die "unknown recording '$t' (try: list)"
+    done
+    WORK=$(mktemp -d /tmp/gw-record.XXXXXX)
+    LOG="$WORK/log/0"
+    mkdir -p "$LOG" "$OUT"
+    trap cleanup EXIT
+    trap 'exit 130' INT TERM
+    make_www
+    for t in "$@"; do
+        log "recording $t"
+        "rec_$t"
+    done
+    # The checksum list tests/recorded.rs checks; README.md's table must be
+    # brought in step by hand (name, size, packets, sha256 below).
+    (cd "$OUT" && sha256sum -- *.pcap >SHA256SUMS)
+    log "wrote $OUT/SHA256SUMS; update README.md with:"
+    (
+        cd "$OUT"
+        for f in *.pcap; do
+            printf '%s\t%s bytes\t%s packets\t%s\n' "$f" "$(stat -c %s "$f")" \
+                "$(capinfos -M -c -T "$f" | awk -F'\t' 'NR==2{print $2}')" "$(sha256sum "$f" | cut -d' ' -f1)"
+        done
+    ) >&2
+}
+
+main "$@"

@@ -1,0 +1,309 @@
+//! Fully encrypted proxies (Shadowsocks, VMess over TCP, obfs4): streams
+//! whose very first byte is ciphertext.
+//!
+//! The candidate test is the one the Great Firewall applies, as measured by
+//! Wu et al., "How the Great Firewall of China Detects and Blocks Fully
+//! Encrypted Traffic" (USENIX Security 2023, §4): the first client payload
+//! of a TCP connection is *exempt* (not a candidate) when
+//! * Ex1: its average number of set bits per byte is <= 3.4 or >= 4.6;
+//! * Ex2: its first six bytes are printable ASCII (0x20..=0x7e);
+//! * Ex3: more than half of its bytes are printable;
+//! * Ex4: it holds more than 20 contiguous printable bytes;
+//! * Ex5: it starts like TLS or HTTP.
+//!
+//! Random-looking first payloads are common enough (Kerberos, messengers'
+//! own protocols) that the exemptions alone would flag ordinary traffic, so
+//! a finding needs more, all of which must agree:
+//! * the client spoke first and no dissector recognised the flow;
+//! * the server's first payload is not exempt either;
+//! * neither starts with plaintext framing (a zero byte pair in the first
+//!   eight bytes, or a 2- or 4-byte big-endian length of the rest) as
+//!   length-prefixed binary protocols do;
+//! * the first exchange has the shape of a relayed TLS handshake
+//!   ([`super::encap`]): a ClientHello-sized client burst, a server burst of
+//!   a kilobyte or more, then a short client packet.
+//!
+//! When that short packet is exactly an inner TLS Finished flight plus 34
+//! bytes, the framing of a Shadowsocks AEAD chunk (2-byte encrypted length
+//! + 16-byte tag, then payload + 16-byte tag; shadowsocks.org "AEAD
+//!   ciphers"), the finding is `shadowsocks`; otherwise `encrypted_proxy`.
+//!   Confidence stays Medium: nothing is decrypted.
+
+use super::encap::{Shape, Step, is_inner_finished};
+use crate::detect::{Basis, Category, Confidence, Detection, FlowFacts, PacketView};
+use crate::dissect::Direction;
+
+/// Per-chunk overhead of a Shadowsocks AEAD chunk: encrypted 2-byte length
+/// with its 16-byte tag, plus the payload's 16-byte tag.
+const SS_AEAD_CHUNK_OVERHEAD: u32 = 2 + 16 + 16;
+
+/// Which of Wu et al.'s exemptions a payload meets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Exemption {
+    /// Ex1: set bits per byte outside (3.4, 4.6).
+    Popcount,
+    /// Ex2: first six bytes printable.
+    PrintablePrefix,
+    /// Ex3: more than half the bytes printable.
+    MostlyPrintable,
+    /// Ex4: more than 20 contiguous printable bytes.
+    PrintableRun,
+    /// Ex5: TLS or HTTP prefix.
+    KnownPrefix,
+    /// Not in the paper: plaintext framing (zero-byte pair or a length
+    /// prefix) as length-prefixed binary protocols start.
+    Framing,
+    /// Empty payload.
+    Empty,
+}
+
+fn printable(b: u8) -> bool {
+    (0x20..=0x7e).contains(&b)
+}
+
+/// Wu et al.'s exemptions (Ex1..Ex5) for one payload, `None` when the
+/// payload is a fully-encrypted candidate. One pass, no allocation.
+pub(super) fn exemption(b: &[u8]) -> Option<Exemption> {
+    if b.is_empty() {
+        return Some(Exemption::Empty);
+    }
+    let mut bits = 0u64;
+    let mut printable_count = 0usize;
+    let mut run = 0usize;
+    let mut longest = 0usize;
+    for &x in b {
+        bits += u64::from(x.count_ones());
+        if printable(x) {
+            printable_count += 1;
+            run += 1;
+            longest = longest.max(run);
+        } else {
+            run = 0;
+        }
+    }
+    // Ex1 with integers: bits/len <= 3.4  <=>  10*bits <= 34*len.
+    let n = b.len() as u64;
+    if bits * 10 <= 34 * n || bits * 10 >= 46 * n {
+        return Some(Exemption::Popcount);
+    }
+    if b.len() >= 6 && b[..6].iter().all(|&x| printable(x)) {
+        return Some(Exemption::PrintablePrefix);
+    }
+    if printable_count * 2 > b.len() {
+        return Some(Exemption::MostlyPrintable);
+    }
+    if longest > 20 {
+        return Some(Exemption::PrintableRun);
+    }
+    if known_prefix(b) {
+        return Some(Exemption::KnownPrefix);
+    }
+    None
+}
+
+/// Ex5: a TLS record header (handshake / application data / alert /
+/// change cipher spec, version 3.x) or an HTTP method.
+fn known_prefix(b: &[u8]) -> bool {
+    if b.len() >= 2 && (0x14..=0x17).contains(&b[0]) && b[1] == 3 {
+        return true;
+    }
+    const METHODS: [&[u8]; 9] = [
+        b"GET ", b"POST", b"PUT ", b"HEAD", b"DELE", b"OPTI", b"CONN", b"PATC", b"TRAC",
+    ];
+    METHODS.iter().any(|m| b.starts_with(m))
+}
+
+/// Plaintext framing no fully encrypted protocol shows: two zero bytes in
+/// a row within the first eight bytes (chance 7 in 65536 for random data),
+/// or a big-endian length prefix of the rest of the payload.
+pub(super) fn plaintext_framing(b: &[u8]) -> bool {
+    let head = &b[..b.len().min(8)];
+    if head.windows(2).any(|w| w == [0, 0]) {
+        return true;
+    }
+    let n = b.len();
+    let be2 = |i: usize| usize::from(u16::from_be_bytes([b[i], b[i + 1]]));
+    (n >= 2 && be2(0) == n - 2)
+        || (n >= 4 && b[0] == 0 && b[1] == 0 && be2(2) == n - 4)
+        || (n >= 2 && be2(0) == n)
+}
+
+/// Combined test: exempt by Wu et al. or plaintext framing.
+pub(super) fn not_candidate(b: &[u8]) -> Option<Exemption> {
+    exemption(b).or_else(|| plaintext_framing(b).then_some(Exemption::Framing))
+}
+
+/// Where the detector stands.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+enum State {
+    /// Nothing seen yet.
+    #[default]
+    Start,
+    /// The first client payload was a candidate; waiting for the server's.
+    ClientCandidate,
+    /// Both first payloads were candidates: following the shape.
+    Both,
+    /// Decided.
+    Done,
+}
+
+/// Per-flow state of the fully-encrypted-proxy detector.
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct FullyEncrypted {
+    state: State,
+    shape: Shape,
+    /// Average set bits per byte of the first client payload, times 100.
+    popcount_x100: u16,
+}
+
+impl FullyEncrypted {
+    /// True once decided.
+    pub(super) fn done(&self) -> bool {
+        self.state == State::Done
+    }
+
+    /// One payload packet.
+    pub(super) fn on_packet(
+        &mut self,
+        p: &PacketView<'_>,
+        facts: &FlowFacts<'_>,
+        out: &mut Vec<Detection>,
+    ) {
+        match self.state {
+            State::Start => {
+                if p.proto != 6
+                    || p.dir != Direction::ToServer
+                    || not_candidate(p.payload).is_some()
+                {
+                    self.state = State::Done;
+                    return;
+                }
+                let bits: u32 = p.payload.iter().map(|x| x.count_ones()).sum();
+                self.popcount_x100 = (bits as usize * 100 / p.payload.len()) as u16;
+                self.state = State::ClientCandidate;
+                self.shape.push(p.dir, p.payload.len());
+            }
+            State::ClientCandidate => {
+                if p.dir == Direction::ToClient {
+                    if not_candidate(p.payload).is_some() {
+                        self.state = State::Done;
+                        return;
+                    }
+                    self.state = State::Both;
+                }
+                if self.shape.push(p.dir, p.payload.len()) == Step::NoMatch {
+                    self.state = State::Done;
+                }
+            }
+            State::Both => match self.shape.push(p.dir, p.payload.len()) {
+                Step::More => {}
+                Step::NoMatch => self.state = State::Done,
+                Step::Closing => {
+                    self.state = State::Done;
+                    if recognised(facts) {
+                        return;
+                    }
+                    out.push(self.finding());
+                }
+            },
+            State::Done => {}
+        }
+    }
+
+    fn finding(&self) -> Detection {
+        let s = &self.shape;
+        let ss = is_inner_finished(s.c2, SS_AEAD_CHUNK_OVERHEAD);
+        let (protocol, reason) = if ss {
+            (
+                "shadowsocks",
+                "fully encrypted stream (no GFW exemption applies) carrying a relayed TLS handshake in Shadowsocks AEAD chunk sizes",
+            )
+        } else {
+            (
+                "encrypted_proxy",
+                "fully encrypted stream (no GFW exemption applies) carrying a relayed TLS handshake",
+            )
+        };
+        let mut d = Detection::new(
+            Category::Proxy,
+            protocol,
+            Confidence::Medium,
+            Basis::Behaviour,
+            reason,
+        )
+        .with(
+            "first_payload_popcount",
+            format!(
+                "{}.{:02}",
+                self.popcount_x100 / 100,
+                self.popcount_x100 % 100
+            ),
+        )
+        .with("client_burst", s.c1)
+        .with("server_burst", s.s1)
+        .with("client_closing", s.c2);
+        if ss {
+            d = d.with("aead_chunk_overhead", SS_AEAD_CHUNK_OVERHEAD);
+        }
+        d
+    }
+}
+
+/// True when a dissector claimed the flow (its payload is a known protocol).
+fn recognised(facts: &FlowFacts<'_>) -> bool {
+    facts.app.is_some_and(|a| a.app_proto().is_some())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    use crate::detect::proxy::testdata::{
+        KERBEROS_AS_REQ, SS_CLIENT_FIRST, SS_SERVER_FIRST, TROJAN_CLIENT_HELLO, WHATSAPP_FIRST,
+    };
+    use crate::detect::proxy::tests_util::hex;
+
+    #[test]
+    fn exemptions() {
+        assert_eq!(exemption(b""), Some(Exemption::Empty));
+        assert_eq!(exemption(&[0u8; 64]), Some(Exemption::Popcount));
+        assert_eq!(exemption(&[0xffu8; 64]), Some(Exemption::Popcount));
+        // ASCII text is exempt (its popcount is already below 3.4).
+        assert!(exemption(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").is_some());
+        let mut framed = b"GET ".to_vec();
+        framed.extend((0u8..=255).cycle().skip(7).step_by(7).take(300));
+        assert_eq!(exemption(&framed), Some(Exemption::KnownPrefix));
+        // A real ClientHello (zero-padded lengths, small integers) already
+        // fails Ex1; the TLS prefix alone (Ex5) exempts a random-looking one.
+        assert!(exemption(&hex(TROJAN_CLIENT_HELLO)).is_some());
+        let mut tls = hex(TROJAN_CLIENT_HELLO)[..5].to_vec();
+        tls.extend_from_slice(&hex(SS_CLIENT_FIRST)[5..]);
+        assert_eq!(exemption(&tls), Some(Exemption::KnownPrefix));
+        assert_eq!(exemption(&hex(SS_CLIENT_FIRST)), None);
+        assert_eq!(exemption(&hex(SS_SERVER_FIRST)), None);
+    }
+
+    #[test]
+    fn framing() {
+        // Random-looking, yet framed in plaintext: not candidates.
+        let k = hex(KERBEROS_AS_REQ);
+        assert_eq!(exemption(&k), None);
+        assert!(plaintext_framing(&k));
+        assert_eq!(not_candidate(&k), Some(Exemption::Framing));
+        assert!(not_candidate(&hex(WHATSAPP_FIRST)).is_some());
+        assert!(!plaintext_framing(&hex(SS_CLIENT_FIRST)));
+        assert!(!plaintext_framing(&hex(SS_SERVER_FIRST)));
+    }
+
+    #[test]
+    fn shadowsocks_shape() {
+        // tls_heur__shadowsocks-tcp.pcapng, flow 127.0.0.1:40164 -> :1234:
+        // client 636, server 1274 + 5493, client 114 (= 80 + 34).
+        let mut s = Shape::default();
+        assert_eq!(s.push(Direction::ToServer, 636), Step::More);
+        assert_eq!(s.push(Direction::ToClient, 1274), Step::More);
+        assert_eq!(s.push(Direction::ToClient, 5493), Step::More);
+        assert_eq!(s.push(Direction::ToServer, 114), Step::Closing);
+        assert!(is_inner_finished(s.c2, SS_AEAD_CHUNK_OVERHEAD));
+    }
+}

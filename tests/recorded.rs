@@ -1,0 +1,406 @@
+//! Detections on captures of real tools, recorded by this project between
+//! two network namespaces (`captures/record/record.sh`, provenance in
+//! `captures/recorded/README.md`). The client is always 10.99.0.2 and the
+//! server 10.99.0.1; the client's ports are ephemeral, so flows are matched
+//! by protocol, addresses and the server's port.
+//!
+//! Every tool capture must raise, on the flow the tool made, a detection of
+//! the tool's category and protocol at confidence medium or above, and no
+//! other flow of the capture may be flagged. The benign controls (HTTPS and
+//! HTTP, DNS lookups, ping, made with the same setup) must raise nothing.
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+use std::path::PathBuf;
+
+const CLIENT: &str = "10.99.0.2";
+const SERVER: &str = "10.99.0.1";
+
+/// Path of a recorded capture.
+fn recorded(name: &str) -> PathBuf {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("captures")
+        .join("recorded")
+        .join(name);
+    assert!(p.is_file(), "missing recorded capture {}", p.display());
+    p
+}
+
+/// `gateward analyze -q [extra...] CAPTURE` on a recorded capture.
+fn analyze_recorded(name: &str, extra: &[&str]) -> Run {
+    let path = recorded(name).display().to_string();
+    let mut args = vec!["analyze"];
+    args.extend_from_slice(extra);
+    args.push(&path);
+    let run = gateward(&args, None);
+    run.assert_ok();
+    assert!(
+        run.error_lines().is_empty(),
+        "{name}: errors on stderr:\n{}",
+        run.stderr
+    );
+    run
+}
+
+/// One flow a recording is expected to flag: IP protocol as gateward names
+/// it, the server's port (0 for portless protocols), and the detection.
+#[derive(Clone, Copy, Debug)]
+struct Expect {
+    proto: &'static str,
+    server_port: u16,
+    category: &'static str,
+    protocol: &'static str,
+}
+
+const fn expect(
+    proto: &'static str,
+    server_port: u16,
+    category: &'static str,
+    protocol: &'static str,
+) -> Expect {
+    Expect {
+        proto,
+        server_port,
+        category,
+        protocol,
+    }
+}
+
+/// True when the record is the client->server flow on that protocol and
+/// server port.
+fn is_flow(r: &Value, proto: &str, server_port: u16) -> bool {
+    r["proto"] == proto
+        && s(r, "src_ip") == CLIENT
+        && s(r, "dest_ip") == SERVER
+        && port(r, "dest_port") == server_port
+}
+
+const CONFIDENCES: &[&str] = &["low", "medium", "high", "certain"];
+
+fn rank(confidence: &str) -> usize {
+    CONFIDENCES
+        .iter()
+        .position(|c| *c == confidence)
+        .unwrap_or_else(|| panic!("unknown confidence `{confidence}`"))
+}
+
+fn summary(r: &Value) -> String {
+    let dets: Vec<String> = r["detections"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|d| {
+                    format!(
+                        "{}/{}:{}",
+                        d["category"].as_str().unwrap_or("?"),
+                        d["protocol"].as_str().unwrap_or("?"),
+                        d["confidence"].as_str().unwrap_or("?")
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    format!(
+        "{} {} {}:{} -> {}:{} [{}]",
+        r["event_type"].as_str().unwrap_or("?"),
+        r["proto"].as_str().unwrap_or("?"),
+        r["src_ip"].as_str().unwrap_or("?"),
+        port(r, "src_port"),
+        r["dest_ip"].as_str().unwrap_or("?"),
+        port(r, "dest_port"),
+        dets.join(", ")
+    )
+}
+
+/// Runs `analyze -q CAPTURE` (flagged flows only) and checks that every
+/// expected flow has a flow record with the expected detection at medium
+/// or above, and that nothing else is flagged.
+fn assert_detects(name: &str, expected: &[Expect]) {
+    let run = analyze_recorded(name, &["-q"]);
+    let events = run.events();
+    let records = run.records();
+    let listing: Vec<String> = events.iter().map(summary).collect();
+    for e in expected {
+        let flows: Vec<&Value> = records
+            .iter()
+            .filter(|r| is_flow(r, e.proto, e.server_port))
+            .collect();
+        if flows.is_empty() {
+            let all = analyze_recorded(name, &["-q", "--all-flows"]);
+            panic!(
+                "{name}: no flagged {} flow {CLIENT} -> {SERVER}:{} (expected {}/{}); \
+                 flagged:\n{}\nall flows:\n{}",
+                e.proto,
+                e.server_port,
+                e.category,
+                e.protocol,
+                listing.join("\n"),
+                all.events()
+                    .iter()
+                    .map(summary)
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            );
+        }
+        for f in flows {
+            let found = field(f, "detections")
+                .as_array()
+                .expect("detections is an array")
+                .iter()
+                .any(|d| {
+                    d["category"] == e.category
+                        && d["protocol"] == e.protocol
+                        && rank(s(d, "confidence")) >= rank("medium")
+                });
+            assert!(
+                found,
+                "{name}: {} flow to port {} lacks {}/{} at medium or above: {}",
+                e.proto,
+                e.server_port,
+                e.category,
+                e.protocol,
+                summary(f)
+            );
+        }
+        // The alert for that flow comes first and carries the same finding.
+        assert!(
+            events.iter().any(|v| v["event_type"] == "alert"
+                && is_flow(v, e.proto, e.server_port)
+                && v["detections"]
+                    .as_array()
+                    .is_some_and(|a| a.iter().any(|d| d["protocol"] == e.protocol))),
+            "{name}: no alert for {}/{}; output:\n{}",
+            e.category,
+            e.protocol,
+            listing.join("\n")
+        );
+    }
+    for v in &events {
+        assert!(
+            expected.iter().any(|e| is_flow(v, e.proto, e.server_port)),
+            "{name}: unexpected flagged flow: {}",
+            summary(v)
+        );
+    }
+}
+
+/// A benign control: `-q` writes nothing, and with `--all-flows` the
+/// expected flows are there, every one without detections.
+fn assert_benign(name: &str, flows: &[(&str, u16)]) {
+    let run = analyze_recorded(name, &["-q"]);
+    assert_eq!(
+        run.stdout,
+        "",
+        "{name}: a benign capture raised detections:\n{}",
+        run.events()
+            .iter()
+            .map(summary)
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    let run = analyze_recorded(name, &["-q", "--all-flows"]);
+    let records = run.records();
+    for &(proto, server_port) in flows {
+        assert!(
+            records.iter().any(|r| is_flow(r, proto, server_port)),
+            "{name}: no {proto} flow to port {server_port}"
+        );
+    }
+    for r in &records {
+        assert_eq!(
+            field(r, "detections").as_array().map(Vec::len),
+            Some(0),
+            "{name}: {}",
+            summary(r)
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------
+// VPNs
+// ---------------------------------------------------------------------------
+
+#[test]
+fn openvpn_udp_tls_crypt() {
+    assert_detects(
+        "openvpn-udp-tlscrypt.pcap",
+        &[expect("UDP", 1194, "vpn", "openvpn")],
+    );
+}
+
+#[test]
+fn openvpn_udp_tls_auth() {
+    assert_detects(
+        "openvpn-udp-tlsauth.pcap",
+        &[expect("UDP", 1194, "vpn", "openvpn")],
+    );
+}
+
+#[test]
+fn openvpn_udp_no_hmac() {
+    assert_detects(
+        "openvpn-udp-plain.pcap",
+        &[expect("UDP", 1194, "vpn", "openvpn")],
+    );
+}
+
+#[test]
+fn openvpn_tcp_tls_crypt() {
+    assert_detects(
+        "openvpn-tcp-tlscrypt.pcap",
+        &[expect("TCP", 1194, "vpn", "openvpn")],
+    );
+}
+
+#[test]
+fn openvpn_tcp_tls_auth() {
+    assert_detects(
+        "openvpn-tcp-tlsauth.pcap",
+        &[expect("TCP", 1194, "vpn", "openvpn")],
+    );
+}
+
+#[test]
+fn openvpn_tcp_no_hmac() {
+    assert_detects(
+        "openvpn-tcp-plain.pcap",
+        &[expect("TCP", 1194, "vpn", "openvpn")],
+    );
+}
+
+#[test]
+fn wireguard_go() {
+    assert_detects(
+        "wireguard.pcap",
+        &[expect("UDP", 51820, "vpn", "wireguard")],
+    );
+}
+
+#[test]
+fn ipsec_ikev2_nat_traversal() {
+    // IKE_SA_INIT on 500, then IKE_AUTH and ESP-in-UDP on 4500.
+    assert_detects(
+        "ipsec-ikev2-natt.pcap",
+        &[
+            expect("UDP", 500, "vpn", "ipsec"),
+            expect("UDP", 4500, "vpn", "ipsec"),
+        ],
+    );
+}
+
+#[test]
+fn ipsec_ikev2_on_port_500_only() {
+    assert_detects(
+        "ipsec-ikev2-udp500.pcap",
+        &[expect("UDP", 500, "vpn", "ipsec")],
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Proxies
+// ---------------------------------------------------------------------------
+
+#[test]
+fn socks5_microsocks() {
+    assert_detects("socks5-curl.pcap", &[expect("TCP", 1080, "proxy", "socks")]);
+}
+
+#[test]
+fn http_connect_tinyproxy() {
+    assert_detects(
+        "http-connect-curl.pcap",
+        &[expect("TCP", 8888, "proxy", "http_connect")],
+    );
+}
+
+#[test]
+fn tor_client_to_bridge() {
+    assert_detects("tor-bridge.pcap", &[expect("TCP", 9001, "proxy", "tor")]);
+}
+
+// ---------------------------------------------------------------------------
+// Covert tunnels
+// ---------------------------------------------------------------------------
+
+#[test]
+fn iodine_dns_tunnel() {
+    assert_detects(
+        "iodine-dns.pcap",
+        &[expect("UDP", 53, "tunnel", "dns_tunnel")],
+    );
+}
+
+#[test]
+fn ptunnel_icmp_tunnel() {
+    // Original ptunnel 0.72: echo data starts with the magic D5 20 08 80.
+    assert_detects(
+        "ptunnel-icmp.pcap",
+        &[expect("ICMP", 0, "tunnel", "icmp_tunnel")],
+    );
+}
+
+#[test]
+fn ptunnel_ng_icmp_tunnel() {
+    // ptunnel-ng 1.41: the same layout with its own default magic DE AD C0 DE.
+    assert_detects(
+        "ptunnel-ng-icmp.pcap",
+        &[expect("ICMP", 0, "tunnel", "icmp_tunnel")],
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Benign controls
+// ---------------------------------------------------------------------------
+
+#[test]
+fn control_https_and_http_raise_nothing() {
+    assert_benign("control-web.pcap", &[("TCP", 8443), ("TCP", 8080)]);
+}
+
+#[test]
+fn control_dns_lookups_raise_nothing() {
+    assert_benign("control-dns.pcap", &[("UDP", 53)]);
+}
+
+#[test]
+fn control_ping_raises_nothing() {
+    assert_benign("control-ping.pcap", &[("ICMP", 0)]);
+}
+
+// ---------------------------------------------------------------------------
+// The recorded set itself
+// ---------------------------------------------------------------------------
+
+/// Every recorded capture decodes without a decode error, and
+/// `captures/recorded/SHA256SUMS` lists exactly the captures there, each
+/// with its current digest (re-recording changes them: update the list and
+/// README.md together).
+#[test]
+fn recorded_captures_decode_cleanly_and_match_their_checksums() {
+    use sha2::{Digest, Sha256};
+    let dir = recorded("SHA256SUMS").parent().unwrap().to_path_buf();
+    let sums = std::fs::read_to_string(dir.join("SHA256SUMS")).unwrap();
+    let readme = std::fs::read_to_string(dir.join("README.md")).unwrap();
+    let mut listed = Vec::new();
+    for line in sums.lines() {
+        let (hash, name) = line.split_once("  ").expect("`HASH  NAME` lines");
+        let digest = Sha256::digest(std::fs::read(dir.join(name)).unwrap());
+        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(hex, hash, "{name} changed: update SHA256SUMS and README.md");
+        assert!(readme.contains(hash), "{name}: README.md lacks its sha256");
+        listed.push(name.to_owned());
+
+        let run = analyze_recorded(name, &["--all-flows"]);
+        assert!(run.packets() > 0, "{name}: no packets");
+        assert_eq!(run.stat("decode errors"), 0, "{name}:\n{}", run.stderr);
+        assert!(!run.records().is_empty(), "{name}: no flows");
+    }
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let name = entry.unwrap().file_name().into_string().unwrap();
+        if name.ends_with(".pcap") || name.ends_with(".pcapng") {
+            assert!(listed.contains(&name), "{name} is not in SHA256SUMS");
+        }
+    }
+}
