@@ -14,4 +14,6 @@ pub struct DetectConfig {
     pub tunnel: super::tunnel::TunnelConfig,
     /// Service-name lists.
     pub names: super::names::NamesConfig,
+    /// Remote-access detectors.
+    pub remote: super::remote::RemoteConfig,
 }

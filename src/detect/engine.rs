@@ -6,6 +6,7 @@ use super::allow::AllowConfig;
 use super::names::{NamesCtx, NamesDetectors};
 use super::proxy::{ProxyCtx, ProxyDetectors};
 use super::related::Related;
+use super::remote::{RemoteCtx, RemoteDetectors};
 use super::tunnel::{TunnelCtx, TunnelDetectors};
 use super::vpn::{VpnCtx, VpnDetectors};
 use super::{Basis, Category, Confidence, Detection, FlowFacts, PacketView, Progress};
@@ -24,6 +25,8 @@ pub struct DetectCtx {
     pub tunnel: TunnelCtx,
     /// Service-name lists.
     pub names: NamesCtx,
+    /// Remote-access family settings.
+    pub remote: RemoteCtx,
 }
 
 impl DetectCtx {
@@ -37,6 +40,7 @@ impl DetectCtx {
             proxy: ProxyCtx::from_config(&d.proxy).map_err(|e| format!("detect.proxy: {e}"))?,
             tunnel: TunnelCtx::from_config(&d.tunnel).map_err(|e| format!("detect.tunnel: {e}"))?,
             names: NamesCtx::from_config(&d.names).map_err(|e| format!("detect.names: {e}"))?,
+            remote: RemoteCtx::from_config(&d.remote).map_err(|e| format!("detect.remote: {e}"))?,
         })
     }
 
@@ -55,6 +59,7 @@ struct Families {
     proxy: ProxyDetectors,
     tunnel: TunnelDetectors,
     names: NamesDetectors,
+    remote: RemoteDetectors,
 }
 
 /// Detection state of one flow.
@@ -147,6 +152,10 @@ impl FlowDetect {
             fam.names.on_packet(p, facts, &ctx.names, out);
             fam.names.on_facts(facts, &ctx.names, out);
         }
+        if !fam.remote.done() {
+            fam.remote.on_packet(p, facts, &ctx.remote, out);
+            fam.remote.on_facts(facts, &ctx.remote, out);
+        }
         self.drain_found(facts, ctx);
         self.handshakes(facts, ctx);
     }
@@ -163,6 +172,7 @@ impl FlowDetect {
             fam.proxy.on_end(facts, &ctx.proxy, out);
             fam.tunnel.on_end(facts, &ctx.tunnel, out);
             fam.names.on_end(facts, &ctx.names, out);
+            fam.remote.on_end(facts, &ctx.remote, out);
         }
         self.drain_found(facts, ctx);
         self.handshakes(facts, ctx);

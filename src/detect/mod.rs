@@ -13,6 +13,7 @@ pub mod engine;
 pub mod names;
 pub mod proxy;
 pub mod related;
+pub mod remote;
 pub mod signature;
 pub mod tunnel;
 pub mod vpn;
