@@ -11,6 +11,7 @@ use crate::dissect::socks::SocksEvent;
 use crate::dissect::ssh::SshEvent;
 use crate::dissect::tls::TlsEvent;
 use crate::dissect::tls::fingerprint::Ja3;
+use crate::enrich::home::{Direction, HomeNet};
 use crate::flow::{EndReason, Flow, TO_CLIENT, TO_SERVER};
 use crate::output::{community_id, time};
 use serde::Serialize;
@@ -162,6 +163,9 @@ pub struct FlowEvent<'a> {
     pub app_proto: Option<&'static str>,
     /// Community ID v1.
     pub community_id: String,
+    /// ECS `network.direction` from `home_net`: inbound, outbound, internal
+    /// or external.
+    pub network_direction: &'static str,
     /// Name the client resolved for the server's address (DNS cache; gateward extension).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dns_name: Option<&'a str>,
@@ -191,6 +195,12 @@ pub struct FlowEvent<'a> {
     /// SOCKS handshake (gateward extension).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub socks: Option<&'a SocksEvent>,
+    /// Round trips to the remote side (TLS and remote-access TCP flows).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rtt: Option<RttSection>,
+    /// Remote-control session summary (flows with a remote-access finding).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remote_session: Option<RemoteSession>,
     /// Suricata's alert object, from the most severe detection (alerts only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub alert: Option<AlertSection<'a>>,
@@ -199,6 +209,44 @@ pub struct FlowEvent<'a> {
     /// Findings an allow rule approved: reported, never alerted.
     #[serde(skip_serializing_if = "<[Detection]>::is_empty")]
     pub suppressed: &'a [Detection],
+}
+
+/// Cross-layer round trips of a TCP flow (docs/events.md).
+#[derive(Serialize)]
+pub struct RttSection {
+    /// `server` (outbound or undetermined) or `client` (inbound session).
+    pub side: &'static str,
+    /// Transport round trip, ms.
+    pub tcp_ms: f64,
+    /// Smallest application round trip, ms.
+    pub app_ms: f64,
+    /// `app_ms / tcp_ms`.
+    pub ratio: f64,
+    /// Exchanges measured.
+    pub exchanges: u32,
+}
+
+/// Who was driving whom, for how long, and how.
+#[derive(Serialize)]
+pub struct RemoteSession {
+    /// ECS direction: `inbound` means control of an internal host from outside.
+    pub direction: &'static str,
+    /// The internal side's address, when exactly one side is inside.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inside_ip: Option<IpAddr>,
+    /// Seconds between the first and the last packet.
+    pub duration_s: f64,
+    /// Frame bytes client to server.
+    pub bytes_toserver: u64,
+    /// Frame bytes server to client.
+    pub bytes_toclient: u64,
+    /// Small client payloads at a human pace; absent when too few packets.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interactive: Option<bool>,
+}
+
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
 }
 
 /// EVE's `quic` object: QUIC's own facts plus the handshake's SNI, ALPN and
@@ -249,8 +297,36 @@ impl<'a> FlowEvent<'a> {
         reason: Option<EndReason>,
         alert_at: Option<Timestamp>,
         seed: u16,
+        home: &HomeNet,
     ) -> Self {
         let detections = &f.detect.detections[..];
+        let direction = home.direction(f.client().0, f.server().0);
+        let remote = detections
+            .iter()
+            .any(|d| d.category == crate::detect::Category::RemoteAccess);
+        let rtt = if remote || f.app.app_proto() == Some("tls") {
+            f.rtt(home).map(|r| RttSection {
+                side: r.side.name(),
+                tcp_ms: round3(r.tcp_us as f64 / 1000.0),
+                app_ms: round3(r.app_us as f64 / 1000.0),
+                ratio: (r.ratio() * 10.0).round() / 10.0,
+                exchanges: r.exchanges,
+            })
+        } else {
+            None
+        };
+        let remote_session = remote.then(|| RemoteSession {
+            direction: direction.name(),
+            inside_ip: match direction {
+                Direction::Outbound => Some(f.client().0.ip()),
+                Direction::Inbound => Some(f.server().0.ip()),
+                _ => None,
+            },
+            duration_s: round3(f.last_ts.micros_since(f.first_ts) as f64 / 1e6),
+            bytes_toserver: f.bytes[TO_SERVER],
+            bytes_toclient: f.bytes[TO_CLIENT],
+            interactive: crate::detect::session::interactive(&f.app.packets),
+        });
         let (src, sport) = f.client();
         let (dst, dport) = f.server();
         let proto = f.key.proto;
@@ -293,6 +369,7 @@ impl<'a> FlowEvent<'a> {
             icmp_code: f.icmp.map(|i| i.1),
             app_proto: f.app.app_proto(),
             community_id,
+            network_direction: direction.name(),
             dns_name: f.dns_name.as_deref(),
             tunnel_parent: f.tunnel.as_ref().map(|t| TunnelParentSection {
                 flow_id: t.flow_id,
@@ -370,6 +447,8 @@ impl<'a> FlowEvent<'a> {
                 .as_ref()
                 .and_then(|d| d.socks.as_ref())
                 .and_then(|s| s.event()),
+            rtt,
+            remote_session,
             alert: alert_at.and_then(|_| alert_section(detections, transport_name(proto))),
             detections,
             suppressed: &f.detect.suppressed,
@@ -421,8 +500,14 @@ pub struct TlsRetryEvent<'a> {
 /// Appends the JSON lines of a flow record for `f` to `out`: the record,
 /// then a `tls` record for a retried handshake if there was one. Returns
 /// lines written.
-pub fn write_flow(out: &mut Vec<u8>, f: &Flow, reason: Option<EndReason>, seed: u16) -> u64 {
-    let ev = FlowEvent::from_flow(f, reason, None, seed);
+pub fn write_flow(
+    out: &mut Vec<u8>,
+    f: &Flow,
+    reason: Option<EndReason>,
+    seed: u16,
+    home: &HomeNet,
+) -> u64 {
+    let ev = FlowEvent::from_flow(f, reason, None, seed, home);
     // Serialising plain data into a Vec cannot fail.
     let _ = serde_json::to_writer(&mut *out, &ev);
     out.push(b'\n');
@@ -452,8 +537,8 @@ pub fn write_flow(out: &mut Vec<u8>, f: &Flow, reason: Option<EndReason>, seed: 
 }
 
 /// Appends an alert for `f`'s detections, made at `at`.
-pub fn write_alert(out: &mut Vec<u8>, f: &Flow, at: Timestamp, seed: u16) {
-    let ev = FlowEvent::from_flow(f, None, Some(at), seed);
+pub fn write_alert(out: &mut Vec<u8>, f: &Flow, at: Timestamp, seed: u16, home: &HomeNet) {
+    let ev = FlowEvent::from_flow(f, None, Some(at), seed, home);
     let _ = serde_json::to_writer(&mut *out, &ev);
     out.push(b'\n');
 }

@@ -12,6 +12,7 @@ pub mod config;
 pub mod decode;
 pub mod detect;
 pub mod dissect;
+pub mod enrich;
 pub mod event;
 pub mod flow;
 pub mod output;

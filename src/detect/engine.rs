@@ -27,6 +27,8 @@ pub struct DetectCtx {
     pub names: NamesCtx,
     /// Remote-access family settings.
     pub remote: RemoteCtx,
+    /// The internal networks.
+    pub home: crate::enrich::home::HomeNet,
 }
 
 impl DetectCtx {
@@ -41,6 +43,7 @@ impl DetectCtx {
             tunnel: TunnelCtx::from_config(&d.tunnel).map_err(|e| format!("detect.tunnel: {e}"))?,
             names: NamesCtx::from_config(&d.names).map_err(|e| format!("detect.names: {e}"))?,
             remote: RemoteCtx::from_config(&d.remote).map_err(|e| format!("detect.remote: {e}"))?,
+            home: crate::enrich::home::HomeNet::new(&cfg.home_net),
         })
     }
 
@@ -158,6 +161,49 @@ impl FlowDetect {
         }
         self.drain_found(facts, ctx);
         self.handshakes(facts, ctx);
+    }
+
+    /// Round trips of a remote-access session: a `relay` detection when the
+    /// application round trip far exceeds the transport one (see
+    /// [`crate::detect::rtt`]).
+    pub fn on_timing(
+        &mut self,
+        rtt: &Option<crate::detect::rtt::Rtt>,
+        facts: &FlowFacts<'_>,
+        ctx: &DetectCtx,
+    ) {
+        let Some(r) = rtt else { return };
+        if !self
+            .detections
+            .iter()
+            .any(|d| d.category == Category::RemoteAccess)
+            || self
+                .detections
+                .iter()
+                .any(|d| d.category == Category::Relay)
+            || !crate::detect::rtt::looks_relayed(r)
+        {
+            return;
+        }
+        let d = Detection::new(
+            Category::Relay,
+            "relay",
+            Confidence::High,
+            Basis::Behaviour,
+            format!(
+                "application round trip to the {} ({:.1} ms) is {:.0}x the TCP round trip ({:.1} ms): TCP ends at a relay or proxy near the sensor",
+                r.side.name(),
+                r.app_us as f64 / 1000.0,
+                r.ratio(),
+                r.tcp_us as f64 / 1000.0
+            ),
+        )
+        .with("rtt_side", r.side.name())
+        .with("tcp_rtt_ms", format!("{:.3}", r.tcp_us as f64 / 1000.0))
+        .with("app_rtt_ms", format!("{:.3}", r.app_us as f64 / 1000.0))
+        .with("rtt_ratio", format!("{:.1}", r.ratio()))
+        .with("exchanges", r.exchanges);
+        self.add(d, facts, ctx);
     }
 
     /// The flow ended: last chance for behaviour over the whole window, and

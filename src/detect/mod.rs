@@ -14,6 +14,8 @@ pub mod names;
 pub mod proxy;
 pub mod related;
 pub mod remote;
+pub mod rtt;
+pub mod session;
 pub mod signature;
 pub mod tunnel;
 pub mod vpn;

@@ -81,6 +81,8 @@ pub struct Flow {
     pub dns_name: Option<std::sync::Arc<str>>,
     /// Detections and detector progress.
     pub detect: FlowDetect,
+    /// TCP handshake times, for round-trip measurements.
+    pub handshake: crate::detect::rtt::Handshake,
 }
 
 impl Flow {
@@ -108,6 +110,7 @@ impl Flow {
             app: FlowApp::default(),
             dns_name: None,
             detect: FlowDetect::default(),
+            handshake: Default::default(),
         }
     }
 
@@ -143,6 +146,20 @@ impl Flow {
             bytes: self.bytes,
             duration_us: self.last_ts.micros_since(self.first_ts),
         }
+    }
+
+    /// Round trips to the remote side (the client for an inbound session,
+    /// else the server), for TCP flows with a seen handshake.
+    pub fn rtt(&self, home: &crate::enrich::home::HomeNet) -> Option<crate::detect::rtt::Rtt> {
+        use crate::detect::rtt::{Side, measure};
+        if self.key.proto != 6 {
+            return None;
+        }
+        let side = match home.direction(self.client().0, self.server().0) {
+            crate::enrich::home::Direction::Inbound => Side::Client,
+            _ => Side::Server,
+        };
+        measure(&self.handshake, &self.app.packets, self.first_ts, side)
     }
 
     /// True once packets went both ways.

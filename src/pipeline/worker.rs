@@ -96,6 +96,7 @@ impl Emitter<'_> {
             .cloned()
             .collect();
         detect.on_end(&f.facts(), self.ctx, &related);
+        detect.on_timing(&f.rtt(&self.ctx.home), &f.facts(), self.ctx);
         f.detect = detect;
         if f.detect.alert_due() || f.detect.unalerted() {
             let at = f.last_ts;
@@ -108,7 +109,7 @@ impl Emitter<'_> {
 
     /// Writes the alert a new or upgraded detection calls for.
     fn alert(&mut self, f: &mut Flow, at: Timestamp) {
-        event::write_alert(self.out, f, at, self.settings.seed);
+        event::write_alert(self.out, f, at, self.settings.seed, &self.ctx.home);
         f.detect.alert_written();
         self.stats.alerts += 1;
         self.stats.events += 1;
@@ -134,7 +135,8 @@ impl Emitter<'_> {
     fn write(&mut self, f: &Flow, reason: Option<EndReason>) {
         let flagged = !f.detect.detections.is_empty() || !f.detect.suppressed.is_empty();
         if self.settings.all_flows || flagged {
-            self.stats.events += event::write_flow(self.out, f, reason, self.settings.seed);
+            self.stats.events +=
+                event::write_flow(self.out, f, reason, self.settings.seed, &self.ctx.home);
         }
     }
 }
@@ -561,6 +563,16 @@ impl Worker {
         let tcp = if p.proto == 6 {
             f.tcp_flags[d] |= flags;
             f.tcp_state = f.tcp_state.next(flags, from_client, &mut f.fin_seen);
+            let syn_ack = tcp_flags::SYN | tcp_flags::ACK;
+            let hs = &mut f.handshake;
+            match (flags & syn_ack, from_client) {
+                (tcp_flags::SYN, true) if hs.syn_ack.is_none() => hs.syn = Some(ts),
+                (f2, false) if f2 == syn_ack && hs.syn_ack.is_none() => hs.syn_ack = Some(ts),
+                (tcp_flags::ACK, true) if hs.syn_ack.is_some() && hs.ack.is_none() => {
+                    hs.ack = Some(ts)
+                }
+                _ => {}
+            }
             if flags & tcp_flags::SYN != 0 {
                 f.app.on_syn(dir, seq);
             }
@@ -603,6 +615,7 @@ impl Worker {
                 };
                 let mut detect = std::mem::take(&mut f.detect);
                 detect.on_packet(&view, &f.facts(), em.ctx);
+                detect.on_timing(&f.rtt(&em.ctx.home), &f.facts(), em.ctx);
                 f.detect = detect;
                 if f.detect.alert_due() {
                     em.alert(f, ts);

@@ -6,7 +6,15 @@
 
 use sha1::{Digest as _, Sha1};
 use std::fmt::Write as _;
-use x509_parser::prelude::{FromDer, ParsedExtension, X509Certificate};
+use x509_parser::prelude::{FromDer, GeneralName, ParsedExtension, X509Certificate};
+
+/// Most subjectAltName DNS names kept from one certificate (shared CDN
+/// certificates can list hundreds; the first ones are enough to name a
+/// service).
+pub const MAX_SAN: usize = 32;
+/// Longest subjectAltName DNS name kept, in bytes (RFC 1035 names are at
+/// most 253 characters; anything longer is not a host name).
+pub const MAX_SAN_LEN: usize = 255;
 
 /// What gateward keeps from the leaf certificate. Owned, because it outlives
 /// the packet that carried it.
@@ -33,6 +41,12 @@ pub struct CertInfo {
     /// subjectKeyIdentifier. Self-signed leaves are typical of ad-hoc VPN
     /// and proxy servers, which is why the sensor reports it.
     pub self_signed: bool,
+    /// dNSName entries of the subjectAltName extension, in certificate
+    /// order, at most [`MAX_SAN`] of them, each at most [`MAX_SAN_LEN`]
+    /// bytes (longer ones are skipped). Not written to events (it can be
+    /// long and is not part of Suricata's `tls` record); the name-based
+    /// detectors match it against their lists.
+    pub san: Vec<String>,
 }
 
 fn colon_hex(b: &[u8], upper: bool) -> String {
@@ -83,11 +97,25 @@ impl CertInfo {
         let na = tbs.validity.not_after.timestamp();
         let mut ski = None;
         let mut aki = None;
+        let mut san = Vec::new();
         for ext in tbs.extensions() {
             match ext.parsed_extension() {
                 ParsedExtension::SubjectKeyIdentifier(k) => ski = Some(k.0),
                 ParsedExtension::AuthorityKeyIdentifier(a) => {
                     aki = a.key_identifier.as_ref().map(|k| k.0)
+                }
+                ParsedExtension::SubjectAlternativeName(names) if san.is_empty() => {
+                    san = names
+                        .general_names
+                        .iter()
+                        .filter_map(|n| match n {
+                            GeneralName::DNSName(d) if !d.is_empty() && d.len() <= MAX_SAN_LEN => {
+                                Some((*d).to_owned())
+                            }
+                            _ => None,
+                        })
+                        .take(MAX_SAN)
+                        .collect();
                 }
                 _ => {}
             }
@@ -107,6 +135,7 @@ impl CertInfo {
             notbefore_unix: nb,
             notafter_unix: na,
             self_signed: same_name && keys_agree,
+            san,
         })
     }
 }

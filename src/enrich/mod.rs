@@ -1,0 +1,4 @@
+//! What the sensor knows about addresses beyond the packets: which networks
+//! are inside.
+
+pub mod home;
