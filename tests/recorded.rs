@@ -1,8 +1,11 @@
 //! Detections on captures of real tools, recorded by this project between
-//! two network namespaces (`captures/record/record.sh`, provenance in
-//! `captures/recorded/README.md`). The client is always 10.99.0.2 and the
-//! server 10.99.0.1; the client's ports are ephemeral, so flows are matched
-//! by protocol, addresses and the server's port.
+//! network namespaces (`captures/record/record.sh`, provenance in
+//! `captures/recorded/README.md`). The client is always 10.99.0.2; the
+//! server is 10.99.0.1 for the VPN/proxy/tunnel captures and an address
+//! outside the default home_net for the remote-access ones (198.51.100.1,
+//! or 203.0.113.2 behind a relay), so those sessions are `outbound`. The
+//! client's ports are ephemeral, so flows are matched by protocol,
+//! addresses and the server's port.
 //!
 //! Every tool capture must raise, on the flow the tool made, a detection of
 //! the tool's category and protocol at confidence medium or above, and no
@@ -17,6 +20,11 @@ use std::path::PathBuf;
 
 const CLIENT: &str = "10.99.0.2";
 const SERVER: &str = "10.99.0.1";
+/// The remote-access servers (TEST-NET-2): outside the default home_net.
+const SERVER_OUT: &str = "198.51.100.1";
+/// The SSH server behind the relay (TEST-NET-3), reached directly in the
+/// `ssh-direct-delay` control.
+const SERVER_FAR: &str = "203.0.113.2";
 
 /// Path of a recorded capture.
 fn recorded(name: &str) -> PathBuf {
@@ -68,12 +76,12 @@ const fn expect(
     }
 }
 
-/// True when the record is the client->server flow on that protocol and
+/// True when the record is the client->`server` flow on that protocol and
 /// server port.
-fn is_flow(r: &Value, proto: &str, server_port: u16) -> bool {
+fn is_flow_to(r: &Value, server: &str, proto: &str, server_port: u16) -> bool {
     r["proto"] == proto
         && s(r, "src_ip") == CLIENT
-        && s(r, "dest_ip") == SERVER
+        && s(r, "dest_ip") == server
         && port(r, "dest_port") == server_port
 }
 
@@ -118,6 +126,14 @@ fn summary(r: &Value) -> String {
 /// expected flow has a flow record with the expected detection at medium
 /// or above, and that nothing else is flagged.
 fn assert_detects(name: &str, expected: &[Expect]) {
+    assert_detects_to(name, SERVER, expected);
+}
+
+/// [`assert_detects`] for flows to `server`; returns the flagged flow
+/// records (one or more per expected flow) for further checks.
+fn assert_detects_to(name: &str, server: &str, expected: &[Expect]) -> Vec<Value> {
+    let is_flow =
+        |r: &Value, proto: &str, server_port: u16| is_flow_to(r, server, proto, server_port);
     let run = analyze_recorded(name, &["-q"]);
     let events = run.events();
     let records = run.records();
@@ -130,7 +146,7 @@ fn assert_detects(name: &str, expected: &[Expect]) {
         if flows.is_empty() {
             let all = analyze_recorded(name, &["-q", "--all-flows"]);
             panic!(
-                "{name}: no flagged {} flow {CLIENT} -> {SERVER}:{} (expected {}/{}); \
+                "{name}: no flagged {} flow {CLIENT} -> {server}:{} (expected {}/{}); \
                  flagged:\n{}\nall flows:\n{}",
                 e.proto,
                 e.server_port,
@@ -184,6 +200,10 @@ fn assert_detects(name: &str, expected: &[Expect]) {
             summary(v)
         );
     }
+    records
+        .into_iter()
+        .filter(|r| expected.iter().any(|e| is_flow(r, e.proto, e.server_port)))
+        .collect()
 }
 
 /// A benign control: `-q` writes nothing, and with `--all-flows` the
@@ -204,7 +224,9 @@ fn assert_benign(name: &str, flows: &[(&str, u16)]) {
     let records = run.records();
     for &(proto, server_port) in flows {
         assert!(
-            records.iter().any(|r| is_flow(r, proto, server_port)),
+            records
+                .iter()
+                .any(|r| is_flow_to(r, SERVER, proto, server_port)),
             "{name}: no {proto} flow to port {server_port}"
         );
     }
@@ -348,6 +370,138 @@ fn ptunnel_ng_icmp_tunnel() {
         "ptunnel-ng-icmp.pcap",
         &[expect("ICMP", 0, "tunnel", "icmp_tunnel")],
     );
+}
+
+// ---------------------------------------------------------------------------
+// Remote access (server outside home_net: the sessions are outbound)
+// ---------------------------------------------------------------------------
+
+/// The detections of `category`/`protocol` on a flow record.
+fn detections<'a>(r: &'a Value, category: &str, protocol: &str) -> Vec<&'a Value> {
+    field(r, "detections")
+        .as_array()
+        .expect("detections is an array")
+        .iter()
+        .filter(|d| d["category"] == category && d["protocol"] == protocol)
+        .collect()
+}
+
+/// Every flagged flow of a remote-access capture goes from the home_net
+/// client to a server outside it.
+fn assert_outbound(name: &str, flows: &[Value]) {
+    assert!(!flows.is_empty(), "{name}: no flows");
+    for r in flows {
+        assert_eq!(
+            r["network_direction"],
+            "outbound",
+            "{name}: {} has network_direction {}",
+            summary(r),
+            r["network_direction"]
+        );
+    }
+}
+
+#[test]
+fn rdp_xfreerdp_to_xrdp() {
+    // X.224 Connection Request with `Cookie: mstshash=alice` and
+    // requestedProtocols TLS|CredSSP, Connection Confirm selecting TLS, TLS
+    // 1.3, then the session (xrdp logs the user in to an Xvnc desktop).
+    let flows = assert_detects_to(
+        "rdp-xfreerdp.pcap",
+        SERVER_OUT,
+        &[expect("TCP", 3389, "remote_access", "rdp")],
+    );
+    assert_outbound("rdp-xfreerdp.pcap", &flows);
+    for r in &flows {
+        let rdp = detections(r, "remote_access", "rdp");
+        assert!(
+            rdp.iter().any(|d| d["evidence"]
+                .as_object()
+                .is_some_and(|e| e.values().any(|v| v == "alice"))),
+            "rdp-xfreerdp.pcap: the cookie user `alice` is not in the evidence: {rdp:?}"
+        );
+    }
+}
+
+#[test]
+fn vnc_tigervnc_viewer_to_xvnc() {
+    // RFB 003.008, VNC authentication, ServerInit, framebuffer updates.
+    let flows = assert_detects_to(
+        "vnc-tigervnc.pcap",
+        SERVER_OUT,
+        &[expect("TCP", 5900, "remote_access", "vnc")],
+    );
+    assert_outbound("vnc-tigervnc.pcap", &flows);
+}
+
+#[test]
+fn ssh_interactive_session() {
+    let flows = assert_detects_to(
+        "ssh-interactive.pcap",
+        SERVER_OUT,
+        &[expect("TCP", 2022, "remote_access", "ssh")],
+    );
+    assert_outbound("ssh-interactive.pcap", &flows);
+}
+
+#[test]
+fn ssh_bulk_scp_session() {
+    // Cut to its first 90 packets: the handshake and the start of a 1 MiB
+    // upload.
+    let flows = assert_detects_to(
+        "ssh-scp.pcap",
+        SERVER_OUT,
+        &[expect("TCP", 2022, "remote_access", "ssh")],
+    );
+    assert_outbound("ssh-scp.pcap", &flows);
+}
+
+/// True when the flow carries a `relay` detection at medium or above.
+fn relayed(r: &Value) -> bool {
+    field(r, "detections")
+        .as_array()
+        .expect("detections is an array")
+        .iter()
+        .any(|d| d["category"] == "relay" && rank(s(d, "confidence")) >= rank("medium"))
+}
+
+#[test]
+fn ssh_through_a_tcp_relay_is_reported_as_relayed() {
+    // socat on 198.51.100.1:2222 terminates the client's TCP connection (the
+    // handshake takes microseconds) and carries the session to sshd 80 ms
+    // away: every SSH exchange takes 80 ms.
+    let name = "ssh-relay.pcap";
+    let run = analyze_recorded(name, &["-q", "--all-flows"]);
+    let flows: Vec<Value> = run
+        .records()
+        .into_iter()
+        .filter(|r| is_flow_to(r, SERVER_OUT, "TCP", 2222))
+        .collect();
+    assert_eq!(flows.len(), 1, "{name}: one SSH flow to the relay");
+    assert_outbound(name, &flows);
+    let r = &flows[0];
+    assert!(
+        !detections(r, "remote_access", "ssh").is_empty(),
+        "{name}: no remote_access/ssh: {}",
+        summary(r)
+    );
+    assert!(relayed(r), "{name}: no relay detection: {}", summary(r));
+}
+
+#[test]
+fn ssh_direct_with_the_same_delay_is_not_a_relay() {
+    // The control: the same namespaces and the same 80 ms, but routed, not
+    // relayed: the TCP handshake takes as long as the SSH exchanges.
+    let name = "ssh-direct-delay.pcap";
+    let flows = assert_detects_to(
+        name,
+        SERVER_FAR,
+        &[expect("TCP", 2022, "remote_access", "ssh")],
+    );
+    assert_outbound(name, &flows);
+    for r in &flows {
+        assert!(!relayed(r), "{name}: reported as relayed: {}", summary(r));
+    }
 }
 
 // ---------------------------------------------------------------------------

@@ -1,17 +1,25 @@
 #!/usr/bin/env bash
-# Re-record the captures of captures/recorded/ with real VPN, proxy and
-# tunnel tools, each session between two network namespaces joined by a
-# veth pair. Nothing leaves the machine: the namespaces have no route
-# except their own /24 (and the tunnel addresses the tools add).
+# Re-record the captures of captures/recorded/ with real VPN, proxy, tunnel
+# and remote-access tools, each session between network namespaces joined by
+# veth pairs. Nothing leaves the machine: the namespaces have no route except
+# their own links (and the tunnel addresses the tools add).
 #
 #   sudo captures/record/record.sh all          # every capture
 #   sudo captures/record/record.sh openvpn tor  # some of them
+#   sudo captures/record/record.sh rdp vnc ssh ssh_relay  # remote access
 #   sudo captures/record/record.sh list         # the recording names
 #
 # Needs root and, from Debian 12: openvpn wireguard-tools wireguard-go
 # strongswan-charon strongswan-swanctl libcharon-extra-plugins tor
 # microsocks tinyproxy iodine ptunnel-ng ptunnel dnsmasq-base dnsutils curl
-# openssl tcpdump tshark (editcap, capinfos) python3 iproute2 iputils-ping.
+# openssl tcpdump tshark (editcap, capinfos) python3 iproute2 iputils-ping;
+# for the remote-access recordings also xrdp freerdp2-x11 xvfb xauth
+# tigervnc-standalone-server tigervnc-viewer x11vnc (only for -storepasswd)
+# x11-apps (xclock) openssh-server openssh-client socat ethtool passwd.
+#
+# rdp and ssh log in as a throwaway local user `alice` (system account, random
+# password, fresh key, home in a temporary directory) that the script creates
+# and deletes; it refuses to run if a user of that name already exists.
 #
 # Keys, certificates and secrets are generated fresh in a temporary
 # directory for every run and deleted on exit; only the captures are kept.
@@ -23,6 +31,11 @@
 #
 # tcpdump runs in gw-cli on gw-c (the client's uplink, as a gateway would
 # see it), IPv4 only (IPv6 is disabled on the veth, so no ND/MLD noise).
+#
+# The remote-access recordings (rdp, vnc, ssh) put the server at
+# 198.51.100.1 (TEST-NET-2, outside gateward's default home_net, reached
+# through on-link host routes) so the sessions are outbound. ssh_relay uses
+# four namespaces; see rec_ssh_relay.
 
 set -euo pipefail
 
@@ -40,6 +53,15 @@ SESSION=0
 TCPDUMP_PID=""
 CHARON_srv=""
 CHARON_cli=""
+# Extra namespaces of the relay topology (rec_ssh_relay).
+NS_R=gw-rly
+NS_D=gw-dly
+# The throwaway login of the rdp and ssh recordings (make_user).
+USER_NAME=alice
+USER_MADE=0
+USER_HOME=""
+USER_PW=""
+RUN_SSHD_MADE=0
 
 log() { printf '[record] %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -108,16 +130,23 @@ net_down() {
         wait "$TCPDUMP_PID" 2>/dev/null || true
         TCPDUMP_PID=""
     fi
-    kill_ns "$NS_C"
-    kill_ns "$NS_S"
-    ip netns del "$NS_C" 2>/dev/null || true
-    ip netns del "$NS_S" 2>/dev/null || true
+    local ns
+    for ns in "$NS_C" "$NS_S" "$NS_R" "$NS_D"; do
+        kill_ns "$ns"
+    done
+    for ns in "$NS_C" "$NS_S" "$NS_R" "$NS_D"; do
+        ip netns del "$ns" 2>/dev/null || true
+    done
 }
 
 cleanup() {
     local rc=$?
     set +e
     net_down
+    drop_user
+    if [ "$RUN_SSHD_MADE" = 1 ]; then
+        rmdir /run/sshd 2>/dev/null
+    fi
     if [ -n "$WORK" ]; then
         if [ "${KEEP_WORK:-0}" = 1 ]; then
             log "kept $WORK (KEEP_WORK=1: it holds the private keys; delete it)"
@@ -128,7 +157,11 @@ cleanup() {
     exit $rc
 }
 
+# net_up [SERVER-ADDR]: the two-namespace topology; with an address outside
+# 10.99.0.0/24 the server gets that address instead of 10.99.0.1, and each
+# side an on-link host route to the other.
 net_up() {
+    local srv=${1:-$SRV}
     net_down
     # Fresh log directory per session (wait_log must not match old lines).
     SESSION=$((SESSION + 1))
@@ -142,12 +175,16 @@ net_up() {
     done
     ip link add gw-s netns "$NS_S" address "$MAC_S" type veth \
         peer name gw-c netns "$NS_C" address "$MAC_C"
-    ns_s ip addr add "$SRV/24" dev gw-s
+    ns_s ip addr add "$srv/24" dev gw-s
     ns_c ip addr add "$CLI/24" dev gw-c
     ns_s ip link set gw-s up
     ns_c ip link set gw-c up
+    if [ "$srv" != "$SRV" ]; then
+        ns_c ip route add "$srv/32" dev gw-c
+        ns_s ip route add "$CLI/32" dev gw-s
+    fi
     # Resolve the neighbour now, so the capture does not start with ARP.
-    ns_c ping -q -c 1 -W 2 "$SRV" >/dev/null
+    ns_c ping -q -c 1 -W 2 "$srv" >/dev/null
 }
 
 # Starts tcpdump on the client's veth, writing $WORK/cap.pcap.
@@ -641,6 +678,402 @@ rec_icmp_tunnel() {
         ptunnel -p "$SRV" -lp 8000 -da 127.0.0.1 -dp 8080 -v 4
 }
 
+# --- Remote access: RDP, VNC, SSH -------------------------------------------
+#
+# The server is at SRV_OUT (TEST-NET-2, outside gateward's default home_net),
+# so gateward reports these sessions as `outbound`. TSO/GSO/GRO are turned
+# off on the captured link, so the capture holds wire-sized segments (the
+# veth would otherwise hand tcpdump 64 KB super-packets).
+
+SRV_OUT=198.51.100.1
+
+# Turns segmentation offloads off on the given devices of namespace $1.
+no_offload() {
+    local ns=$1 dev
+    shift
+    for dev in "$@"; do
+        ip netns exec "$ns" ethtool -K "$dev" tso off gso off gro off >/dev/null
+    done
+}
+
+# The throwaway local user of the rdp and ssh logins: a system account with a
+# random password (USER_PW) and a fresh ed25519 key ($WORK/ssh/id_user), its
+# home in a temporary directory. Deleted on exit (drop_user).
+make_user() {
+    [ "$USER_MADE" = 1 ] && return 0
+    if id "$USER_NAME" >/dev/null 2>&1; then
+        die "a user '$USER_NAME' already exists; the recordings create and delete their own"
+    fi
+    USER_HOME=$(mktemp -d /tmp/gw-record-home.XXXXXX)
+    useradd --system --no-create-home --home-dir "$USER_HOME" --shell /bin/sh "$USER_NAME"
+    USER_MADE=1
+    USER_PW=$(openssl rand -hex 12)
+    printf '%s:%s\n' "$USER_NAME" "$USER_PW" | chpasswd
+    mkdir -p "$WORK/ssh" "$USER_HOME/.ssh"
+    ssh-keygen -q -t ed25519 -N '' -C gateward-test -f "$WORK/ssh/id_user"
+    cp "$WORK/ssh/id_user.pub" "$USER_HOME/.ssh/authorized_keys"
+    chown -R "$USER_NAME:" "$USER_HOME"
+    chmod 755 "$USER_HOME"
+    chmod 700 "$USER_HOME/.ssh"
+    chmod 600 "$USER_HOME/.ssh/authorized_keys"
+}
+
+# Deletes the throwaway user (its processes are gone with the namespaces).
+drop_user() {
+    [ "$USER_MADE" = 1 ] || return 0
+    userdel "$USER_NAME" || log "could not delete user $USER_NAME: remove it by hand"
+    rm -rf "$USER_HOME"
+    USER_MADE=0
+}
+
+# The first free X display number from 40 (for the server's Xvnc).
+free_display() {
+    local n
+    for n in $(seq 40 99); do
+        if [ ! -e "/tmp/.X$n-lock" ] && [ ! -e "/tmp/.X11-unix/X$n" ]; then
+            echo "$n"
+            return 0
+        fi
+    done
+    die "no free X display"
+}
+
+# RDP: xrdp 0.9 in gw-srv (TLS security, fresh self-signed certificate),
+# xrdp-sesman starting a TigerVNC Xvnc session for the user on login (the
+# session program just sleeps: a black desktop), xfreerdp in gw-cli under
+# xvfb-run, logging in with /u: (so the X.224 request carries the
+# `Cookie: mstshash=alice` routing token) and stopped with SIGINT after 15 s.
+rec_rdp() {
+    local d="$WORK/rdp"
+    make_user
+    mkdir -p "$d"
+    openssl req -x509 -newkey rsa:2048 -nodes -keyout "$d/key.pem" -out "$d/cert.pem" \
+        -days 30 -subj "/CN=rdp.gateward.test" 2>/dev/null
+    printf '#!/bin/sh\nexec sleep 60\n' >"$USER_HOME/session.sh"
+    chmod 755 "$USER_HOME/session.sh"
+    cat >"$d/xrdp.ini" <<EOC
+[Globals]
+ini_version=1
+fork=false
+port=tcp://:3389
+tcp_nodelay=true
+security_layer=negotiate
+crypt_level=high
+certificate=$d/cert.pem
+key_file=$d/key.pem
+ssl_protocols=TLSv1.2, TLSv1.3
+autorun=Xvnc
+allow_channels=true
+bitmap_cache=true
+bitmap_compression=true
+max_bpp=24
+new_cursors=true
+use_fastpath=both
+
+[Logging]
+LogFile=$d/xrdp.log
+LogLevel=INFO
+EnableSyslog=false
+
+[Channels]
+rdpdr=false
+rdpsnd=false
+drdynvc=false
+cliprdr=false
+rail=false
+xrdpvr=false
+tcutils=false
+
+[Xvnc]
+name=Xvnc
+lib=libvnc.so
+username=ask
+password=ask
+ip=127.0.0.1
+port=-1
+EOC
+    cat >"$d/sesman.ini" <<EOC
+[Globals]
+ListenAddress=127.0.0.1
+ListenPort=3350
+EnableUserWindowManager=false
+DefaultWindowManager=$USER_HOME/session.sh
+ReconnectScript=$USER_HOME/session.sh
+
+[Security]
+AllowRootLogin=false
+MaxLoginRetry=4
+AlwaysGroupCheck=false
+
+[Sessions]
+X11DisplayOffset=$(free_display)
+MaxSessions=5
+KillDisconnected=true
+DisconnectedTimeLimit=0
+IdleTimeLimit=0
+Policy=Default
+
+[Logging]
+LogFile=$d/sesman.log
+LogLevel=INFO
+EnableSyslog=false
+
+[Xvnc]
+param=Xvnc
+param=-bs
+param=-nolisten
+param=tcp
+param=-localhost
+param=-dpi
+param=96
+
+[Chansrv]
+FuseMountName=thinclient_drives
+
+[ChansrvLogging]
+LogLevel=INFO
+EnableSyslog=false
+EOC
+    net_up "$SRV_OUT"
+    no_offload "$NS_C" gw-c
+    no_offload "$NS_S" gw-s
+    bg "$NS_S" xrdp-sesman xrdp-sesman --nodaemon --config "$d/sesman.ini"
+    wait_port "$NS_S" 3350
+    bg "$NS_S" xrdp xrdp --nodaemon --config "$d/xrdp.ini"
+    wait_port "$NS_S" 3389
+    capture_start
+    ns_c timeout 60 xvfb-run -a -s "-screen 0 1024x768x24" \
+        timeout -s INT 15 xfreerdp /v:"$SRV_OUT" /u:"$USER_NAME" /p:"$USER_PW" \
+        /cert:ignore /size:800x600 >>"$LOG/xfreerdp.log" 2>&1 || true
+    if grep -qi 'session started successfully' "$d/sesman.log" 2>/dev/null; then
+        log "rdp: sesman started the user's Xvnc session"
+    else
+        log "rdp: no session started (connection phase only); see $d/sesman.log"
+    fi
+    capture_save rdp-xfreerdp 400
+    net_down
+}
+
+# VNC: TigerVNC Xvnc in gw-srv (VncAuth with a random 8-character password,
+# 640x480x24, an xclock updating every second), the TigerVNC viewer in
+# gw-cli under xvfb-run, stopped with SIGINT after 8 s.
+rec_vnc() {
+    local d="$WORK/vnc" disp
+    mkdir -p "$d"
+    x11vnc -storepasswd "$(openssl rand -hex 4)" "$d/passwd" >/dev/null 2>&1
+    disp=$(free_display)
+    net_up "$SRV_OUT"
+    no_offload "$NS_C" gw-c
+    no_offload "$NS_S" gw-s
+    bg "$NS_S" xvnc Xvnc ":$disp" -rfbport 5900 -SecurityTypes VncAuth -rfbauth "$d/passwd" \
+        -geometry 640x480 -depth 24 -nolisten tcp -desktop gateward-test
+    wait_port "$NS_S" 5900
+    bg "$NS_S" xclock env DISPLAY=":$disp" xclock -digital -update 1
+    sleep 1
+    capture_start
+    ns_c timeout 40 xvfb-run -a -s "-screen 0 1024x768x24" \
+        timeout -s INT 8 xtigervncviewer -passwd "$d/passwd" "$SRV_OUT::5900" \
+        >>"$LOG/vncviewer.log" 2>&1 || true
+    capture_save vnc-tigervnc 400
+    net_down
+}
+
+SSH_OPTS=(-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR
+    -o BatchMode=yes -o IdentitiesOnly=yes)
+
+# OpenSSH sshd on port 2022 of namespace $1: fresh ed25519 host key, public
+# key authentication only, no PAM, only the throwaway user.
+start_sshd() {
+    local ns=$1 d="$WORK/ssh"
+    mkdir -p "$d"
+    [ -f "$d/host_ed25519" ] || ssh-keygen -q -t ed25519 -N '' -f "$d/host_ed25519"
+    if [ ! -d /run/sshd ]; then
+        mkdir -m 0755 /run/sshd
+        RUN_SSHD_MADE=1
+    fi
+    cat >"$d/sshd_config" <<EOC
+Port 2022
+ListenAddress 0.0.0.0
+HostKey $d/host_ed25519
+PidFile $d/sshd-$ns.pid
+UsePAM no
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PubkeyAuthentication yes
+AuthorizedKeysFile .ssh/authorized_keys
+AllowUsers $USER_NAME
+Subsystem sftp /usr/lib/openssh/sftp-server
+PrintMotd no
+PrintLastLog no
+LogLevel INFO
+EOC
+    bg "$ns" sshd /usr/sbin/sshd -D -e -f "$d/sshd_config"
+    wait_port "$ns" 2022
+}
+
+# Types each argument as a command line, one key every 0.25 s, Enter, then
+# a second's pause: an interactive session's keystroke/echo rhythm.
+type_keys() {
+    local line i
+    for line in "$@"; do
+        for ((i = 0; i < ${#line}; i++)); do
+            printf '%s' "${line:i:1}"
+            sleep 0.25
+        done
+        printf '\r'
+        sleep 1
+    done
+}
+
+# An interactive ssh -tt session to $2 port $1 from gw-cli: five commands
+# typed key by key, the last one `exit`.
+ssh_interactive() {
+    local port=$1 host=$2
+    (
+        sleep 1.5
+        type_keys "echo hello" "uname -sr" "id" "ls /" "exit"
+    ) | ns_c timeout 90 ssh -tt "${SSH_OPTS[@]}" -i "$WORK/ssh/id_user" -p "$port" \
+        "$USER_NAME@$host" >>"$LOG/ssh.log" 2>&1
+}
+
+# SSH: an interactive session, then a bulk one (scp of 1 MiB of random
+# bytes, cut to its first 90 packets: the handshake and the start of the
+# transfer).
+rec_ssh() {
+    make_user
+    net_up "$SRV_OUT"
+    no_offload "$NS_C" gw-c
+    no_offload "$NS_S" gw-s
+    start_sshd "$NS_S"
+    capture_start
+    ssh_interactive 2022 "$SRV_OUT"
+    capture_save ssh-interactive 400
+    openssl rand -out "$WORK/ssh/blob" 1048576
+    capture_start
+    ns_c timeout 60 scp -q "${SSH_OPTS[@]}" -i "$WORK/ssh/id_user" -P 2022 \
+        "$WORK/ssh/blob" "$USER_NAME@$SRV_OUT:blob" >>"$LOG/ssh.log" 2>&1
+    capture_save ssh-scp 90
+    net_down
+}
+
+# --- A relayed SSH session and its control ----------------------------------
+#
+# Four namespaces in a line:
+#
+#   gw-cli [gw-c 10.99.0.2] -- [gw-rc 10.99.0.1 + 198.51.100.1] gw-rly
+#     [gw-rd 192.0.2.1] -- [gw-dr 192.0.2.2] gw-dly [gw-ds 203.0.113.1]
+#     -- [gw-s 203.0.113.2] gw-srv
+#
+# gw-rly routes (ip_forward) and runs socat on 198.51.100.1:2222, which
+# terminates the client's TCP connection and opens its own to sshd on
+# 203.0.113.2:2022. gw-dly routes too, through a delay line: every packet
+# crossing it is held 40 ms (each way, so 80 ms round trip between gw-rly and
+# gw-srv). This VM's kernel has no netem (CONFIG_NET_SCH_NETEM off), so the
+# delay line is a TUN device and a small Python loop: policy routing sends
+# every packet arriving on gw-dr or gw-ds into the TUN, the loop writes it
+# back 40 ms later, and it is routed on from there.
+#
+# The capture is on gw-c (client to relay, no delay). ssh-relay: the client
+# connects to the relay: the TCP handshake is answered at once by socat,
+# while every SSH exchange takes the 80 ms to the server and back.
+# ssh-direct-delay (control): the client connects to 203.0.113.2 itself,
+# routed through the same two namespaces: the TCP handshake and the SSH
+# exchanges both take 80 ms.
+
+RLY_GW=10.99.0.1
+RLY_PUB=198.51.100.1
+S_FAR=203.0.113.2
+
+# The delay line (see above): tun name, delay in ms. Prints "ready" once the
+# device exists.
+write_delayline() {
+    cat >"$WORK/delayline.py" <<'EOC'
+import fcntl, heapq, os, select, struct, sys, time
+
+name, delay = sys.argv[1], float(sys.argv[2]) / 1000.0
+fd = os.open("/dev/net/tun", os.O_RDWR)
+# TUNSETIFF, IFF_TUN | IFF_NO_PI
+fcntl.ioctl(fd, 0x400454CA, struct.pack("16sH", name.encode(), 0x0001 | 0x1000))
+print("ready", flush=True)
+queue, seq = [], 0
+while True:
+    wait = max(0.0, queue[0][0] - time.monotonic()) if queue else None
+    if select.select([fd], [], [], wait)[0]:
+        heapq.heappush(queue, (time.monotonic() + delay, seq, os.read(fd, 65535)))
+        seq += 1
+    now = time.monotonic()
+    while queue and queue[0][0] <= now:
+        os.write(fd, heapq.heappop(queue)[2])
+EOC
+}
+
+net_relay_up() {
+    local ns dev
+    net_down
+    SESSION=$((SESSION + 1))
+    LOG="$WORK/log/$SESSION"
+    mkdir -p "$LOG"
+    for ns in "$NS_C" "$NS_R" "$NS_D" "$NS_S"; do
+        ip netns add "$ns"
+        ip netns exec "$ns" sysctl -qw net.ipv6.conf.default.disable_ipv6=1
+        ip netns exec "$ns" ip link set lo up
+    done
+    ip link add gw-c netns "$NS_C" address "$MAC_C" type veth \
+        peer name gw-rc netns "$NS_R" address "$MAC_S"
+    ip link add gw-rd netns "$NS_R" address 02:00:c0:00:02:01 type veth \
+        peer name gw-dr netns "$NS_D" address 02:00:c0:00:02:02
+    ip link add gw-ds netns "$NS_D" address 02:00:cb:00:71:01 type veth \
+        peer name gw-s netns "$NS_S" address 02:00:cb:00:71:02
+    ns_c ip addr add "$CLI/24" dev gw-c
+    ip netns exec "$NS_R" ip addr add "$RLY_GW/24" dev gw-rc
+    ip netns exec "$NS_R" ip addr add "$RLY_PUB/32" dev gw-rc
+    ip netns exec "$NS_R" ip addr add 192.0.2.1/24 dev gw-rd
+    ip netns exec "$NS_D" ip addr add 192.0.2.2/24 dev gw-dr
+    ip netns exec "$NS_D" ip addr add 203.0.113.1/24 dev gw-ds
+    ns_s ip addr add "$S_FAR/24" dev gw-s
+    for dev in "$NS_C:gw-c" "$NS_R:gw-rc" "$NS_R:gw-rd" "$NS_D:gw-dr" "$NS_D:gw-ds" "$NS_S:gw-s"; do
+        ip netns exec "${dev%%:*}" ip link set "${dev#*:}" up
+        no_offload "${dev%%:*}" "${dev#*:}"
+    done
+    ns_c ip route add default via "$RLY_GW"
+    ip netns exec "$NS_R" ip route add default via 192.0.2.2
+    ip netns exec "$NS_D" ip route add 10.99.0.0/24 via 192.0.2.1
+    ip netns exec "$NS_D" ip route add "$RLY_PUB/32" via 192.0.2.1
+    ns_s ip route add default via 203.0.113.1
+    for ns in "$NS_R" "$NS_D"; do
+        ip netns exec "$ns" sysctl -qw net.ipv4.ip_forward=1
+    done
+    # Packets re-enter gw-dly from the TUN: no reverse-path filtering there.
+    ip netns exec "$NS_D" sysctl -qw net.ipv4.conf.all.rp_filter=0
+    ip netns exec "$NS_D" sysctl -qw net.ipv4.conf.default.rp_filter=0
+    write_delayline
+    bg "$NS_D" delayline python3 "$WORK/delayline.py" gwdly0 40
+    wait_log "$LOG/delayline.log" '^ready' 10
+    ip netns exec "$NS_D" ip link set gwdly0 up
+    ip netns exec "$NS_D" ip route add default dev gwdly0 table 100
+    ip netns exec "$NS_D" ip rule add iif gw-dr lookup 100
+    ip netns exec "$NS_D" ip rule add iif gw-ds lookup 100
+    # Resolve every neighbour now (and check the path and its delay).
+    ns_c ping -q -c 1 -W 2 "$RLY_GW" >/dev/null
+    ns_c ping -q -c 2 -W 2 "$S_FAR" | tail -n 1 >>"$LOG/path.log"
+    log "client to server through the delay line: $(cat "$LOG/path.log")"
+}
+
+rec_ssh_relay() {
+    make_user
+    net_relay_up
+    start_sshd "$NS_S"
+    bg "$NS_R" socat socat "TCP-LISTEN:2222,bind=$RLY_PUB,reuseaddr,fork" "TCP:$S_FAR:2022"
+    wait_port "$NS_R" 2222
+    capture_start
+    ssh_interactive 2222 "$RLY_PUB"
+    capture_save ssh-relay 400
+    capture_start
+    ssh_interactive 2022 "$S_FAR"
+    capture_save ssh-direct-delay 400
+    net_down
+}
+
 # --- benign controls ---------------------------------------------------------
 
 rec_control() {
@@ -683,7 +1116,7 @@ rec_control() {
     net_down
 }
 
-ALL=(openvpn wireguard ipsec socks http_connect tor iodine icmp_tunnel control)
+ALL=(openvpn wireguard ipsec socks http_connect tor iodine icmp_tunnel control rdp vnc ssh ssh_relay)
 
 main() {
     [ $# -gt 0 ] || set -- all

@@ -381,3 +381,4 @@ fn proxy_handshake(f: &FlowFacts<'_>) -> Progress {
     }
     Progress::Continue
 }
+

@@ -1,6 +1,7 @@
-//! Services recognised by name: curated, sourced lists of VPN and proxy
-//! service domains matched against SNI, resolved names, HTTP hosts and
-//! certificate names; extended from the config.
+//! Services recognised by name: curated, sourced lists of VPN, proxy and
+//! remote-access service domains matched against SNI, resolved names, HTTP
+//! hosts and certificate names (subject CN and O, subjectAltName); extended
+//! from the config.
 //!
 //! The built-in list is `services.toml` beside this file (embedded at build
 //! time, versioned, one public source per entry). Operators add entries with
@@ -39,7 +40,7 @@ pub struct NamesConfig {
     /// Use the built-in, sourced list (`services.toml`). Default `true`.
     pub builtin: bool,
     /// Operator entries, same fields as the list file's `[[service]]`
-    /// (`domain` or `organization`, `protocol`, `category`, optional
+    /// (`domain`, `organization` or `common_name`, `protocol`, `category`, optional
     /// `source`). Default: none.
     pub extra: Vec<ServiceEntry>,
     /// A list file in the `services.toml` format (`version` plus
@@ -63,10 +64,13 @@ impl Default for NamesConfig {
 #[serde(deny_unknown_fields)]
 pub struct ServiceEntry {
     /// DNS suffix, matched on label boundaries (exclusive with
-    /// `organization`).
+    /// `organization` and `common_name`).
     pub domain: Option<String>,
     /// Exact `O=` value of a server certificate's subject.
     pub organization: Option<String>,
+    /// Exact `CN=` value of a server certificate's subject that is not a
+    /// host name (`AnyDesk Client`); host-name CNs are matched by `domain`.
+    pub common_name: Option<String>,
     /// Lower-case protocol/service name (`nordvpn`, `custom_vpn`, ...).
     pub protocol: String,
     /// `vpn`, `proxy`, `tunnel` or `remote_access`.
@@ -122,6 +126,8 @@ pub struct NamesCtx {
     suffixes: HashMap<Box<str>, u32>,
     /// Certificate organisation → index into `services`.
     orgs: HashMap<Box<str>, u32>,
+    /// Certificate common name (not a host name) → index into `services`.
+    cns: HashMap<Box<str>, u32>,
     /// Loaded entries.
     services: Vec<Service>,
 }
@@ -264,8 +270,8 @@ impl NamesCtx {
             return Err("an entry of a list needs its `source`".into());
         }
         let idx = u32::try_from(self.services.len()).map_err(|_| "too many entries")?;
-        let key: Box<str> = match (&e.domain, &e.organization) {
-            (Some(d), None) => {
+        let key: Box<str> = match (&e.domain, &e.organization, &e.common_name) {
+            (Some(d), None, None) => {
                 let d = d.trim_end_matches('.').to_ascii_lowercase();
                 if !valid_domain(&d) {
                     return Err(format!("invalid domain `{d}`"));
@@ -273,7 +279,7 @@ impl NamesCtx {
                 self.suffixes.insert(d.as_str().into(), idx);
                 d.into()
             }
-            (None, Some(o)) => {
+            (None, Some(o), None) => {
                 let o = o.trim();
                 if o.is_empty() || o.len() > 128 {
                     return Err("organization must be 1 to 128 characters".into());
@@ -281,7 +287,17 @@ impl NamesCtx {
                 self.orgs.insert(o.into(), idx);
                 o.into()
             }
-            _ => return Err("set exactly one of `domain` and `organization`".into()),
+            (None, None, Some(c)) => {
+                let c = c.trim();
+                if c.is_empty() || c.len() > 128 {
+                    return Err("common_name must be 1 to 128 characters".into());
+                }
+                self.cns.insert(c.into(), idx);
+                c.into()
+            }
+            _ => {
+                return Err("set exactly one of `domain`, `organization` and `common_name`".into());
+            }
         };
         self.services.push(Service {
             key,
@@ -344,6 +360,16 @@ impl NamesCtx {
 
     fn find_org(&self, org: &str) -> Option<u32> {
         self.orgs.get(org.trim()).copied()
+    }
+
+    /// The entry a certificate common name names: a host name through the
+    /// suffix list, anything else exactly (`common_name` entries).
+    pub fn lookup_cn(&self, cn: &str) -> Option<&Service> {
+        self.find_cn(cn).and_then(|i| self.services.get(i as usize))
+    }
+
+    fn find_cn(&self, cn: &str) -> Option<u32> {
+        self.find(cn).or_else(|| self.cns.get(cn.trim()).copied())
     }
 }
 
@@ -462,10 +488,15 @@ impl NamesDetectors {
                 {
                     self.checked |= (Source::CertName as u8) | (Source::CertOrg as u8);
                     let (org, cn) = subject_parts(&cert.subject);
+                    let mut cn_hit = None;
                     if let Some(cn) = cn {
-                        if let Some(s) = ctx.find(cn) {
+                        if let Some(s) = ctx.find_cn(cn) {
+                            cn_hit = Some(s);
                             self.hit(s, ctx, cn, Source::CertName, out);
                         }
+                    }
+                    if cn_hit.is_none() {
+                        self.san_names(&cert.san, ctx, out);
                     }
                     if let Some(org) = org {
                         if let Some(s) = ctx.find_org(org) {
@@ -526,6 +557,28 @@ impl NamesDetectors {
         }
     }
 
+    /// The certificate's subjectAltName DNS names, when its CN named no
+    /// listed service. A shared certificate (a CDN's, listing hundreds of
+    /// customer names) names services the flow may not use, so a SAN counts
+    /// on its own only when the client named no server (no SNI), and
+    /// otherwise only to confirm the service the client named. The first
+    /// listed SAN wins; it counts as the `cert_name` source (one
+    /// certificate is one source, whichever of its names matched).
+    fn san_names(&mut self, san: &[String], ctx: &NamesCtx, out: &mut Vec<Detection>) {
+        for name in san {
+            let Some(s) = ctx.find(name) else { continue };
+            let usable = if self.client_name_seen {
+                self.client_name_listed && self.hits.iter().flatten().any(|h| h.service == s)
+            } else {
+                true
+            };
+            if usable {
+                self.hit(s, ctx, name, Source::CertName, out);
+                return;
+            }
+        }
+    }
+
     fn client_name(&mut self, name: &str, src: Source, ctx: &NamesCtx, out: &mut Vec<Detection>) {
         self.client_name_seen = true;
         if let Some(s) = ctx.find(name) {
@@ -562,10 +615,11 @@ impl NamesDetectors {
             return;
         }
         h.emitted = Some(confidence);
-        let what = if s.category == Category::Proxy {
-            "proxy service"
-        } else {
-            "VPN service"
+        let what = match s.category {
+            Category::Proxy => "proxy service",
+            Category::Tunnel => "tunnel service",
+            Category::RemoteAccess => "remote-access tool",
+            _ => "VPN service",
         };
         let service = super::signature::display_name(s.protocol);
         let entry = if name.eq_ignore_ascii_case(&s.key) {
@@ -715,6 +769,104 @@ mod tests {
     }
 
     #[test]
+    fn remote_access_tools() {
+        let c = ctx();
+        for (name, protocol) in [
+            // anydesk.pcapng: the DNS look-ups of the AnyDesk relays.
+            ("relay-9b6827f2.net.anydesk.com", "anydesk"),
+            ("boot.net.anydesk.com", "anydesk"),
+            ("router15.teamviewer.com", "teamviewer"),
+            ("master1.teamviewer.com", "teamviewer"),
+            ("rs-ny.rustdesk.com", "rustdesk"),
+            ("remotedesktop.google.com", "chrome_remote_desktop"),
+            ("remotedesktop-pa.googleapis.com", "chrome_remote_desktop"),
+            ("st2-v3-dc.relay.splashtop.com", "splashtop"),
+            ("instance-v2e3e2-relay.screenconnect.com", "screenconnect"),
+            ("secure.logmeinrescue.com", "logmein"),
+            ("kessel-ws.parsec.app", "parsec"),
+            ("gateway.zohoassist.com", "zoho_assist"),
+        ] {
+            let s = c.lookup(name).unwrap_or_else(|| panic!("{name}"));
+            assert_eq!(
+                (s.protocol, s.category),
+                (protocol, Category::RemoteAccess),
+                "{name}"
+            );
+        }
+        // The rest of Google and Zoho are not remote-access tools.
+        for n in [
+            "www.google.com",
+            "google.com",
+            "googleapis.com",
+            "mail.zoho.com",
+            "zoho.com",
+        ] {
+            assert!(c.lookup(n).is_none(), "{n}");
+        }
+        // anydesk.pcapng: the relay certificate (flows to TCP 80 and 443)
+        // and the self-signed certificate of the direct session (TCP 7070).
+        let (org, cn) = subject_parts("C=DE, O=philandro Software GmbH, CN=AnyNet Relay");
+        assert_eq!(
+            c.lookup_org(org.unwrap()).map(|s| s.protocol),
+            Some("anydesk")
+        );
+        assert!(c.lookup_cn(cn.unwrap()).is_none());
+        assert_eq!(
+            c.lookup_cn("AnyDesk Client").map(|s| s.protocol),
+            Some("anydesk")
+        );
+        assert!(c.lookup_cn("AnyDesk").is_none());
+        assert!(c.lookup("AnyDesk Client").is_none());
+        assert_eq!(
+            c.lookup_cn("*.teamviewer.com").map(|s| s.protocol),
+            Some("teamviewer")
+        );
+    }
+
+    #[test]
+    fn san_counts_alone_only_without_sni() {
+        let c = ctx();
+        // psiphon3.pcap frame 12: Cloudflare's shared certificate, CN
+        // sni.cloudflaressl.com, SANs psiphon3.net and *.psiphon3.net; the
+        // ClientHello carries no SNI.
+        let san: Vec<String> = ["sni.cloudflaressl.com", "psiphon3.net", "*.psiphon3.net"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let mut d = NamesDetectors::default();
+        let mut out = Vec::new();
+        d.san_names(&san, &c, &mut out);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].protocol, "psiphon");
+        assert_eq!(out[0].confidence, Confidence::Medium);
+        assert_eq!(out[0].evidence.get("name"), Some("psiphon3.net"));
+        assert_eq!(out[0].evidence.get("name_source"), Some("cert_name"));
+
+        // The client named another, unlisted server: a shared certificate's
+        // SAN does not say which of its names the flow is for.
+        let mut d = NamesDetectors::default();
+        let mut out = Vec::new();
+        d.client_name("www.example.org", Source::Sni, &c, &mut out);
+        d.san_names(&san, &c, &mut out);
+        assert!(out.is_empty());
+
+        // The client named an AnyDesk host and the SAN agrees: two sources.
+        let mut d = NamesDetectors::default();
+        let mut out = Vec::new();
+        d.client_name("relay-3185a847.net.anydesk.com", Source::Sni, &c, &mut out);
+        d.san_names(&["*.net.anydesk.com".to_string()], &c, &mut out);
+        assert_eq!(out.len(), 2);
+        assert_eq!(out[0].confidence, Confidence::Medium);
+        assert_eq!(out[1].confidence, Confidence::High);
+        assert_eq!(out[1].category, Category::RemoteAccess);
+        assert!(
+            out[1].reason.contains("remote-access tool"),
+            "{}",
+            out[1].reason
+        );
+    }
+
+    #[test]
     fn extra_entries_and_validation() {
         let cfg: NamesConfig = toml::from_str(
             r#"
@@ -737,6 +889,8 @@ mod tests {
             r#"extra = [{ domain = "vpn.example", protocol = "Bad Name", category = "vpn" }]"#,
             r#"extra = [{ protocol = "x", category = "vpn" }]"#,
             r#"extra = [{ domain = "a.b", organization = "O", protocol = "x", category = "vpn" }]"#,
+            r#"extra = [{ domain = "a.b", common_name = "C", protocol = "x", category = "vpn" }]"#,
+            r#"extra = [{ common_name = " ", protocol = "x", category = "vpn" }]"#,
             r#"extra_file = "/nonexistent/gateward-names.toml""#,
         ] {
             let cfg: NamesConfig = toml::from_str(bad).unwrap();

@@ -218,6 +218,7 @@ pub(crate) mod tests_util {
             notbefore_unix: 1_596_931_200,
             notafter_unix: 1_628_510_400,
             self_signed: false,
+            san: Vec::new(),
         }
     }
 }

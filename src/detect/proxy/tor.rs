@@ -312,6 +312,7 @@ mod tests {
                 notbefore_unix: 1_380_758_400,
                 notafter_unix: 1_384_819_199,
                 self_signed: false,
+                san: Vec::new(),
             }),
             ..Default::default()
         }

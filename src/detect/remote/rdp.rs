@@ -84,7 +84,8 @@ fn parse_request(b: &[u8]) -> Option<Request<'_>> {
             data = &[];
         }
     }
-    if !data.is_empty() || (req.cookie.is_none() && req.token.is_none() && req.requested.is_none()) {
+    if !data.is_empty() || (req.cookie.is_none() && req.token.is_none() && req.requested.is_none())
+    {
         return None;
     }
     Some(req)
@@ -177,7 +178,8 @@ impl RdpTcp {
                     return;
                 };
                 d.confidence = Confidence::Certain;
-                d.reason = "RDP X.224 Connection Request and the server's Connection Confirm".into();
+                d.reason =
+                    "RDP X.224 Connection Request and the server's Connection Confirm".into();
                 match neg {
                     Some((2, v)) => d.evidence.push("selected_protocol", protocols(v)),
                     Some((_, code)) => d.evidence.push("negotiation_failure", code),
@@ -295,7 +297,11 @@ impl RdpUdp {
                     let padded = b.len() >= 1232;
                     let mut det = found(
                         "rdp",
-                        if padded { Confidence::High } else { Confidence::Medium },
+                        if padded {
+                            Confidence::High
+                        } else {
+                            Confidence::Medium
+                        },
                         Basis::Structure,
                         "RDP-UDP SYN datagram (MS-RDPEUDP)",
                     )
@@ -383,7 +389,10 @@ mod tests {
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].confidence, Confidence::High);
         assert_eq!(out[0].evidence.get("cookie_user"), Some("WDeployAd"));
-        assert_eq!(out[0].evidence.get("requested_protocols"), Some("tls|credssp"));
+        assert_eq!(
+            out[0].evidence.get("requested_protocols"),
+            Some("tls|credssp")
+        );
         r.on_packet(&pkt(6, S, 1, &b), &mut out);
         assert_eq!(out.len(), 2);
         assert_eq!(out[1].confidence, Confidence::Certain);
@@ -415,7 +424,8 @@ mod tests {
 
     // rdp2.pcap frames 33 (client SYN, first 80 bytes of 1232) and 34 (server SYN+ACK).
     const SYN33: &str = "ffffffff00401a019fd6752b04d004d072b53b847b4a475db6ab6b2304020000000000000000000000000000000000000001000271bbbe88943e5821d391e6900e227ca1d7c731adc4417ed18fc1d19e82d6d20d0";
-    const SYNACK34: &str = "9fd6752b00401005c76d5c1704d004d00001000200000000000000000000000000000000";
+    const SYNACK34: &str =
+        "9fd6752b00401005c76d5c1704d004d00001000200000000000000000000000000000000";
 
     #[test]
     fn rdp_udp_handshake() {
