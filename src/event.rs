@@ -13,7 +13,8 @@ use crate::dissect::tls::TlsEvent;
 use crate::dissect::tls::fingerprint::Ja3;
 use crate::enrich::home::{Direction, HomeNet};
 use crate::flow::{EndReason, Flow, TO_CLIENT, TO_SERVER};
-use crate::output::{community_id, time};
+use crate::output::community_id;
+use crate::output::time::{self, EveTime};
 use serde::Serialize;
 use std::net::IpAddr;
 
@@ -60,9 +61,9 @@ pub struct FlowSection {
     /// Transport payload bytes server to client (gateward extension).
     pub payload_bytes_toclient: u64,
     /// First packet.
-    pub start: String,
+    pub start: EveTime,
     /// Last packet.
-    pub end: String,
+    pub end: EveTime,
     /// Whole seconds between first and last packet.
     pub age: u64,
     /// `new`, `established` or `closed`.
@@ -80,11 +81,11 @@ pub struct FlowSection {
 #[derive(Serialize)]
 pub struct TcpSection {
     /// All flags seen, hex.
-    pub tcp_flags: String,
+    pub tcp_flags: Hex2,
     /// Flags client to server, hex.
-    pub tcp_flags_ts: String,
+    pub tcp_flags_ts: Hex2,
     /// Flags server to client, hex.
-    pub tcp_flags_tc: String,
+    pub tcp_flags_tc: Hex2,
     /// SYN seen.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub syn: bool,
@@ -132,7 +133,7 @@ pub struct TunnelParentSection {
 #[derive(Serialize)]
 pub struct FlowEvent<'a> {
     /// Flow start (EVE format, UTC).
-    pub timestamp: String,
+    pub timestamp: EveTime,
     /// Stable flow identifier below 2^51.
     pub flow_id: u64,
     /// `flow`, or `alert` when detections exist.
@@ -276,12 +277,23 @@ pub struct QuicSection<'a> {
     pub tls_version: Option<&'a str>,
 }
 
-fn hex(b: u8) -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(2);
-    s.push(char::from(HEX[usize::from(b >> 4)]));
-    s.push(char::from(HEX[usize::from(b & 0x0f)]));
-    s
+/// A byte written as two lower-case hex digits, without allocating.
+#[derive(Clone, Copy, Debug)]
+pub struct Hex2(pub u8);
+
+impl Serialize for Hex2 {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let b = [
+            HEX[usize::from(self.0 >> 4)],
+            HEX[usize::from(self.0 & 0x0f)],
+        ];
+        s.serialize_str(std::str::from_utf8(&b).unwrap_or("00"))
+    }
+}
+
+fn hex(b: u8) -> Hex2 {
+    Hex2(b)
 }
 
 fn port(proto: u8, p: u16) -> Option<u16> {
@@ -356,7 +368,7 @@ impl<'a> FlowEvent<'a> {
             }
         });
         FlowEvent {
-            timestamp: time::eve(alert_at.unwrap_or(f.first_ts)),
+            timestamp: EveTime(alert_at.unwrap_or(f.first_ts)),
             flow_id: f.flow_id,
             event_type: if alert_at.is_some() { "alert" } else { "flow" },
             vlan: (f.key.vlan != 0).then_some([f.key.vlan]),
@@ -388,8 +400,8 @@ impl<'a> FlowEvent<'a> {
                 bytes_toclient: f.bytes[TO_CLIENT],
                 payload_bytes_toserver: f.payload_bytes[TO_SERVER],
                 payload_bytes_toclient: f.payload_bytes[TO_CLIENT],
-                start: time::eve(f.first_ts),
-                end: time::eve(f.last_ts),
+                start: EveTime(f.first_ts),
+                end: EveTime(f.last_ts),
                 age: f.last_ts.micros_since(f.first_ts) / 1_000_000,
                 state: f.state_name(),
                 reason: if alert_at.is_some() {
@@ -478,7 +490,7 @@ fn transport_name(proto: u8) -> &'static str {
 #[derive(Serialize)]
 pub struct TlsRetryEvent<'a> {
     /// Flow start.
-    pub timestamp: String,
+    pub timestamp: EveTime,
     /// The flow's id.
     pub flow_id: u64,
     /// Always `tls`.
@@ -521,7 +533,7 @@ pub fn write_flow(
         return 1;
     };
     let retry = TlsRetryEvent {
-        timestamp: ev.timestamp.clone(),
+        timestamp: ev.timestamp,
         flow_id: f.flow_id,
         event_type: "tls",
         src_ip: ev.src_ip,

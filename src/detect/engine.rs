@@ -166,13 +166,14 @@ impl FlowDetect {
     /// Round trips of a remote-access session: a `relay` detection when the
     /// application round trip far exceeds the transport one (see
     /// [`crate::detect::rtt`]).
+    /// `rtt` is only evaluated for remote-access sessions not yet flagged
+    /// as relayed, so other flows pay nothing.
     pub fn on_timing(
         &mut self,
-        rtt: &Option<crate::detect::rtt::Rtt>,
+        rtt: impl FnOnce() -> Option<crate::detect::rtt::Rtt>,
         facts: &FlowFacts<'_>,
         ctx: &DetectCtx,
     ) {
-        let Some(r) = rtt else { return };
         if !self
             .detections
             .iter()
@@ -181,8 +182,11 @@ impl FlowDetect {
                 .detections
                 .iter()
                 .any(|d| d.category == Category::Relay)
-            || !crate::detect::rtt::looks_relayed(r)
         {
+            return;
+        }
+        let Some(r) = rtt() else { return };
+        if !crate::detect::rtt::looks_relayed(&r) {
             return;
         }
         let d = Detection::new(
@@ -381,4 +385,3 @@ fn proxy_handshake(f: &FlowFacts<'_>) -> Progress {
     }
     Progress::Continue
 }
-

@@ -96,7 +96,7 @@ impl Emitter<'_> {
             .cloned()
             .collect();
         detect.on_end(&f.facts(), self.ctx, &related);
-        detect.on_timing(&f.rtt(&self.ctx.home), &f.facts(), self.ctx);
+        detect.on_timing(|| f.rtt(&self.ctx.home), &f.facts(), self.ctx);
         f.detect = detect;
         if f.detect.alert_due() || f.detect.unalerted() {
             let at = f.last_ts;
@@ -615,7 +615,7 @@ impl Worker {
                 };
                 let mut detect = std::mem::take(&mut f.detect);
                 detect.on_packet(&view, &f.facts(), em.ctx);
-                detect.on_timing(&f.rtt(&em.ctx.home), &f.facts(), em.ctx);
+                detect.on_timing(|| f.rtt(&em.ctx.home), &f.facts(), em.ctx);
                 f.detect = detect;
                 if f.detect.alert_due() {
                     em.alert(f, ts);
