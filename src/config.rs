@@ -32,6 +32,8 @@ pub struct Config {
     pub allow: crate::detect::allow::AllowConfig,
     /// Detector settings.
     pub detect: crate::detect::config::DetectConfig,
+    /// Geolocation, AS and feed enrichment, sanctioned regions.
+    pub enrich: crate::enrich::EnrichConfig,
 }
 
 /// The address → name cache fed by DNS answers.
@@ -78,6 +80,7 @@ impl Default for Config {
             dns: DnsConfig::default(),
             allow: Default::default(),
             detect: Default::default(),
+            enrich: Default::default(),
         }
     }
 }
@@ -373,7 +376,8 @@ impl Config {
             return Err("decode.max_tunnel_depth must be at most 16".into());
         }
         self.allow.validate()?;
-        crate::detect::engine::DetectCtx::try_from_config(self)?;
+        crate::detect::engine::DetectCtx::check_families(self)?;
+        self.enrich.validate().map_err(|e| format!("enrich: {e}"))?;
         if self.dns.min_ttl > self.dns.max_ttl {
             return Err("dns.min_ttl must not exceed dns.max_ttl".into());
         }

@@ -3,6 +3,7 @@
 
 use crate::capture::Timestamp;
 use crate::detect::Detection;
+use crate::detect::engine::DetectCtx;
 use crate::detect::signature::{AlertSection, alert_section};
 use crate::dissect::dns::DnsEvent;
 use crate::dissect::http::HttpEvent;
@@ -12,6 +13,7 @@ use crate::dissect::ssh::SshEvent;
 use crate::dissect::tls::TlsEvent;
 use crate::dissect::tls::fingerprint::Ja3;
 use crate::enrich::home::{Direction, HomeNet};
+use crate::enrich::{AsView, GeoView, IpInfo};
 use crate::flow::{EndReason, Flow, TO_CLIENT, TO_SERVER};
 use crate::output::community_id;
 use crate::output::time::{self, EveTime};
@@ -167,6 +169,21 @@ pub struct FlowEvent<'a> {
     /// ECS `network.direction` from `home_net`: inbound, outbound, internal
     /// or external.
     pub network_direction: &'static str,
+    /// Client location (enrichment databases).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub src_geo: Option<GeoView<'a>>,
+    /// Server location.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dest_geo: Option<GeoView<'a>>,
+    /// Client autonomous system.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub src_as: Option<AsView<'a>>,
+    /// Server autonomous system.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dest_as: Option<AsView<'a>>,
+    /// Names of the feeds and AS lists either endpoint is in.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub feeds: Vec<&'static str>,
     /// Name the client resolved for the server's address (DNS cache; gateward extension).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub dns_name: Option<&'a str>,
@@ -310,6 +327,7 @@ impl<'a> FlowEvent<'a> {
         alert_at: Option<Timestamp>,
         seed: u16,
         home: &HomeNet,
+        infos: Option<&'a [IpInfo; 2]>,
     ) -> Self {
         let detections = &f.detect.detections[..];
         let direction = home.direction(f.client().0, f.server().0);
@@ -382,6 +400,15 @@ impl<'a> FlowEvent<'a> {
             app_proto: f.app.app_proto(),
             community_id,
             network_direction: direction.name(),
+            src_geo: infos.and_then(|i| i[0].geo_view()),
+            dest_geo: infos.and_then(|i| i[1].geo_view()),
+            src_as: infos.and_then(|i| i[0].as_view()),
+            dest_as: infos.and_then(|i| i[1].as_view()),
+            feeds: infos.map_or_else(Vec::new, |i| {
+                let mut v: Vec<&'static str> = i[0].feed_names().chain(i[1].feed_names()).collect();
+                v.dedup();
+                v
+            }),
             dns_name: f.dns_name.as_deref(),
             tunnel_parent: f.tunnel.as_ref().map(|t| TunnelParentSection {
                 flow_id: t.flow_id,
@@ -461,7 +488,14 @@ impl<'a> FlowEvent<'a> {
                 .and_then(|s| s.event()),
             rtt,
             remote_session,
-            alert: alert_at.and_then(|_| alert_section(detections, transport_name(proto))),
+            alert: alert_at.and_then(|_| {
+                alert_section(detections, transport_name(proto)).map(|mut a| {
+                    if let Some(i) = infos {
+                        a.metadata.add_enrichment(i);
+                    }
+                    a
+                })
+            }),
             detections,
             suppressed: &f.detect.suppressed,
         }
@@ -509,6 +543,13 @@ pub struct TlsRetryEvent<'a> {
     pub tls: &'a TlsEvent,
 }
 
+/// Both endpoints' enrichment, when the snapshot knows anything of them.
+fn lookup(f: &Flow, ctx: &DetectCtx) -> Option<[IpInfo; 2]> {
+    let c = ctx.enrich.lookup(f.client().0.ip());
+    let s = ctx.enrich.lookup(f.server().0.ip());
+    (!c.is_empty() || !s.is_empty()).then_some([c, s])
+}
+
 /// Appends the JSON lines of a flow record for `f` to `out`: the record,
 /// then a `tls` record for a retried handshake if there was one. Returns
 /// lines written.
@@ -517,9 +558,10 @@ pub fn write_flow(
     f: &Flow,
     reason: Option<EndReason>,
     seed: u16,
-    home: &HomeNet,
+    ctx: &DetectCtx,
 ) -> u64 {
-    let ev = FlowEvent::from_flow(f, reason, None, seed, home);
+    let infos = lookup(f, ctx);
+    let ev = FlowEvent::from_flow(f, reason, None, seed, &ctx.home, infos.as_ref());
     // Serialising plain data into a Vec cannot fail.
     let _ = serde_json::to_writer(&mut *out, &ev);
     out.push(b'\n');
@@ -549,8 +591,9 @@ pub fn write_flow(
 }
 
 /// Appends an alert for `f`'s detections, made at `at`.
-pub fn write_alert(out: &mut Vec<u8>, f: &Flow, at: Timestamp, seed: u16, home: &HomeNet) {
-    let ev = FlowEvent::from_flow(f, None, Some(at), seed, home);
+pub fn write_alert(out: &mut Vec<u8>, f: &Flow, at: Timestamp, seed: u16, ctx: &DetectCtx) {
+    let infos = lookup(f, ctx);
+    let ev = FlowEvent::from_flow(f, None, Some(at), seed, &ctx.home, infos.as_ref());
     let _ = serde_json::to_writer(&mut *out, &ev);
     out.push(b'\n');
 }

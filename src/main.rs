@@ -53,6 +53,13 @@ fn main() -> ExitCode {
     }
 }
 
+fn config_name(args: &AnalyzeArgs) -> String {
+    args.config.as_ref().map_or_else(
+        || "default configuration".to_string(),
+        |p| p.display().to_string(),
+    )
+}
+
 fn fail(msg: impl std::fmt::Display) -> ExitCode {
     eprintln!("gateward: error: {msg}");
     ExitCode::from(2)
@@ -86,6 +93,23 @@ fn analyze(args: AnalyzeArgs) -> ExitCode {
     if inputs.iter().filter(|i| matches!(i, Input::Stdin)).count() > 1 {
         return fail("standard input (-) can be named only once");
     }
+    let ctx = match gateward::detect::engine::DetectCtx::try_from_config(&cfg) {
+        Ok(c) => std::sync::Arc::new(c),
+        Err(e) => return fail(format!("{}: {e}", config_name(&args))),
+    };
+    // Warnings about an incomplete enrichment setup matter only to someone
+    // who configured enrichment; the default is documented in the README.
+    let e = &cfg.enrich;
+    let configured = !(e.country_db.is_empty()
+        && e.city_db.is_empty()
+        && e.asn_db.is_empty()
+        && e.feed.is_empty()
+        && e.asn_list.is_empty());
+    if !args.quiet && configured {
+        for w in ctx.enrich.warnings() {
+            eprintln!("gateward: warning: {w}");
+        }
+    }
     let out: Box<dyn Write + Send> = match &args.output {
         Some(path) => match std::fs::File::create(path) {
             Ok(f) => Box::new(f),
@@ -93,7 +117,7 @@ fn analyze(args: AnalyzeArgs) -> ExitCode {
         },
         None => Box::new(std::io::stdout()),
     };
-    let outcome = pipeline::run_offline(&inputs, &cfg, out);
+    let outcome = pipeline::run_offline(&inputs, &cfg, ctx, out);
     if !args.quiet {
         eprintln!("{}", outcome.stats.summary());
     }

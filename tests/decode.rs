@@ -65,6 +65,9 @@ const KNOWN: &[Known] = &[
     k("whatsapp.pcap", Pcap, Ethernet, 679, 1_655_030_801_747_000),
     k("gtpu.pcap", Pcap, Ethernet, 10, 1_643_129_441_023_341),
     k("fragments.pcap", Pcap, Ethernet, 12, 1_704_067_200_000_000),
+    // enrichment (tests/enrichment.rs): tls12.pcap's flow replayed to five
+    // rewritten server addresses, one second apart
+    k("sanctioned.pcap", Pcap, Ethernet, 5, 1_703_606_032_925_092),
     // application-layer captures (tests/dissectors.rs)
     k("tls12.pcap", Pcap, Ethernet, 1, 1_703_606_032_925_092),
     k(

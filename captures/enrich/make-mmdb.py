@@ -308,6 +308,7 @@ def asn_records():
 
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.abspath(__file__))
+    os.makedirs(out, exist_ok=True)
     desc = "gateward test data, not a real database"
     write_mmdb(os.path.join(out, "geoip2-city.mmdb"), "GeoLite2-City", 6, 28, geoip2_city(), desc)
     write_mmdb(os.path.join(out, "geoip2-country.mmdb"), "GeoLite2-Country", 6, 24, geoip2_country(), desc)

@@ -29,14 +29,32 @@ pub struct DetectCtx {
     pub remote: RemoteCtx,
     /// The internal networks.
     pub home: crate::enrich::home::HomeNet,
+    /// Geolocation, AS and feed snapshot (replaced whole on reload).
+    pub enrich: std::sync::Arc<crate::enrich::Enricher>,
 }
 
 impl DetectCtx {
-    /// Builds the detection settings of a configuration, or says which
-    /// section is wrong (a list file that cannot be read, say).
+    /// Checks the detector families' settings (lists they load included),
+    /// without loading the enrichment databases.
+    pub fn check_families(cfg: &crate::config::Config) -> Result<(), String> {
+        Self::families(cfg, std::sync::Arc::new(crate::enrich::Enricher::default())).map(|_| ())
+    }
+
+    /// Builds the detection settings of a configuration, loading the
+    /// enrichment databases and feeds, or says which section is wrong.
     pub fn try_from_config(cfg: &crate::config::Config) -> Result<Self, String> {
+        let enrich =
+            crate::enrich::Enricher::load(&cfg.enrich).map_err(|e| format!("enrich: {e}"))?;
+        Self::families(cfg, std::sync::Arc::new(enrich))
+    }
+
+    fn families(
+        cfg: &crate::config::Config,
+        enrich: std::sync::Arc<crate::enrich::Enricher>,
+    ) -> Result<Self, String> {
         let d = &cfg.detect;
         Ok(DetectCtx {
+            enrich,
             allow: cfg.allow.clone(),
             vpn: VpnCtx::from_config(&d.vpn).map_err(|e| format!("detect.vpn: {e}"))?,
             proxy: ProxyCtx::from_config(&d.proxy).map_err(|e| format!("detect.proxy: {e}"))?,
@@ -83,6 +101,9 @@ pub struct FlowDetect {
     families: Option<Box<Families>>,
     /// Scratch list the families push findings into.
     found: Vec<Detection>,
+    /// `hosting` findings about the remote end, raised only if the flow
+    /// turns out to be a VPN, proxy or remote-access session.
+    pending_hosting: Vec<Detection>,
 }
 
 impl FlowDetect {
@@ -256,9 +277,37 @@ impl FlowDetect {
         }
     }
 
+    /// Address findings about the flow's endpoints (from the enrichment
+    /// snapshot): sanctioned regions and address feeds are raised now;
+    /// hosting is held until the flow proves suspicious.
+    pub fn on_addresses(&mut self, found: Vec<Detection>, facts: &FlowFacts<'_>, ctx: &DetectCtx) {
+        for d in found {
+            if d.category == Category::Hosting {
+                self.pending_hosting.push(d);
+            } else {
+                self.add(d, facts, ctx);
+            }
+        }
+    }
+
     /// Adds a finding: approved ones go to `suppressed`; one detection per
     /// (category, protocol) is kept, the more confident replacing the less.
-    pub fn add(&mut self, d: Detection, facts: &FlowFacts<'_>, ctx: &DetectCtx) {
+    /// A VPN, proxy or remote-access finding whose remote end is a hosting
+    /// provider brings the hosting finding in and is one level more severe.
+    pub fn add(&mut self, mut d: Detection, facts: &FlowFacts<'_>, ctx: &DetectCtx) {
+        if matches!(
+            d.category,
+            Category::Vpn | Category::Proxy | Category::RemoteAccess
+        ) && d.confidence >= Confidence::Medium
+            && !self.pending_hosting.is_empty()
+        {
+            let hosting = std::mem::take(&mut self.pending_hosting);
+            d.severity = d.severity.saturating_sub(1).max(1);
+            d.evidence.push("remote_hosting", hosting[0].protocol);
+            for h in hosting {
+                self.add(h, facts, ctx);
+            }
+        }
         let names = flow_names(facts);
         let name_refs: Vec<&str> = names.iter().map(String::as_str).collect();
         if let Some(i) =

