@@ -8,6 +8,16 @@ use sha1::{Digest as _, Sha1};
 use std::fmt::Write as _;
 use x509_parser::prelude::{FromDer, GeneralName, ParsedExtension, X509Certificate};
 
+/// Certificates parsed per thread and remembered by their SHA-1: servers
+/// present the same certificate to every client, and parsing X.509 is the
+/// dearest step of a TLS handshake. When full the cache starts over.
+const CACHE_ENTRIES: usize = 4096;
+
+thread_local! {
+    static CACHE: std::cell::RefCell<hashbrown::HashMap<[u8; 20], Option<CertInfo>>> =
+        std::cell::RefCell::new(hashbrown::HashMap::new());
+}
+
 /// Most subjectAltName DNS names kept from one certificate (shared CDN
 /// certificates can list hundreds; the first ones are enough to name a
 /// service).
@@ -90,9 +100,25 @@ impl CertInfo {
     /// Parses the leaf certificate DER; `None` on any DER error (hostile
     /// input must never take the sensor down).
     pub fn from_der(der: &[u8]) -> Option<CertInfo> {
+        let sha = Sha1::digest(der);
+        let key: [u8; 20] = sha.into();
+        if let Some(hit) = CACHE.with(|c| c.borrow().get(&key).cloned()) {
+            return hit;
+        }
+        let info = Self::parse(der, &key);
+        CACHE.with(|c| {
+            let mut c = c.borrow_mut();
+            if c.len() >= CACHE_ENTRIES {
+                c.clear();
+            }
+            c.insert(key, info.clone());
+        });
+        info
+    }
+
+    fn parse(der: &[u8], sha: &[u8; 20]) -> Option<CertInfo> {
         let (_, cert) = X509Certificate::from_der(der).ok()?;
         let tbs = &cert.tbs_certificate;
-        let sha = Sha1::digest(der);
         let nb = tbs.validity.not_before.timestamp();
         let na = tbs.validity.not_after.timestamp();
         let mut ski = None;
@@ -129,7 +155,7 @@ impl CertInfo {
             subject: tbs.subject.to_string(),
             issuerdn: tbs.issuer.to_string(),
             serial: colon_hex(tbs.raw_serial(), true),
-            fingerprint: colon_hex(&sha, false),
+            fingerprint: colon_hex(sha, false),
             notbefore: format_unix_time(nb),
             notafter: format_unix_time(na),
             notbefore_unix: nb,
