@@ -233,9 +233,10 @@ impl Default for DecodeConfig {
 pub struct PipelineConfig {
     /// Worker threads; 0 = one per available core (default 0).
     pub workers: usize,
-    /// Packets per batch handed from the reader to a worker (default 256).
+    /// Packets per batch handed from the reader to a worker (default 512).
     pub batch_packets: usize,
-    /// Batches queued per worker before the reader waits (default 8).
+    /// Batches queued per worker before the reader waits (default 32): deep
+    /// enough that a burst for one worker does not stall the others.
     pub queue_batches: usize,
 }
 
@@ -243,8 +244,8 @@ impl Default for PipelineConfig {
     fn default() -> Self {
         PipelineConfig {
             workers: 0,
-            batch_packets: 256,
-            queue_batches: 8,
+            batch_packets: 512,
+            queue_batches: 32,
         }
     }
 }

@@ -67,6 +67,15 @@ pub(super) fn exemption(b: &[u8]) -> Option<Exemption> {
     if b.is_empty() {
         return Some(Exemption::Empty);
     }
+    // The O(1) rules first: most first payloads are TLS or HTTP, and then
+    // the byte scan below is not needed (the verdict does not depend on the
+    // order of the rules).
+    if known_prefix(b) {
+        return Some(Exemption::KnownPrefix);
+    }
+    if b.len() >= 6 && b[..6].iter().all(|&x| printable(x)) {
+        return Some(Exemption::PrintablePrefix);
+    }
     let mut bits = 0u64;
     let mut printable_count = 0usize;
     let mut run = 0usize;
