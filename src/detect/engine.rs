@@ -434,3 +434,112 @@ fn proxy_handshake(f: &FlowFacts<'_>) -> Progress {
     }
     Progress::Continue
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capture::Timestamp;
+    use crate::decode::Addr;
+    use crate::flow::{Flow, FlowKey};
+
+    fn flow() -> Flow {
+        let (key, lo) = FlowKey::new(
+            Addr::v4([10, 0, 0, 2]),
+            40000,
+            Addr::v4([52, 94, 76, 1]),
+            1194,
+            17,
+            0,
+            0,
+        );
+        Flow::new(key, lo, Timestamp(0))
+    }
+
+    #[test]
+    fn hosting_waits_for_a_suspicious_finding_then_raises_its_severity() {
+        let f = flow();
+        let ctx = DetectCtx::default();
+        let mut d = FlowDetect::default();
+        let hosting = Detection::new(
+            Category::Hosting,
+            "hosting_asn",
+            Confidence::High,
+            Basis::Address,
+            "AWS",
+        );
+        d.on_addresses(vec![hosting], &f.facts(), &ctx);
+        assert!(
+            d.detections.is_empty(),
+            "plain traffic to a cloud must not be flagged"
+        );
+        assert!(!d.alert_due());
+        let vpn = Detection::new(
+            Category::Vpn,
+            "openvpn",
+            Confidence::Certain,
+            Basis::Structure,
+            "x",
+        );
+        assert_eq!(vpn.severity, 2);
+        d.add(vpn, &f.facts(), &ctx);
+        let v = d
+            .detections
+            .iter()
+            .find(|x| x.protocol == "openvpn")
+            .expect("vpn kept");
+        assert_eq!(v.severity, 1, "a VPN to a hosting provider is more severe");
+        assert_eq!(v.evidence.get("remote_hosting"), Some("hosting_asn"));
+        assert!(d.detections.iter().any(|x| x.category == Category::Hosting));
+        assert!(d.alert_due());
+    }
+
+    #[test]
+    fn sanctioned_region_alerts_at_once() {
+        let f = flow();
+        let ctx = DetectCtx::default();
+        let mut d = FlowDetect::default();
+        let s = Detection::new(
+            Category::SanctionedRegion,
+            "sanctions",
+            Confidence::High,
+            Basis::Address,
+            "KP",
+        );
+        d.on_addresses(vec![s], &f.facts(), &ctx);
+        assert!(d.alert_due());
+        assert_eq!(d.detections[0].severity, 1);
+    }
+
+    #[test]
+    fn a_weaker_repeat_does_not_replace_a_stronger_finding() {
+        let f = flow();
+        let ctx = DetectCtx::default();
+        let mut d = FlowDetect::default();
+        d.add(
+            Detection::new(
+                Category::Vpn,
+                "openvpn",
+                Confidence::Certain,
+                Basis::Structure,
+                "a",
+            ),
+            &f.facts(),
+            &ctx,
+        );
+        d.alert_written();
+        d.add(
+            Detection::new(
+                Category::Vpn,
+                "openvpn",
+                Confidence::Medium,
+                Basis::Structure,
+                "b",
+            ),
+            &f.facts(),
+            &ctx,
+        );
+        assert_eq!(d.detections.len(), 1);
+        assert_eq!(d.detections[0].reason, "a");
+        assert!(!d.alert_due(), "no new alert for a weaker repeat");
+    }
+}
