@@ -34,6 +34,10 @@ pub struct Config {
     pub detect: crate::detect::config::DetectConfig,
     /// Geolocation, AS and feed enrichment, sanctioned regions.
     pub enrich: crate::enrich::EnrichConfig,
+    /// Live capture (`gateward run`): interfaces, snap length, filter.
+    pub capture: crate::daemon::CaptureConfig,
+    /// Daemon lifecycle: privilege drop, stats, metrics, shutdown, pidfile.
+    pub daemon: crate::daemon::DaemonConfig,
 }
 
 /// The address → name cache fed by DNS answers.
@@ -81,6 +85,8 @@ impl Default for Config {
             allow: Default::default(),
             detect: Default::default(),
             enrich: Default::default(),
+            capture: Default::default(),
+            daemon: Default::default(),
         }
     }
 }
@@ -273,6 +279,12 @@ pub struct OutputConfig {
     pub all_flows: bool,
     /// Community ID seed (default 0, as Zeek and Suricata use).
     pub community_id_seed: u16,
+    /// Where events go, one `[[output.sink]]` table each: `file`, `stdout`,
+    /// `unix_stream`, `unix_dgram` or `syslog`, each behind a bounded queue
+    /// with a when-full policy (docs/sinks.md). Default none (`analyze`
+    /// writes to stdout or `--output`).
+    #[serde(default)]
+    pub sink: Vec<crate::sink::SinkConfig>,
 }
 
 /// Deserialises a list of CIDR strings with a message naming the bad one.
@@ -385,6 +397,9 @@ impl Config {
         if self.flow.inspect_packets > 1024 {
             return Err("flow.inspect_packets must be at most 1024".into());
         }
+        self.capture.validate()?;
+        self.daemon.validate()?;
+        crate::sink::validate_all(&self.output.sink)?;
         Ok(())
     }
 }

@@ -9,6 +9,7 @@
 
 pub mod capture;
 pub mod config;
+pub mod daemon;
 pub mod decode;
 pub mod detect;
 pub mod dissect;
@@ -17,4 +18,5 @@ pub mod event;
 pub mod flow;
 pub mod output;
 pub mod pipeline;
+pub mod sink;
 pub mod stats;

@@ -1,5 +1,5 @@
-//! The `gateward` command line: `analyze` for captures (the live `run` and
-//! `validate` commands arrive with the daemon).
+//! The `gateward` command line: `analyze` for captures, `run` for the live
+//! daemon, `validate` for checking a configuration.
 
 use clap::{Parser, Subcommand};
 
@@ -27,6 +27,33 @@ struct Cli {
 enum Command {
     /// Analyse pcap/pcapng captures offline and write one JSON object per flow.
     Analyze(AnalyzeArgs),
+    /// Capture live on the configured interfaces until SIGTERM/SIGINT
+    /// (SIGHUP reopens outputs, SIGUSR2 reloads feeds, databases and
+    /// allow-lists).
+    Run(RunArgs),
+    /// Check a configuration file (every key, list and database) and exit
+    /// 0 if it is usable, 2 with the offending key otherwise.
+    Validate(ValidateArgs),
+}
+
+#[derive(clap::Args)]
+struct RunArgs {
+    /// TOML configuration file (see systemd/gateward.toml).
+    #[arg(short, long, value_name = "FILE")]
+    config: PathBuf,
+    /// Interface to capture on (repeatable); replaces capture.interfaces.
+    #[arg(short, long = "interface", value_name = "IF")]
+    interfaces: Vec<String>,
+    /// Write every flow, not only flows with detections (as output.all_flows).
+    #[arg(long)]
+    all_flows: bool,
+}
+
+#[derive(clap::Args)]
+struct ValidateArgs {
+    /// TOML configuration file to check.
+    #[arg(short, long, value_name = "FILE")]
+    config: PathBuf,
 }
 
 #[derive(clap::Args)]
@@ -56,6 +83,17 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Analyze(args) => analyze(args),
+        Command::Run(args) => {
+            let code = gateward::daemon::run(&args.config, &args.interfaces, args.all_flows);
+            ExitCode::from(code.clamp(0, 255) as u8)
+        }
+        Command::Validate(args) => match gateward::daemon::validate(&args.config) {
+            Ok(_) => {
+                println!("{}: configuration OK", args.config.display());
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(e),
+        },
     }
 }
 

@@ -5,9 +5,11 @@
 
 mod file;
 mod linktype;
+mod live;
 
 pub use file::{CaptureFormat, FileSource};
 pub use linktype::LinkType;
+pub use live::{LiveOptions, LiveSource, check_bpf};
 
 use std::fmt;
 
@@ -74,6 +76,13 @@ pub enum CaptureError {
         /// Byte offset of the record that is cut short.
         offset: u64,
     },
+    /// A live interface could not be opened or read (libpcap's message).
+    Device {
+        /// The interface.
+        interface: String,
+        /// What libpcap said, or what we refused.
+        message: String,
+    },
     /// A header field is impossible (e.g. a record longer than any snap length).
     Corrupt {
         /// Byte offset of the bad record or block.
@@ -94,6 +103,9 @@ impl fmt::Display for CaptureError {
             CaptureError::Truncated { offset } => {
                 write!(f, "truncated capture: record at byte {offset} is cut short")
             }
+            CaptureError::Device { interface, message } => {
+                write!(f, "interface {interface}: {message}")
+            }
             CaptureError::Corrupt { offset, what } => {
                 write!(f, "corrupt capture at byte {offset}: {what}")
             }
@@ -109,10 +121,51 @@ impl From<std::io::Error> for CaptureError {
     }
 }
 
+/// What [`PacketSource::poll_packet`] found.
+#[derive(Debug)]
+pub enum Poll<'a> {
+    /// A frame, borrowed until the next call.
+    Packet(RawPacket<'a>),
+    /// Nothing arrived within the source's read timeout (live sources only):
+    /// the caller may advance its clock with wall time and poll again.
+    Idle,
+    /// Clean end of input (files only; a live source never ends by itself).
+    End,
+}
+
+/// Counters a live source's kernel keeps (pcap_stats), cumulative since the
+/// source was opened.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CaptureStats {
+    /// Frames the kernel handed to the capture (before the BPF filter on
+    /// some platforms; after it on Linux).
+    pub received: u64,
+    /// Frames dropped because the capture buffer was full.
+    pub dropped: u64,
+    /// Frames dropped by the interface or its driver.
+    pub if_dropped: u64,
+}
+
 /// Anything that yields frames in capture order: a file, standard input, or
 /// (with the daemon) a live interface.
 pub trait PacketSource {
     /// The next frame, `Ok(None)` at a clean end of input. After an error the
     /// source is finished; frames returned before it remain valid results.
+    /// A live source blocks here until a frame arrives.
     fn next_packet(&mut self) -> Result<Option<RawPacket<'_>>, CaptureError>;
+
+    /// The next frame, or [`Poll::Idle`] when a live source's read timeout
+    /// expired first, or [`Poll::End`]. Files never report `Idle`; the
+    /// default maps [`PacketSource::next_packet`].
+    fn poll_packet(&mut self) -> Result<Poll<'_>, CaptureError> {
+        Ok(match self.next_packet()? {
+            Some(p) => Poll::Packet(p),
+            None => Poll::End,
+        })
+    }
+
+    /// Kernel counters of a live source; `None` for files.
+    fn stats(&mut self) -> Option<CaptureStats> {
+        None
+    }
 }

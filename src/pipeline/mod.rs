@@ -3,8 +3,13 @@
 //! writer. Files are read in order, as one continuous capture.
 
 pub mod batch;
+pub mod live;
 pub mod shard;
 pub mod worker;
+
+pub use live::{
+    Control, LiveOutcome, LiveOutput, LiveRun, LiveSnapshot, OutputCounter, WriteOutput, run_live,
+};
 
 use crate::capture::{CaptureError, FileSource, PacketSource, Timestamp};
 use crate::config::Config;
@@ -107,6 +112,21 @@ impl Fanout {
         }
         if self.pending[w].len() >= self.batch_packets {
             self.send(w);
+        }
+        if self.now.micros_since(self.last_tick) >= TICK_US {
+            self.last_tick = self.now;
+            for w in 0..self.senders.len() {
+                self.send(w);
+            }
+        }
+    }
+
+    /// Moves the clock without a packet (live capture, idle link): every
+    /// worker gets a batch, empty or not, once per tick so it can expire
+    /// flows.
+    fn advance(&mut self, now: Timestamp) {
+        if now > self.now {
+            self.now = now;
         }
         if self.now.micros_since(self.last_tick) >= TICK_US {
             self.last_tick = self.now;
@@ -254,6 +274,26 @@ fn write_all(out: Box<dyn Write + Send>, rx: Receiver<Vec<u8>>) -> (u64, Option<
         && e.kind() != std::io::ErrorKind::BrokenPipe
     {
         error = Some(e);
+    }
+    (failed, error)
+}
+
+/// The live writer thread: hands each chunk to `send`; after a failure it
+/// keeps draining (so workers never block) and counts failed chunks.
+fn write_chunks(
+    rx: Receiver<Vec<u8>>,
+    mut send: impl FnMut(&[u8]) -> std::io::Result<()>,
+) -> (u64, Option<std::io::Error>) {
+    let mut failed: u64 = 0;
+    let mut error = None;
+    for buf in rx {
+        if let Err(e) = send(&buf) {
+            failed += 1;
+            if error.is_none() {
+                eprintln!("gateward: error: writing output: {e}");
+                error = Some(e);
+            }
+        }
     }
     (failed, error)
 }

@@ -263,6 +263,29 @@ impl Worker {
         }
     }
 
+    /// Hands buffered events to the writer now (live capture flushes on a
+    /// timer so alerts do not wait for a full buffer).
+    pub fn flush_output(&mut self) {
+        self.flush();
+    }
+
+    /// Counters so far (live runs publish snapshots of them).
+    pub fn stats(&self) -> &WorkerStats {
+        &self.stats
+    }
+
+    /// Flows held now.
+    pub fn open_flows(&self) -> usize {
+        self.table.len()
+    }
+
+    /// Replaces the detection settings between batches (reload): flows in
+    /// progress keep their state and are judged with the new settings from
+    /// their next packet on.
+    pub fn set_ctx(&mut self, ctx: Arc<DetectCtx>) {
+        self.ctx = ctx;
+    }
+
     /// Ends every flow (end of input) and returns the counters.
     pub fn finish(mut self) -> WorkerStats {
         let Worker {

@@ -1,0 +1,348 @@
+//! `gateward run` and `gateward validate`: open capture, drop privileges,
+//! start the engine, turn signals into actions, tell systemd.
+//!
+//! Order at start: load and check the config → build the detection
+//! context (enrichment databases) → open every interface → write the
+//! pidfile → bind the metrics socket → drop privileges → open outputs →
+//! start threads → READY=1.
+
+use crate::capture::{LiveSource, Timestamp};
+use crate::config::Config;
+use crate::detect::engine::DetectCtx;
+use crate::pipeline::{LiveOutput, LiveRun, LiveSnapshot, WriteOutput};
+use crossbeam_channel::{Receiver, RecvTimeoutError, unbounded};
+use sd_notify::NotifyState;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+/// Exit status for a configuration error (as `analyze`).
+const EXIT_CONFIG: i32 = 2;
+/// Exit status for a runtime failure (capture could not open, lost
+/// interface, output not drained, worker panic).
+const EXIT_RUNTIME: i32 = 1;
+
+/// What a signal asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Signal {
+    Stop,
+    Reopen,
+    Reload,
+}
+
+fn say_error(msg: impl std::fmt::Display) {
+    eprintln!("gateward: error: {msg}");
+}
+
+/// Loads `path` and runs every check `run` would, short of opening
+/// interfaces: typed parse, semantic checks, BPF compilation, detector
+/// lists and enrichment databases. The message names the key at fault.
+pub fn validate(path: &Path) -> Result<Config, String> {
+    let cfg = Config::load(path).map_err(|e| e.to_string())?;
+    DetectCtx::try_from_config(&cfg).map_err(|e| format!("{}: {e}", path.display()))?;
+    if !cfg.daemon.user.is_empty() {
+        match nix::unistd::User::from_name(&cfg.daemon.user) {
+            Ok(Some(_)) => {}
+            Ok(None) => {
+                return Err(format!(
+                    "{}: daemon.user: no such user `{}`",
+                    path.display(),
+                    cfg.daemon.user
+                ));
+            }
+            Err(e) => return Err(format!("{}: daemon.user: {e}", path.display())),
+        }
+    }
+    Ok(cfg)
+}
+
+/// Opens the configured sinks (`[[output.sink]]`), or standard output when
+/// none is configured. Called after the privilege drop, so files are
+/// created as the service user.
+pub fn open_outputs(cfg: &Config) -> Result<Arc<dyn LiveOutput>, String> {
+    if cfg.output.sink.is_empty() {
+        return Ok(Arc::new(WriteOutput::new(
+            "stdout",
+            Box::new(std::io::stdout()),
+        )));
+    }
+    let set = crate::sink::SinkSet::from_config(&cfg.output.sink)?;
+    Ok(Arc::new(super::output::SinkOutput::new(set)))
+}
+
+fn notify(states: &[NotifyState]) {
+    if let Err(e) = sd_notify::notify(states) {
+        eprintln!("gateward: warning: sd_notify: {e}");
+    }
+}
+
+fn spawn_signal_thread() -> Result<Receiver<Signal>, String> {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM, SIGUSR2};
+    let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGINT, SIGHUP, SIGUSR2])
+        .map_err(|e| format!("installing signal handlers: {e}"))?;
+    let (tx, rx) = unbounded();
+    std::thread::Builder::new()
+        .name("gw-signals".into())
+        .spawn(move || {
+            for sig in signals.forever() {
+                let s = match sig {
+                    SIGHUP => Signal::Reopen,
+                    SIGUSR2 => Signal::Reload,
+                    _ => Signal::Stop,
+                };
+                if tx.send(s).is_err() {
+                    break;
+                }
+            }
+        })
+        .map_err(|e| format!("spawning signal thread: {e}"))?;
+    Ok(rx)
+}
+
+/// Becomes `user` (its primary group and supplementary groups) and checks
+/// that root cannot be regained.
+fn drop_privileges(user: &str) -> Result<(), String> {
+    use nix::unistd::{User, getegid, geteuid, getgid, getuid, initgroups, setgid, setuid};
+    let u = User::from_name(user)
+        .map_err(|e| format!("daemon.user: looking up `{user}`: {e}"))?
+        .ok_or_else(|| format!("daemon.user: no such user `{user}`"))?;
+    let name =
+        std::ffi::CString::new(user).map_err(|_| format!("daemon.user: bad name `{user}`"))?;
+    initgroups(&name, u.gid).map_err(|e| format!("initgroups({user}): {e}"))?;
+    setgid(u.gid).map_err(|e| format!("setgid({}): {e}", u.gid))?;
+    setuid(u.uid).map_err(|e| format!("setuid({}): {e}", u.uid))?;
+    if getuid() != u.uid || geteuid() != u.uid || getgid() != u.gid || getegid() != u.gid {
+        return Err(format!("privilege drop to `{user}` did not take effect"));
+    }
+    if !u.uid.is_root() && setuid(nix::unistd::Uid::from_raw(0)).is_ok() {
+        return Err("privilege drop is reversible (setuid(0) succeeded); refusing to run".into());
+    }
+    Ok(())
+}
+
+fn wall_now() -> Timestamp {
+    let d = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default();
+    Timestamp(d.as_micros().min(u64::MAX as u128) as u64)
+}
+
+/// Re-reads the config file and builds new detection settings; the caller
+/// keeps the old ones on error.
+fn reload_ctx(path: &Path) -> Result<Arc<DetectCtx>, String> {
+    let cfg = Config::load(path).map_err(|e| e.to_string())?;
+    DetectCtx::try_from_config(&cfg)
+        .map(Arc::new)
+        .map_err(|e| format!("{}: {e}", path.display()))
+}
+
+struct Pidfile(PathBuf);
+
+impl Drop for Pidfile {
+    fn drop(&mut self) {
+        // May fail after the privilege drop; systemd's RuntimeDirectory
+        // cleans up then.
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// `gateward run`: returns the process exit status (0 after a clean stop).
+/// `interfaces`, when not empty, replaces `capture.interfaces`.
+pub fn run(config: &Path, interfaces: &[String], all_flows: bool) -> i32 {
+    let mut cfg = match validate(config) {
+        Ok(c) => c,
+        Err(e) => {
+            say_error(e);
+            return EXIT_CONFIG;
+        }
+    };
+    if !interfaces.is_empty() {
+        cfg.capture.interfaces = interfaces.to_vec();
+    }
+    if all_flows {
+        cfg.output.all_flows = true;
+    }
+    if cfg.capture.interfaces.is_empty() {
+        say_error(format!(
+            "{}: capture.interfaces: no interface to capture on (set it or pass --interface)",
+            config.display()
+        ));
+        return EXIT_CONFIG;
+    }
+    let ctx = match DetectCtx::try_from_config(&cfg) {
+        Ok(c) => Arc::new(c),
+        Err(e) => {
+            say_error(format!("{}: {e}", config.display()));
+            return EXIT_CONFIG;
+        }
+    };
+    let opts = cfg.capture.live_options();
+    let mut sources = Vec::with_capacity(cfg.capture.interfaces.len());
+    for i in &cfg.capture.interfaces {
+        match LiveSource::open(i, &opts) {
+            Ok(s) => sources.push(s),
+            Err(e) => {
+                say_error(format!(
+                    "{e} (capture needs root or CAP_NET_RAW; see README)"
+                ));
+                return EXIT_RUNTIME;
+            }
+        }
+    }
+    let _pidfile = if cfg.daemon.pidfile.is_empty() {
+        None
+    } else {
+        let p = PathBuf::from(&cfg.daemon.pidfile);
+        if let Err(e) = std::fs::write(&p, format!("{}\n", std::process::id())) {
+            say_error(format!("daemon.pidfile: {}: {e}", p.display()));
+            return EXIT_RUNTIME;
+        }
+        Some(Pidfile(p))
+    };
+    let signals = match spawn_signal_thread() {
+        Ok(r) => r,
+        Err(e) => {
+            say_error(e);
+            return EXIT_RUNTIME;
+        }
+    };
+    let metrics = if cfg.daemon.metrics_listen.is_empty() {
+        None
+    } else {
+        match std::net::TcpListener::bind(&cfg.daemon.metrics_listen) {
+            Ok(l) => Some(l),
+            Err(e) => {
+                say_error(format!(
+                    "daemon.metrics_listen: cannot listen on {}: {e}",
+                    cfg.daemon.metrics_listen
+                ));
+                return EXIT_RUNTIME;
+            }
+        }
+    };
+    if !cfg.daemon.user.is_empty() {
+        if nix::unistd::geteuid().is_root() {
+            if let Err(e) = drop_privileges(&cfg.daemon.user) {
+                say_error(e);
+                return EXIT_RUNTIME;
+            }
+        } else {
+            eprintln!(
+                "gateward: note: not started as root; daemon.user `{}` ignored",
+                cfg.daemon.user
+            );
+        }
+    }
+    let output = match open_outputs(&cfg) {
+        Ok(o) => o,
+        Err(e) => {
+            say_error(e);
+            return EXIT_RUNTIME;
+        }
+    };
+    let shared_snapshot = Arc::new(Mutex::new(LiveSnapshot::default()));
+    if let Some(l) = metrics {
+        super::metrics::serve(l, shared_snapshot.clone());
+    }
+    let run = LiveRun::start(sources, &cfg, ctx, output);
+    notify(&[NotifyState::Ready, NotifyState::Status("capturing")]);
+    eprintln!(
+        "gateward: capturing on {} ({} workers)",
+        cfg.capture.interfaces.join(", "),
+        cfg.pipeline.worker_count()
+    );
+
+    let stats_every =
+        (cfg.daemon.stats_interval > 0).then(|| Duration::from_secs(cfg.daemon.stats_interval));
+    let watchdog_every = sd_notify::watchdog_enabled().map(|d| d / 2);
+    let mut next_stats = stats_every.map(|d| Instant::now() + d);
+    let mut next_watchdog = watchdog_every.map(|d| Instant::now() + d);
+    let mut code = 0;
+    loop {
+        let mut wake = Instant::now() + Duration::from_secs(1);
+        for t in [next_stats, next_watchdog].into_iter().flatten() {
+            wake = wake.min(t);
+        }
+        let got = signals.recv_timeout(wake.saturating_duration_since(Instant::now()));
+        let now = Instant::now();
+        match got {
+            Ok(Signal::Stop) => break,
+            Ok(Signal::Reopen) => match run.reopen() {
+                Ok(()) => eprintln!("gateward: outputs reopened"),
+                Err(e) => say_error(format!("reopening outputs: {e}")),
+            },
+            Ok(Signal::Reload) => {
+                notify(&[
+                    NotifyState::Reloading,
+                    NotifyState::monotonic_usec_now().unwrap_or(NotifyState::Status("reloading")),
+                ]);
+                match reload_ctx(config) {
+                    Ok(c) => {
+                        run.reload(c);
+                        eprintln!(
+                            "gateward: reloaded detection settings, feeds, databases and allow-lists from {} (other sections need a restart)",
+                            config.display()
+                        );
+                    }
+                    Err(e) => {
+                        run.reload_failed();
+                        say_error(format!("reload refused, keeping the running settings: {e}"));
+                    }
+                }
+                notify(&[NotifyState::Ready, NotifyState::Status("capturing")]);
+            }
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => break,
+        }
+        let snap = run.snapshot();
+        if let (Some(t), Some(d)) = (next_stats, stats_every)
+            && now >= t
+        {
+            run.emit(super::stats_event(&snap, wall_now()));
+            next_stats = Some(t + d);
+        }
+        if let (Some(t), Some(d)) = (next_watchdog, watchdog_every)
+            && now >= t
+        {
+            notify(&[NotifyState::Watchdog]);
+            next_watchdog = Some(now + d);
+        }
+        *shared_snapshot.lock().unwrap_or_else(|e| e.into_inner()) = snap;
+        if run.capturing() == 0 {
+            say_error("every capture interface failed; stopping");
+            code = EXIT_RUNTIME;
+            break;
+        }
+    }
+
+    notify(&[NotifyState::Stopping, NotifyState::Status("stopping")]);
+    eprintln!("gateward: stopping: flushing flows and draining outputs");
+    let deadline = Instant::now() + Duration::from_secs(cfg.daemon.shutdown_deadline);
+    let final_stats = stats_every.is_some();
+    let outcome = run.stop(deadline, |s| {
+        final_stats.then(|| super::stats_event(s, wall_now()))
+    });
+    *shared_snapshot.lock().unwrap_or_else(|e| e.into_inner()) = outcome.snapshot.clone();
+    let w = &outcome.snapshot.workers;
+    let cap = outcome.snapshot.capture_totals();
+    eprintln!(
+        "gateward: stopped: {} packets, {} flows, {} alerts; kernel received {}, dropped {}, if-dropped {}",
+        w.packets, w.flows, w.alerts, cap.received, cap.dropped, cap.if_dropped
+    );
+    for e in &outcome.capture_errors {
+        say_error(format!("capture: {e}"));
+        code = EXIT_RUNTIME;
+    }
+    if outcome.worker_panics > 0 {
+        say_error(format!(
+            "{} worker thread(s) panicked; their flows are lost (please report this bug)",
+            outcome.worker_panics
+        ));
+        code = EXIT_RUNTIME;
+    }
+    if let Some(e) = &outcome.output_error {
+        say_error(format!("output: {e}"));
+        code = EXIT_RUNTIME;
+    }
+    code
+}
