@@ -401,7 +401,9 @@ fn config_errors_name_the_sink() {
     // The configuration check (`gateward validate`, and every load) names
     // the sink, and so does opening the set directly.
     let text = "[[output.sink]]\ntype = \"stdout\"\n[[output.sink]]\ntype = \"syslog\"\naddress = \"nohost\"\n";
-    let e = gateward::config::Config::parse(text, "t").unwrap_err().to_string();
+    let e = gateward::config::Config::parse(text, "t")
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("output.sink[1]:"), "{e}");
     let sinks: Vec<gateward::sink::SinkConfig> = toml::from_str::<toml::Table>(text)
         .ok()
