@@ -1,48 +1,38 @@
 #!/usr/bin/env bash
-# Installs what the sink tests talk to: rsyslog (tests/sinks.rs starts its
-# own rsyslogd on loopback). Idempotent; never fails CI: without root or apt
-# the tests that need rsyslogd print `SKIP:` and pass.
+# Installs, when missing, what the build and the tests need beyond Rust:
+#   libpcap-dev        the build links libpcap (live capture)
+#   cmake, g++         the optional Kafka sink builds the bundled librdkafka
+#   rsyslog            tests/sinks.rs and tests/live.rs start a real rsyslogd
+#   iproute2, iputils-ping, curl
+#                      tests/live.rs runs the daemon in network namespaces
+# Idempotent. Without root or apt-get it installs nothing: the build then
+# needs libpcap-dev present, and the tests that need the peers print SKIP.
 set -u
 
 have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [ -x "/sbin/$1" ]; }
 
-# ---- libpcap (live capture, `gateward run`; added by the daemon work) ----
-# Placed before the rsyslog block because that block exits early. The build
-# links libpcap, so this is a hard requirement when it is missing.
-if ! pkg-config --exists libpcap 2>/dev/null; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "install-deps: apt-get install -y libpcap-dev"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y libpcap-dev \
-      || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y libpcap-dev; } \
-      || echo "install-deps: could not install libpcap-dev: the build will fail to link -lpcap"
-  else
-    echo "install-deps: libpcap-dev missing and cannot install it (need root and apt-get)"
-  fi
-else
-  echo "install-deps: libpcap present"
-fi
-# ---- end libpcap ----
+need=()
+pkg-config --exists libpcap 2>/dev/null || [ -e /usr/include/pcap.h ] || need+=(libpcap-dev)
+have cmake || need+=(cmake)
+have g++ || need+=(g++)
+have rsyslogd || need+=(rsyslog)
+have ip || need+=(iproute2)
+have ping || need+=(iputils-ping)
+have curl || need+=(curl)
 
-if have rsyslogd; then
-  echo "install-deps: rsyslogd present, nothing to do"
+if [ ${#need[@]} -eq 0 ]; then
+  echo "install-deps: everything present"
   exit 0
 fi
-if [ "$(id -u)" != 0 ]; then
-  echo "install-deps: rsyslogd missing and not root: rsyslog tests will skip"
+if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+  echo "install-deps: missing ${need[*]} and cannot install (need root and apt-get)"
   exit 0
 fi
-if ! command -v apt-get >/dev/null 2>&1; then
-  echo "install-deps: rsyslogd missing and no apt-get: rsyslog tests will skip"
-  exit 0
-fi
-echo "install-deps: apt-get install -y --no-install-recommends rsyslog"
 export DEBIAN_FRONTEND=noninteractive
-if ! apt-get install -y --no-install-recommends rsyslog; then
-  echo "install-deps: install failed; refreshing package lists and retrying"
-  if ! { apt-get update && apt-get install -y --no-install-recommends rsyslog; }; then
-    echo "install-deps: could not install rsyslog: rsyslog tests will skip"
-    exit 0
-  fi
+echo "install-deps: apt-get install -y --no-install-recommends ${need[*]}"
+if ! apt-get install -y --no-install-recommends "${need[@]}"; then
+  echo "install-deps: refreshing package lists and retrying"
+  apt-get update && apt-get install -y --no-install-recommends "${need[@]}" \
+    || echo "install-deps: could not install ${need[*]}: dependent tests will skip"
 fi
-have rsyslogd && echo "install-deps: rsyslogd installed"
 exit 0

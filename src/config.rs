@@ -280,8 +280,9 @@ pub struct OutputConfig {
     /// Community ID seed (default 0, as Zeek and Suricata use).
     pub community_id_seed: u16,
     /// Where events go, one `[[output.sink]]` table each: `file`, `stdout`,
-    /// `unix_stream`, `unix_dgram` or `syslog`, each behind a bounded queue
-    /// with a when-full policy (docs/sinks.md). Default none (`analyze`
+    /// `unix_stream`, `unix_dgram`, `syslog` or `kafka` (cargo feature), each
+    /// behind a bounded queue with a when-full policy (docs/sinks.md).
+    /// Default none (`analyze`
     /// writes to stdout or `--output`).
     #[serde(default)]
     pub sink: Vec<crate::sink::SinkConfig>,

@@ -9,6 +9,8 @@
 //! `sent + dropped` equals the lines handed to [`SinkSet::send`]: no line is
 //! lost without being counted.
 
+#[cfg(feature = "kafka")]
+mod kafka;
 pub mod syslog;
 pub mod transport;
 
@@ -35,6 +37,9 @@ pub enum SinkKind {
     UnixDgram,
     /// RFC 5424 syslog to `address` over `protocol`.
     Syslog,
+    /// One message per line to Kafka `topic` on `brokers` (cargo feature
+    /// `kafka`; refused at validation without it).
+    Kafka,
 }
 
 /// Syslog transport (`protocol`).
@@ -63,7 +68,7 @@ pub enum WhenFull {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SinkConfig {
-    /// `file`, `stdout`, `unix_stream`, `unix_dgram` or `syslog`.
+    /// `file`, `stdout`, `unix_stream`, `unix_dgram`, `syslog` or `kafka`.
     #[serde(rename = "type")]
     pub kind: SinkKind,
     /// Label in counters and logs (default `TYPE:PATH` or `TYPE:ADDRESS`).
@@ -109,6 +114,16 @@ pub struct SinkConfig {
     /// Syslog facility (default `local0`).
     #[serde(default)]
     pub facility: Option<syslog::Facility>,
+    /// Kafka bootstrap brokers, comma-separated `host:port` (`kafka`).
+    #[serde(default)]
+    pub brokers: Option<String>,
+    /// Kafka topic (`kafka`).
+    #[serde(default)]
+    pub topic: Option<String>,
+    /// How long librdkafka keeps retrying a message before its delivery
+    /// fails and it is counted as dropped, ms (`kafka`; default 300000).
+    #[serde(default)]
+    pub message_timeout_ms: Option<u64>,
 }
 
 fn default_queue() -> usize {
@@ -139,6 +154,9 @@ impl SinkConfig {
             app_name: None,
             hostname: None,
             facility: None,
+            brokers: None,
+            topic: None,
+            message_timeout_ms: None,
         }
     }
 
@@ -161,7 +179,11 @@ impl SinkConfig {
             SinkKind::UnixStream => "unix_stream",
             SinkKind::UnixDgram => "unix_dgram",
             SinkKind::Syslog => "syslog",
+            SinkKind::Kafka => "kafka",
         };
+        if let Some(t) = &self.topic {
+            return format!("{kind}:{t}");
+        }
         match (&self.path, &self.address) {
             (Some(p), _) => format!("{kind}:{}", p.display()),
             (None, Some(a)) => format!("{kind}:{a}"),
@@ -171,6 +193,10 @@ impl SinkConfig {
 
     /// Checks the keys that make sense together (without opening anything).
     pub fn validate(&self) -> Result<(), String> {
+        if self.kind == SinkKind::Kafka && !cfg!(feature = "kafka") {
+            return Err("built without Kafka support: rebuild with --features kafka".into());
+        }
+        self.validate_kafka_keys()?;
         let is_syslog = self.kind == SinkKind::Syslog;
         let needs_path = matches!(
             self.kind,
@@ -226,6 +252,56 @@ impl SinkConfig {
             && !syslog::header_field_ok(h, 255)
         {
             return Err("`hostname` must be 1 to 255 printable ASCII characters, no spaces".into());
+        }
+        Ok(())
+    }
+
+    fn validate_kafka_keys(&self) -> Result<(), String> {
+        if self.kind != SinkKind::Kafka {
+            for (key, set) in [
+                ("brokers", self.brokers.is_some()),
+                ("topic", self.topic.is_some()),
+                ("message_timeout_ms", self.message_timeout_ms.is_some()),
+            ] {
+                if set {
+                    return Err(format!("`{key}` is only for kafka"));
+                }
+            }
+            return Ok(());
+        }
+        let brokers = self
+            .brokers
+            .as_deref()
+            .ok_or("`brokers` (comma-separated host:port) is required for kafka")?;
+        for b in brokers.split(',') {
+            let b = b.trim();
+            let ok = b
+                .rsplit_once(':')
+                .is_some_and(|(h, p)| !h.is_empty() && p.parse::<u16>().is_ok_and(|p| p != 0));
+            if !ok {
+                return Err(format!("broker `{b}` in `brokers` is not host:port"));
+            }
+        }
+        let topic = self
+            .topic
+            .as_deref()
+            .ok_or("`topic` is required for kafka")?;
+        if topic.is_empty()
+            || topic.len() > 249
+            || topic == "."
+            || topic == ".."
+            || !topic
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+        {
+            return Err(format!(
+                "topic `{topic}` is not a Kafka topic name (1 to 249 of a-z A-Z 0-9 . _ -)"
+            ));
+        }
+        if let Some(ms) = self.message_timeout_ms
+            && !(1..=i32::MAX as u64).contains(&ms)
+        {
+            return Err("`message_timeout_ms` must be at least 1".into());
         }
         Ok(())
     }
@@ -370,14 +446,32 @@ impl SinkSet {
         validate_all(cfgs)?;
         let mut prepared = Vec::with_capacity(cfgs.len());
         for (i, c) in cfgs.iter().enumerate() {
-            let (t, framing) =
-                build(c).map_err(|e| format!("output.sink[{i}] ({}): {e}", c.label()))?;
-            prepared.push((c, t, framing));
+            let out = build(c).map_err(|e| format!("output.sink[{i}] ({}): {e}", c.label()))?;
+            prepared.push((c, out));
         }
         let mut sinks = Vec::with_capacity(prepared.len());
-        for (i, (c, t, framing)) in prepared.into_iter().enumerate() {
+        for (i, (c, out)) in prepared.into_iter().enumerate() {
             let (tx, rx) = crossbeam_channel::bounded::<Line>(c.queue);
             let shared = Arc::new(Shared::default());
+            let (t, framing) = match out {
+                Built::Stream(t, framing) => (t, framing),
+                #[cfg(feature = "kafka")]
+                Built::Kafka(k) => {
+                    let worker = k.start(c.label(), rx, shared.clone());
+                    let thread = std::thread::Builder::new()
+                        .name(format!("gw-sink-{i}"))
+                        .spawn(move || worker.run())
+                        .map_err(|e| format!("output.sink[{i}]: cannot start thread: {e}"))?;
+                    sinks.push(Sink {
+                        name: c.label(),
+                        policy: c.policy(),
+                        tx,
+                        shared,
+                        thread,
+                    });
+                    continue;
+                }
+            };
             let worker = SinkThread {
                 name: c.label(),
                 rx,
@@ -545,9 +639,29 @@ impl Sink {
     }
 }
 
-fn build(c: &SinkConfig) -> Result<(Box<dyn Transport>, Framing), String> {
+/// A sink's output, ready for its thread.
+enum Built {
+    /// A byte transport with its framing (files, sockets, syslog).
+    Stream(Box<dyn Transport>, Framing),
+    /// A Kafka producer.
+    #[cfg(feature = "kafka")]
+    Kafka(kafka::KafkaOut),
+}
+
+fn build(c: &SinkConfig) -> Result<Built, String> {
+    if c.kind == SinkKind::Kafka {
+        #[cfg(feature = "kafka")]
+        return kafka::KafkaOut::new(c).map(Built::Kafka);
+        #[cfg(not(feature = "kafka"))]
+        return Err("built without Kafka support: rebuild with --features kafka".into());
+    }
+    build_stream(c).map(|(t, f)| Built::Stream(t, f))
+}
+
+fn build_stream(c: &SinkConfig) -> Result<(Box<dyn Transport>, Framing), String> {
     let path = || c.path.clone().unwrap_or_default();
     Ok(match c.kind {
+        SinkKind::Kafka => return Err("a kafka sink has no byte transport".into()),
         SinkKind::File => {
             let mut f = transport::FileOut::new(path());
             f.connect()
@@ -934,6 +1048,31 @@ mod tests {
             assert!(e.contains(want), "{text}: {e}");
             assert!(e.starts_with("output.sink[0]"), "{text}: {e}");
         }
+    }
+
+    #[test]
+    fn kafka_keys_are_refused_elsewhere_and_checked() {
+        let e = parse("[[sink]]\ntype = \"stdout\"\ntopic = \"t\"\n").unwrap_err();
+        assert!(e.contains("`topic` is only for kafka"), "{e}");
+        if cfg!(feature = "kafka") {
+            let e = parse("[[sink]]\ntype = \"kafka\"\ntopic = \"t\"\n").unwrap_err();
+            assert!(e.contains("`brokers`"), "{e}");
+            let s = parse("[[sink]]\ntype = \"kafka\"\nbrokers = \"k1:9092, k2:9092\"\ntopic = \"eve.alerts\"\n")
+                .unwrap();
+            assert_eq!(s[0].policy(), WhenFull::DropNewest);
+            assert_eq!(s[0].label(), "kafka:eve.alerts");
+        }
+    }
+
+    #[cfg(not(feature = "kafka"))]
+    #[test]
+    fn kafka_is_refused_without_the_feature() {
+        let e =
+            parse("[[sink]]\ntype = \"kafka\"\nbrokers = \"k:9092\"\ntopic = \"t\"\n").unwrap_err();
+        assert_eq!(
+            e,
+            "output.sink[0]: built without Kafka support: rebuild with --features kafka"
+        );
     }
 
     #[test]
