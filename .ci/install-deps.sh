@@ -5,6 +5,7 @@
 #   rsyslog            tests/sinks.rs and tests/live.rs start a real rsyslogd
 #   iproute2, iputils-ping, curl
 #                      tests/live.rs runs the daemon in network namespaces
+#   tcpreplay          tests/replay.rs replays recorded captures onto a veth pair
 # Idempotent. Without root or apt-get it installs nothing: the build then
 # needs libpcap-dev present, and the tests that need the peers print SKIP.
 set -u
@@ -19,6 +20,7 @@ have rsyslogd || need+=(rsyslog)
 have ip || need+=(iproute2)
 have ping || need+=(iputils-ping)
 have curl || need+=(curl)
+have tcpreplay || need+=(tcpreplay)
 
 if [ ${#need[@]} -eq 0 ]; then
   echo "install-deps: everything present"

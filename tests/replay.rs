@@ -1,0 +1,501 @@
+//! Live replay (issue 7 acceptance): recorded VPN and remote-desktop captures
+//! are sent with `tcpreplay` onto one end of a veth pair (namespace B) while
+//! `gateward run` captures on the other end (namespace A).
+//!
+//! - alert latency: from the kernel capture of the deciding packet (the
+//!   alert's `timestamp`) and from its estimated send time, to the alert line
+//!   read from the daemon's stdout; p50/p99 are printed, only a generous
+//!   bound is asserted;
+//! - restart mid-replay: the daemon is stopped (SIGTERM) after the handshake
+//!   part of a UDP VPN session and a new one sees the rest (transport data
+//!   only); the first keeps its alert, the second detects the session
+//!   mid-stream.
+//!
+//! Needs root, network namespaces and `tcpreplay`; otherwise prints `SKIP:`
+//! and passes.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+const BIN: &str = env!("CARGO_BIN_EXE_gateward");
+const RECORDED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/captures/recorded");
+
+fn sh(args: &[&str]) -> bool {
+    Command::new(args[0])
+        .args(&args[1..])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false)
+}
+
+/// Two namespaces joined by a veth pair (`gw0` in each), removed on drop.
+struct Netns {
+    a: String,
+    b: String,
+}
+
+impl Netns {
+    fn create() -> Result<Netns, String> {
+        let is_root = Command::new("id")
+            .arg("-u")
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+            .unwrap_or(false);
+        if !is_root {
+            return Err("not running as root".into());
+        }
+        if !sh(&["tcpreplay", "--version"]) {
+            return Err("tcpreplay not installed (run .ci/install-deps.sh)".into());
+        }
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let id = std::process::id() % 10_000 * 10
+            + NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % 10;
+        let n = Netns {
+            a: format!("gwrep-a-{id}"),
+            b: format!("gwrep-b-{id}"),
+        };
+        let va = format!("gwra{id}");
+        let vb = format!("gwrb{id}");
+        let ok = sh(&["ip", "netns", "add", &n.a])
+            && sh(&["ip", "netns", "add", &n.b])
+            && sh(&[
+                "ip", "link", "add", &va, "type", "veth", "peer", "name", &vb,
+            ])
+            && sh(&["ip", "link", "set", &va, "netns", &n.a])
+            && sh(&["ip", "link", "set", &vb, "netns", &n.b]);
+        if !ok {
+            return Err("cannot create network namespaces / veth pair (`ip netns`)".into());
+        }
+        for (ns, dev) in [(&n.a, &va), (&n.b, &vb)] {
+            let ok = sh(&["ip", "-n", ns, "link", "set", dev, "name", "gw0"])
+                && sh(&["ip", "-n", ns, "link", "set", "gw0", "up"]);
+            if !ok {
+                return Err("cannot configure the veth pair".into());
+            }
+        }
+        Ok(n)
+    }
+
+    fn exec(&self, ns: &str) -> Command {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", ns]);
+        c
+    }
+
+    /// Sends `pcap` from namespace B at `pps` packets per second; returns
+    /// the wall time just before tcpreplay was started.
+    fn replay(&self, pcap: &Path, pps: u32) -> SystemTime {
+        let start = SystemTime::now();
+        let out = self
+            .exec(&self.b)
+            .args(["tcpreplay", "-q", "-i", "gw0", "--pps", &pps.to_string()])
+            .arg(pcap)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "tcpreplay failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        start
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        sh(&["ip", "netns", "del", &self.a]);
+        sh(&["ip", "netns", "del", &self.b]);
+    }
+}
+
+/// A `gateward run` in namespace A; stdout lines are collected with the
+/// wall time each was read.
+struct Daemon {
+    child: Child,
+    lines: Arc<Mutex<Vec<(SystemTime, String)>>>,
+    reader: Option<std::thread::JoinHandle<()>>,
+    err_path: PathBuf,
+}
+
+impl Daemon {
+    fn start(ns: &Netns, dir: &Path, name: &str) -> Daemon {
+        let cfg = dir.join(format!("{name}.toml"));
+        std::fs::write(
+            &cfg,
+            "[capture]\ninterfaces = [\"gw0\"]\n\n[daemon]\nshutdown_deadline = 5\n",
+        )
+        .unwrap();
+        let err_path = dir.join(format!("{name}.err"));
+        let mut child = ns
+            .exec(&ns.a)
+            .arg(BIN)
+            .args(["run", "--config"])
+            .arg(&cfg)
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(&err_path).unwrap())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let sink = Arc::clone(&lines);
+        let reader = std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                let now = SystemTime::now();
+                sink.lock().unwrap().push((now, line));
+            }
+        });
+        let mut d = Daemon {
+            child,
+            lines,
+            reader: Some(reader),
+            err_path,
+        };
+        let until = Instant::now() + Duration::from_secs(10);
+        while !d.stderr().contains("capturing on") {
+            if Instant::now() > until || d.child.try_wait().unwrap().is_some() {
+                let _ = d.child.kill();
+                panic!("daemon did not start: {}", d.stderr());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        d
+    }
+
+    fn stderr(&self) -> String {
+        std::fs::read_to_string(&self.err_path).unwrap_or_default()
+    }
+
+    /// Alerts read so far, with their arrival time.
+    fn alerts(&self) -> Vec<(SystemTime, serde_json::Value)> {
+        self.lines
+            .lock()
+            .unwrap()
+            .iter()
+            .filter_map(|(t, l)| {
+                let v: serde_json::Value = serde_json::from_str(l).ok()?;
+                (v["event_type"] == "alert").then_some((*t, v))
+            })
+            .collect()
+    }
+
+    /// Waits until `pred` holds for some alert, up to `limit`.
+    fn wait_alert(&self, limit: Duration, pred: impl Fn(&serde_json::Value) -> bool) -> bool {
+        let until = Instant::now() + limit;
+        loop {
+            if self.alerts().iter().any(|(_, a)| pred(a)) {
+                return true;
+            }
+            if Instant::now() > until {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// SIGTERM, wait for exit 0 (every flow flushed), return all events.
+    fn stop(mut self) -> Vec<serde_json::Value> {
+        assert!(sh(&["kill", "-TERM", &self.child.id().to_string()]));
+        let until = Instant::now() + Duration::from_secs(15);
+        let status = loop {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                break s;
+            }
+            if Instant::now() > until {
+                let _ = self.child.kill();
+                panic!("daemon did not stop within 15 s: {}", self.stderr());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        assert_eq!(status.code(), Some(0), "stderr: {}", self.stderr());
+        self.reader.take().unwrap().join().unwrap();
+        self.lines
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(_, l)| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+            .collect()
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if self.reader.is_some() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// A classic pcap file: the global header and each record (header + data)
+/// with its timestamp in seconds.
+struct Pcap {
+    header: Vec<u8>,
+    records: Vec<(f64, Vec<u8>)>,
+}
+
+fn read_pcap(path: &Path) -> Pcap {
+    let b = std::fs::read(path).unwrap();
+    let magic = u32::from_le_bytes(b[0..4].try_into().unwrap());
+    let (le, nanos) = match magic {
+        0xa1b2_c3d4 => (true, false),
+        0xa1b2_3c4d => (true, true),
+        0xd4c3_b2a1 => (false, false),
+        0x4d3c_b2a1 => (false, true),
+        _ => panic!("{}: not a classic pcap file", path.display()),
+    };
+    let u32_at = |i: usize| {
+        let a: [u8; 4] = b[i..i + 4].try_into().unwrap();
+        if le {
+            u32::from_le_bytes(a)
+        } else {
+            u32::from_be_bytes(a)
+        }
+    };
+    let mut records = Vec::new();
+    let mut i = 24;
+    while i + 16 <= b.len() {
+        let frac = f64::from(u32_at(i + 4)) / if nanos { 1e9 } else { 1e6 };
+        let ts = f64::from(u32_at(i)) + frac;
+        let end = i + 16 + u32_at(i + 8) as usize;
+        records.push((ts, b[i..end].to_vec()));
+        i = end;
+    }
+    Pcap {
+        header: b[..24].to_vec(),
+        records,
+    }
+}
+
+/// Writes records `range` of `p` to a new file (frames unchanged).
+fn write_part(p: &Pcap, range: std::ops::Range<usize>, out: &Path) {
+    let mut b = p.header.clone();
+    for (_, r) in &p.records[range] {
+        b.extend_from_slice(r);
+    }
+    std::fs::write(out, b).unwrap();
+}
+
+/// "2026-11-21T02:20:02.585620+0000" -> seconds since the epoch.
+fn parse_ts(s: &str) -> f64 {
+    let n = |a: usize, b: usize| s[a..b].parse::<i64>().unwrap();
+    let (y, m, d) = (n(0, 4), n(5, 7), n(8, 10));
+    // Days from civil (Howard Hinnant).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let secs = days * 86_400 + n(11, 13) * 3600 + n(14, 16) * 60 + n(17, 19);
+    let frac_end = s[19..].find(['+', '-', 'Z']).map_or(s.len(), |i| 19 + i);
+    let frac: f64 = format!("0{}", &s[19..frac_end]).parse().unwrap_or(0.0);
+    let sign = if &s[frac_end..frac_end + 1] == "-" {
+        -1
+    } else {
+        1
+    };
+    let off = if s.len() >= frac_end + 5 {
+        sign * (n(frac_end + 1, frac_end + 3) * 3600 + n(frac_end + 3, frac_end + 5) * 60)
+    } else {
+        0
+    };
+    (secs - off) as f64 + frac
+}
+
+fn epoch(t: SystemTime) -> f64 {
+    t.duration_since(UNIX_EPOCH).unwrap().as_secs_f64()
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i]
+}
+
+fn protocol(a: &serde_json::Value) -> &str {
+    a["detections"][0]["protocol"].as_str().unwrap_or("")
+}
+
+#[test]
+fn parse_ts_matches_known_instants() {
+    assert_eq!(parse_ts("1970-01-01T00:00:00.000000+0000"), 0.0);
+    let t = parse_ts("2026-11-21T02:20:02.585620+0000");
+    assert!((t - 1_795_227_602.585_62).abs() < 1e-6, "{t}");
+    assert!((parse_ts("2026-11-21T03:20:02.5+0100") - (t - 0.08562)).abs() < 1e-6);
+}
+
+/// Each capture is a single session: the deciding packet of an alert is
+/// the n-th packet of the capture, n = the alert's packet count.
+#[test]
+fn replayed_sessions_alert_promptly() {
+    let ns = match Netns::create() {
+        Ok(n) => n,
+        Err(why) => {
+            println!("SKIP: live replay latency test: {why}");
+            return;
+        }
+    };
+    let dir = tempfile::tempdir().unwrap();
+    const PPS: u32 = 200;
+    const RUNS: usize = 3;
+    let captures = [
+        ("wireguard.pcap", "wireguard"),
+        ("openvpn-udp-tlscrypt.pcap", "openvpn"),
+        ("rdp-xfreerdp.pcap", "rdp"),
+        ("vnc-tigervnc.pcap", "vnc"),
+    ];
+    // From the kernel's capture of the deciding packet, and from its
+    // estimated send time (tcpreplay start + index / pps: an upper bound,
+    // it includes tcpreplay's start-up).
+    let mut from_capture = Vec::new();
+    let mut from_send = Vec::new();
+    for run in 0..RUNS {
+        // A new daemon per run: the same five-tuples again would be the
+        // same, already alerted flows.
+        let gw = Daemon::start(&ns, dir.path(), &format!("run{run}"));
+        for (file, proto) in captures {
+            let path = Path::new(RECORDED).join(file);
+            let seen = gw.alerts().len();
+            let start = ns.replay(&path, PPS);
+            assert!(
+                gw.wait_alert(Duration::from_secs(10), |a| protocol(a) == proto),
+                "run {run}: no {proto} alert for {file}: stderr {}",
+                gw.stderr()
+            );
+            // Let an upgraded alert (e.g. high -> certain) come too.
+            std::thread::sleep(Duration::from_millis(300));
+            for (arrived, a) in gw.alerts().into_iter().skip(seen) {
+                let decided = parse_ts(a["timestamp"].as_str().unwrap());
+                let f = &a["flow"];
+                let n = f["pkts_toserver"].as_u64().unwrap() + f["pkts_toclient"].as_u64().unwrap();
+                let sent = epoch(start) + (n - 1) as f64 / f64::from(PPS);
+                let lc = epoch(arrived) - decided;
+                let ls = epoch(arrived) - sent;
+                println!(
+                    "run {run} {file}: {} {} after packet {n}: {:.1} ms from capture, {:.1} ms from send",
+                    protocol(&a),
+                    a["detections"][0]["confidence"].as_str().unwrap_or(""),
+                    lc * 1e3,
+                    ls * 1e3
+                );
+                from_capture.push(lc);
+                from_send.push(ls);
+            }
+        }
+        let events = gw.stop();
+        let flagged = events
+            .iter()
+            .filter(|e| e["event_type"] == "flow" && e["flow"]["alerted"] == true)
+            .count();
+        assert!(
+            flagged >= captures.len(),
+            "run {run}: {flagged} flagged flows"
+        );
+    }
+    for (what, v) in [("capture", &mut from_capture), ("send", &mut from_send)] {
+        v.sort_by(f64::total_cmp);
+        println!(
+            "alert latency from {what} ({} alerts, {RUNS} runs, --pps {PPS}): p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+            v.len(),
+            percentile(v, 0.5) * 1e3,
+            percentile(v, 0.99) * 1e3,
+            v.last().unwrap() * 1e3
+        );
+        // Generous: catches an alert held until flow end or shutdown, not a
+        // slow machine.
+        assert!(
+            *v.last().unwrap() < 5.0,
+            "an alert took more than 5 s from {what}"
+        );
+    }
+}
+
+/// Stop the daemon after a UDP VPN session's handshake, start a new one for
+/// the rest: the first keeps the handshake alert, the second detects the
+/// session from transport data alone (mid-stream).
+#[test]
+fn restart_mid_replay_redetects_udp_vpn_sessions() {
+    let ns = match Netns::create() {
+        Ok(n) => n,
+        Err(why) => {
+            println!("SKIP: live replay restart test: {why}");
+            return;
+        }
+    };
+    let dir = tempfile::tempdir().unwrap();
+    // (capture, protocol, packets before the restart): WireGuard's handshake
+    // and first transport packets; OpenVPN's whole TLS handshake.
+    let sessions = [
+        ("wireguard.pcap", "wireguard", 6),
+        ("openvpn-udp-tlscrypt.pcap", "openvpn", 19),
+    ];
+    let mut parts = Vec::new();
+    for (file, proto, cut) in sessions {
+        let p = read_pcap(&Path::new(RECORDED).join(file));
+        let head = dir.path().join(format!("{proto}-head.pcap"));
+        let tail = dir.path().join(format!("{proto}-tail.pcap"));
+        write_part(&p, 0..cut, &head);
+        write_part(&p, cut..p.records.len(), &tail);
+        parts.push((proto, head, tail));
+    }
+
+    let first = Daemon::start(&ns, dir.path(), "first");
+    for (proto, head, _) in &parts {
+        ns.replay(head, 20);
+        assert!(
+            first.wait_alert(Duration::from_secs(10), |a| protocol(a) == *proto),
+            "first daemon: no {proto} alert from the handshake: {}",
+            first.stderr()
+        );
+    }
+    let events1 = first.stop();
+
+    let second = Daemon::start(&ns, dir.path(), "second");
+    for (proto, _, tail) in &parts {
+        ns.replay(tail, 20);
+        let _ = second.wait_alert(Duration::from_secs(10), |a| protocol(a) == *proto);
+    }
+    let events2 = second.stop();
+
+    for (proto, _, _) in &parts {
+        // Nothing of the finished part lost: its alert and its flow record
+        // (flushed at SIGTERM) are in the first daemon's output.
+        let a1: Vec<_> = events1
+            .iter()
+            .filter(|e| e["event_type"] == "alert" && protocol(e) == *proto)
+            .collect();
+        assert!(!a1.is_empty(), "first daemon lost the {proto} alert");
+        assert!(
+            events1.iter().any(|e| e["event_type"] == "flow"
+                && protocol(e) == *proto
+                && e["flow"]["alerted"] == true),
+            "first daemon did not flush the {proto} flow"
+        );
+        println!(
+            "first daemon: {proto}: {}",
+            a1[0]["detections"][0]["reason"]
+        );
+        // The rest alone: detected again, from the data channel.
+        let a2: Vec<_> = events2
+            .iter()
+            .filter(|e| e["event_type"] == "alert" && protocol(e) == *proto)
+            .collect();
+        assert!(
+            !a2.is_empty(),
+            "second daemon did not re-detect {proto} mid-stream: {events2:?}"
+        );
+        let d = &a2[0]["detections"][0];
+        let reason = d["reason"].as_str().unwrap_or("");
+        assert!(
+            reason.contains("handshake not seen") || d["evidence"]["midstream"] == "true",
+            "{proto}: not a mid-stream detection: {d}"
+        );
+        println!("second daemon: {proto}: {reason}");
+    }
+}
