@@ -585,3 +585,171 @@ when_full = "block"
         stderr()
     );
 }
+
+/// Issue 7 acceptance: SIGUSR2 picks up a changed feed without losing a
+/// flow. A proxy feed is empty at start; the lab server's address is added
+/// and the daemon reloaded; a request after the reload is flagged from the
+/// feed, the one before it is not, and a ping running across the reload is
+/// still reported as one flow.
+#[test]
+fn sigusr2_picks_up_a_changed_feed_without_losing_a_flow() {
+    let ns = match Netns::create() {
+        Ok(n) => n,
+        Err(why) => {
+            println!("SKIP: live reload test: {why}");
+            return;
+        }
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let feed = dir.path().join("lab-proxies.txt");
+    std::fs::write(&feed, "# no prefix yet\n").unwrap();
+    let cfg = write_config(
+        dir.path(),
+        "reload.toml",
+        &format!(
+            r#"
+# The namespaces' 10.99.7.0/24 counts as outside, so feeds apply to it.
+home_net = ["192.0.2.0/24"]
+
+[capture]
+interfaces = ["gw0"]
+timeout_ms = 50
+
+[daemon]
+shutdown_deadline = 5
+
+[output]
+all_flows = true
+
+[[enrich.feed]]
+name = "lab_proxies"
+path = "{feed}"
+category = "proxy"
+"#,
+            feed = feed.display()
+        ),
+    );
+    let out_path = dir.path().join("out.jsonl");
+    let err_path = dir.path().join("err.txt");
+    let mut gw = ns
+        .exec(&ns.a)
+        .arg(BIN)
+        .args(["run", "--config"])
+        .arg(&cfg)
+        .stdout(std::fs::File::create(&out_path).unwrap())
+        .stderr(std::fs::File::create(&err_path).unwrap())
+        .spawn()
+        .unwrap();
+    let stderr = || std::fs::read_to_string(&err_path).unwrap_or_default();
+    let wait_for = |what: &str, gw: &mut Child| {
+        let until = Instant::now() + Duration::from_secs(10);
+        while !stderr().contains(what) {
+            if Instant::now() > until || gw.try_wait().unwrap().is_some() {
+                let _ = gw.kill();
+                panic!("never saw `{what}`: {}", stderr());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    wait_for("capturing on", &mut gw);
+    let mut web = ns
+        .exec(&ns.a)
+        .args([
+            "python3",
+            "-m",
+            "http.server",
+            "8080",
+            "--bind",
+            "10.99.7.1",
+        ])
+        .current_dir(dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // A ping that runs across the reload.
+    let mut ping = ns
+        .exec(&ns.b)
+        .args(["ping", "-c", "25", "-i", "0.2", "10.99.7.1"])
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let curl = |port: &str| {
+        for _ in 0..50 {
+            let ok = ns
+                .exec(&ns.b)
+                .args([
+                    "curl",
+                    "-s",
+                    "-o",
+                    "/dev/null",
+                    "--local-port",
+                    port,
+                    "http://10.99.7.1:8080/",
+                ])
+                .status()
+                .unwrap()
+                .success();
+            if ok {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("curl from port {port} failed");
+    };
+    curl("40000"); // waits until the web server answers
+    curl("40001");
+    // Packets reach the workers in batches (within ~100 ms when idle):
+    // give the request before the reload time to be judged before it.
+    std::thread::sleep(Duration::from_millis(1000));
+    std::fs::write(&feed, "10.99.7.1/32\n").unwrap();
+    signal(&gw, "USR2");
+    wait_for("reloaded", &mut gw);
+    curl("40002");
+    let _ = ping.wait();
+    std::thread::sleep(Duration::from_millis(300));
+    signal(&gw, "TERM");
+    let status = wait_timeout(&mut gw, Duration::from_secs(15));
+    let _ = web.kill();
+    let _ = web.wait();
+    let Some(status) = status else {
+        let _ = gw.kill();
+        panic!("daemon did not stop within 15 s: {}", stderr());
+    };
+    assert_eq!(status.code(), Some(0), "stderr: {}", stderr());
+
+    let text = std::fs::read_to_string(&out_path).unwrap();
+    let events: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    let flagged = |port: u64| {
+        events.iter().any(|e| {
+            e["src_port"] == port
+                && e["detections"]
+                    .as_array()
+                    .is_some_and(|d| d.iter().any(|d| d["protocol"] == "proxy_feed"))
+        })
+    };
+    assert!(
+        !flagged(40001),
+        "flagged before the feed had the address:\n{text}"
+    );
+    assert!(flagged(40002), "the reloaded feed was not applied:\n{text}");
+    let pings: Vec<&serde_json::Value> = events
+        .iter()
+        .filter(|e| {
+            e["event_type"] == "flow" && e["proto"] == "ICMP" && e["dest_ip"] == "10.99.7.1"
+        })
+        .collect();
+    assert_eq!(
+        pings.len(),
+        1,
+        "the ping across the reload must stay one flow:\n{text}"
+    );
+    assert!(
+        pings[0]["flow"]["pkts_toserver"].as_u64().unwrap() >= 20,
+        "{}",
+        pings[0]
+    );
+}
