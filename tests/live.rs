@@ -976,3 +976,147 @@ retry_max_ms = 300
         );
     }
 }
+
+/// Issue 7 acceptance: logrotate moves the file sink's file and sends
+/// SIGHUP; across the rotation every alert is written exactly once (checked
+/// by the request number each alert carries).
+#[test]
+fn logrotate_and_sighup_lose_and_duplicate_nothing() {
+    let ns = match Netns::create() {
+        Ok(n) => n,
+        Err(why) => {
+            println!("SKIP: live rotation test: {why}");
+            return;
+        }
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let file_sink = dir.path().join("eve.json");
+    let rotated = dir.path().join("eve.json.1");
+    let cfg = write_config(
+        dir.path(),
+        "rotate.toml",
+        &format!(
+            r#"
+[capture]
+interfaces = ["gw0"]
+timeout_ms = 50
+
+[daemon]
+shutdown_deadline = 5
+
+[[output.sink]]
+type = "file"
+path = "{file}"
+"#,
+            file = file_sink.display()
+        ),
+    );
+    let err_path = dir.path().join("err.txt");
+    let mut gw = ns
+        .exec(&ns.a)
+        .arg(BIN)
+        .args(["run", "--config"])
+        .arg(&cfg)
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&err_path).unwrap())
+        .spawn()
+        .unwrap();
+    let stderr = || std::fs::read_to_string(&err_path).unwrap_or_default();
+    let until = Instant::now() + Duration::from_secs(10);
+    while !stderr().contains("capturing on") {
+        if Instant::now() > until || gw.try_wait().unwrap().is_some() {
+            let _ = gw.kill();
+            panic!("daemon did not start: {}", stderr());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let mut web = ns
+        .exec(&ns.a)
+        .args([
+            "python3",
+            "-m",
+            "http.server",
+            "8080",
+            "--bind",
+            "10.99.7.1",
+        ])
+        .current_dir(dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let ask = |n: u32| {
+        for _ in 0..50 {
+            let ok = ns
+                .exec(&ns.b)
+                .args([
+                    "curl",
+                    "-s",
+                    "-o",
+                    "/dev/null",
+                    "-x",
+                    "http://10.99.7.1:8080",
+                    &format!("http://req{n}.example/"),
+                ])
+                .status()
+                .unwrap()
+                .success();
+            if ok {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("curl {n} failed");
+    };
+    for n in 0..10 {
+        ask(n);
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    std::fs::rename(&file_sink, &rotated).unwrap();
+    // Requests between the move and the signal still go to the moved file.
+    ask(10);
+    signal(&gw, "HUP");
+    let until = Instant::now() + Duration::from_secs(5);
+    while !stderr().contains("outputs reopened") && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    for n in 11..20 {
+        ask(n);
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    signal(&gw, "TERM");
+    let status = wait_timeout(&mut gw, Duration::from_secs(15));
+    let _ = web.kill();
+    let _ = web.wait();
+    let Some(status) = status else {
+        let _ = gw.kill();
+        panic!("daemon did not stop: {}", stderr());
+    };
+    assert_eq!(status.code(), Some(0), "stderr: {}", stderr());
+    assert!(file_sink.exists(), "SIGHUP did not create a new file");
+    let mut seen = std::collections::BTreeMap::<u32, u32>::new();
+    for path in [&rotated, &file_sink] {
+        for line in std::fs::read_to_string(path).unwrap().lines() {
+            let v: serde_json::Value =
+                serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+            if v["event_type"] != "alert" {
+                continue;
+            }
+            let Some(url) = v["detections"][0]["evidence"]["url"].as_str() else {
+                continue;
+            };
+            if let Some(n) = url
+                .strip_prefix("http://req")
+                .and_then(|r| r.split('.').next())
+                .and_then(|n| n.parse().ok())
+            {
+                *seen.entry(n).or_default() += 1;
+            }
+        }
+    }
+    let expected: std::collections::BTreeMap<u32, u32> = (0..20).map(|n| (n, 1)).collect();
+    assert_eq!(
+        seen, expected,
+        "every request's alert exactly once across the rotation"
+    );
+}
