@@ -16,7 +16,7 @@ use crate::enrich::home::{Direction, HomeNet};
 use crate::enrich::{AsView, GeoView, IpInfo};
 use crate::flow::{EndReason, Flow, TO_CLIENT, TO_SERVER};
 use crate::output::community_id;
-use crate::output::time::{self, EveTime};
+use crate::output::time::EveTime;
 use serde::Serialize;
 use std::net::IpAddr;
 
@@ -596,9 +596,4 @@ pub fn write_alert(out: &mut Vec<u8>, f: &Flow, at: Timestamp, seed: u16, ctx: &
     let ev = FlowEvent::from_flow(f, None, Some(at), seed, &ctx.home, infos.as_ref());
     let _ = serde_json::to_writer(&mut *out, &ev);
     out.push(b'\n');
-}
-
-/// Returns the timestamp string for an event time (re-exported for sinks).
-pub fn eve_time(ts: Timestamp) -> String {
-    time::eve(ts)
 }

@@ -79,12 +79,7 @@ pub const MIN_EXTRA_US: u64 = 20_000;
 
 /// Measures the round trips of a TCP flow; `None` without a handshake or
 /// without any exchange.
-pub fn measure(
-    h: &Handshake,
-    packets: &[PacketSummary],
-    flow_start: Timestamp,
-    side: Side,
-) -> Option<Rtt> {
+pub fn measure(h: &Handshake, packets: &[PacketSummary], side: Side) -> Option<Rtt> {
     let tcp_us = match side {
         Side::Server => h.syn_ack?.micros_since(h.syn?),
         Side::Client => h.ack?.micros_since(h.syn_ack?),
@@ -94,8 +89,7 @@ pub fn measure(
         Side::Client => (Direction::ToClient, Direction::ToServer),
     };
     // Packet offsets are relative to the flow's first packet, which may be
-    // the SYN: only relative differences are used.
-    let _ = flow_start;
+    // the SYN: only their differences are used.
     let mut last_ask: Option<u32> = None;
     let mut best = u64::MAX;
     let mut exchanges = 0u32;
@@ -155,7 +149,7 @@ mod tests {
             pkt(300, ToServer),
             pkt(390, ToClient),
         ];
-        let r = measure(&hs(1), &pkts, Timestamp(0), Side::Server).unwrap();
+        let r = measure(&hs(1), &pkts, Side::Server).unwrap();
         assert_eq!(r.tcp_us, 1000);
         assert_eq!(r.app_us, 81_000);
         assert_eq!(r.exchanges, 3);
@@ -174,7 +168,7 @@ mod tests {
             pkt(400, ToServer),
             pkt(480, ToClient),
         ];
-        let r = measure(&hs(80), &pkts, Timestamp(0), Side::Server).unwrap();
+        let r = measure(&hs(80), &pkts, Side::Server).unwrap();
         assert!(!looks_relayed(&r), "{r:?}");
     }
 
@@ -193,7 +187,7 @@ mod tests {
         ];
         let mut h = hs(0);
         h.syn_ack = Some(Timestamp(200));
-        let r = measure(&h, &pkts, Timestamp(0), Side::Server).unwrap();
+        let r = measure(&h, &pkts, Side::Server).unwrap();
         assert!(!looks_relayed(&r), "{r:?}");
     }
 
@@ -206,7 +200,7 @@ mod tests {
             pkt(70, ToClient),
             pkt(130, ToServer),
         ];
-        let r = measure(&hs(1), &pkts, Timestamp(0), Side::Client).unwrap();
+        let r = measure(&hs(1), &pkts, Side::Client).unwrap();
         assert_eq!(r.tcp_us, 100);
         assert_eq!(r.app_us, 58_000);
         assert_eq!(r.exchanges, 2);

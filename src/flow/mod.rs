@@ -159,7 +159,7 @@ impl Flow {
             crate::enrich::home::Direction::Inbound => Side::Client,
             _ => Side::Server,
         };
-        measure(&self.handshake, &self.app.packets, self.first_ts, side)
+        measure(&self.handshake, &self.app.packets, side)
     }
 
     /// True once packets went both ways.

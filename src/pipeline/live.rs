@@ -454,41 +454,6 @@ impl LiveRun {
     }
 }
 
-/// Commands for [`run_live`].
-pub enum Control {
-    /// Stop capture, flush every flow, drain outputs within the deadline.
-    Stop(Instant),
-    /// Reopen outputs.
-    Reopen,
-    /// Swap in new detection settings.
-    Reload(Arc<DetectCtx>),
-}
-
-/// Runs a live capture until [`Control::Stop`] arrives (or the control
-/// channel closes, which stops at once with a 10 s deadline). The daemon
-/// uses [`LiveRun`] directly to interleave signals, stats and watchdog.
-pub fn run_live(
-    sources: Vec<LiveSource>,
-    cfg: &Config,
-    ctx: Arc<DetectCtx>,
-    output: Arc<dyn LiveOutput>,
-    control: Receiver<Control>,
-) -> LiveOutcome {
-    let run = LiveRun::start(sources, cfg, ctx, output);
-    loop {
-        match control.recv() {
-            Ok(Control::Stop(deadline)) => return run.stop(deadline, |_| None),
-            Ok(Control::Reopen) => {
-                if let Err(e) = run.reopen() {
-                    eprintln!("gateward: error: reopening outputs: {e}");
-                }
-            }
-            Ok(Control::Reload(c)) => run.reload(c),
-            Err(_) => return run.stop(Instant::now() + Duration::from_secs(10), |_| None),
-        }
-    }
-}
-
 fn wall_now() -> Timestamp {
     let d = SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)

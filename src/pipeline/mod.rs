@@ -7,9 +7,7 @@ pub mod live;
 pub mod shard;
 pub mod worker;
 
-pub use live::{
-    Control, LiveOutcome, LiveOutput, LiveRun, LiveSnapshot, OutputCounter, WriteOutput, run_live,
-};
+pub use live::{LiveOutcome, LiveOutput, LiveRun, LiveSnapshot, OutputCounter, WriteOutput};
 
 use crate::capture::{CaptureError, FileSource, PacketSource, Timestamp};
 use crate::config::Config;
