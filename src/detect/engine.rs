@@ -97,6 +97,8 @@ pub struct FlowDetect {
     alerted: bool,
     /// Facts-level detectors already concluded.
     facts_done: bool,
+    /// How far the SOCKS/HTTP handshake had got at the last look.
+    handshake_stage: u8,
     /// Family detector states (None until the first payload packet).
     families: Option<Box<Families>>,
     /// Scratch list the families push findings into.
@@ -265,11 +267,16 @@ impl FlowDetect {
         if self.facts_done {
             return;
         }
+        // Look again only when the handshake moved on (an answer, a grant,
+        // a status): a finding short of certain may still be upgraded.
+        let stage = handshake_stage(facts);
+        if stage == self.handshake_stage {
+            return;
+        }
+        self.handshake_stage = stage;
         match proxy_handshake(facts) {
             Progress::Found(d) => {
-                // A SOCKS handshake answered but not yet granted may still
-                // become certain: keep looking until it is.
-                self.facts_done = d.confidence == Confidence::Certain || d.protocol != "socks";
+                self.facts_done = d.confidence == Confidence::Certain;
                 self.add(d, facts, ctx);
             }
             Progress::Stop => self.facts_done = true,
@@ -363,6 +370,23 @@ fn flow_names(f: &FlowFacts<'_>) -> Vec<String> {
         }
     }
     v
+}
+
+/// A small number that changes whenever the SOCKS or HTTP handshake
+/// progresses (seen, answered, granted or established), so the handshake is
+/// judged again only then.
+fn handshake_stage(f: &FlowFacts<'_>) -> u8 {
+    let Some(app) = f.app else { return 0 };
+    if let Some(s) = app.socks.as_ref().and_then(|s| s.event()) {
+        return 1 + u8::from(s.granted);
+    }
+    if let Some(h) = app.http.as_ref().and_then(|h| h.event()) {
+        return 3
+            + u8::from(h.status.is_some())
+            + 2 * u8::from(h.connect_established == Some(true));
+    }
+    // Neither confirmed yet; once both are ruled out nothing will change.
+    u8::from(app.socks.is_none() && app.http.is_none()) * 10
 }
 
 /// SOCKS and HTTP proxy handshakes, read from the dissectors: the proxy's
