@@ -8,6 +8,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+mod common;
+
+use common::netns::{Netns, signal, wait_timeout};
+
 const BIN: &str = env!("CARGO_BIN_EXE_gateward");
 
 fn write_config(dir: &Path, name: &str, text: &str) -> PathBuf {
@@ -109,97 +113,9 @@ fn run_on_missing_interface_fails_cleanly() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("gw-nope0"));
 }
 
-/// Two namespaces joined by a veth pair, removed on drop.
-struct Netns {
-    a: String,
-    b: String,
-}
-
-fn sh(args: &[&str]) -> bool {
-    Command::new(args[0])
-        .args(&args[1..])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false)
-}
-
-impl Netns {
-    fn create() -> Result<Netns, String> {
-        let is_root = Command::new("id")
-            .arg("-u")
-            .output()
-            .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-            .unwrap_or(false);
-        if !is_root {
-            return Err("not running as root".into());
-        }
-        // Tests run in parallel threads of one process: the pid alone
-        // would give two tests the same names.
-        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-        let id = std::process::id() % 10_000 * 10
-            + NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % 10;
-        let n = Netns {
-            a: format!("gwlive-a-{id}"),
-            b: format!("gwlive-b-{id}"),
-        };
-        let va = format!("gwva{id}");
-        let vb = format!("gwvb{id}");
-        let ok = sh(&["ip", "netns", "add", &n.a])
-            && sh(&["ip", "netns", "add", &n.b])
-            && sh(&[
-                "ip", "link", "add", &va, "type", "veth", "peer", "name", &vb,
-            ])
-            && sh(&["ip", "link", "set", &va, "netns", &n.a])
-            && sh(&["ip", "link", "set", &vb, "netns", &n.b]);
-        if !ok {
-            return Err("cannot create network namespaces / veth pair (`ip netns`)".into());
-        }
-        for (ns, dev, addr) in [(&n.a, &va, "10.99.7.1/24"), (&n.b, &vb, "10.99.7.2/24")] {
-            let ok = sh(&["ip", "-n", ns, "addr", "add", addr, "dev", dev])
-                && sh(&["ip", "-n", ns, "link", "set", dev, "name", "gw0"])
-                && sh(&["ip", "-n", ns, "link", "set", "gw0", "up"])
-                && sh(&["ip", "-n", ns, "link", "set", "lo", "up"]);
-            if !ok {
-                return Err("cannot configure the veth pair".into());
-            }
-        }
-        Ok(n)
-    }
-
-    fn exec(&self, ns: &str) -> Command {
-        let mut c = Command::new("ip");
-        c.args(["netns", "exec", ns]);
-        c
-    }
-}
-
-impl Drop for Netns {
-    fn drop(&mut self) {
-        sh(&["ip", "netns", "del", &self.a]);
-        sh(&["ip", "netns", "del", &self.b]);
-    }
-}
-
-fn signal(child: &Child, sig: &str) {
-    assert!(sh(&["kill", &format!("-{sig}"), &child.id().to_string()]));
-}
-
-fn wait_timeout(child: &mut Child, limit: Duration) -> Option<std::process::ExitStatus> {
-    let until = Instant::now() + limit;
-    while Instant::now() < until {
-        if let Some(s) = child.try_wait().unwrap() {
-            return Some(s);
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    None
-}
-
 #[test]
 fn run_captures_namespace_traffic_and_stops_cleanly() {
-    let ns = match Netns::create() {
+    let ns = match Netns::create("live", true) {
         Ok(n) => n,
         Err(why) => {
             println!("SKIP: live capture test: {why}");
@@ -439,7 +355,7 @@ fn live_alerts_reach_the_file_sink_and_a_real_rsyslog() {
         println!("SKIP: rsyslogd not installed (run .ci/install-deps.sh)");
         return;
     };
-    let ns = match Netns::create() {
+    let ns = match Netns::create("live", true) {
         Ok(n) => n,
         Err(why) => {
             println!("SKIP: live sink test: {why}");
@@ -593,7 +509,7 @@ when_full = "block"
 /// still reported as one flow.
 #[test]
 fn sigusr2_picks_up_a_changed_feed_without_losing_a_flow() {
-    let ns = match Netns::create() {
+    let ns = match Netns::create("live", true) {
         Ok(n) => n,
         Err(why) => {
             println!("SKIP: live reload test: {why}");
@@ -803,7 +719,7 @@ fn syslog_outage_loses_nothing_within_the_queue_and_counts_the_rest() {
         return;
     };
     for (queue, expect_loss) in [(65_536u32, false), (3, true)] {
-        let ns = match Netns::create() {
+        let ns = match Netns::create("live", true) {
             Ok(n) => n,
             Err(why) => {
                 println!("SKIP: live outage test: {why}");
@@ -982,7 +898,7 @@ retry_max_ms = 300
 /// by the request number each alert carries).
 #[test]
 fn logrotate_and_sighup_lose_and_duplicate_nothing() {
-    let ns = match Netns::create() {
+    let ns = match Netns::create("live", true) {
         Ok(n) => n,
         Err(why) => {
             println!("SKIP: live rotation test: {why}");

@@ -16,101 +16,41 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+mod common;
+
+use common::netns::{Netns, sh, signal};
 
 const BIN: &str = env!("CARGO_BIN_EXE_gateward");
 const RECORDED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/captures/recorded");
 
-fn sh(args: &[&str]) -> bool {
-    Command::new(args[0])
-        .args(&args[1..])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false)
+/// Namespaces for a replay test, once tcpreplay is known to be there.
+fn netns_with_tcpreplay() -> Result<Netns, String> {
+    if !sh(&["tcpreplay", "--version"]) {
+        return Err("tcpreplay not installed (run .ci/install-deps.sh)".into());
+    }
+    Netns::create("rep", false)
 }
 
-/// Two namespaces joined by a veth pair (`gw0` in each), removed on drop.
-struct Netns {
-    a: String,
-    b: String,
-}
-
-impl Netns {
-    fn create() -> Result<Netns, String> {
-        let is_root = Command::new("id")
-            .arg("-u")
-            .output()
-            .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-            .unwrap_or(false);
-        if !is_root {
-            return Err("not running as root".into());
-        }
-        if !sh(&["tcpreplay", "--version"]) {
-            return Err("tcpreplay not installed (run .ci/install-deps.sh)".into());
-        }
-        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-        let id = std::process::id() % 10_000 * 10
-            + NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % 10;
-        let n = Netns {
-            a: format!("gwrep-a-{id}"),
-            b: format!("gwrep-b-{id}"),
-        };
-        let va = format!("gwra{id}");
-        let vb = format!("gwrb{id}");
-        let ok = sh(&["ip", "netns", "add", &n.a])
-            && sh(&["ip", "netns", "add", &n.b])
-            && sh(&[
-                "ip", "link", "add", &va, "type", "veth", "peer", "name", &vb,
-            ])
-            && sh(&["ip", "link", "set", &va, "netns", &n.a])
-            && sh(&["ip", "link", "set", &vb, "netns", &n.b]);
-        if !ok {
-            return Err("cannot create network namespaces / veth pair (`ip netns`)".into());
-        }
-        for (ns, dev) in [(&n.a, &va), (&n.b, &vb)] {
-            let ok = sh(&["ip", "-n", ns, "link", "set", dev, "name", "gw0"])
-                && sh(&["ip", "-n", ns, "link", "set", "gw0", "up"]);
-            if !ok {
-                return Err("cannot configure the veth pair".into());
-            }
-        }
-        Ok(n)
-    }
-
-    fn exec(&self, ns: &str) -> Command {
-        let mut c = Command::new("ip");
-        c.args(["netns", "exec", ns]);
-        c
-    }
-
-    /// Sends `pcap` from namespace B at `pps` packets per second; returns
-    /// the wall time just before tcpreplay was started.
-    fn replay(&self, pcap: &Path, pps: u32) -> SystemTime {
-        let start = SystemTime::now();
-        let out = self
-            .exec(&self.b)
-            .args(["tcpreplay", "-q", "-i", "gw0", "--pps", &pps.to_string()])
-            .arg(pcap)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "tcpreplay failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        start
-    }
-}
-
-impl Drop for Netns {
-    fn drop(&mut self) {
-        sh(&["ip", "netns", "del", &self.a]);
-        sh(&["ip", "netns", "del", &self.b]);
-    }
+/// Sends `pcap` from namespace B at `pps` packets per second; returns the
+/// wall time just before tcpreplay was started.
+fn replay(ns: &Netns, pcap: &Path, pps: u32) -> SystemTime {
+    let start = SystemTime::now();
+    let out = ns
+        .exec(&ns.b)
+        .args(["tcpreplay", "-q", "-i", "gw0", "--pps", &pps.to_string()])
+        .arg(pcap)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "tcpreplay failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    start
 }
 
 /// A `gateward run` in namespace A; stdout lines are collected with the
@@ -200,7 +140,7 @@ impl Daemon {
 
     /// SIGTERM, wait for exit 0 (every flow flushed), return all events.
     fn stop(mut self) -> Vec<serde_json::Value> {
-        assert!(sh(&["kill", "-TERM", &self.child.id().to_string()]));
+        signal(&self.child, "TERM");
         let until = Instant::now() + Duration::from_secs(15);
         let status = loop {
             if let Some(s) = self.child.try_wait().unwrap() {
@@ -334,7 +274,7 @@ fn parse_ts_matches_known_instants() {
 /// the n-th packet of the capture, n = the alert's packet count.
 #[test]
 fn replayed_sessions_alert_promptly() {
-    let ns = match Netns::create() {
+    let ns = match netns_with_tcpreplay() {
         Ok(n) => n,
         Err(why) => {
             println!("SKIP: live replay latency test: {why}");
@@ -362,7 +302,7 @@ fn replayed_sessions_alert_promptly() {
         for (file, proto) in captures {
             let path = Path::new(RECORDED).join(file);
             let seen = gw.alerts().len();
-            let start = ns.replay(&path, PPS);
+            let start = replay(&ns, &path, PPS);
             assert!(
                 gw.wait_alert(Duration::from_secs(10), |a| protocol(a) == proto),
                 "run {run}: no {proto} alert for {file}: stderr {}",
@@ -421,7 +361,7 @@ fn replayed_sessions_alert_promptly() {
 /// session from transport data alone (mid-stream).
 #[test]
 fn restart_mid_replay_redetects_udp_vpn_sessions() {
-    let ns = match Netns::create() {
+    let ns = match netns_with_tcpreplay() {
         Ok(n) => n,
         Err(why) => {
             println!("SKIP: live replay restart test: {why}");
@@ -447,7 +387,7 @@ fn restart_mid_replay_redetects_udp_vpn_sessions() {
 
     let first = Daemon::start(&ns, dir.path(), "first");
     for (proto, head, _) in &parts {
-        ns.replay(head, 20);
+        replay(&ns, head, 20);
         assert!(
             first.wait_alert(Duration::from_secs(10), |a| protocol(a) == *proto),
             "first daemon: no {proto} alert from the handshake: {}",
@@ -458,7 +398,7 @@ fn restart_mid_replay_redetects_udp_vpn_sessions() {
 
     let second = Daemon::start(&ns, dir.path(), "second");
     for (proto, _, tail) in &parts {
-        ns.replay(tail, 20);
+        replay(&ns, tail, 20);
         let _ = second.wait_alert(Duration::from_secs(10), |a| protocol(a) == *proto);
     }
     let events2 = second.stop();

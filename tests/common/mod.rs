@@ -199,3 +199,4 @@ pub fn one_flow<'a>(
     );
     found[0]
 }
+pub mod netns;
