@@ -3,8 +3,10 @@
 
 use crate::capture::Timestamp;
 use crate::detect::Detection;
-use crate::detect::engine::DetectCtx;
+use crate::detect::engine::FlowDetect;
+use crate::detect::rtt::Rtt;
 use crate::detect::signature::{AlertSection, alert_section};
+use crate::dissect::FlowApp;
 use crate::dissect::dns::DnsEvent;
 use crate::dissect::http::HttpEvent;
 use crate::dissect::quic::QuicEvent;
@@ -12,13 +14,49 @@ use crate::dissect::socks::SocksEvent;
 use crate::dissect::ssh::SshEvent;
 use crate::dissect::tls::TlsEvent;
 use crate::dissect::tls::fingerprint::Ja3;
-use crate::enrich::home::{Direction, HomeNet};
+use crate::enrich::home::Direction;
 use crate::enrich::{AsView, GeoView, IpInfo};
 use crate::flow::{EndReason, Flow, TO_CLIENT, TO_SERVER};
 use crate::output::community_id;
 use crate::output::time::EveTime;
 use serde::Serialize;
 use std::net::IpAddr;
+
+/// What an event is written from: one tracked flow with its inspection and
+/// detection state.
+#[derive(Clone, Copy)]
+pub struct FlowView<'a> {
+    /// Key, counters, TCP state.
+    pub flow: &'a Flow,
+    /// Packet summaries and dissector metadata.
+    pub app: &'a FlowApp,
+    /// Detections.
+    pub detect: &'a FlowDetect,
+    /// Name the client resolved for the server's address.
+    pub dns_name: Option<&'a str>,
+}
+
+/// Facts about a flow that are not in its state, computed by the worker
+/// once per event: the writer only formats.
+pub struct EventFacts {
+    /// Both endpoints' enrichment (client, server), when the snapshot
+    /// knows anything of them.
+    pub infos: Option<[IpInfo; 2]>,
+    /// Direction relative to `home_net`.
+    pub direction: Direction,
+    /// Round trips, when [`shows_rtt`] says the event carries them.
+    pub rtt: Option<Rtt>,
+}
+
+/// True when an event of this flow carries an `rtt` section: remote-access
+/// sessions and TLS flows.
+pub fn shows_rtt(v: &FlowView<'_>) -> bool {
+    v.detect
+        .detections
+        .iter()
+        .any(|d| d.category == crate::detect::Category::RemoteAccess)
+        || v.app.app_proto() == Some("tls")
+}
 
 /// Suricata's name for an IP protocol, or the number.
 #[derive(Clone, Copy, Debug)]
@@ -322,29 +360,27 @@ impl<'a> FlowEvent<'a> {
     /// record), or, with `alert_at`, the alert written when a detection was
     /// made at that time.
     pub fn from_flow(
-        f: &'a Flow,
+        v: &FlowView<'a>,
         reason: Option<EndReason>,
         alert_at: Option<Timestamp>,
         seed: u16,
-        home: &HomeNet,
-        infos: Option<&'a [IpInfo; 2]>,
+        facts: &'a EventFacts,
     ) -> Self {
-        let detections = &f.detect.detections[..];
-        let direction = home.direction(f.client().0, f.server().0);
+        let f = v.flow;
+        let app = v.app;
+        let detections = &v.detect.detections[..];
+        let direction = facts.direction;
+        let infos = facts.infos.as_ref();
         let remote = detections
             .iter()
             .any(|d| d.category == crate::detect::Category::RemoteAccess);
-        let rtt = if remote || f.app.app_proto() == Some("tls") {
-            f.rtt(home).map(|r| RttSection {
-                side: r.side.name(),
-                tcp_ms: round3(r.tcp_us as f64 / 1000.0),
-                app_ms: round3(r.app_us as f64 / 1000.0),
-                ratio: (r.ratio() * 10.0).round() / 10.0,
-                exchanges: r.exchanges,
-            })
-        } else {
-            None
-        };
+        let rtt = facts.rtt.map(|r| RttSection {
+            side: r.side.name(),
+            tcp_ms: round3(r.tcp_us as f64 / 1000.0),
+            app_ms: round3(r.app_us as f64 / 1000.0),
+            ratio: (r.ratio() * 10.0).round() / 10.0,
+            exchanges: r.exchanges,
+        });
         let remote_session = remote.then(|| RemoteSession {
             direction: direction.name(),
             inside_ip: match direction {
@@ -355,7 +391,7 @@ impl<'a> FlowEvent<'a> {
             duration_s: round3(f.last_ts.micros_since(f.first_ts) as f64 / 1e6),
             bytes_toserver: f.bytes[TO_SERVER],
             bytes_toclient: f.bytes[TO_CLIENT],
-            interactive: crate::detect::session::interactive(&f.app.packets),
+            interactive: crate::detect::session::interactive(&app.packets),
         });
         let (src, sport) = f.client();
         let (dst, dport) = f.server();
@@ -397,7 +433,7 @@ impl<'a> FlowEvent<'a> {
             proto: Proto(proto),
             icmp_type: f.icmp.map(|i| i.0),
             icmp_code: f.icmp.map(|i| i.1),
-            app_proto: f.app.app_proto(),
+            app_proto: app.app_proto(),
             community_id,
             network_direction: direction.name(),
             src_geo: infos.and_then(|i| i[0].geo_view()),
@@ -409,7 +445,7 @@ impl<'a> FlowEvent<'a> {
                 v.dedup();
                 v
             }),
-            dns_name: f.dns_name.as_deref(),
+            dns_name: v.dns_name,
             tunnel_parent: f.tunnel.as_ref().map(|t| TunnelParentSection {
                 flow_id: t.flow_id,
                 src_ip: t.src.ip(),
@@ -439,14 +475,12 @@ impl<'a> FlowEvent<'a> {
                 alerted: !detections.is_empty(),
             },
             tcp,
-            tls: f
-                .app
+            tls: app
                 .dissectors
                 .as_ref()
                 .and_then(|d| d.tls.as_ref())
                 .and_then(|t| t.event()),
-            quic: f
-                .app
+            quic: app
                 .dissectors
                 .as_ref()
                 .and_then(|d| d.quic.as_ref())
@@ -462,26 +496,22 @@ impl<'a> FlowEvent<'a> {
                         tls_version: tls.map(|t| t.version.as_str()),
                     })
                 }),
-            ssh: f
-                .app
+            ssh: app
                 .dissectors
                 .as_ref()
                 .and_then(|d| d.ssh.as_ref())
                 .and_then(|s| s.event()),
-            http: f
-                .app
+            http: app
                 .dissectors
                 .as_ref()
                 .and_then(|d| d.http.as_ref())
                 .and_then(|h| h.event()),
-            dns: f
-                .app
+            dns: app
                 .dissectors
                 .as_ref()
                 .and_then(|d| d.dns.as_ref())
                 .and_then(|d| d.event()),
-            socks: f
-                .app
+            socks: app
                 .dissectors
                 .as_ref()
                 .and_then(|d| d.socks.as_ref())
@@ -497,7 +527,7 @@ impl<'a> FlowEvent<'a> {
                 })
             }),
             detections,
-            suppressed: &f.detect.suppressed,
+            suppressed: &v.detect.suppressed,
         }
     }
 }
@@ -543,29 +573,22 @@ pub struct TlsRetryEvent<'a> {
     pub tls: &'a TlsEvent,
 }
 
-/// Both endpoints' enrichment, when the snapshot knows anything of them.
-fn lookup(f: &Flow, ctx: &DetectCtx) -> Option<[IpInfo; 2]> {
-    let c = ctx.enrich.lookup(f.client().0.ip());
-    let s = ctx.enrich.lookup(f.server().0.ip());
-    (!c.is_empty() || !s.is_empty()).then_some([c, s])
-}
-
 /// Appends the JSON lines of a flow record for `f` to `out`: the record,
 /// then a `tls` record for a retried handshake if there was one. Returns
 /// lines written.
 pub fn write_flow(
     out: &mut Vec<u8>,
-    f: &Flow,
+    v: &FlowView<'_>,
     reason: Option<EndReason>,
     seed: u16,
-    ctx: &DetectCtx,
+    facts: &EventFacts,
 ) -> u64 {
-    let infos = lookup(f, ctx);
-    let ev = FlowEvent::from_flow(f, reason, None, seed, &ctx.home, infos.as_ref());
+    let f = v.flow;
+    let ev = FlowEvent::from_flow(v, reason, None, seed, facts);
     // Serialising plain data into a Vec cannot fail.
     let _ = serde_json::to_writer(&mut *out, &ev);
     out.push(b'\n');
-    let retry = f
+    let retry = v
         .app
         .dissectors
         .as_ref()
@@ -591,9 +614,14 @@ pub fn write_flow(
 }
 
 /// Appends an alert for `f`'s detections, made at `at`.
-pub fn write_alert(out: &mut Vec<u8>, f: &Flow, at: Timestamp, seed: u16, ctx: &DetectCtx) {
-    let infos = lookup(f, ctx);
-    let ev = FlowEvent::from_flow(f, None, Some(at), seed, &ctx.home, infos.as_ref());
+pub fn write_alert(
+    out: &mut Vec<u8>,
+    v: &FlowView<'_>,
+    at: Timestamp,
+    seed: u16,
+    facts: &EventFacts,
+) {
+    let ev = FlowEvent::from_flow(v, None, Some(at), seed, facts);
     let _ = serde_json::to_writer(&mut *out, &ev);
     out.push(b'\n');
 }

@@ -50,7 +50,7 @@ fn config() -> Config {
 /// then checks the output.
 fn run_worker(frames: &[RawPacket<'_>]) -> WorkerStats {
     let (tx, rx) = crossbeam_channel::unbounded::<Vec<u8>>();
-    let mut worker = Worker::new(&config(), 1, tx);
+    let mut worker = Worker::new(&config(), 1, tx).expect("test configuration");
     let mut batch = Batch::with_capacity(frames.len());
     for p in frames {
         let route = shard::route(p.link, p.data, 3, 4);

@@ -27,7 +27,7 @@ fuzz_target!(|data: &[u8]| {
     cfg.output.all_flows = true;
     // Unbounded, so the worker never blocks on a full output queue.
     let (tx, rx) = crossbeam_channel::unbounded::<Vec<u8>>();
-    let mut worker = Worker::new(&cfg, 1, tx);
+    let mut worker = Worker::new(&cfg, 1, tx).expect("default configuration");
     let raw = RawPacket {
         ts: Timestamp(1_700_000_000_000_000),
         wire_len: frame.len() as u32,

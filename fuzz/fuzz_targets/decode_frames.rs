@@ -27,7 +27,7 @@ fuzz_target!(|data: &[u8]| {
     let mut cfg = Config::default();
     cfg.output.all_flows = true;
     let (tx, rx) = crossbeam_channel::unbounded::<Vec<u8>>();
-    let mut worker = Worker::new(&cfg, 1, tx);
+    let mut worker = Worker::new(&cfg, 1, tx).expect("default configuration");
     let mut ts = 1_700_000_000_000_000u64;
     let mut rest = data;
     for _ in 0..MAX_FRAMES {

@@ -131,17 +131,7 @@ pub fn dns_response_payload(
         {
             return Some(payload);
         }
-        let inner = tunnel::inner(&p).ok()??;
-        data = match inner.start {
-            tunnel::InnerStart::Ip(_) => inner.data,
-            tunnel::InnerStart::Ethernet => {
-                let n = link::ethernet(inner.data).ok()?;
-                if n.ethertype != link::ETHERTYPE_IPV4 && n.ethertype != link::ETHERTYPE_IPV6 {
-                    return None;
-                }
-                n.data
-            }
-        };
+        data = tunnel::inner_ip(&p).ok()??.ip.ok()?;
     }
     None
 }

@@ -75,6 +75,53 @@ pub struct Inner<'a> {
     pub data: &'a [u8],
 }
 
+/// The IP packet inside an outer packet: the one decapsulation step both
+/// the worker and the DNS-name learner take (an Ethernet inner frame is
+/// looked through to its IP header).
+#[derive(Clone, Copy, Debug)]
+pub struct InnerIp<'a> {
+    /// What carried it.
+    pub kind: TunnelKind,
+    /// The inner frame's Ethernet header decoded (TEB, VXLAN, Geneve ...).
+    pub link_ok: bool,
+    /// The inner IP bytes, or why there are none (`NotIp` for an inner
+    /// Ethernet frame that carries something else).
+    pub ip: Result<&'a [u8], DecodeError>,
+}
+
+impl InnerIp<'_> {
+    /// True when the inner headers decode, so the outer flow really is a
+    /// tunnel: the inner link header, or else the inner IP header.
+    pub fn verified(&self) -> bool {
+        self.link_ok || self.ip.is_ok_and(|d| crate::decode::ip::parse(d).is_ok())
+    }
+}
+
+/// Decapsulates one layer: the IP packet `p` carries, if any.
+pub fn inner_ip<'a>(p: &Packet<'a>) -> Result<Option<InnerIp<'a>>, DecodeError> {
+    let Some(i) = inner(p)? else {
+        return Ok(None);
+    };
+    let (link_ok, ip) = match i.start {
+        InnerStart::Ip(_) => (false, Ok(i.data)),
+        InnerStart::Ethernet => match crate::decode::link::ethernet(i.data) {
+            Ok(n)
+                if n.ethertype == crate::decode::link::ETHERTYPE_IPV4
+                    || n.ethertype == crate::decode::link::ETHERTYPE_IPV6 =>
+            {
+                (true, Ok(n.data))
+            }
+            Ok(_) => (true, Err(DecodeError::NotIp)),
+            Err(e) => (false, Err(e)),
+        },
+    };
+    Ok(Some(InnerIp {
+        kind: i.kind,
+        link_ok,
+        ip,
+    }))
+}
+
 /// UDP port of GTP-U.
 const GTP_U_PORT: u16 = 2152;
 /// UDP port of VXLAN (IANA).

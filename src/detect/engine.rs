@@ -491,7 +491,11 @@ mod tests {
             Basis::Address,
             "AWS",
         );
-        d.on_addresses(vec![hosting], &f.facts(), &ctx);
+        d.on_addresses(
+            vec![hosting],
+            &FlowFacts::new(&f, &Default::default(), None),
+            &ctx,
+        );
         assert!(
             d.detections.is_empty(),
             "plain traffic to a cloud must not be flagged"
@@ -505,7 +509,7 @@ mod tests {
             "x",
         );
         assert_eq!(vpn.severity, 2);
-        d.add(vpn, &f.facts(), &ctx);
+        d.add(vpn, &FlowFacts::new(&f, &Default::default(), None), &ctx);
         let v = d
             .detections
             .iter()
@@ -529,7 +533,11 @@ mod tests {
             Basis::Address,
             "KP",
         );
-        d.on_addresses(vec![s], &f.facts(), &ctx);
+        d.on_addresses(
+            vec![s],
+            &FlowFacts::new(&f, &Default::default(), None),
+            &ctx,
+        );
         assert!(d.alert_due());
         assert_eq!(d.detections[0].severity, 1);
     }
@@ -547,7 +555,7 @@ mod tests {
                 Basis::Structure,
                 "a",
             ),
-            &f.facts(),
+            &FlowFacts::new(&f, &Default::default(), None),
             &ctx,
         );
         d.alert_written();
@@ -559,7 +567,7 @@ mod tests {
                 Basis::Structure,
                 "b",
             ),
-            &f.facts(),
+            &FlowFacts::new(&f, &Default::default(), None),
             &ctx,
         );
         assert_eq!(d.detections.len(), 1);

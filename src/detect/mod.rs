@@ -22,8 +22,8 @@ pub mod vpn;
 
 use crate::decode::Addr;
 use crate::dissect::verdict::Direction;
-use crate::dissect::{Dissectors, PacketSummary};
-use crate::flow::TunnelParent;
+use crate::dissect::{Dissectors, FlowApp, PacketSummary};
+use crate::flow::{Flow, TunnelParent};
 use serde::Serialize;
 use serde::ser::SerializeMap;
 
@@ -236,6 +236,24 @@ pub struct FlowFacts<'a> {
     pub bytes: [u64; 2],
     /// Microseconds between the first and the last packet so far.
     pub duration_us: u64,
+}
+
+impl<'a> FlowFacts<'a> {
+    /// The facts of a tracked flow and its inspection state.
+    pub fn new(flow: &'a Flow, app: &'a FlowApp, dns_name: Option<&'a str>) -> Self {
+        FlowFacts {
+            proto: flow.key.proto,
+            client: flow.client(),
+            server: flow.server(),
+            packets: &app.packets,
+            app: app.dissectors.as_deref(),
+            dns_name,
+            tunnel: flow.tunnel.as_deref(),
+            pkts: flow.pkts,
+            bytes: flow.bytes,
+            duration_us: flow.last_ts.micros_since(flow.first_ts),
+        }
+    }
 }
 
 /// A detector's answer after each look at a flow.

@@ -15,7 +15,6 @@
 //!   client's ACK; application RTT = a server payload → the client's next
 //!   payload.
 
-use crate::capture::Timestamp;
 use crate::dissect::{Direction, PacketSummary};
 
 /// Which side the round trips were measured to.
@@ -37,16 +36,7 @@ impl Side {
     }
 }
 
-/// The TCP handshake times of a flow (SYN, SYN/ACK, the client's ACK).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Handshake {
-    /// Last client SYN before the SYN/ACK.
-    pub syn: Option<Timestamp>,
-    /// First SYN/ACK.
-    pub syn_ack: Option<Timestamp>,
-    /// The client's first ACK after the SYN/ACK.
-    pub ack: Option<Timestamp>,
-}
+pub use crate::flow::tcp::Handshake;
 
 /// Round trips measured on one flow.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -111,6 +101,23 @@ pub fn measure(h: &Handshake, packets: &[PacketSummary], side: Side) -> Option<R
     })
 }
 
+/// Round trips to the remote side of a TCP flow with a seen handshake: the
+/// client for an inbound session (per `home`), else the server.
+pub fn of_flow(
+    flow: &crate::flow::Flow,
+    packets: &[PacketSummary],
+    home: &crate::enrich::home::HomeNet,
+) -> Option<Rtt> {
+    if flow.key.proto != 6 {
+        return None;
+    }
+    let side = match home.direction(flow.client().0, flow.server().0) {
+        crate::enrich::home::Direction::Inbound => Side::Client,
+        _ => Side::Server,
+    };
+    measure(&flow.handshake, packets, side)
+}
+
 /// True when the round trips say a relay terminates TCP near the sensor.
 pub fn looks_relayed(r: &Rtt) -> bool {
     r.exchanges >= MIN_EXCHANGES && r.ratio() >= MIN_RATIO && r.app_us >= r.tcp_us + MIN_EXTRA_US
@@ -119,6 +126,7 @@ pub fn looks_relayed(r: &Rtt) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::capture::Timestamp;
 
     fn pkt(ms: u32, dir: Direction) -> PacketSummary {
         PacketSummary {

@@ -1,20 +1,21 @@
-//! Flows: the key, the per-flow record, TCP state and the bounded table.
+//! Flows: the key, the per-flow record (counters, TCP state, handshake
+//! times), and the bounded table. Nothing here knows about dissectors or
+//! detectors: the table stores whatever slot type its owner (the worker)
+//! puts around each [`Flow`], so inspection state lives beside the flow
+//! instead of inside it.
 
-pub mod dns_names;
 pub mod key;
 pub mod table;
 pub mod tcp;
 
 pub use key::FlowKey;
-pub use table::{EndReason, FlowTable};
-pub use tcp::TcpState;
+pub use table::{EndReason, FlowTable, Tracked};
+pub use tcp::{Handshake, TcpState};
 
 use crate::capture::Timestamp;
 use crate::decode::Addr;
+use crate::decode::ip::tcp_flags;
 use crate::decode::tunnel::TunnelKind;
-use crate::detect::FlowFacts;
-use crate::detect::engine::FlowDetect;
-use crate::dissect::FlowApp;
 
 /// Index of the client-to-server direction in per-direction arrays.
 pub const TO_SERVER: usize = 0;
@@ -75,14 +76,26 @@ pub struct Flow {
     pub tunnel: Option<Box<TunnelParent>>,
     /// Interim records written so far (active timeout).
     pub interim_reports: u32,
-    /// Inspection state and application metadata.
-    pub app: FlowApp,
-    /// Name the server's address was resolved from (DNS cache), if any.
-    pub dns_name: Option<std::sync::Arc<str>>,
-    /// Detections and detector progress.
-    pub detect: FlowDetect,
     /// TCP handshake times, for round-trip measurements.
-    pub handshake: crate::detect::rtt::Handshake,
+    pub handshake: Handshake,
+}
+
+/// One packet as the flow counts it: which way, how many frames and bytes
+/// (several for a reassembled datagram), payload length, TCP flags.
+#[derive(Clone, Copy, Debug)]
+pub struct Observed {
+    /// [`TO_SERVER`] or [`TO_CLIENT`].
+    pub dir: usize,
+    /// Frames the packet arrived in.
+    pub frames: u32,
+    /// Bytes of those frames.
+    pub frame_bytes: u64,
+    /// Transport payload length.
+    pub payload_len: usize,
+    /// TCP flags (0 for other protocols).
+    pub tcp_flags: u8,
+    /// Capture time.
+    pub ts: Timestamp,
 }
 
 impl Flow {
@@ -107,11 +120,42 @@ impl Flow {
             icmp: None,
             tunnel: None,
             interim_reports: 0,
-            app: FlowApp::default(),
-            dns_name: None,
-            detect: FlowDetect::default(),
-            handshake: Default::default(),
+            handshake: Handshake::default(),
         }
+    }
+
+    /// Counts a packet of this flow: packets, bytes, last time. TCP state
+    /// follows with [`Flow::observe_tcp`] (address findings of a new flow
+    /// are judged in between, on the state before its first segment).
+    pub fn count(&mut self, p: &Observed) {
+        let d = p.dir;
+        self.pkts[d] += u64::from(p.frames);
+        self.bytes[d] += p.frame_bytes;
+        self.payload_bytes[d] += p.payload_len as u64;
+        if p.ts > self.last_ts {
+            self.last_ts = p.ts;
+        }
+    }
+
+    /// Updates TCP flags, connection state and handshake times.
+    pub fn observe_tcp(&mut self, p: &Observed) {
+        let d = p.dir;
+        if self.key.proto == 6 {
+            let from_client = d == TO_SERVER;
+            self.tcp_flags[d] |= p.tcp_flags;
+            self.tcp_state = self
+                .tcp_state
+                .next(p.tcp_flags, from_client, &mut self.fin_seen);
+            self.handshake.observe(p.tcp_flags, from_client, p.ts);
+        }
+    }
+
+    /// True when a TCP segment with `flags` opens a new connection on this
+    /// closed flow's 5-tuple.
+    pub fn reused_by(&self, flags: u8) -> bool {
+        self.key.proto == 6
+            && self.tcp_state.is_closed()
+            && flags & (tcp_flags::SYN | tcp_flags::ACK) == tcp_flags::SYN
     }
 
     /// Client endpoint.
@@ -130,36 +174,6 @@ impl Flow {
         } else {
             (self.key.lo, self.key.lo_port)
         }
-    }
-
-    /// What detectors may read about this flow.
-    pub fn facts(&self) -> FlowFacts<'_> {
-        FlowFacts {
-            proto: self.key.proto,
-            client: self.client(),
-            server: self.server(),
-            packets: &self.app.packets,
-            app: self.app.dissectors.as_deref(),
-            dns_name: self.dns_name.as_deref(),
-            tunnel: self.tunnel.as_deref(),
-            pkts: self.pkts,
-            bytes: self.bytes,
-            duration_us: self.last_ts.micros_since(self.first_ts),
-        }
-    }
-
-    /// Round trips to the remote side (the client for an inbound session,
-    /// else the server), for TCP flows with a seen handshake.
-    pub fn rtt(&self, home: &crate::enrich::home::HomeNet) -> Option<crate::detect::rtt::Rtt> {
-        use crate::detect::rtt::{Side, measure};
-        if self.key.proto != 6 {
-            return None;
-        }
-        let side = match home.direction(self.client().0, self.server().0) {
-            crate::enrich::home::Direction::Inbound => Side::Client,
-            _ => Side::Server,
-        };
-        measure(&self.handshake, &self.app.packets, side)
     }
 
     /// True once packets went both ways.

@@ -1,6 +1,10 @@
 //! The bounded flow table: a slab of flows, a hash index, and one
 //! recency list per timeout class so expiry only ever looks at flows that
 //! are actually due (O(expired), not O(flows)).
+//!
+//! The table is generic over what it stores around each [`Flow`] (the
+//! worker's slot: flow, dissector state, detector state), so the layers
+//! above keep their per-flow state without the flow knowing about them.
 
 use super::{Flow, FlowKey};
 use crate::capture::Timestamp;
@@ -47,10 +51,22 @@ struct List {
     tail: u32,
 }
 
+/// What the table stores per flow: anything that holds a [`Flow`].
+pub trait Tracked {
+    /// The flow, for its key, last time and timeout class.
+    fn flow(&self) -> &Flow;
+}
+
+impl Tracked for Flow {
+    fn flow(&self) -> &Flow {
+        self
+    }
+}
+
 /// A per-worker table with a hard capacity.
-pub struct FlowTable {
+pub struct FlowTable<S: Tracked = Flow> {
     index: HashMap<FlowKey, u32, foldhash::fast::RandomState>,
-    slots: Vec<Option<(Flow, Links)>>,
+    slots: Vec<Option<(S, Links)>>,
     free: Vec<u32>,
     lists: [List; CLASSES],
     timeouts_us: [u64; CLASSES],
@@ -59,7 +75,7 @@ pub struct FlowTable {
     pub evictions: u64,
 }
 
-impl FlowTable {
+impl<S: Tracked> FlowTable<S> {
     /// An empty table holding at most `capacity` flows, with one idle
     /// timeout per class (see [`Flow::timeout_class`]).
     pub fn new(capacity: usize, timeouts_us: [u64; CLASSES]) -> Self {
@@ -93,25 +109,32 @@ impl FlowTable {
         self.index.get(key).copied()
     }
 
+    /// True when the flow in `slot` has been idle at `now` for longer than
+    /// its class's timeout (a packet then starts a new flow).
+    pub fn is_idle(&self, slot: u32, now: Timestamp) -> bool {
+        let f = self.get(slot).flow();
+        now.micros_since(f.last_ts) > self.timeouts_us[f.timeout_class() as usize]
+    }
+
     /// Idle timeout of a class, in µs.
     pub fn timeout_us(&self, class: u8) -> u64 {
         self.timeouts_us[class as usize]
     }
 
-    /// Access a flow by slot.
+    /// Access a flow's slot.
     #[inline]
-    pub fn get_mut(&mut self, slot: u32) -> &mut Flow {
+    pub fn get_mut(&mut self, slot: u32) -> &mut S {
         &mut self.slots[slot as usize].as_mut().expect("live slot").0
     }
 
-    /// Access a flow by slot.
-    pub fn get(&self, slot: u32) -> &Flow {
+    /// Access a flow's slot.
+    pub fn get(&self, slot: u32) -> &S {
         &self.slots[slot as usize].as_ref().expect("live slot").0
     }
 
     /// Inserts a new flow; when full, the longest-idle flow is evicted first
     /// and handed to `on_evict`.
-    pub fn insert(&mut self, flow: Flow, on_evict: &mut dyn FnMut(Flow, EndReason)) -> u32 {
+    pub fn insert(&mut self, flow: S, on_evict: &mut dyn FnMut(S, EndReason)) -> u32 {
         if self.index.len() >= self.capacity
             && let Some(victim) = self.oldest()
         {
@@ -119,8 +142,8 @@ impl FlowTable {
             self.evictions += 1;
             on_evict(f, EndReason::Evicted);
         }
-        let class = flow.timeout_class();
-        let key = flow.key;
+        let class = flow.flow().timeout_class();
+        let key = flow.flow().key;
         let links = Links {
             prev: NIL,
             next: NIL,
@@ -145,22 +168,22 @@ impl FlowTable {
     /// re-filing it when its class changed.
     #[inline]
     pub fn touch(&mut self, slot: u32) {
-        let class = self.get(slot).timeout_class();
+        let class = self.get(slot).flow().timeout_class();
         self.unlink(slot);
         self.push_front(slot, class);
     }
 
     /// Removes a flow and returns it.
-    pub fn remove(&mut self, slot: u32) -> Flow {
+    pub fn remove(&mut self, slot: u32) -> S {
         self.unlink(slot);
         let (flow, _) = self.slots[slot as usize].take().expect("live slot");
-        self.index.remove(&flow.key);
+        self.index.remove(&flow.flow().key);
         self.free.push(slot);
         flow
     }
 
     /// Ends every flow idle for longer than its class's timeout at `now`.
-    pub fn expire(&mut self, now: Timestamp, on_end: &mut dyn FnMut(Flow, EndReason)) {
+    pub fn expire(&mut self, now: Timestamp, on_end: &mut dyn FnMut(S, EndReason)) {
         for class in 0..CLASSES {
             let timeout = self.timeouts_us[class];
             loop {
@@ -168,7 +191,7 @@ impl FlowTable {
                 if tail == NIL {
                     break;
                 }
-                if now.micros_since(self.get(tail).last_ts) <= timeout {
+                if now.micros_since(self.get(tail).flow().last_ts) <= timeout {
                     break;
                 }
                 let f = self.remove(tail);
@@ -178,7 +201,7 @@ impl FlowTable {
     }
 
     /// Ends every flow (end of input), oldest first.
-    pub fn drain(&mut self, on_end: &mut dyn FnMut(Flow, EndReason)) {
+    pub fn drain(&mut self, on_end: &mut dyn FnMut(S, EndReason)) {
         while let Some(slot) = self.oldest() {
             let f = self.remove(slot);
             on_end(f, EndReason::Shutdown);
@@ -193,7 +216,7 @@ impl FlowTable {
             .iter()
             .filter(|l| l.tail != NIL)
             .map(|l| l.tail)
-            .min_by_key(|&s| self.get(s).last_ts)
+            .min_by_key(|&s| self.get(s).flow().last_ts)
     }
 
     fn links(&mut self, slot: u32) -> &mut Links {
@@ -254,7 +277,7 @@ mod tests {
 
     #[test]
     fn expiry_follows_capture_time() {
-        let mut t = FlowTable::new(10, [5_000_000; CLASSES]);
+        let mut t = FlowTable::<Flow>::new(10, [5_000_000; CLASSES]);
         t.insert(flow(1, 0), &mut |_, _| panic!("no eviction"));
         t.insert(flow(2, 4_000_000), &mut |_, _| panic!("no eviction"));
         let mut ended = Vec::new();
@@ -267,7 +290,7 @@ mod tests {
 
     #[test]
     fn full_table_evicts_longest_idle_and_counts_it() {
-        let mut t = FlowTable::new(2, [u64::MAX; CLASSES]);
+        let mut t = FlowTable::<Flow>::new(2, [u64::MAX; CLASSES]);
         let a = t.insert(flow(1, 0), &mut |_, _| {});
         t.insert(flow(2, 10), &mut |_, _| {});
         t.get_mut(a).last_ts = Timestamp(20);
@@ -281,7 +304,7 @@ mod tests {
 
     #[test]
     fn drain_empties_the_table() {
-        let mut t = FlowTable::new(8, [u64::MAX; CLASSES]);
+        let mut t = FlowTable::<Flow>::new(8, [u64::MAX; CLASSES]);
         for p in 0..5 {
             t.insert(flow(p, p as u64), &mut |_, _| {});
         }

@@ -1,6 +1,7 @@
 //! TCP connection state and the small in-order stream assembler that feeds
 //! dissectors the first bytes of each direction.
 
+use crate::capture::Timestamp;
 use crate::decode::ip::tcp_flags::{ACK, FIN, RST, SYN};
 
 /// Connection state as EVE's `tcp.state` names it.
@@ -63,6 +64,31 @@ impl TcpState {
             }
             TcpState::SynRecv if from_client && flags & ACK != 0 => TcpState::Established,
             s => s,
+        }
+    }
+}
+
+/// The TCP handshake times of a flow (SYN, SYN/ACK, the client's ACK):
+/// transport facts the cross-layer round-trip measurement reads later.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Handshake {
+    /// Last client SYN before the SYN/ACK.
+    pub syn: Option<Timestamp>,
+    /// First SYN/ACK.
+    pub syn_ack: Option<Timestamp>,
+    /// The client's first ACK after the SYN/ACK.
+    pub ack: Option<Timestamp>,
+}
+
+impl Handshake {
+    /// Records the handshake segment a packet with `flags` is, if any.
+    pub fn observe(&mut self, flags: u8, from_client: bool, ts: Timestamp) {
+        let syn_ack = SYN | ACK;
+        match (flags & syn_ack, from_client) {
+            (SYN, true) if self.syn_ack.is_none() => self.syn = Some(ts),
+            (f, false) if f == syn_ack && self.syn_ack.is_none() => self.syn_ack = Some(ts),
+            (ACK, true) if self.syn_ack.is_some() && self.ack.is_none() => self.ack = Some(ts),
+            _ => {}
         }
     }
 }

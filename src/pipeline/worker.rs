@@ -2,21 +2,33 @@
 //! table, inspects first packets and writes events. No locks, no per-packet
 //! allocation: frames arrive in reusable batches and events leave in 256 KiB
 //! buffers.
+//!
+//! One packet's way through a worker, in four steps:
+//! - **track** ([`Worker::track`]): find or create the flow, end an idle or
+//!   reused one, count the packet (flow layer);
+//! - **inspect** ([`Worker::inspect`]): feed the payload to the dissectors
+//!   while the flow is in its inspection window (dissect layer);
+//! - **judge**: the detectors look at the packet and what the dissectors
+//!   learnt (detect layer);
+//! - **report** ([`Reporter`]): alerts when a detection is due, flow records
+//!   when a flow ends or reaches its active timeout (event layer).
 
 use super::batch::Batch;
 use crate::capture::{RawPacket, Timestamp};
 use crate::config::Config;
 use crate::decode::frag::{DefragLimits, Defragmenter, Offer};
 use crate::decode::ip::{self, IpLayer, L4, Packet, tcp_flags};
-use crate::decode::tunnel::{self, InnerStart, TunnelKind};
+use crate::decode::tunnel::{self, TunnelKind};
 use crate::decode::{DecodeError, link};
-use crate::detect::PacketView;
-use crate::detect::engine::DetectCtx;
+use crate::detect::engine::{DetectCtx, FlowDetect};
 use crate::detect::related::{Related, RelatedCache};
-use crate::dissect::{Direction, Payload};
-use crate::event;
-use crate::flow::dns_names::{NameCache, NameCacheLimits};
-use crate::flow::{EndReason, Flow, FlowKey, FlowTable, TO_CLIENT, TO_SERVER, TunnelParent};
+use crate::detect::{FlowFacts, PacketView};
+use crate::dissect::dns::names::{NameCache, NameCacheLimits};
+use crate::dissect::{Direction, FlowApp, Payload};
+use crate::event::{self, EventFacts, FlowView};
+use crate::flow::{
+    EndReason, Flow, FlowKey, FlowTable, Observed, TO_CLIENT, TO_SERVER, Tracked, TunnelParent,
+};
 use crate::stats::WorkerStats;
 use crossbeam_channel::Sender;
 use std::sync::Arc;
@@ -60,13 +72,47 @@ struct Layer {
     outer: Option<Outer>,
 }
 
-/// Emits finished flows into the output buffer.
-struct Emitter<'a> {
-    out: &'a mut Vec<u8>,
-    stats: &'a mut WorkerStats,
-    settings: Settings,
-    ctx: &'a DetectCtx,
-    related: &'a mut RelatedCache,
+/// What the worker keeps per tracked flow: the flow itself (flow layer),
+/// its inspection state (dissect layer) and its detection state (detect
+/// layer), side by side so no layer's state lives inside another's.
+pub struct FlowSlot {
+    /// Key, counters, TCP state.
+    pub flow: Flow,
+    /// Packet summaries and dissectors.
+    pub app: FlowApp,
+    /// Detections and detector progress.
+    pub detect: FlowDetect,
+    /// Name the server's address was resolved from (DNS cache), if any.
+    pub dns_name: Option<Arc<str>>,
+}
+
+impl Tracked for FlowSlot {
+    fn flow(&self) -> &Flow {
+        &self.flow
+    }
+}
+
+impl FlowSlot {
+    /// The detection state and, beside it, the facts detectors read.
+    fn judge(&mut self) -> (&mut FlowDetect, FlowFacts<'_>) {
+        let FlowSlot {
+            flow,
+            app,
+            detect,
+            dns_name,
+        } = self;
+        (detect, FlowFacts::new(flow, app, dns_name.as_deref()))
+    }
+
+    /// What the event writer reads.
+    fn view(&self) -> FlowView<'_> {
+        FlowView {
+            flow: &self.flow,
+            app: &self.app,
+            detect: &self.detect,
+            dns_name: self.dns_name.as_deref(),
+        }
+    }
 }
 
 /// How far apart in capture time two flows of a host pair may be and still
@@ -75,14 +121,25 @@ const RELATED_WINDOW_US: u64 = 300 * 1_000_000;
 /// Host pairs whose findings are remembered, per worker.
 const RELATED_CAPACITY: usize = 65_536;
 
-impl Emitter<'_> {
-    fn end(&mut self, mut f: Flow, reason: EndReason) {
+/// The report step: alerts and flow records into the output buffer, with
+/// the facts (enrichment, round trips) they need computed here once.
+struct Reporter {
+    out: Vec<u8>,
+    stats: WorkerStats,
+    settings: Settings,
+    ctx: Arc<DetectCtx>,
+    related: RelatedCache,
+}
+
+impl Reporter {
+    /// A flow left the table: last detector look, then its record.
+    fn end(&mut self, mut s: FlowSlot, reason: EndReason) {
         match reason {
             EndReason::Timeout | EndReason::Reused => self.stats.flows_timed_out += 1,
             EndReason::Evicted => self.stats.flows_evicted += 1,
             EndReason::Shutdown => self.stats.flows_at_shutdown += 1,
         }
-        let mut detect = std::mem::take(&mut f.detect);
+        let f = &s.flow;
         let (client, server) = (f.client(), f.server());
         let related: Vec<Related> = self
             .related
@@ -95,29 +152,63 @@ impl Emitter<'_> {
             })
             .cloned()
             .collect();
-        detect.on_end(&f.facts(), self.ctx, &related);
-        detect.on_timing(|| f.rtt(&self.ctx.home), &f.facts(), self.ctx);
-        f.detect = detect;
-        if f.detect.alert_due() || f.detect.unalerted() {
-            let at = f.last_ts;
-            self.alert(&mut f, at);
+        {
+            let ctx = &*self.ctx;
+            let FlowSlot {
+                flow,
+                app,
+                detect,
+                dns_name,
+            } = &mut s;
+            let facts = FlowFacts::new(flow, app, dns_name.as_deref());
+            detect.on_end(&facts, ctx, &related);
+            detect.on_timing(
+                || crate::detect::rtt::of_flow(flow, &app.packets, &ctx.home),
+                &facts,
+                ctx,
+            );
         }
-        self.remember(&f, f.last_ts);
-        self.stats.detections_suppressed += f.detect.suppressed.len() as u64;
-        self.write(&f, Some(reason));
+        if s.detect.alert_due() || s.detect.unalerted() {
+            let at = s.flow.last_ts;
+            self.alert(&mut s, at);
+        }
+        self.remember(&s, s.flow.last_ts);
+        self.stats.detections_suppressed += s.detect.suppressed.len() as u64;
+        self.write(&s, Some(reason));
+    }
+
+    /// The facts an event of this flow carries: both ends' enrichment, the
+    /// direction, and round trips when the event shows them.
+    fn facts(&self, s: &FlowSlot) -> EventFacts {
+        let f = &s.flow;
+        let (client, server) = (f.client().0, f.server().0);
+        let c = self.ctx.enrich.lookup(client.ip());
+        let d = self.ctx.enrich.lookup(server.ip());
+        let view = s.view();
+        EventFacts {
+            infos: (!c.is_empty() || !d.is_empty()).then_some([c, d]),
+            direction: self.ctx.home.direction(client, server),
+            rtt: if event::shows_rtt(&view) {
+                crate::detect::rtt::of_flow(f, &s.app.packets, &self.ctx.home)
+            } else {
+                None
+            },
+        }
     }
 
     /// Writes the alert a new or upgraded detection calls for.
-    fn alert(&mut self, f: &mut Flow, at: Timestamp) {
-        event::write_alert(self.out, f, at, self.settings.seed, self.ctx);
-        f.detect.alert_written();
+    fn alert(&mut self, s: &mut FlowSlot, at: Timestamp) {
+        let facts = self.facts(s);
+        event::write_alert(&mut self.out, &s.view(), at, self.settings.seed, &facts);
+        s.detect.alert_written();
         self.stats.alerts += 1;
         self.stats.events += 1;
-        self.remember(f, at);
+        self.remember(s, at);
     }
 
     /// Keeps a flow's confident findings for its host pair's later flows.
-    fn remember(&mut self, f: &Flow, at: Timestamp) {
+    fn remember(&mut self, s: &FlowSlot, at: Timestamp) {
+        let f = &s.flow;
         let (client, server) = (f.client(), f.server());
         self.related.remember(
             client.0,
@@ -126,44 +217,43 @@ impl Emitter<'_> {
             f.key.proto,
             f.flow_id,
             at,
-            &f.detect.detections,
+            &s.detect.detections,
         );
     }
 
     /// Writes a flow record: every flow with `--all-flows`, else flows with
     /// findings (alerted or approved by an allow rule).
-    fn write(&mut self, f: &Flow, reason: Option<EndReason>) {
-        let flagged = !f.detect.detections.is_empty() || !f.detect.suppressed.is_empty();
+    fn write(&mut self, s: &FlowSlot, reason: Option<EndReason>) {
+        let flagged = !s.detect.detections.is_empty() || !s.detect.suppressed.is_empty();
         if self.settings.all_flows || flagged {
+            let facts = self.facts(s);
             self.stats.events +=
-                event::write_flow(self.out, f, reason, self.settings.seed, self.ctx);
+                event::write_flow(&mut self.out, &s.view(), reason, self.settings.seed, &facts);
         }
     }
 }
 
 /// One worker thread's state.
 pub struct Worker {
-    settings: Settings,
-    table: FlowTable,
+    table: FlowTable<FlowSlot>,
+    report: Reporter,
     defrag: Defragmenter,
-    stats: WorkerStats,
-    out: Vec<u8>,
     out_tx: Sender<Vec<u8>>,
     clock: Timestamp,
     last_sweep: Timestamp,
     names: NameCache,
-    ctx: Arc<DetectCtx>,
-    related: RelatedCache,
 }
 
 impl Worker {
-    /// A worker owning `1/workers` of the configured table and reassembly
-    /// limits, with detection settings built from `cfg`.
-    pub fn new(cfg: &Config, workers: usize, out_tx: Sender<Vec<u8>>) -> Self {
-        Self::with_ctx(cfg, workers, out_tx, Arc::new(DetectCtx::from_config(cfg)))
+    /// A worker with its own detection settings built from `cfg` (tests and
+    /// fuzz targets; the pipeline shares one [`DetectCtx`] among workers).
+    pub fn new(cfg: &Config, workers: usize, out_tx: Sender<Vec<u8>>) -> Result<Self, String> {
+        let ctx = DetectCtx::try_from_config(cfg)?;
+        Ok(Self::with_ctx(cfg, workers, out_tx, Arc::new(ctx)))
     }
 
-    /// As [`Worker::new`], sharing detection settings with other workers.
+    /// A worker owning `1/workers` of the configured table and reassembly
+    /// limits, sharing detection settings with the other workers.
     pub fn with_ctx(
         cfg: &Config,
         workers: usize,
@@ -172,23 +262,27 @@ impl Worker {
     ) -> Self {
         let share = |n: usize| (n / workers.max(1)).max(1);
         Worker {
-            settings: Settings {
-                budget: cfg.flow.inspect_packets,
-                active_timeout_us: cfg.flow.active_timeout.saturating_mul(1_000_000),
-                max_depth: cfg.decode.max_tunnel_depth,
-                decapsulate: cfg.decode.decapsulate,
-                seed: cfg.output.community_id_seed,
-                all_flows: cfg.output.all_flows,
-            },
             table: FlowTable::new(share(cfg.flow.max_flows), cfg.flow.timeouts.per_class_us()),
+            report: Reporter {
+                out: Vec::with_capacity(OUT_CHUNK + 4096),
+                stats: WorkerStats::default(),
+                settings: Settings {
+                    budget: cfg.flow.inspect_packets,
+                    active_timeout_us: cfg.flow.active_timeout.saturating_mul(1_000_000),
+                    max_depth: cfg.decode.max_tunnel_depth,
+                    decapsulate: cfg.decode.decapsulate,
+                    seed: cfg.output.community_id_seed,
+                    all_flows: cfg.output.all_flows,
+                },
+                ctx,
+                related: RelatedCache::new(RELATED_CAPACITY),
+            },
             defrag: Defragmenter::new(DefragLimits {
                 max_datagrams: share(cfg.defrag.max_datagrams),
                 max_bytes: share(cfg.defrag.memcap),
                 max_fragments: cfg.defrag.max_fragments,
                 timeout_us: cfg.defrag.timeout.saturating_mul(1_000_000),
             }),
-            stats: WorkerStats::default(),
-            out: Vec::with_capacity(OUT_CHUNK + 4096),
             out_tx,
             clock: Timestamp(0),
             last_sweep: Timestamp(0),
@@ -197,9 +291,15 @@ impl Worker {
                 min_ttl: cfg.dns.min_ttl,
                 max_ttl: cfg.dns.max_ttl,
             }),
-            ctx,
-            related: RelatedCache::new(RELATED_CAPACITY),
         }
+    }
+
+    fn settings(&self) -> Settings {
+        self.report.settings
+    }
+
+    fn bump(&mut self, e: DecodeError) {
+        self.report.stats.decode.bump(e);
     }
 
     /// Processes every frame of a batch, then advances the clock to the
@@ -223,41 +323,24 @@ impl Worker {
         }
         if self.clock.micros_since(self.last_sweep) >= SWEEP_INTERVAL_US {
             self.last_sweep = self.clock;
-            let Worker {
-                table,
-                out,
-                stats,
-                settings,
-                defrag,
-                clock,
-                ctx,
-                related,
-                ..
-            } = self;
-            let mut em = Emitter {
-                out,
-                stats,
-                settings: *settings,
-                ctx,
-                related,
-            };
-            table.expire(*clock, &mut |f, r| em.end(f, r));
-            let expired = defrag.expire(*clock);
+            let report = &mut self.report;
+            self.table.expire(self.clock, &mut |s, r| report.end(s, r));
+            let expired = self.defrag.expire(self.clock);
             for _ in 0..expired {
-                self.stats.decode.bump(DecodeError::FragmentTimeout);
+                self.bump(DecodeError::FragmentTimeout);
             }
         }
     }
 
     fn flush_if_full(&mut self) {
-        if self.out.len() >= OUT_CHUNK {
+        if self.report.out.len() >= OUT_CHUNK {
             self.flush();
         }
     }
 
     fn flush(&mut self) {
-        if !self.out.is_empty() {
-            let buf = std::mem::replace(&mut self.out, Vec::with_capacity(OUT_CHUNK + 4096));
+        if !self.report.out.is_empty() {
+            let buf = std::mem::replace(&mut self.report.out, Vec::with_capacity(OUT_CHUNK + 4096));
             // The writer only goes away after every worker has finished.
             let _ = self.out_tx.send(buf);
         }
@@ -271,7 +354,7 @@ impl Worker {
 
     /// Counters so far (live runs publish snapshots of them).
     pub fn stats(&self) -> &WorkerStats {
-        &self.stats
+        &self.report.stats
     }
 
     /// Flows held now.
@@ -283,61 +366,43 @@ impl Worker {
     /// progress keep their state and are judged with the new settings from
     /// their next packet on.
     pub fn set_ctx(&mut self, ctx: Arc<DetectCtx>) {
-        self.ctx = ctx;
+        self.report.ctx = ctx;
     }
 
     /// Ends every flow (end of input) and returns the counters.
     pub fn finish(mut self) -> WorkerStats {
-        let Worker {
-            table,
-            out,
-            stats,
-            settings,
-            ctx,
-            related,
-            ..
-        } = &mut self;
-        stats.peak_flows = stats.peak_flows.max(table.len() as u64);
-        let mut em = Emitter {
-            out,
-            stats,
-            settings: *settings,
-            ctx,
-            related,
-        };
-        table.drain(&mut |f, r| em.end(f, r));
+        let report = &mut self.report;
+        report.stats.peak_flows = report.stats.peak_flows.max(self.table.len() as u64);
+        self.table.drain(&mut |s, r| report.end(s, r));
         let partial = self.defrag.clear();
         for _ in 0..partial {
-            self.stats.decode.bump(DecodeError::FragmentTimeout);
+            self.bump(DecodeError::FragmentTimeout);
         }
         self.flush();
-        self.stats
+        self.report.stats
     }
 
     /// Learns address → name pairs from a DNS response frame.
     fn learn_names(&mut self, raw: &RawPacket<'_>) {
-        let depth = if self.settings.decapsulate {
-            self.settings.max_depth
-        } else {
-            0
-        };
+        let s = self.settings();
+        let depth = if s.decapsulate { s.max_depth } else { 0 };
         if let Some(msg) = crate::decode::dns_response_payload(raw.link, raw.data, depth) {
             self.names.learn(msg, raw.ts);
-            self.stats.dns_names_learned = self.names.learned;
-            self.stats.dns_cache_evictions = self.names.evictions;
+            self.report.stats.dns_names_learned = self.names.learned;
+            self.report.stats.dns_cache_evictions = self.names.evictions;
         }
     }
 
     /// Decodes one frame and updates the flows it belongs to.
     pub fn process(&mut self, raw: &RawPacket<'_>) {
-        self.stats.packets += 1;
-        self.stats.bytes += raw.wire_len as u64;
+        self.report.stats.packets += 1;
+        self.report.stats.bytes += raw.wire_len as u64;
         let net = match link::decode(raw.link, raw.data) {
             Ok(n) => n,
-            Err(e) => return self.stats.decode.bump(e),
+            Err(e) => return self.bump(e),
         };
         if net.ethertype != link::ETHERTYPE_IPV4 && net.ethertype != link::ETHERTYPE_IPV6 {
-            return self.stats.decode.bump(DecodeError::NotIp);
+            return self.bump(DecodeError::NotIp);
         }
         let layer = Layer {
             vlan: net.vlan,
@@ -353,21 +418,21 @@ impl Worker {
 
     fn process_ip(&mut self, data: &[u8], layer: Layer, ts: Timestamp, frames: Frames) {
         match ip::parse(data) {
-            Err(e) => self.stats.decode.bump(e),
+            Err(e) => self.bump(e),
             Ok(IpLayer::Whole(p)) => self.process_packet(&p, layer, ts, frames),
             Ok(IpLayer::Fragment(f)) => {
                 let context = layer.outer.map_or(0, |o| o.key.tunnel_digest(o.kind as u8))
                     ^ layer.vlan as u64;
                 match self.defrag.offer(&f, context, ts, frames.bytes as u32) {
                     Offer::Held => {}
-                    Offer::Dropped(e) => self.stats.decode.bump(e),
+                    Offer::Dropped(e) => self.bump(e),
                     Offer::Complete {
                         proto,
                         payload,
                         frames: count,
                         frame_bytes,
                     } => {
-                        self.stats.reassembled += 1;
+                        self.report.stats.reassembled += 1;
                         match ip::transport(proto, &payload) {
                             Ok(l4) => {
                                 let p = Packet {
@@ -382,7 +447,7 @@ impl Worker {
                                 };
                                 self.process_packet(&p, layer, ts, frames);
                             }
-                            Err(e) => self.stats.decode.bump(e),
+                            Err(e) => self.bump(e),
                         }
                     }
                 }
@@ -390,27 +455,29 @@ impl Worker {
         }
     }
 
+    /// One whole IP packet: its flow, then (when it carries one) the
+    /// packet inside it as a flow of its own.
     fn process_packet(&mut self, p: &Packet<'_>, layer: Layer, ts: Timestamp, frames: Frames) {
         let (key, flow_id, client_is_lo) = self.update_flow(p, &layer, ts, frames);
-        if !self.settings.decapsulate {
+        if !self.settings().decapsulate {
             return;
         }
-        let inner = match tunnel::inner(p) {
+        let inner = match tunnel::inner_ip(p) {
             Ok(Some(i)) => i,
             Ok(None) => return,
-            Err(e) => return self.stats.decode.bump(e),
+            Err(e) => return self.bump(e),
         };
-        if layer.depth >= self.settings.max_depth {
-            return self.stats.decode.bump(DecodeError::TunnelTooDeep);
+        if layer.depth >= self.settings().max_depth {
+            return self.bump(DecodeError::TunnelTooDeep);
         }
-        self.stats.decapsulated += 1;
-        let verified = match inner.start {
-            InnerStart::Ip(_) => ip::parse(inner.data).is_ok(),
-            InnerStart::Ethernet => link::ethernet(inner.data).is_ok(),
-        };
-        if verified {
+        self.report.stats.decapsulated += 1;
+        if inner.verified() {
             self.flag_encapsulation(&key, inner.kind, ts);
         }
+        let data = match inner.ip {
+            Ok(d) => d,
+            Err(e) => return self.bump(e),
+        };
         let inner_layer = Layer {
             vlan: layer.vlan,
             depth: layer.depth + 1,
@@ -421,59 +488,33 @@ impl Worker {
                 kind: inner.kind,
             }),
         };
-        match inner.start {
-            InnerStart::Ip(_) => self.process_ip(inner.data, inner_layer, ts, frames),
-            InnerStart::Ethernet => match link::ethernet(inner.data) {
-                Ok(n)
-                    if n.ethertype == link::ETHERTYPE_IPV4
-                        || n.ethertype == link::ETHERTYPE_IPV6 =>
-                {
-                    self.process_ip(n.data, inner_layer, ts, frames)
-                }
-                Ok(_) => self.stats.decode.bump(DecodeError::NotIp),
-                Err(e) => self.stats.decode.bump(e),
-            },
-        }
+        self.process_ip(data, inner_layer, ts, frames);
     }
 
     /// The outer flow carried a packet whose inner headers decode: a
     /// tunnel detection for it (once).
     fn flag_encapsulation(&mut self, key: &FlowKey, kind: TunnelKind, ts: Timestamp) {
-        let Worker {
-            table,
-            out,
-            stats,
-            settings,
-            ctx,
-            related,
-            ..
-        } = self;
-        let Some(slot) = table.find(key) else { return };
-        let f = table.get_mut(slot);
-        if f.detect
+        let Some(slot) = self.table.find(key) else {
+            return;
+        };
+        let s = self.table.get_mut(slot);
+        if s.detect
             .detections
             .iter()
             .any(|d| d.evidence.get("encapsulation") == Some(kind.name()))
         {
             return;
         }
-        let mut detect = std::mem::take(&mut f.detect);
-        detect.on_encapsulation(kind, &f.facts(), ctx);
-        f.detect = detect;
-        if f.detect.alert_due() {
-            let mut em = Emitter {
-                out,
-                stats,
-                settings: *settings,
-                ctx,
-                related,
-            };
-            em.alert(f, ts);
+        let ctx = &*self.report.ctx;
+        let (detect, facts) = s.judge();
+        detect.on_encapsulation(kind, &facts, ctx);
+        if s.detect.alert_due() {
+            self.report.alert(s, ts);
         }
     }
 
-    /// Finds or creates the packet's flow and updates it; returns what an
-    /// encapsulated packet needs to name this flow as its parent.
+    /// Track, inspect, judge and report one packet of a flow; returns what
+    /// an encapsulated packet needs to name this flow as its parent.
     fn update_flow(
         &mut self,
         p: &Packet<'_>,
@@ -481,53 +522,64 @@ impl Worker {
         ts: Timestamp,
         frames: Frames,
     ) -> (FlowKey, u64, bool) {
+        let (slot, seen, is_new) = self.track(p, layer, ts, frames);
+        if is_new {
+            self.judge_addresses(slot, ts);
+        }
+        self.table.get_mut(slot).flow.observe_tcp(&seen);
+        let from_client = seen.dir == TO_SERVER;
+        self.inspect(slot, p, from_client, ts);
+        let report = &mut self.report;
+        let s = self.table.get_mut(slot);
+        let active = report.settings.active_timeout_us;
+        if active > 0 && ts.micros_since(s.flow.interval_start) >= active {
+            s.flow.interval_start = ts;
+            s.flow.interim_reports += 1;
+            report.stats.interim_records += 1;
+            report.write(s, None);
+        }
+        let f = &s.flow;
+        let result = (f.key, f.flow_id, f.client_is_lo);
+        self.table.touch(slot);
+        result
+    }
+
+    /// The track step: finds the packet's flow (ending it first when it is
+    /// idle past its timeout or its 5-tuple is reused), or creates it, and
+    /// counts the packet. Returns the slot, the packet as counted, and
+    /// whether the flow is new.
+    fn track(
+        &mut self,
+        p: &Packet<'_>,
+        layer: &Layer,
+        ts: Timestamp,
+        frames: Frames,
+    ) -> (u32, Observed, bool) {
         let (sport, dport) = p.l4.ports();
         let parent = layer.outer.map_or(0, |o| o.key.tunnel_digest(o.kind as u8));
         let (key, src_is_lo) =
             FlowKey::new(p.src, sport, p.dst, dport, p.proto, layer.vlan, parent);
-        let (flags, seq) = match p.l4 {
-            L4::Tcp { flags, seq, .. } => (flags, seq),
-            _ => (0, 0),
+        let flags = match p.l4 {
+            L4::Tcp { flags, .. } => flags,
+            _ => 0,
         };
-        let Worker {
-            table,
-            out,
-            stats,
-            settings,
-            names,
-            ctx,
-            related,
-            ..
-        } = self;
-        let mut em = Emitter {
-            out,
-            stats,
-            settings: *settings,
-            ctx,
-            related,
-        };
-        let mut slot = table.find(&key);
-        if let Some(s) = slot {
-            let f = table.get(s);
-            let expired = ts.micros_since(f.last_ts) > table.timeout_us(f.timeout_class());
-            let reused = p.proto == 6
-                && f.tcp_state.is_closed()
-                && flags & (tcp_flags::SYN | tcp_flags::ACK) == tcp_flags::SYN;
-            if expired || reused {
-                let f = table.remove(s);
-                em.end(
-                    f,
-                    if expired {
-                        EndReason::Timeout
-                    } else {
-                        EndReason::Reused
-                    },
-                );
-                slot = None;
+        let report = &mut self.report;
+        let mut found = self.table.find(&key);
+        if let Some(s) = found {
+            let expired = self.table.is_idle(s, ts);
+            if expired || self.table.get(s).flow.reused_by(flags) {
+                let old = self.table.remove(s);
+                let reason = if expired {
+                    EndReason::Timeout
+                } else {
+                    EndReason::Reused
+                };
+                report.end(old, reason);
+                found = None;
             }
         }
-        let is_new = slot.is_none();
-        let slot = match slot {
+        let is_new = found.is_none();
+        let slot = match found {
             Some(s) => s,
             None => {
                 // A SYN/ACK seen first means the receiver opened the connection.
@@ -540,142 +592,153 @@ impl Worker {
                 {
                     f.icmp = Some((icmp_type, code));
                 }
-                if let Some(o) = layer.outer {
-                    let (client, server) = if o.client_is_lo {
-                        (o.key.lo, o.key.hi)
-                    } else {
-                        (o.key.hi, o.key.lo)
-                    };
-                    let (cport, sport) = if o.client_is_lo {
-                        (o.key.lo_port, o.key.hi_port)
-                    } else {
-                        (o.key.hi_port, o.key.lo_port)
-                    };
-                    f.tunnel = Some(Box::new(TunnelParent {
-                        flow_id: o.flow_id,
-                        src: client,
-                        dst: server,
-                        src_port: cport,
-                        dst_port: sport,
-                        proto: o.key.proto,
-                        kind: o.kind,
-                        depth: layer.depth,
-                    }));
-                }
-                f.dns_name = names.lookup(&f.server().0, ts);
-                em.stats.flows += 1;
-                let s = table.insert(f, &mut |f, r| em.end(f, r));
-                em.stats.peak_flows = em.stats.peak_flows.max(table.len() as u64);
+                f.tunnel = layer.outer.map(|o| Box::new(parent_of(&o, layer.depth)));
+                let dns_name = self.names.lookup(&f.server().0, ts);
+                report.stats.flows += 1;
+                let slot = FlowSlot {
+                    flow: f,
+                    app: FlowApp::default(),
+                    detect: FlowDetect::default(),
+                    dns_name,
+                };
+                let s = self.table.insert(slot, &mut |s, r| report.end(s, r));
+                report.stats.peak_flows = report.stats.peak_flows.max(self.table.len() as u64);
                 s
             }
         };
-        let f = table.get_mut(slot);
+        let f = &mut self.table.get_mut(slot).flow;
         let from_client = src_is_lo == f.client_is_lo;
-        let d = if from_client { TO_SERVER } else { TO_CLIENT };
+        let seen = Observed {
+            dir: if from_client { TO_SERVER } else { TO_CLIENT },
+            frames: frames.count,
+            frame_bytes: frames.bytes,
+            payload_len: p.l4.payload().len(),
+            tcp_flags: flags,
+            ts,
+        };
+        f.count(&seen);
+        (slot, seen, is_new)
+    }
+
+    /// Judges a new flow's endpoints by address (sanctioned regions, feeds,
+    /// hosting), once, from the enrichment snapshot.
+    fn judge_addresses(&mut self, slot: u32, ts: Timestamp) {
+        let report = &mut self.report;
+        let s = self.table.get_mut(slot);
+        let (client, server) = (s.flow.client().0, s.flow.server().0);
+        let ctx = &*report.ctx;
+        let (ci, si) = (
+            ctx.enrich.lookup(client.ip()),
+            ctx.enrich.lookup(server.ip()),
+        );
+        if ci.is_empty() && si.is_empty() {
+            return;
+        }
+        let found = crate::enrich::detections(
+            &ci,
+            &si,
+            ctx.home.contains(client),
+            ctx.home.contains(server),
+            true,
+        );
+        let (detect, facts) = s.judge();
+        detect.on_addresses(found, &facts, ctx);
+        if s.detect.alert_due() {
+            report.alert(s, ts);
+        }
+    }
+
+    /// The inspect and judge steps: while the flow is in its inspection
+    /// window, the payload goes to the dissectors, then the packet and what
+    /// they learnt to the detectors.
+    fn inspect(&mut self, slot: u32, p: &Packet<'_>, from_client: bool, ts: Timestamp) {
+        let report = &mut self.report;
+        let s = self.table.get_mut(slot);
         let dir = if from_client {
             Direction::ToServer
         } else {
             Direction::ToClient
         };
-        let payload = p.l4.payload();
-        f.pkts[d] += frames.count as u64;
-        f.bytes[d] += frames.bytes;
-        f.payload_bytes[d] += payload.len() as u64;
-        if ts > f.last_ts {
-            f.last_ts = ts;
-        }
-        if is_new {
-            let (client, server) = (f.client().0, f.server().0);
-            let enrich = &em.ctx.enrich;
-            let (ci, si) = (enrich.lookup(client.ip()), enrich.lookup(server.ip()));
-            if !ci.is_empty() || !si.is_empty() {
-                let home = &em.ctx.home;
-                let found = crate::enrich::detections(
-                    &ci,
-                    &si,
-                    home.contains(client),
-                    home.contains(server),
-                    true,
-                );
-                let mut detect = std::mem::take(&mut f.detect);
-                detect.on_addresses(found, &f.facts(), em.ctx);
-                f.detect = detect;
-                if f.detect.alert_due() {
-                    em.alert(f, ts);
-                }
-            }
-        }
-        let tcp = if p.proto == 6 {
-            f.tcp_flags[d] |= flags;
-            f.tcp_state = f.tcp_state.next(flags, from_client, &mut f.fin_seen);
-            let syn_ack = tcp_flags::SYN | tcp_flags::ACK;
-            let hs = &mut f.handshake;
-            match (flags & syn_ack, from_client) {
-                (tcp_flags::SYN, true) if hs.syn_ack.is_none() => hs.syn = Some(ts),
-                (f2, false) if f2 == syn_ack && hs.syn_ack.is_none() => hs.syn_ack = Some(ts),
-                (tcp_flags::ACK, true) if hs.syn_ack.is_some() && hs.ack.is_none() => {
-                    hs.ack = Some(ts)
-                }
-                _ => {}
-            }
-            if flags & tcp_flags::SYN != 0 {
-                f.app.on_syn(dir, seq);
-            }
-            Some((seq, flags))
-        } else {
-            None
+        let (flags, tcp) = match p.l4 {
+            L4::Tcp { flags, seq, .. } => (flags, Some((seq, flags))),
+            _ => (0, None),
         };
-        if !payload.is_empty() && f.app.inspecting() {
-            let pl = Payload {
-                dir,
-                ts,
-                flow_start: f.first_ts,
-                tcp,
-                data: payload,
-                proto: p.proto,
-            };
-            let index = f.app.inspected_packets();
-            let (client_port, server_port) = (f.client().1, f.server().1);
-            if f.app.on_payload(
-                &pl,
-                (client_port, server_port),
-                em.settings.budget,
-                &mut em.stats.inspect,
-            ) {
-                let view = PacketView {
-                    dir,
-                    index,
-                    offset_us: ts.micros_since(f.first_ts),
-                    proto: p.proto,
-                    client_port,
-                    server_port,
-                    tcp_flags: flags,
-                    icmp: match p.l4 {
-                        L4::Icmp {
-                            icmp_type, code, ..
-                        } => Some((icmp_type, code)),
-                        _ => None,
-                    },
-                    payload,
-                };
-                let mut detect = std::mem::take(&mut f.detect);
-                detect.on_packet(&view, &f.facts(), em.ctx);
-                detect.on_timing(|| f.rtt(&em.ctx.home), &f.facts(), em.ctx);
-                f.detect = detect;
-                if f.detect.alert_due() {
-                    em.alert(f, ts);
-                }
-            }
+        if let Some((seq, _)) = tcp
+            && flags & tcp_flags::SYN != 0
+        {
+            s.app.on_syn(dir, seq);
         }
-        let active = em.settings.active_timeout_us;
-        if active > 0 && ts.micros_since(f.interval_start) >= active {
-            f.interval_start = ts;
-            f.interim_reports += 1;
-            em.stats.interim_records += 1;
-            em.write(f, None);
+        let payload = p.l4.payload();
+        if payload.is_empty() || !s.app.inspecting() {
+            return;
         }
-        let result = (key, f.flow_id, f.client_is_lo);
-        table.touch(slot);
-        result
+        let pl = Payload {
+            dir,
+            ts,
+            flow_start: s.flow.first_ts,
+            tcp,
+            data: payload,
+            proto: p.proto,
+        };
+        let index = s.app.inspected_packets();
+        let (client_port, server_port) = (s.flow.client().1, s.flow.server().1);
+        let budget = report.settings.budget;
+        if !s.app.on_payload(
+            &pl,
+            (client_port, server_port),
+            budget,
+            &mut report.stats.inspect,
+        ) {
+            return;
+        }
+        let view = PacketView {
+            dir,
+            index,
+            offset_us: ts.micros_since(s.flow.first_ts),
+            proto: p.proto,
+            client_port,
+            server_port,
+            tcp_flags: flags,
+            icmp: match p.l4 {
+                L4::Icmp {
+                    icmp_type, code, ..
+                } => Some((icmp_type, code)),
+                _ => None,
+            },
+            payload,
+        };
+        let ctx = &*report.ctx;
+        let FlowSlot {
+            flow,
+            app,
+            detect,
+            dns_name,
+        } = s;
+        let facts = FlowFacts::new(flow, app, dns_name.as_deref());
+        detect.on_packet(&view, &facts, ctx);
+        detect.on_timing(
+            || crate::detect::rtt::of_flow(flow, &app.packets, &ctx.home),
+            &facts,
+            ctx,
+        );
+        if s.detect.alert_due() {
+            report.alert(s, ts);
+        }
+    }
+}
+
+/// The `tunnel_parent` of a flow found inside the outer flow `o`.
+fn parent_of(o: &Outer, depth: u8) -> TunnelParent {
+    let (lo, hi) = ((o.key.lo, o.key.lo_port), (o.key.hi, o.key.hi_port));
+    let (client, server) = if o.client_is_lo { (lo, hi) } else { (hi, lo) };
+    TunnelParent {
+        flow_id: o.flow_id,
+        src: client.0,
+        dst: server.0,
+        src_port: client.1,
+        dst_port: server.1,
+        proto: o.key.proto,
+        kind: o.kind,
+        depth,
     }
 }

@@ -7,6 +7,7 @@
 //! engine's address-to-name cache, and [`DnsState`] records each DNS flow.
 
 pub mod event;
+pub mod names;
 pub mod parser;
 pub mod state;
 

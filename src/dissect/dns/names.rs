@@ -10,9 +10,9 @@
 //! to `[min_ttl, max_ttl]` of capture time; when full, the oldest entry is
 //! evicted and counted.
 
+use super::answers_for_cache;
 use crate::capture::Timestamp;
 use crate::decode::Addr;
-use crate::dissect::dns::answers_for_cache;
 use hashbrown::HashMap;
 use std::collections::VecDeque;
 use std::sync::Arc;
