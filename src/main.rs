@@ -137,7 +137,7 @@ fn analyze(args: AnalyzeArgs) -> ExitCode {
     if inputs.iter().filter(|i| matches!(i, Input::Stdin)).count() > 1 {
         return fail("standard input (-) can be named only once");
     }
-    let ctx = match gateward::detect::engine::DetectCtx::try_from_config(&cfg) {
+    let ctx = match cfg.detect_ctx() {
         Ok(c) => std::sync::Arc::new(c),
         Err(e) => return fail(format!("{}: {e}", config_name(&args))),
     };

@@ -39,7 +39,8 @@ fn say_error(msg: impl std::fmt::Display) {
 /// lists and enrichment databases. The message names the key at fault.
 pub fn validate(path: &Path) -> Result<Config, String> {
     let cfg = Config::load(path).map_err(|e| e.to_string())?;
-    DetectCtx::try_from_config(&cfg).map_err(|e| format!("{}: {e}", path.display()))?;
+    cfg.detect_ctx()
+        .map_err(|e| format!("{}: {e}", path.display()))?;
     if !cfg.daemon.user.is_empty() {
         match nix::unistd::User::from_name(&cfg.daemon.user) {
             Ok(Some(_)) => {}
@@ -131,7 +132,7 @@ fn wall_now() -> Timestamp {
 /// keeps the old ones on error.
 fn reload_ctx(path: &Path) -> Result<Arc<DetectCtx>, String> {
     let cfg = Config::load(path).map_err(|e| e.to_string())?;
-    DetectCtx::try_from_config(&cfg)
+    cfg.detect_ctx()
         .map(Arc::new)
         .map_err(|e| format!("{}: {e}", path.display()))
 }
@@ -169,7 +170,7 @@ pub fn run(config: &Path, interfaces: &[String], all_flows: bool) -> i32 {
         ));
         return EXIT_CONFIG;
     }
-    let ctx = match DetectCtx::try_from_config(&cfg) {
+    let ctx = match cfg.detect_ctx() {
         Ok(c) => Arc::new(c),
         Err(e) => {
             say_error(format!("{}: {e}", config.display()));

@@ -12,7 +12,7 @@ use serde::Deserialize;
 #[serde(deny_unknown_fields, default)]
 pub struct AllowRule {
     /// Either endpoint inside one of these networks.
-    #[serde(deserialize_with = "crate::config::networks")]
+    #[serde(deserialize_with = "crate::enrich::home::networks")]
     pub networks: Vec<IpNetwork>,
     /// A name of the flow (SNI, resolved name, HTTP host, certificate
     /// subject) equal to one of these or below it (`corp.example` allows

@@ -3,6 +3,7 @@
 //! when an alert is due.
 
 use super::allow::AllowConfig;
+use super::config::DetectConfig;
 use super::names::{NamesCtx, NamesDetectors};
 use super::proxy::{ProxyCtx, ProxyDetectors};
 use super::related::Related;
@@ -11,6 +12,7 @@ use super::tunnel::{TunnelCtx, TunnelDetectors};
 use super::vpn::{VpnCtx, VpnDetectors};
 use super::{Basis, Category, Confidence, Detection, FlowFacts, PacketView, Progress};
 use crate::decode::tunnel::TunnelKind;
+use std::sync::Arc;
 
 /// Read-only detection settings shared by every worker.
 #[derive(Debug, Default)]
@@ -36,39 +38,36 @@ pub struct DetectCtx {
 impl DetectCtx {
     /// Checks the detector families' settings (lists they load included),
     /// without loading the enrichment databases.
-    pub fn check_families(cfg: &crate::config::Config) -> Result<(), String> {
-        Self::families(cfg, std::sync::Arc::new(crate::enrich::Enricher::default())).map(|_| ())
+    pub fn check(detect: &DetectConfig) -> Result<(), String> {
+        Self::build(
+            detect,
+            &AllowConfig::default(),
+            &[],
+            Arc::new(crate::enrich::Enricher::default()),
+        )
+        .map(|_| ())
     }
 
-    /// Builds the detection settings of a configuration, loading the
-    /// enrichment databases and feeds, or says which section is wrong.
-    pub fn try_from_config(cfg: &crate::config::Config) -> Result<Self, String> {
-        let enrich =
-            crate::enrich::Enricher::load(&cfg.enrich).map_err(|e| format!("enrich: {e}"))?;
-        Self::families(cfg, std::sync::Arc::new(enrich))
-    }
-
-    fn families(
-        cfg: &crate::config::Config,
-        enrich: std::sync::Arc<crate::enrich::Enricher>,
+    /// Builds the shared detection settings from their configuration
+    /// sections and a loaded enrichment snapshot, or says which section is
+    /// wrong.
+    pub fn build(
+        detect: &DetectConfig,
+        allow: &AllowConfig,
+        home_net: &[ipnetwork::IpNetwork],
+        enrich: Arc<crate::enrich::Enricher>,
     ) -> Result<Self, String> {
-        let d = &cfg.detect;
+        let d = detect;
         Ok(DetectCtx {
             enrich,
-            allow: cfg.allow.clone(),
+            allow: allow.clone(),
             vpn: VpnCtx::from_config(&d.vpn).map_err(|e| format!("detect.vpn: {e}"))?,
             proxy: ProxyCtx::from_config(&d.proxy).map_err(|e| format!("detect.proxy: {e}"))?,
             tunnel: TunnelCtx::from_config(&d.tunnel).map_err(|e| format!("detect.tunnel: {e}"))?,
             names: NamesCtx::from_config(&d.names).map_err(|e| format!("detect.names: {e}"))?,
             remote: RemoteCtx::from_config(&d.remote).map_err(|e| format!("detect.remote: {e}"))?,
-            home: crate::enrich::home::HomeNet::new(&cfg.home_net),
+            home: crate::enrich::home::HomeNet::new(home_net),
         })
-    }
-
-    /// As [`DetectCtx::try_from_config`] for a configuration already
-    /// validated by `Config::parse` (which runs it): cannot fail then.
-    pub fn from_config(cfg: &crate::config::Config) -> Self {
-        Self::try_from_config(cfg).unwrap_or_default()
     }
 }
 

@@ -7,6 +7,7 @@
 //! the dissectors learn something, the flow's facts ([`FlowFacts`]); it
 //! answers with [`Progress`] and stops looking once it has decided.
 
+pub mod address;
 pub mod allow;
 pub mod config;
 pub mod engine;

@@ -92,17 +92,6 @@ pub enum FeedConfidence {
     High,
 }
 
-impl FeedConfidence {
-    /// As the detection model's confidence.
-    pub fn to_detect(self) -> crate::detect::Confidence {
-        match self {
-            FeedConfidence::Low => crate::detect::Confidence::Low,
-            FeedConfidence::Medium => crate::detect::Confidence::Medium,
-            FeedConfidence::High => crate::detect::Confidence::High,
-        }
-    }
-}
-
 /// One `[[enrich.feed]]`: a file of prefixes.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -84,14 +84,40 @@ impl HomeNet {
     }
 }
 
+/// The default `home_net`: the private (RFC 1918), shared (RFC 6598) and
+/// unique-local (RFC 4193) ranges.
+pub fn default_home_net() -> Vec<IpNetwork> {
+    [
+        "10.0.0.0/8",
+        "172.16.0.0/12",
+        "192.168.0.0/16",
+        "100.64.0.0/10",
+        "fc00::/7",
+    ]
+    .iter()
+    .filter_map(|s| s.parse().ok())
+    .collect()
+}
+
+/// Deserialises a list of CIDR strings with a message naming the bad one.
+pub fn networks<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<IpNetwork>, D::Error> {
+    let raw = <Vec<String> as serde::Deserialize>::deserialize(d)?;
+    raw.iter()
+        .map(|s| {
+            s.parse::<IpNetwork>().map_err(|e| {
+                serde::de::Error::custom(format!("`{s}` is not a network in CIDR notation: {e}"))
+            })
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn directions_from_default_home_net() {
-        let cfg = crate::config::Config::default();
-        let h = HomeNet::new(&cfg.home_net);
+        let h = HomeNet::new(&default_home_net());
         let inside = Addr::v4([192, 168, 1, 10]);
         let cgnat = Addr::v4([100, 64, 0, 1]);
         let outside = Addr::v4([198, 51, 100, 7]);

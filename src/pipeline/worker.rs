@@ -248,7 +248,7 @@ impl Worker {
     /// A worker with its own detection settings built from `cfg` (tests and
     /// fuzz targets; the pipeline shares one [`DetectCtx`] among workers).
     pub fn new(cfg: &Config, workers: usize, out_tx: Sender<Vec<u8>>) -> Result<Self, String> {
-        let ctx = DetectCtx::try_from_config(cfg)?;
+        let ctx = cfg.detect_ctx()?;
         Ok(Self::with_ctx(cfg, workers, out_tx, Arc::new(ctx)))
     }
 
@@ -634,7 +634,7 @@ impl Worker {
         if ci.is_empty() && si.is_empty() {
             return;
         }
-        let found = crate::enrich::detections(
+        let found = crate::detect::address::detections(
             &ci,
             &si,
             ctx.home.contains(client),

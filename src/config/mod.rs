@@ -3,8 +3,10 @@
 //! typo never silently falls back to a default. Every default is documented
 //! beside its field and in `systemd/gateward.toml`.
 
+pub mod daemon;
+
 use ipnetwork::IpNetwork;
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 use std::path::Path;
 
 /// Top-level configuration.
@@ -35,9 +37,9 @@ pub struct Config {
     /// Geolocation, AS and feed enrichment, sanctioned regions.
     pub enrich: crate::enrich::EnrichConfig,
     /// Live capture (`gateward run`): interfaces, snap length, filter.
-    pub capture: crate::daemon::CaptureConfig,
+    pub capture: daemon::CaptureConfig,
     /// Daemon lifecycle: privilege drop, stats, metrics, shutdown, pidfile.
-    pub daemon: crate::daemon::DaemonConfig,
+    pub daemon: daemon::DaemonConfig,
 }
 
 /// The address → name cache fed by DNS answers.
@@ -66,16 +68,7 @@ impl Default for DnsConfig {
 impl Default for Config {
     fn default() -> Self {
         Config {
-            home_net: [
-                "10.0.0.0/8",
-                "172.16.0.0/12",
-                "192.168.0.0/16",
-                "100.64.0.0/10",
-                "fc00::/7",
-            ]
-            .iter()
-            .map(|s| s.parse().expect("valid default network"))
-            .collect(),
+            home_net: crate::enrich::home::default_home_net(),
             flow: FlowConfig::default(),
             defrag: DefragConfig::default(),
             decode: DecodeConfig::default(),
@@ -288,17 +281,7 @@ pub struct OutputConfig {
     pub sink: Vec<crate::sink::SinkConfig>,
 }
 
-/// Deserialises a list of CIDR strings with a message naming the bad one.
-pub fn networks<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<IpNetwork>, D::Error> {
-    let raw = Vec::<String>::deserialize(d)?;
-    raw.iter()
-        .map(|s| {
-            s.parse::<IpNetwork>().map_err(|e| {
-                serde::de::Error::custom(format!("`{s}` is not a network in CIDR notation: {e}"))
-            })
-        })
-        .collect()
-}
+pub use crate::enrich::home::networks;
 
 /// Why a configuration was refused.
 #[derive(Debug, thiserror::Error)]
@@ -376,6 +359,20 @@ impl Config {
         Ok(cfg)
     }
 
+    /// The detection settings this configuration describes, with its
+    /// enrichment databases and feeds loaded (a broken one is an error
+    /// naming the section).
+    pub fn detect_ctx(&self) -> Result<crate::detect::engine::DetectCtx, String> {
+        let enrich =
+            crate::enrich::Enricher::load(&self.enrich).map_err(|e| format!("enrich: {e}"))?;
+        crate::detect::engine::DetectCtx::build(
+            &self.detect,
+            &self.allow,
+            &self.home_net,
+            std::sync::Arc::new(enrich),
+        )
+    }
+
     /// Cross-field checks.
     pub fn validate(&self) -> Result<(), String> {
         if self.flow.max_flows == 0 {
@@ -390,7 +387,7 @@ impl Config {
             return Err("decode.max_tunnel_depth must be at most 16".into());
         }
         self.allow.validate()?;
-        crate::detect::engine::DetectCtx::check_families(self)?;
+        crate::detect::engine::DetectCtx::check(&self.detect)?;
         self.enrich.validate().map_err(|e| format!("enrich: {e}"))?;
         if self.dns.min_ttl > self.dns.max_ttl {
             return Err("dns.min_ttl must not exceed dns.max_ttl".into());
