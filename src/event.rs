@@ -2,6 +2,7 @@
 //! are documented in `docs/events.md`; keep the two in step.
 
 use crate::capture::Timestamp;
+use crate::decode::IpProto;
 use crate::detect::Detection;
 use crate::detect::engine::FlowDetect;
 use crate::detect::rtt::Rtt;
@@ -60,11 +61,11 @@ pub fn shows_rtt(v: &FlowView<'_>) -> bool {
 
 /// Suricata's name for an IP protocol, or the number.
 #[derive(Clone, Copy, Debug)]
-pub struct Proto(pub u8);
+pub struct Proto(pub IpProto);
 
 impl Serialize for Proto {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let name = match self.0 {
+        let name = match self.0.0 {
             1 => "ICMP",
             2 => "IGMP",
             4 => "IPIP",
@@ -351,8 +352,8 @@ fn hex(b: u8) -> Hex2 {
     Hex2(b)
 }
 
-fn port(proto: u8, p: u16) -> Option<u16> {
-    matches!(proto, 6 | 17 | 132 | 33 | 136).then_some(p)
+fn port(proto: IpProto, p: u16) -> Option<u16> {
+    proto.has_ports().then_some(p)
 }
 
 impl<'a> FlowEvent<'a> {
@@ -397,17 +398,19 @@ impl<'a> FlowEvent<'a> {
         let (dst, dport) = f.server();
         let proto = f.key.proto;
         let community_id = match (proto, f.icmp) {
-            (1 | 58, Some((t, c))) => community_id::icmp(src, dst, proto, t, c, seed),
+            (IpProto::ICMP | IpProto::ICMPV6, Some((t, c))) => {
+                community_id::icmp(src, dst, proto.0, t, c, seed)
+            }
             _ => community_id::compute(
                 src,
                 dst,
-                proto,
+                proto.0,
                 port(proto, 0).map(|_| (sport, dport)),
                 false,
                 seed,
             ),
         };
-        let tcp = (proto == 6).then(|| {
+        let tcp = (proto == IpProto::TCP).then(|| {
             let all = f.tcp_flags[TO_SERVER] | f.tcp_flags[TO_CLIENT];
             TcpSection {
                 tcp_flags: hex(all),
@@ -533,8 +536,8 @@ impl<'a> FlowEvent<'a> {
 }
 
 /// Transport name used in signatures.
-fn transport_name(proto: u8) -> &'static str {
-    match proto {
+fn transport_name(proto: IpProto) -> &'static str {
+    match proto.0 {
         6 => "TCP",
         17 => "UDP",
         1 => "ICMP",

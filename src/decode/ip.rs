@@ -162,6 +162,46 @@ impl<'a> L4<'a> {
     }
 }
 
+/// An IP protocol number (IANA "Assigned Internet Protocol Numbers"): the
+/// transport after the IP header and its extension headers. A newtype, so
+/// protocol tests read as names and an unknown number is still a value.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct IpProto(pub u8);
+
+impl IpProto {
+    /// ICMP (RFC 792).
+    pub const ICMP: IpProto = IpProto(1);
+    /// IPv4 in IP (RFC 2003).
+    pub const IPIP: IpProto = IpProto(4);
+    /// TCP (RFC 9293).
+    pub const TCP: IpProto = IpProto(6);
+    /// UDP (RFC 768).
+    pub const UDP: IpProto = IpProto(17);
+    /// IPv6 in IP (RFC 4213).
+    pub const IPV6: IpProto = IpProto(41);
+    /// GRE (RFC 2784).
+    pub const GRE: IpProto = IpProto(47);
+    /// IPsec ESP (RFC 4303).
+    pub const ESP: IpProto = IpProto(50);
+    /// IPsec AH (RFC 4302).
+    pub const AH: IpProto = IpProto(51);
+    /// ICMPv6 (RFC 4443).
+    pub const ICMPV6: IpProto = IpProto(58);
+    /// No next header (RFC 8200).
+    pub const NO_NEXT: IpProto = IpProto(59);
+    /// SCTP (RFC 9260).
+    pub const SCTP: IpProto = IpProto(132);
+
+    /// True for ICMP and ICMPv6.
+    pub fn is_icmp(self) -> bool {
+        self == Self::ICMP || self == Self::ICMPV6
+    }
+
+    /// True for transports with port numbers (TCP, UDP, SCTP, DCCP, UDP-Lite).
+    pub fn has_ports(self) -> bool {
+        matches!(self.0, 6 | 17 | 132 | 33 | 136)
+    }
+}
 /// A decoded IP packet with its transport layer.
 #[derive(Clone, Copy, Debug)]
 pub struct Packet<'a> {
@@ -170,7 +210,7 @@ pub struct Packet<'a> {
     /// Destination address.
     pub dst: Addr,
     /// IP protocol number of the transport (after extension headers).
-    pub proto: u8,
+    pub proto: IpProto,
     /// Transport header and payload.
     pub l4: L4<'a>,
 }
@@ -255,13 +295,14 @@ pub fn parse(data: &[u8]) -> Result<IpLayer<'_>, DecodeError> {
     Ok(IpLayer::Whole(Packet {
         src,
         dst,
-        proto,
-        l4: transport(proto, payload.payload)?,
+        proto: IpProto(proto),
+        l4: transport(IpProto(proto), payload.payload)?,
     }))
 }
 
 /// Parses the transport header of a (possibly reassembled) IP payload.
-pub fn transport(proto: u8, data: &[u8]) -> Result<L4<'_>, DecodeError> {
+pub fn transport(proto: IpProto, data: &[u8]) -> Result<L4<'_>, DecodeError> {
+    let proto = proto.0;
     Ok(match proto {
         6 => {
             let t = etherparse::TcpSlice::from_slice(data).map_err(|_| DecodeError::TcpInvalid)?;

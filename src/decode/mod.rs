@@ -8,7 +8,7 @@ pub mod ip;
 pub mod link;
 pub mod tunnel;
 
-pub use ip::{Addr, L4, Packet};
+pub use ip::{Addr, IpProto, L4, Packet};
 
 /// Why a frame (or an encapsulated packet inside it) was not decoded. The
 /// run summary and stats events count each reason separately.

@@ -5,7 +5,7 @@
 //! Teredo (RFC 4380).
 
 use super::DecodeError;
-use super::ip::{L4, Packet};
+use super::ip::{IpProto, L4, Packet};
 use super::link::{ETHERTYPE_IPV4, ETHERTYPE_IPV6};
 
 /// The kind of encapsulation, as written in `tunnel_parent.type`.
@@ -138,7 +138,7 @@ const TEREDO_PORT: u16 = 3544;
 pub fn inner<'a>(p: &Packet<'a>) -> Result<Option<Inner<'a>>, DecodeError> {
     match p.l4 {
         L4::Other { payload } => match p.proto {
-            4 => Ok(Some(Inner {
+            IpProto::IPIP => Ok(Some(Inner {
                 kind: if p.src.v6 {
                     TunnelKind::FourInSix
                 } else {
@@ -147,7 +147,7 @@ pub fn inner<'a>(p: &Packet<'a>) -> Result<Option<Inner<'a>>, DecodeError> {
                 start: InnerStart::Ip(ETHERTYPE_IPV4),
                 data: payload,
             })),
-            41 => Ok(Some(Inner {
+            IpProto::IPV6 => Ok(Some(Inner {
                 kind: if p.src.v6 {
                     TunnelKind::SixInSix
                 } else {
@@ -156,7 +156,7 @@ pub fn inner<'a>(p: &Packet<'a>) -> Result<Option<Inner<'a>>, DecodeError> {
                 start: InnerStart::Ip(ETHERTYPE_IPV6),
                 data: payload,
             })),
-            47 => gre(payload),
+            IpProto::GRE => gre(payload),
             _ => Ok(None),
         },
         L4::Udp {
@@ -447,7 +447,7 @@ mod tests {
         Packet {
             src: Addr::v4([1, 2, 3, 4]),
             dst: Addr::v4([5, 6, 7, 8]),
-            proto,
+            proto: IpProto(proto),
             l4,
         }
     }

@@ -471,7 +471,7 @@ mod tests {
             40000,
             Addr::v4([52, 94, 76, 1]),
             1194,
-            17,
+            crate::decode::IpProto::UDP,
             0,
             0,
         );

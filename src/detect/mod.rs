@@ -7,6 +7,7 @@
 //! the dissectors learn something, the flow's facts ([`FlowFacts`]); it
 //! answers with [`Progress`] and stops looking once it has decided.
 
+use crate::decode::IpProto;
 pub mod address;
 pub mod allow;
 pub mod config;
@@ -200,7 +201,7 @@ pub struct PacketView<'a> {
     /// Microseconds since the flow's first packet.
     pub offset_us: u64,
     /// IP protocol (6 TCP, 17 UDP, 1/58 ICMP, 50 ESP, ...).
-    pub proto: u8,
+    pub proto: IpProto,
     /// Client port (0 when portless).
     pub client_port: u16,
     /// Server port (0 when portless).
@@ -218,7 +219,7 @@ pub struct PacketView<'a> {
 #[derive(Clone, Copy)]
 pub struct FlowFacts<'a> {
     /// IP protocol.
-    pub proto: u8,
+    pub proto: IpProto,
     /// Client address and port.
     pub client: (Addr, u16),
     /// Server address and port.

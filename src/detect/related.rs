@@ -21,7 +21,7 @@ pub struct Related {
     /// Its protocol.
     pub protocol: &'static str,
     /// Its transport (6 TCP, 17 UDP, ...).
-    pub l4: u8,
+    pub l4: crate::decode::IpProto,
     /// Its server address.
     pub server: Addr,
     /// Its server port.
@@ -67,7 +67,7 @@ impl RelatedCache {
         client: Addr,
         server: Addr,
         server_port: u16,
-        l4: u8,
+        l4: crate::decode::IpProto,
         flow_id: u64,
         at: Timestamp,
         ds: &[Detection],
@@ -142,7 +142,15 @@ mod tests {
             Basis::Structure,
             "x",
         );
-        c.remember(a, b, 655, 6, 7, Timestamp(1), &[sure, weak]);
+        c.remember(
+            a,
+            b,
+            655,
+            crate::decode::IpProto::TCP,
+            7,
+            Timestamp(1),
+            &[sure, weak],
+        );
         let r = c.lookup(b, a);
         assert_eq!(r.len(), 1);
         assert_eq!(r[0].protocol, "tinc");
@@ -151,7 +159,7 @@ mod tests {
             a,
             d,
             655,
-            6,
+            crate::decode::IpProto::TCP,
             8,
             Timestamp(2),
             &[Detection::new(

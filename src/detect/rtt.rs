@@ -15,6 +15,7 @@
 //!   client's ACK; application RTT = a server payload → the client's next
 //!   payload.
 
+use crate::decode::IpProto;
 use crate::dissect::{Direction, PacketSummary};
 
 /// Which side the round trips were measured to.
@@ -108,7 +109,7 @@ pub fn of_flow(
     packets: &[PacketSummary],
     home: &crate::enrich::home::HomeNet,
 ) -> Option<Rtt> {
-    if flow.key.proto != 6 {
+    if flow.key.proto != IpProto::TCP {
         return None;
     }
     let side = match home.direction(flow.client().0, flow.server().0) {

@@ -8,6 +8,7 @@
 //! dissector has decided (or the budget is spent) the flow is no longer
 //! inspected and its buffers are freed.
 
+use crate::decode::IpProto;
 pub mod app;
 pub mod dns;
 pub mod http;
@@ -68,7 +69,7 @@ pub struct Payload<'a> {
     pub data: &'a [u8],
     /// IP protocol: dissectors read TCP and UDP only; other protocols are
     /// summarised for detectors.
-    pub proto: u8,
+    pub proto: crate::decode::IpProto,
 }
 
 /// Per-flow inspection state and the application metadata it produced.
@@ -133,7 +134,7 @@ impl FlowApp {
             dir: p.dir,
             tcp_flags: p.tcp.map_or(0, |t| t.1),
         });
-        if p.proto == 6 || p.proto == 17 {
+        if p.proto == IpProto::TCP || p.proto == IpProto::UDP {
             let dissectors = self
                 .dissectors
                 .get_or_insert_with(|| Box::new(Dissectors::for_transport(p.tcp.is_some(), ports)));

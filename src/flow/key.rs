@@ -1,6 +1,7 @@
 //! The bidirectional flow key.
 
 use crate::decode::Addr;
+use crate::decode::IpProto;
 
 /// Identifies a flow in both directions: the two endpoints in canonical
 /// order, the transport protocol, the outer VLAN and the tunnel parent, so
@@ -16,7 +17,7 @@ pub struct FlowKey {
     /// Port of `hi`.
     pub hi_port: u16,
     /// IP protocol number.
-    pub proto: u8,
+    pub proto: IpProto,
     /// Outer VLAN id, 0 when untagged.
     pub vlan: u16,
     /// [`FlowKey::digest`] of the enclosing tunnel flow's key, 0 at top level.
@@ -31,7 +32,7 @@ impl FlowKey {
         sport: u16,
         dst: Addr,
         dport: u16,
-        proto: u8,
+        proto: IpProto,
         vlan: u16,
         parent: u64,
     ) -> (Self, bool) {
@@ -69,7 +70,7 @@ impl FlowKey {
         let mut h = Fnv::new();
         h.u128(a.bits);
         h.u128(b.bits);
-        h.bytes(&[a.v6 as u8, b.v6 as u8, self.proto, kind]);
+        h.bytes(&[a.v6 as u8, b.v6 as u8, self.proto.0, kind]);
         h.bytes(&self.vlan.to_be_bytes());
         h.bytes(&self.parent.to_be_bytes());
         h.finish()
@@ -82,7 +83,7 @@ impl FlowKey {
         let mut h = Fnv::new();
         h.u128(self.lo.bits);
         h.u128(self.hi.bits);
-        h.bytes(&[self.lo.v6 as u8, self.hi.v6 as u8, self.proto]);
+        h.bytes(&[self.lo.v6 as u8, self.hi.v6 as u8, self.proto.0]);
         h.bytes(&self.lo_port.to_be_bytes());
         h.bytes(&self.hi_port.to_be_bytes());
         h.bytes(&self.vlan.to_be_bytes());
@@ -133,8 +134,8 @@ mod tests {
     fn both_directions_give_one_key() {
         let a = Addr::v4([10, 0, 0, 1]);
         let b = Addr::v4([10, 0, 0, 2]);
-        let (k1, s1) = FlowKey::new(a, 1234, b, 80, 6, 0, 0);
-        let (k2, s2) = FlowKey::new(b, 80, a, 1234, 6, 0, 0);
+        let (k1, s1) = FlowKey::new(a, 1234, b, 80, IpProto::TCP, 0, 0);
+        let (k2, s2) = FlowKey::new(b, 80, a, 1234, IpProto::TCP, 0, 0);
         assert_eq!(k1, k2);
         assert_ne!(s1, s2);
         assert_eq!(k1.digest(), k2.digest());
@@ -144,9 +145,9 @@ mod tests {
     fn vlan_and_parent_separate_flows() {
         let a = Addr::v4([10, 0, 0, 1]);
         let b = Addr::v4([10, 0, 0, 2]);
-        let (k1, _) = FlowKey::new(a, 1, b, 2, 17, 0, 0);
-        let (k2, _) = FlowKey::new(a, 1, b, 2, 17, 5, 0);
-        let (k3, _) = FlowKey::new(a, 1, b, 2, 17, 0, 9);
+        let (k1, _) = FlowKey::new(a, 1, b, 2, IpProto::UDP, 0, 0);
+        let (k2, _) = FlowKey::new(a, 1, b, 2, IpProto::UDP, 5, 0);
+        let (k3, _) = FlowKey::new(a, 1, b, 2, IpProto::UDP, 0, 9);
         assert_ne!(k1, k2);
         assert_ne!(k1, k3);
         assert_ne!(k1.digest(), k3.digest());

@@ -4,6 +4,7 @@
 //! puts around each [`Flow`], so inspection state lives beside the flow
 //! instead of inside it.
 
+use crate::decode::IpProto;
 pub mod key;
 pub mod table;
 pub mod tcp;
@@ -37,7 +38,7 @@ pub struct TunnelParent {
     /// Outer server port.
     pub dst_port: u16,
     /// Outer protocol number.
-    pub proto: u8,
+    pub proto: IpProto,
     /// What encapsulated the inner packet.
     pub kind: TunnelKind,
     /// Nesting depth of the inner flow (1 = directly inside a top-level flow).
@@ -140,7 +141,7 @@ impl Flow {
     /// Updates TCP flags, connection state and handshake times.
     pub fn observe_tcp(&mut self, p: &Observed) {
         let d = p.dir;
-        if self.key.proto == 6 {
+        if self.key.proto == IpProto::TCP {
             let from_client = d == TO_SERVER;
             self.tcp_flags[d] |= p.tcp_flags;
             self.tcp_state = self
@@ -153,7 +154,7 @@ impl Flow {
     /// True when a TCP segment with `flags` opens a new connection on this
     /// closed flow's 5-tuple.
     pub fn reused_by(&self, flags: u8) -> bool {
-        self.key.proto == 6
+        self.key.proto == IpProto::TCP
             && self.tcp_state.is_closed()
             && flags & (tcp_flags::SYN | tcp_flags::ACK) == tcp_flags::SYN
     }
@@ -185,12 +186,12 @@ impl Flow {
     /// established, closed), indexing the table's timeout array.
     pub fn timeout_class(&self) -> u8 {
         let group = match self.key.proto {
-            6 => 0,
-            17 => 1,
-            1 | 58 => 2,
+            IpProto::TCP => 0,
+            IpProto::UDP => 1,
+            IpProto::ICMP | IpProto::ICMPV6 => 2,
             _ => 3,
         };
-        let state = if self.key.proto == 6 {
+        let state = if self.key.proto == IpProto::TCP {
             match self.tcp_state {
                 s if s.is_closed() => 2,
                 TcpState::Established | TcpState::FinWait => 1,

@@ -268,7 +268,7 @@ mod tests {
             port,
             Addr::v4([2, 2, 2, 2]),
             53,
-            17,
+            crate::decode::IpProto::UDP,
             0,
             0,
         );

@@ -433,6 +433,7 @@ impl Worker {
                         frame_bytes,
                     } => {
                         self.report.stats.reassembled += 1;
+                        let proto = crate::decode::IpProto(proto);
                         match ip::transport(proto, &payload) {
                             Ok(l4) => {
                                 let p = Packet {

@@ -30,6 +30,7 @@
 //!   Confidence stays Medium: nothing is decrypted.
 
 use super::encap::{Shape, Step, is_inner_finished};
+use crate::decode::IpProto;
 use crate::detect::{Basis, Category, Confidence, Detection, FlowFacts, PacketView};
 use crate::dissect::Direction;
 
@@ -180,7 +181,7 @@ impl FullyEncrypted {
     ) {
         match self.state {
             State::Start => {
-                if p.proto != 6
+                if p.proto != IpProto::TCP
                     || p.dir != Direction::ToServer
                     || not_candidate(p.payload).is_some()
                 {

@@ -149,7 +149,7 @@ pub(crate) mod tests_util {
     /// Facts of a TCP flow 10.0.0.1:40000 -> 10.0.0.2:1234 with no dissector.
     pub(crate) fn facts() -> FlowFacts<'static> {
         FlowFacts {
-            proto: 6,
+            proto: crate::decode::IpProto::TCP,
             client: (Addr::v4([10, 0, 0, 1]), 40000),
             server: (Addr::v4([10, 0, 0, 2]), 1234),
             packets: &[],
@@ -168,7 +168,7 @@ pub(crate) mod tests_util {
             dir,
             index,
             offset_us: u64::from(index) * 1000,
-            proto: 6,
+            proto: crate::decode::IpProto::TCP,
             client_port: 40000,
             server_port: 1234,
             tcp_flags: 0x18,

@@ -13,6 +13,7 @@
 //! certificate name list below, so the basis is Name and confidence
 //! Medium. TLS 1.3 hides the certificate: such flows are not judged here.
 
+use crate::decode::IpProto;
 use crate::detect::{Basis, Category, Confidence, Detection, FlowFacts};
 use crate::dissect::tls::TlsFacts;
 use crate::dissect::verdict::Verdict;
@@ -43,7 +44,7 @@ impl Psiphon {
 
     /// The TLS facts may now hold the hello and the certificate.
     pub(super) fn on_facts(&mut self, facts: &FlowFacts<'_>, out: &mut Vec<Detection>) {
-        if facts.proto != 6 {
+        if facts.proto != IpProto::TCP {
             // TLS over TCP only.
             self.done = true;
             return;

@@ -23,6 +23,7 @@
 //! not a Finished-sized record. Nothing is decrypted: Medium at most.
 
 use super::encap::{Shape, Step, is_inner_finished};
+use crate::decode::IpProto;
 use crate::detect::{Basis, Category, Confidence, Detection, FlowFacts, PacketView};
 use crate::dissect::Direction;
 
@@ -94,7 +95,7 @@ impl TlsInTls {
         }
         match self.state {
             State::Start => {
-                let hello = p.proto == 6
+                let hello = p.proto == IpProto::TCP
                     && p.dir == Direction::ToServer
                     && record_header(p.payload).is_some_and(|(t, _)| t == HANDSHAKE);
                 self.state = if hello { State::Handshake } else { State::Done };

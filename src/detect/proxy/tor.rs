@@ -20,6 +20,7 @@
 //! operator's relay feed (`tor_relays_file`, the Tor Project's exit list
 //! format or one address per line) is High on the Address basis.
 
+use crate::decode::IpProto;
 use crate::detect::{Basis, Category, Confidence, Detection, FlowFacts, PacketView};
 use crate::dissect::Direction;
 use crate::dissect::tls::{TlsFacts, TlsState};
@@ -213,7 +214,7 @@ impl Tor {
         if self.names_done {
             return;
         }
-        if facts.proto != 6 {
+        if facts.proto != IpProto::TCP {
             // TLS over TCP only.
             self.names_done = true;
             return;

@@ -12,6 +12,7 @@
 //! current-Chrome extensions, server port not 443. Behavioural evidence
 //! only: Medium.
 
+use crate::decode::IpProto;
 use crate::detect::{Basis, Category, Confidence, Detection, FlowFacts};
 use crate::dissect::tls::fingerprint::is_grease;
 use crate::dissect::verdict::Verdict;
@@ -36,7 +37,7 @@ impl UltraSurf {
 
     /// The TLS facts may now hold both hellos.
     pub(super) fn on_facts(&mut self, facts: &FlowFacts<'_>, out: &mut Vec<Detection>) {
-        if facts.proto != 6 {
+        if facts.proto != IpProto::TCP {
             // TLS over TCP only.
             self.done = true;
             return;

@@ -17,6 +17,7 @@
 
 use super::encap::{Shape, Step};
 use super::fully_encrypted::not_candidate;
+use crate::decode::IpProto;
 use crate::detect::{Basis, Category, Confidence, Detection, FlowFacts, PacketView};
 use crate::dissect::Direction;
 
@@ -104,7 +105,7 @@ impl WebSocketProxy {
         let b = p.payload;
         match self.state {
             State::Start => {
-                let upgrade = p.proto == 6
+                let upgrade = p.proto == IpProto::TCP
                     && p.dir == Direction::ToServer
                     && b.starts_with(b"GET ")
                     && contains_ci(&b[..b.len().min(4096)], b"websocket");

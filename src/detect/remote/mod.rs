@@ -6,6 +6,7 @@
 //! `names` family's business. The detectors, their confidence rules and
 //! evidence keys are documented in `docs/detect-remote.md`.
 
+use crate::decode::IpProto;
 mod anydesk;
 mod citrix;
 mod nomachine;
@@ -92,7 +93,7 @@ impl RemoteDetectors {
         out: &mut Vec<Detection>,
     ) {
         match p.proto {
-            6 => {
+            IpProto::TCP => {
                 if !self.rdp.done {
                     self.rdp.on_packet(p, out);
                 }
@@ -124,7 +125,7 @@ impl RemoteDetectors {
                     self.rustdesk.on_packet(p, out);
                 }
             }
-            17 => {
+            IpProto::UDP => {
                 if !self.rdp_udp.done {
                     self.rdp_udp.on_packet(p, out);
                 }
@@ -147,7 +148,7 @@ impl RemoteDetectors {
 
     /// The dissectors may have learnt something; findings go to `out`.
     pub fn on_facts(&mut self, facts: &FlowFacts<'_>, ctx: &RemoteCtx, out: &mut Vec<Detection>) {
-        if facts.proto != 6 {
+        if facts.proto != IpProto::TCP {
             return;
         }
         if !self.anydesk.done {
@@ -164,7 +165,7 @@ impl RemoteDetectors {
 
     /// The flow ended (or was evicted): last look at the whole window.
     pub fn on_end(&mut self, facts: &FlowFacts<'_>, ctx: &RemoteCtx, out: &mut Vec<Detection>) {
-        if facts.proto == 6 {
+        if facts.proto == IpProto::TCP {
             if !self.anydesk.done {
                 self.anydesk.on_facts(facts, out);
             }
@@ -266,7 +267,7 @@ pub(crate) mod testutil {
             dir,
             index,
             offset_us: u64::from(index) * 1000,
-            proto,
+            proto: IpProto(proto),
             client_port: 50000,
             server_port: 40000,
             tcp_flags: if proto == 6 { 0x18 } else { 0 },

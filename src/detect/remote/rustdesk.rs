@@ -23,6 +23,7 @@
 //! register_peer / punch_hole_request / request_relay is evidence.
 
 use super::{di, found, printable, text};
+use crate::decode::IpProto;
 use crate::detect::{Basis, Confidence, Detection, PacketView};
 
 /// A protobuf varint: (value, bytes used).
@@ -181,7 +182,7 @@ impl RustDesk {
                 }
             }
         };
-        let ok = if p.proto == 17 {
+        let ok = if p.proto == IpProto::UDP {
             match message(p.payload) {
                 Some((f, body)) => {
                     note(f, body);
@@ -232,7 +233,14 @@ impl RustDesk {
             Basis::Structure,
             "RustDesk rendezvous/relay protobuf messages (RendezvousMessage)",
         )
-        .with("transport", if p.proto == 17 { "udp" } else { "tcp" })
+        .with(
+            "transport",
+            if p.proto == IpProto::UDP {
+                "udp"
+            } else {
+                "tcp"
+            },
+        )
         .with("client_messages", list(self.fields[0]))
         .with("server_messages", list(self.fields[1]));
         if self.id_len > 0 {

@@ -25,6 +25,7 @@
 //! they are not tunnels.
 
 use super::{Basis, Category, Confidence, Detection, FlowFacts, PacketView};
+use crate::decode::IpProto;
 use crate::dissect::dns::RrType;
 use crate::dissect::dns::parser::Message;
 use crate::dissect::verdict::Direction;
@@ -119,13 +120,15 @@ impl TunnelDetectors {
         out: &mut Vec<Detection>,
     ) {
         if matches!(self.kind, Kind::Undecided) {
-            self.kind = if ctx.dns && p.server_port == 53 && matches!(p.proto, 6 | 17) {
-                Kind::Dns(DnsTunnel::default())
-            } else if ctx.icmp && p.icmp.is_some() && matches!(p.proto, 1 | 58) {
-                Kind::Icmp(IcmpTunnel::default())
-            } else {
-                Kind::Done
-            };
+            self.kind =
+                if ctx.dns && p.server_port == 53 && matches!(p.proto, IpProto::TCP | IpProto::UDP)
+                {
+                    Kind::Dns(DnsTunnel::default())
+                } else if ctx.icmp && p.icmp.is_some() && p.proto.is_icmp() {
+                    Kind::Icmp(IcmpTunnel::default())
+                } else {
+                    Kind::Done
+                };
         }
         let found = match &mut self.kind {
             Kind::Dns(d) => d.on_packet(p, ctx),
@@ -326,7 +329,7 @@ impl DnsTunnel {
         if p.dir != Direction::ToServer {
             return None;
         }
-        let msg = if p.proto == 6 {
+        let msg = if p.proto == IpProto::TCP {
             // One whole message per segment, after its 2-byte length.
             let len = usize::from(u16::from_be_bytes([
                 *p.payload.first()?,
@@ -497,7 +500,7 @@ impl IcmpTunnel {
     fn on_packet(&mut self, p: &PacketView<'_>) -> Option<Detection> {
         let (ty, _) = p.icmp?;
         let (request, reply) = match p.proto {
-            1 => (8, 0),
+            IpProto::ICMP => (8, 0),
             _ => (128, 129),
         };
         if ty != request && ty != reply {

@@ -22,7 +22,7 @@ fn view(
         dir,
         index,
         offset_us: u64::from(index) * 1000,
-        proto,
+        proto: IpProto(proto),
         client_port: if dns { 44639 } else { 0 },
         server_port: if dns { 53 } else { 0 },
         tcp_flags: 0,
@@ -67,7 +67,7 @@ fn run(ctx: &TunnelCtx, pkts: &[Pkt]) -> Vec<Detection> {
         v6: false,
     };
     let facts = FlowFacts {
-        proto: pkts.first().map_or(17, |p| p.2),
+        proto: IpProto(pkts.first().map_or(17, |p| p.2)),
         client: (a, 44639),
         server: (b, 53),
         packets: &[],

@@ -9,6 +9,7 @@
 //! without a recognisable name; it is not flagged here.)
 
 use super::side;
+use crate::decode::IpProto;
 use crate::detect::{Basis, Category, Confidence, Detection, PacketView};
 
 /// DTLS record header length.
@@ -62,7 +63,7 @@ impl AnyConnect {
         if self.done() {
             return;
         }
-        if p.proto != 17 {
+        if p.proto != IpProto::UDP {
             self.stopped = true;
             return;
         }

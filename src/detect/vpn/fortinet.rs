@@ -11,6 +11,7 @@
 //! service, so the finding is `Medium` on a certificate name: an
 //! administrator's web GUI on the same unit presents it too.
 
+use crate::decode::IpProto;
 use crate::detect::{Basis, Category, Confidence, Detection, FlowFacts};
 
 /// Decided once the server's certificate (or its absence) is known.
@@ -47,7 +48,7 @@ impl Fortinet {
             return;
         }
         let Some(tls) = facts.app.and_then(|a| a.tls.as_ref()) else {
-            self.done = facts.proto != 6 || facts.app.is_some();
+            self.done = facts.proto != IpProto::TCP || facts.app.is_some();
             return;
         };
         let Some(f) = tls.facts() else { return };

@@ -11,6 +11,7 @@
 //! sequence number that increases with every packet.
 
 use super::{be32, side};
+use crate::decode::IpProto;
 use crate::detect::{Basis, Category, Confidence, Detection, PacketView};
 
 /// Length of the IKE header.
@@ -134,13 +135,13 @@ impl Ipsec {
         let d = side(p.dir);
         let b = p.payload;
         match p.proto {
-            50 => {
+            IpProto::ESP => {
                 if !self.esp(d, b) {
                     self.stopped = self.reported.is_none();
                     return;
                 }
             }
-            17 => {
+            IpProto::UDP => {
                 let nat_t = p.server_port == NAT_T_PORT || p.client_port == NAT_T_PORT;
                 if b == [0xff] {
                     // NAT-T keepalive (RFC 3948 §2.3).
@@ -204,7 +205,7 @@ impl Ipsec {
         true
     }
 
-    fn judge(&mut self, proto: u8, out: &mut Vec<Detection>) {
+    fn judge(&mut self, proto: IpProto, out: &mut Vec<Detection>) {
         let [a, b] = self.sides;
         let (conf, why) = if a.ike > 0 && b.ike > 0 && self.echo {
             (
@@ -214,7 +215,7 @@ impl Ipsec {
         } else if a.esp >= 2 && b.esp >= 2 || a.esp >= 4 || b.esp >= 4 {
             (
                 Confidence::High,
-                if proto == 50 {
+                if proto == IpProto::ESP {
                     "ESP: constant SPI per direction, sequence numbers increasing"
                 } else {
                     "ESP in UDP (NAT-T): constant SPI per direction, sequence numbers increasing"

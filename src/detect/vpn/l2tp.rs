@@ -8,6 +8,7 @@
 //! bytes, message type 1-20).
 
 use super::side;
+use crate::decode::IpProto;
 use crate::detect::{Basis, Category, Confidence, Detection, PacketView};
 
 /// Checks one L2TP control message; returns (version, message type, 0 for
@@ -69,7 +70,7 @@ impl L2tp {
         if self.done() {
             return;
         }
-        if p.proto != 17 {
+        if p.proto != IpProto::UDP {
             self.stopped = true;
             return;
         }

@@ -4,6 +4,7 @@
 //! flow's first payload packets; ports never decide anything. The detectors
 //! and their confidence rules are documented in `docs/detect-vpn.md`.
 
+use crate::decode::IpProto;
 mod anyconnect;
 mod fortinet;
 mod ipsec;
@@ -83,13 +84,13 @@ impl VpnDetectors {
     ) {
         let start = out.len();
         match p.proto {
-            6 => {
+            IpProto::TCP => {
                 self.openvpn.on_packet(p, out);
                 self.pptp.on_packet(p, out);
                 self.tinc.on_packet(p, out);
                 self.softether.on_packet(p, out);
             }
-            17 => {
+            IpProto::UDP => {
                 self.openvpn.on_packet(p, out);
                 self.wireguard.on_packet(p, out);
                 self.ipsec.on_packet(p, out);
@@ -97,7 +98,7 @@ impl VpnDetectors {
                 self.softether.on_packet(p, out);
                 self.anyconnect.on_packet(p, out);
             }
-            50 => self.ipsec.on_packet(p, out),
+            IpProto::ESP => self.ipsec.on_packet(p, out),
             _ => self.off = true,
         }
         if !ctx.midstream && out.len() > start {
@@ -115,7 +116,7 @@ impl VpnDetectors {
     /// The dissectors may have learnt something (a hello, a certificate,
     /// an HTTP head, a DNS answer); findings go to `out`.
     pub fn on_facts(&mut self, facts: &FlowFacts<'_>, _ctx: &VpnCtx, out: &mut Vec<Detection>) {
-        if facts.proto == 6 {
+        if facts.proto == IpProto::TCP {
             self.fortinet.on_facts(facts, out);
         }
     }
@@ -152,10 +153,10 @@ impl VpnDetectors {
             let either_end =
                 same_server || (r.server == facts.client.0 && r.server_port == facts.client.1);
             let tie = match r.protocol {
-                "tinc" => facts.proto == 17 && r.l4 == 6 && either_end,
+                "tinc" => facts.proto == IpProto::UDP && r.l4 == IpProto::TCP && either_end,
                 "anyconnect" => {
-                    facts.proto == 6
-                        && r.l4 == 17
+                    facts.proto == IpProto::TCP
+                        && r.l4 == IpProto::UDP
                         && same_server
                         && facts
                             .app
@@ -271,7 +272,7 @@ pub(crate) mod tests {
                 },
                 index: i as u16,
                 offset_us: i as u64 * 1000,
-                proto,
+                proto: IpProto(proto),
                 client_port,
                 server_port,
                 tcp_flags: 0,

@@ -22,6 +22,7 @@
 //! `P_DATA_V2` packets carrying a constant 3-byte peer id.
 
 use super::{be32, hex, side};
+use crate::decode::IpProto;
 use crate::detect::{Basis, Category, Confidence, Detection, PacketView};
 
 const P_CONTROL_HARD_RESET_CLIENT_V1: u8 = 1;
@@ -150,8 +151,8 @@ impl OpenVpn {
             return;
         }
         if self.mode == 0 {
-            self.tcp = p.proto == 6;
-            if p.proto != 6 && p.proto != 17 {
+            self.tcp = p.proto == IpProto::TCP;
+            if p.proto != IpProto::TCP && p.proto != IpProto::UDP {
                 self.mode = 3;
                 return;
             }

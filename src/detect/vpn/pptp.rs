@@ -6,6 +6,7 @@
 //! Start-Control-Connection-Request (1) and -Reply (2), both 156 bytes.
 
 use super::{be32, side};
+use crate::decode::IpProto;
 use crate::detect::{Basis, Category, Confidence, Detection, PacketView};
 
 /// The PPTP magic cookie.
@@ -52,7 +53,7 @@ impl Pptp {
         if self.done() {
             return;
         }
-        if p.proto != 6 {
+        if p.proto != IpProto::TCP {
             self.stopped = true;
             return;
         }

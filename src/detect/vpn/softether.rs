@@ -11,6 +11,7 @@
 //! length + the base64 of a PACK.
 
 use super::side;
+use crate::decode::IpProto;
 use crate::detect::{Basis, Category, Confidence, Detection, PacketView};
 
 /// Elements and values walked per PACK at most.
@@ -130,7 +131,7 @@ impl SoftEther {
         let d = side(p.dir);
         self.seen = self.seen.saturating_add(1);
         match p.proto {
-            6 => {
+            IpProto::TCP => {
                 if d == 0 && self.http.is_none() {
                     self.http = parse_http(p.payload);
                 }
@@ -139,7 +140,7 @@ impl SoftEther {
                     return;
                 }
             }
-            17 => {
+            IpProto::UDP => {
                 if parse_pack(p.payload).is_some() {
                     self.packs[d] = self.packs[d].saturating_add(1);
                 } else if d == 1 && parse_nat_t(p.payload) == Some(p.client_port) {

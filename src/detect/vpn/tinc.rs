@@ -8,6 +8,7 @@
 //! data channel is encrypted from its first byte and is not recognised.
 
 use super::side;
+use crate::decode::IpProto;
 use crate::detect::{Basis, Category, Confidence, Detection, PacketView};
 
 /// Parses an ID line; returns (name, protocol) text.
@@ -55,9 +56,9 @@ impl Tinc {
             return;
         }
         let d = side(p.dir);
-        if p.proto != 6 || self.id[d] {
+        if p.proto != IpProto::TCP || self.id[d] {
             // Only the first segment of each direction matters.
-            if p.proto != 6 {
+            if p.proto != IpProto::TCP {
                 self.stopped = true;
             }
             return;

@@ -23,6 +23,7 @@
 //! magic and a constant key in both directions make it `tailscale`.
 
 use super::{hex, le64, side};
+use crate::decode::IpProto;
 use crate::detect::{Basis, Category, Confidence, Detection, PacketView};
 
 /// Tailscale disco magic.
@@ -76,7 +77,7 @@ impl WireGuard {
         if self.done() {
             return;
         }
-        if p.proto != 17 {
+        if p.proto != IpProto::UDP {
             self.stopped = true;
             return;
         }
