@@ -377,8 +377,7 @@ fn run_with_config(text: &str) -> (Run, String) {
     let dir = tempfile::tempdir().unwrap();
     let cfg = write(&dir, "gateward.toml", text.as_bytes());
     let cfg = cfg.to_str().unwrap().to_owned();
-    let pcap = capture("http.pcapng");
-    let run = gateward(&["analyze", "-c", &cfg, pcap.to_str().unwrap()], None);
+    let run = analyze_with_config(&cfg, "http.pcapng");
     (run, cfg)
 }
 
@@ -405,15 +404,7 @@ fn config_syntax_error_is_refused() {
 fn missing_config_file_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = dir.path().join("absent.toml");
-    let pcap = capture("http.pcapng");
-    let run = gateward(
-        &[
-            "analyze",
-            "-c",
-            cfg.to_str().unwrap(),
-            pcap.to_str().unwrap(),
-        ],
-        None,
-    );
-    assert_one_error(&run, &[cfg.to_str().unwrap()]);
+    let cfg = cfg.to_str().unwrap();
+    let run = analyze_with_config(cfg, "http.pcapng");
+    assert_one_error(&run, &[cfg]);
 }

@@ -13,7 +13,7 @@ mod common;
 
 use common::daemon::{BIN, Daemon, Guard, curl_from_b, proxy_request, web_server};
 use common::netns::Netns;
-use common::{or_skip, tool, tools};
+use common::{gateward, or_skip, tool, tools};
 
 /// The namespace pair with addresses, once `needs` (the tools the test
 /// runs inside it) are installed; `None` after reporting why the test skips.
@@ -25,6 +25,21 @@ fn write_config(dir: &Path, name: &str, text: &str) -> PathBuf {
     let p = dir.join(name);
     std::fs::write(&p, text).unwrap();
     p
+}
+
+/// Writes a daemon config capturing on `gw0` (50 ms read timeout, as
+/// every live test does) followed by `rest`, the test's own sections.
+fn live_config(dir: &Path, name: &str, rest: &str) -> PathBuf {
+    let text = format!("[capture]\ninterfaces = [\"gw0\"]\ntimeout_ms = 50\n{rest}");
+    write_config(dir, name, &text)
+}
+
+/// [`live_config`] with the `[daemon]` keys `daemon`, a file sink writing
+/// to `eve`, then `more` (further sinks): the sink tests' common part.
+fn sink_config(dir: &Path, name: &str, daemon: &str, eve: &Path, more: &str) -> PathBuf {
+    let eve = eve.display();
+    let file = format!("[[output.sink]]\ntype = \"file\"\npath = \"{eve}\"\n");
+    live_config(dir, name, &format!("\n[daemon]\n{daemon}\n\n{file}{more}"))
 }
 
 fn validate(cfg: &Path) -> (i32, String, String) {
@@ -98,26 +113,27 @@ fn validate_names_the_bad_key() {
 fn run_without_interface_is_a_config_error() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = write_config(dir.path(), "noif.toml", "");
-    let out = Command::new(BIN)
-        .args(["run", "--config"])
-        .arg(&cfg)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("capture.interfaces"));
+    let run = gateward(&["run", "--config", cfg.to_str().unwrap()], None);
+    assert_eq!(run.code, Some(2));
+    assert!(run.stderr.contains("capture.interfaces"), "{}", run.stderr);
 }
 
 #[test]
 fn run_on_missing_interface_fails_cleanly() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = write_config(dir.path(), "c.toml", "");
-    let out = Command::new(BIN)
-        .args(["run", "--interface", "gw-nope0", "--config"])
-        .arg(&cfg)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("gw-nope0"));
+    let run = gateward(
+        &[
+            "run",
+            "--interface",
+            "gw-nope0",
+            "--config",
+            cfg.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(run.code, Some(1));
+    assert!(run.stderr.contains("gw-nope0"), "{}", run.stderr);
 }
 
 #[test]
@@ -134,15 +150,11 @@ fn run_captures_namespace_traffic_and_stops_cleanly() {
         .filter(|o| o.status.success())
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string());
     let pidfile = dir.path().join("gw.pid");
-    let cfg = write_config(
+    let cfg = live_config(
         dir.path(),
         "live.toml",
         &format!(
             r#"
-[capture]
-interfaces = ["gw0"]
-timeout_ms = 50
-
 [daemon]
 user = "{user}"
 pidfile = "{pid}"
@@ -306,30 +318,19 @@ fn live_alerts_reach_the_file_sink_and_a_real_rsyslog() {
     let received = dir.path().join("rsyslog-received.log");
     let rs = start_rsyslog(&ns, &rsyslogd, dir.path(), 16514, &received, "1");
     let file_sink = dir.path().join("eve.json");
-    let cfg = write_config(
-        dir.path(),
-        "sinks.toml",
-        &format!(
-            r#"
-[capture]
-interfaces = ["gw0"]
-timeout_ms = 50
-
-[daemon]
-shutdown_deadline = 5
-
-[[output.sink]]
-type = "file"
-path = "{file}"
-
+    let syslog = r#"
 [[output.sink]]
 type = "syslog"
 protocol = "tcp"
 address = "127.0.0.1:16514"
 when_full = "block"
-"#,
-            file = file_sink.display()
-        ),
+"#;
+    let cfg = sink_config(
+        dir.path(),
+        "sinks.toml",
+        "shutdown_deadline = 5",
+        &file_sink,
+        syslog,
     );
     let err_path = dir.path().join("err.txt");
     let mut gw = Daemon::start(&ns, &cfg, Stdio::null(), err_path);
@@ -524,23 +525,13 @@ fn syslog_outage_loses_nothing_within_the_queue_and_counts_the_rest() {
         let received = dir.path().join("received.log");
         let rs = start_rsyslog(&ns, &rsyslogd, dir.path(), port as u16, &received, "1");
         let file_sink = dir.path().join("eve.json");
-        let cfg = write_config(
+        let cfg = sink_config(
             dir.path(),
             "outage.toml",
+            "shutdown_deadline = 3\nstats_interval = 1",
+            &file_sink,
             &format!(
                 r#"
-[capture]
-interfaces = ["gw0"]
-timeout_ms = 50
-
-[daemon]
-shutdown_deadline = 3
-stats_interval = 1
-
-[[output.sink]]
-type = "file"
-path = "{file}"
-
 [[output.sink]]
 name = "siem"
 type = "syslog"
@@ -550,8 +541,7 @@ queue = {queue}
 when_full = "drop_newest"
 retry_min_ms = 50
 retry_max_ms = 300
-"#,
-                file = file_sink.display()
+"#
             ),
         );
         let err_path = dir.path().join("err.txt");
@@ -638,24 +628,12 @@ fn logrotate_and_sighup_lose_and_duplicate_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let file_sink = dir.path().join("eve.json");
     let rotated = dir.path().join("eve.json.1");
-    let cfg = write_config(
+    let cfg = sink_config(
         dir.path(),
         "rotate.toml",
-        &format!(
-            r#"
-[capture]
-interfaces = ["gw0"]
-timeout_ms = 50
-
-[daemon]
-shutdown_deadline = 5
-
-[[output.sink]]
-type = "file"
-path = "{file}"
-"#,
-            file = file_sink.display()
-        ),
+        "shutdown_deadline = 5",
+        &file_sink,
+        "",
     );
     let err_path = dir.path().join("err.txt");
     let mut gw = Daemon::start(&ns, &cfg, Stdio::null(), err_path);

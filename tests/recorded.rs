@@ -533,28 +533,18 @@ fn control_ping_raises_nothing() {
 /// README.md together).
 #[test]
 fn recorded_captures_decode_cleanly_and_match_their_checksums() {
-    use sha2::{Digest, Sha256};
     let dir = recorded("SHA256SUMS").parent().unwrap().to_path_buf();
-    let sums = std::fs::read_to_string(dir.join("SHA256SUMS")).unwrap();
     let readme = std::fs::read_to_string(dir.join("README.md")).unwrap();
-    let mut listed = Vec::new();
-    for line in sums.lines() {
-        let (hash, name) = line.split_once("  ").expect("`HASH  NAME` lines");
-        let digest = Sha256::digest(std::fs::read(dir.join(name)).unwrap());
-        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-        assert_eq!(hex, hash, "{name} changed: update SHA256SUMS and README.md");
+    let listed = check_sha256sums(
+        &dir,
+        &[".pcap", ".pcapng"],
+        "update SHA256SUMS and README.md",
+    );
+    for (name, hash) in &listed {
         assert!(readme.contains(hash), "{name}: README.md lacks its sha256");
-        listed.push(name.to_owned());
-
         let run = analyze_recorded(name, &["--all-flows"]);
         assert!(run.packets() > 0, "{name}: no packets");
         assert_eq!(run.stat("decode errors"), 0, "{name}:\n{}", run.stderr);
         assert!(!run.records().is_empty(), "{name}: no flows");
-    }
-    for entry in std::fs::read_dir(&dir).unwrap() {
-        let name = entry.unwrap().file_name().into_string().unwrap();
-        if name.ends_with(".pcap") || name.ends_with(".pcapng") {
-            assert!(listed.contains(&name), "{name} is not in SHA256SUMS");
-        }
     }
 }

@@ -186,6 +186,22 @@ pub fn port(v: &Value, key: &str) -> u16 {
     v.get(key).and_then(Value::as_u64).unwrap_or(0) as u16
 }
 
+/// `(flow.pkts_toserver, flow.pkts_toclient)`: one value to compare, for
+/// the many tests that check both directions' counts together.
+pub fn pkts(v: &Value) -> (u64, u64) {
+    (u(v, "flow.pkts_toserver"), u(v, "flow.pkts_toclient"))
+}
+
+/// `(flow.bytes_toserver, flow.bytes_toclient)`, as [`pkts`].
+pub fn bytes(v: &Value) -> (u64, u64) {
+    (u(v, "flow.bytes_toserver"), u(v, "flow.bytes_toclient"))
+}
+
+/// `(src_ip, src_port)`: the side the record calls the client.
+pub fn client_of(v: &Value) -> (&str, u16) {
+    (s(v, "src_ip"), port(v, "src_port"))
+}
+
 /// The records whose 5-tuple matches, in either orientation.
 pub fn find_flows<'a>(
     records: &'a [Value],
@@ -202,6 +218,16 @@ pub fn find_flows<'a>(
             (src == a && dst == b) || (src == b && dst == a)
         })
         .collect()
+}
+
+/// [`one_flow`] for TCP: short enough to keep a lookup on one line.
+pub fn one_tcp<'a>(records: &'a [Value], a: (&str, u16), b: (&str, u16)) -> &'a Value {
+    one_flow(records, "TCP", a, b)
+}
+
+/// [`one_flow`] for UDP.
+pub fn one_udp<'a>(records: &'a [Value], a: (&str, u16), b: (&str, u16)) -> &'a Value {
+    one_flow(records, "UDP", a, b)
 }
 
 /// Exactly one record for this 5-tuple.
@@ -323,11 +349,13 @@ pub fn check_sha256sums(dir: &Path, extensions: &[&str], hint: &str) -> Vec<(Str
 /// record reads like the record itself and replaces a call per field; a
 /// failure names the case (e.g. `tls12.pcap -w 4`), the path, both values,
 /// and shows the whole record. Expands to [`fields`].
+#[allow(unused_macros)]
 macro_rules! assert_fields {
     ($case:expr, $v:expr, { $($table:tt)* }) => {
         $crate::common::fields(&$case, $v, &serde_json::json!({ $($table)* }))
     };
 }
+#[allow(unused_imports)]
 pub(crate) use assert_fields;
 
 /// The check behind [`assert_fields!`]: every `path -> value` of the JSON
