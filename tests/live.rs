@@ -35,11 +35,23 @@ fn live_config(dir: &Path, name: &str, rest: &str) -> PathBuf {
 }
 
 /// [`live_config`] with the `[daemon]` keys `daemon`, a file sink writing
-/// to `eve`, then `more` (further sinks): the sink tests' common part.
-fn sink_config(dir: &Path, name: &str, daemon: &str, eve: &Path, more: &str) -> PathBuf {
-    let eve = eve.display();
-    let file = format!("[[output.sink]]\ntype = \"file\"\npath = \"{eve}\"\n");
-    live_config(dir, name, &format!("\n[daemon]\n{daemon}\n\n{file}{more}"))
+/// to `dir/eve.json`, then `more` (further sinks): the sink tests' common
+/// part. Returns the config's path and the file sink's.
+fn sink_config(dir: &Path, name: &str, daemon: &str, more: &str) -> (PathBuf, PathBuf) {
+    let eve = dir.join("eve.json");
+    let file = format!(
+        "[[output.sink]]\ntype = \"file\"\npath = \"{}\"\n",
+        eve.display()
+    );
+    let cfg = live_config(dir, name, &format!("\n[daemon]\n{daemon}\n\n{file}{more}"));
+    (cfg, eve)
+}
+
+/// Request number `n` through the web server as a forward proxy, for
+/// `http://{prefix}{n}.example/`: every alert then carries its number.
+fn ask_proxy(ns: &Netns, prefix: &str, n: u32) {
+    let url = format!("http://{prefix}{n}.example/");
+    assert!(proxy_request(ns, &url), "curl {n} failed");
 }
 
 fn validate(cfg: &Path) -> (i32, String, String) {
@@ -317,7 +329,6 @@ fn live_alerts_reach_the_file_sink_and_a_real_rsyslog() {
     // rsyslog inside namespace A, listening on its loopback.
     let received = dir.path().join("rsyslog-received.log");
     let rs = start_rsyslog(&ns, &rsyslogd, dir.path(), 16514, &received, "1");
-    let file_sink = dir.path().join("eve.json");
     let syslog = r#"
 [[output.sink]]
 type = "syslog"
@@ -325,13 +336,7 @@ protocol = "tcp"
 address = "127.0.0.1:16514"
 when_full = "block"
 "#;
-    let cfg = sink_config(
-        dir.path(),
-        "sinks.toml",
-        "shutdown_deadline = 5",
-        &file_sink,
-        syslog,
-    );
+    let (cfg, file_sink) = sink_config(dir.path(), "sinks.toml", "shutdown_deadline = 5", syslog);
     let err_path = dir.path().join("err.txt");
     let mut gw = Daemon::start(&ns, &cfg, Stdio::null(), err_path);
     let web = web_server(&ns, dir.path());
@@ -524,12 +529,10 @@ fn syslog_outage_loses_nothing_within_the_queue_and_counts_the_rest() {
         let port = 16_600 + queue % 100;
         let received = dir.path().join("received.log");
         let rs = start_rsyslog(&ns, &rsyslogd, dir.path(), port as u16, &received, "1");
-        let file_sink = dir.path().join("eve.json");
-        let cfg = sink_config(
+        let (cfg, file_sink) = sink_config(
             dir.path(),
             "outage.toml",
             "shutdown_deadline = 3\nstats_interval = 1",
-            &file_sink,
             &format!(
                 r#"
 [[output.sink]]
@@ -547,10 +550,7 @@ retry_max_ms = 300
         let err_path = dir.path().join("err.txt");
         let mut gw = Daemon::start(&ns, &cfg, Stdio::null(), err_path);
         let web = web_server(&ns, dir.path());
-        let ask = |n: u32| {
-            let url = format!("http://host{n}.example/");
-            assert!(proxy_request(&ns, &url), "curl {n} failed");
-        };
+        let ask = |n: u32| ask_proxy(&ns, "host", n);
         ask(0);
         std::thread::sleep(Duration::from_millis(500));
         // Outage: rsyslog goes away while alerts keep coming.
@@ -626,22 +626,12 @@ fn logrotate_and_sighup_lose_and_duplicate_nothing() {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let file_sink = dir.path().join("eve.json");
     let rotated = dir.path().join("eve.json.1");
-    let cfg = sink_config(
-        dir.path(),
-        "rotate.toml",
-        "shutdown_deadline = 5",
-        &file_sink,
-        "",
-    );
+    let (cfg, file_sink) = sink_config(dir.path(), "rotate.toml", "shutdown_deadline = 5", "");
     let err_path = dir.path().join("err.txt");
     let mut gw = Daemon::start(&ns, &cfg, Stdio::null(), err_path);
     let web = web_server(&ns, dir.path());
-    let ask = |n: u32| {
-        let url = format!("http://req{n}.example/");
-        assert!(proxy_request(&ns, &url), "curl {n} failed");
-    };
+    let ask = |n: u32| ask_proxy(&ns, "req", n);
     for n in 0..10 {
         ask(n);
     }
