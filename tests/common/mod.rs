@@ -298,7 +298,7 @@ pub fn tool(tool: &str) -> Result<PathBuf, String> {
         .map(|d| d.join(tool))
         .find(|p| p.is_file())
         .ok_or_else(|| {
-            format!("`{tool}` not installed (run scripts/dev-setup.sh or .ci/install-deps.sh)")
+            format!("`{tool}` not installed (.ci/install-deps.sh installs the test tools)")
         })
 }
 
@@ -378,4 +378,33 @@ pub fn fields(case: &str, v: &Value, want: &Value) {
 pub fn analyze_with_config(config: &str, capture_name: &str) -> Run {
     let pcap = capture(capture_name).display().to_string();
     gateward(&["analyze", "-c", config, &pcap], None)
+}
+
+/// An alert-shaped EVE line carrying sequence number `seq` (and `flow_id`):
+/// what the sink tests send, so a receiver can check order and loss.
+pub fn alert_line(flow_id: usize, seq: usize) -> String {
+    format!(
+        r#"{{"timestamp":"2024-01-01T00:00:00.000000+0000","flow_id":{flow_id},"event_type":"alert","src_ip":"10.0.0.1","alert":{{"action":"allowed","signature":"GATEWARD VPN OpenVPN (UDP, structure)","severity":2}},"seq":{seq}}}"#
+    )
+}
+
+/// [`alert_line`]s `from..to`, newline-terminated, flow ids offset by
+/// `flow_id_base`: one batch for `SinkSet::send`.
+pub fn alert_lines(from: usize, to: usize, flow_id_base: usize) -> Vec<u8> {
+    let mut out = Vec::new();
+    for i in from..to {
+        out.extend_from_slice(alert_line(flow_id_base + i, i).as_bytes());
+        out.push(b'\n');
+    }
+    out
+}
+
+/// Polls `f` every 10 ms until it holds; fails naming `what` after `limit`.
+/// For the sink tests, whose receivers get lines asynchronously.
+pub fn wait_until(what: &str, limit: std::time::Duration, mut f: impl FnMut() -> bool) {
+    let start = std::time::Instant::now();
+    while !f() {
+        assert!(start.elapsed() < limit, "timed out waiting for {what}");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
 }
