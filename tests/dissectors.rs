@@ -209,7 +209,7 @@ fn tls_on_a_non_standard_port_is_found_by_content() {
     let on_443 = runs("tls12.pcap");
     for ((case, recs), (_, recs_443)) in runs("tls12-port8443.pcap").iter().zip(&on_443) {
         let f = tcp(recs, ("192.168.133.129", 36372), ("34.117.237.239", 8443));
-        check_tls12_client_hello(&case, f);
+        check_tls12_client_hello(case, f);
         let g = tcp(
             recs_443,
             ("192.168.133.129", 36372),
