@@ -135,15 +135,7 @@ fn allow_rule_for_another_network_does_not_suppress() {
 fn allow_rule_without_any_list_is_refused() {
     let cfg = config("[[allow.rule]]\ncomment = \"everything\"\n");
     let path = cfg.path().display().to_string();
-    let run = gateward(
-        &[
-            "analyze",
-            "-c",
-            &path,
-            &capture("dns.pcap").display().to_string(),
-        ],
-        None,
-    );
+    let run = analyze_with_config(&path, "dns.pcap");
     assert_eq!(run.code, Some(2));
     assert!(run.stderr.contains("allow.rule[0]"), "{}", run.stderr);
 }

@@ -198,6 +198,19 @@ fn write(dir: &tempfile::TempDir, name: &str, bytes: &[u8]) -> PathBuf {
     p
 }
 
+/// Writes `bytes` as `name` in a fresh directory, analyzes it and asserts
+/// one error line naming the file and containing each of `words`: what
+/// every bad-input test below checks.
+fn assert_file_is_one_error(name: &str, bytes: &[u8], words: &[&str]) -> Run {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(&dir, name, bytes);
+    let run = analyze_path(&p);
+    let mut must_contain = vec![p.to_str().unwrap()];
+    must_contain.extend_from_slice(words);
+    assert_one_error(&run, &must_contain);
+    run
+}
+
 #[test]
 fn missing_file_is_one_error_line() {
     let dir = tempfile::tempdir().unwrap();
@@ -216,33 +229,21 @@ fn directory_is_one_error_line() {
 
 #[test]
 fn text_file_is_one_error_line() {
-    let dir = tempfile::tempdir().unwrap();
-    let p = write(
-        &dir,
-        "notes.txt",
-        b"these are not the packets you are looking for\n",
-    );
-    let run = analyze_path(&p);
-    assert_one_error(&run, &[p.to_str().unwrap(), "not a pcap or pcapng"]);
+    let text = b"these are not the packets you are looking for\n";
+    assert_file_is_one_error("notes.txt", text, &["not a pcap or pcapng"]);
 }
 
 #[test]
 fn empty_file_is_one_error_line() {
-    let dir = tempfile::tempdir().unwrap();
-    let p = write(&dir, "empty.pcap", b"");
-    let run = analyze_path(&p);
-    assert_one_error(&run, &[p.to_str().unwrap(), "empty"]);
+    assert_file_is_one_error("empty.pcap", b"", &["empty"]);
 }
 
 /// pcap-savefile(5): the link type is the header's last 4 bytes (offset 20).
 #[test]
 fn pcap_with_unsupported_link_type_is_one_error_line() {
-    let dir = tempfile::tempdir().unwrap();
     let mut bytes = std::fs::read(capture("kerberos.pcap")).unwrap();
     bytes[20..24].copy_from_slice(&9u32.to_le_bytes()); // LINKTYPE_PPP
-    let p = write(&dir, "ppp.pcap", &bytes);
-    let run = analyze_path(&p);
-    assert_one_error(&run, &[p.to_str().unwrap(), "unsupported link type 9"]);
+    let run = assert_file_is_one_error("ppp.pcap", &bytes, &["unsupported link type 9"]);
     assert!(run.stdout.is_empty());
 }
 
@@ -250,7 +251,6 @@ fn pcap_with_unsupported_link_type_is_one_error_line() {
 /// (whose length is at offset 4); its link type is the first field of its body.
 #[test]
 fn pcapng_with_unsupported_link_type_is_one_error_line() {
-    let dir = tempfile::tempdir().unwrap();
     let mut bytes = std::fs::read(capture("http.pcapng")).unwrap();
     let shb_len = u32::from_le_bytes(bytes[4..8].try_into().unwrap()) as usize;
     assert_eq!(
@@ -259,19 +259,14 @@ fn pcapng_with_unsupported_link_type_is_one_error_line() {
         "IDB expected"
     );
     bytes[shb_len + 8..shb_len + 10].copy_from_slice(&9u16.to_le_bytes());
-    let p = write(&dir, "ppp.pcapng", &bytes);
-    let run = analyze_path(&p);
-    assert_one_error(&run, &[p.to_str().unwrap(), "unsupported link type 9"]);
+    assert_file_is_one_error("ppp.pcapng", &bytes, &["unsupported link type 9"]);
 }
 
 #[test]
 fn pcap_record_longer_than_any_snap_length_is_one_error_line() {
-    let dir = tempfile::tempdir().unwrap();
     let mut bytes = std::fs::read(capture("kerberos.pcap")).unwrap();
     bytes[24 + 8..24 + 12].copy_from_slice(&0x4000_0000u32.to_le_bytes());
-    let p = write(&dir, "huge.pcap", &bytes);
-    let run = analyze_path(&p);
-    assert_one_error(&run, &[p.to_str().unwrap(), "corrupt"]);
+    assert_file_is_one_error("huge.pcap", &bytes, &["corrupt"]);
 }
 
 /// Byte offsets where the records of a little-endian pcap start.
@@ -377,8 +372,7 @@ fn run_with_config(text: &str) -> (Run, String) {
     let dir = tempfile::tempdir().unwrap();
     let cfg = write(&dir, "gateward.toml", text.as_bytes());
     let cfg = cfg.to_str().unwrap().to_owned();
-    let pcap = capture("http.pcapng");
-    let run = gateward(&["analyze", "-c", &cfg, pcap.to_str().unwrap()], None);
+    let run = analyze_with_config(&cfg, "http.pcapng");
     (run, cfg)
 }
 
@@ -405,15 +399,7 @@ fn config_syntax_error_is_refused() {
 fn missing_config_file_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = dir.path().join("absent.toml");
-    let pcap = capture("http.pcapng");
-    let run = gateward(
-        &[
-            "analyze",
-            "-c",
-            cfg.to_str().unwrap(),
-            pcap.to_str().unwrap(),
-        ],
-        None,
-    );
-    assert_one_error(&run, &[cfg.to_str().unwrap()]);
+    let cfg = cfg.to_str().unwrap();
+    let run = analyze_with_config(cfg, "http.pcapng");
+    assert_one_error(&run, &[cfg]);
 }

@@ -38,27 +38,17 @@ const fn k(
 use CaptureFormat::{Pcap, Pcapng};
 use LinkType::{Ethernet, LinuxSll, LinuxSll2, Null, Raw};
 
+// One capture a line: a table to read down, so kept out of rustfmt.
+#[rustfmt::skip]
 const KNOWN: &[Known] = &[
     // pcap, little endian, microseconds
     k("4in4tunnel.pcap", Pcap, Ethernet, 5, 1_537_044_271_794_779),
     k("4in6tunnel.pcap", Pcap, Ethernet, 4, 1_543_235_434_019_243),
-    k(
-        "6in4tunnel.pcap",
-        Pcap,
-        Ethernet,
-        127,
-        1_444_236_893_450_580,
-    ),
+    k("6in4tunnel.pcap", Pcap, Ethernet, 127, 1_444_236_893_450_580),
     k("6in6tunnel.pcap", Pcap, Ethernet, 2, 1_335_197_872_162_188),
     k("capwap.pcap", Pcap, Ethernet, 422, 1_422_328_949_167_396),
     k("teredo.pcap", Pcap, Ethernet, 24, 1_438_853_615_305_874),
-    k(
-        "tcpdump-geneve.pcap",
-        Pcap,
-        Ethernet,
-        39,
-        1_422_828_273_817_203,
-    ),
+    k("tcpdump-geneve.pcap", Pcap, Ethernet, 39, 1_422_828_273_817_203),
     k("gre-sample.pcap", Pcap, Ethernet, 40, 1_055_289_968_793_044),
     k("soap.pcap", Pcap, Ethernet, 20, 946_731_321_416_000),
     k("kerberos.pcap", Pcap, Ethernet, 77, 1_549_337_929_790_448),
@@ -70,56 +60,14 @@ const KNOWN: &[Known] = &[
     k("sanctioned.pcap", Pcap, Ethernet, 5, 1_703_606_032_925_092),
     // application-layer captures (tests/dissectors.rs)
     k("tls12.pcap", Pcap, Ethernet, 1, 1_703_606_032_925_092),
-    k(
-        "tls12-port8443.pcap",
-        Pcap,
-        Ethernet,
-        1,
-        1_703_606_032_925_092,
-    ),
-    k(
-        "badcurveball.pcap",
-        Pcap,
-        Ethernet,
-        12,
-        1_579_293_816_559_976,
-    ),
-    k(
-        "dtls-udp.notest.cap",
-        Pcap,
-        Ethernet,
-        7,
-        1_404_648_102_097_932,
-    ),
-    k(
-        "https-connect.pcap",
-        Pcap,
-        Ethernet,
-        18,
-        1_567_450_613_383_129,
-    ),
-    k(
-        "socks-https-example.pcap",
-        Pcap,
-        Ethernet,
-        93,
-        1_386_004_472_572_394,
-    ),
-    k(
-        "ssh2-malformed.pcap",
-        Pcap,
-        Ethernet,
-        22,
-        1_387_565_111_946_720,
-    ),
+    k("tls12-port8443.pcap", Pcap, Ethernet, 1, 1_703_606_032_925_092),
+    k("badcurveball.pcap", Pcap, Ethernet, 12, 1_579_293_816_559_976),
+    k("dtls-udp.notest.cap", Pcap, Ethernet, 7, 1_404_648_102_097_932),
+    k("https-connect.pcap", Pcap, Ethernet, 18, 1_567_450_613_383_129),
+    k("socks-https-example.pcap", Pcap, Ethernet, 93, 1_386_004_472_572_394),
+    k("ssh2-malformed.pcap", Pcap, Ethernet, 22, 1_387_565_111_946_720),
     k("quic-29.pcap", Pcap, Ethernet, 15, 1_592_171_671_664_832),
-    k(
-        "http_connect.pcap",
-        Pcap,
-        Ethernet,
-        100,
-        1_631_454_722_864_133,
-    ),
+    k("http_connect.pcap", Pcap, Ethernet, 100, 1_631_454_722_864_133),
     // pcap, BIG endian
     k("sctp.cap", Pcap, Ethernet, 4, 1_088_696_689_784_578),
     // pcap, nanosecond magic
@@ -133,46 +81,16 @@ const KNOWN: &[Known] = &[
     // pcapng, little endian
     k("dns.pcap", Pcapng, Ethernet, 5, 1_112_172_654_366_527),
     k("gre.pcapng", Pcapng, Ethernet, 1, 1_483_501_349_095_788),
-    k(
-        "tls-non-ascii-alpn.pcapng",
-        Pcapng,
-        Ethernet,
-        2,
-        1_675_707_151_805_776,
-    ),
-    k(
-        "quic-tls-handshake.pcapng",
-        Pcapng,
-        Ethernet,
-        1,
-        1_675_707_151_936_380,
-    ),
-    k(
-        "http-proxy.pcapng",
-        Pcapng,
-        Ethernet,
-        11,
-        1_631_403_550_651_097,
-    ),
+    k("tls-non-ascii-alpn.pcapng", Pcapng, Ethernet, 2, 1_675_707_151_805_776),
+    k("quic-tls-handshake.pcapng", Pcapng, Ethernet, 1, 1_675_707_151_936_380),
+    k("http-proxy.pcapng", Pcapng, Ethernet, 11, 1_631_403_550_651_097),
     // pcapng despite the name
-    k(
-        "quic_0RTT.pcap",
-        Pcapng,
-        Ethernet,
-        17,
-        1_603_888_789_791_229,
-    ),
+    k("quic_0RTT.pcap", Pcapng, Ethernet, 17, 1_603_888_789_791_229),
     k("socks.pcap", Pcapng, Ethernet, 60, 1_385_474_294_492_448),
     // pcapng, if_tsresol = 9 (nanoseconds)
     k("doq.pcapng", Pcapng, Ethernet, 20, 1_606_056_093_199_591),
     k("http.pcapng", Pcapng, Ethernet, 10, 1_643_129_441_023_341),
-    k(
-        "anydesk.pcapng",
-        Pcapng,
-        Ethernet,
-        174,
-        1_591_342_198_821_353,
-    ),
+    k("anydesk.pcapng", Pcapng, Ethernet, 174, 1_591_342_198_821_353),
     // pcapng, LINKTYPE_LINUX_SLL2 (276), if_tsresol = 9
     k("sll2.pcapng", Pcapng, LinuxSll2, 10, 1_643_129_441_023_341),
     // pcapng, BIG endian, LINKTYPE_NULL (0)
@@ -183,29 +101,12 @@ const KNOWN: &[Known] = &[
 /// `captures/SHA256SUMS` lists every bundled capture, and nothing else is there.
 #[test]
 fn bundled_captures_match_their_checksums() {
-    use sha2::{Digest, Sha256};
     let dir = capture("http.pcapng").parent().unwrap().to_path_buf();
-    let sums = std::fs::read_to_string(dir.join("SHA256SUMS")).unwrap();
-    let mut listed = Vec::new();
-    for line in sums.lines() {
-        let (hash, name) = line.split_once("  ").expect("`HASH  NAME` lines");
-        let digest = Sha256::digest(std::fs::read(dir.join(name)).unwrap());
-        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-        assert_eq!(
-            hex, hash,
-            "{name} changed: update SHA256SUMS, README.md and the tests"
-        );
-        listed.push(name.to_owned());
-    }
-    for entry in std::fs::read_dir(&dir).unwrap() {
-        let name = entry.unwrap().file_name().into_string().unwrap();
-        if [".pcap", ".pcapng", ".cap"]
-            .iter()
-            .any(|e| name.ends_with(e))
-        {
-            assert!(listed.contains(&name), "{name} is not in SHA256SUMS");
-        }
-    }
+    let listed = check_sha256sums(
+        &dir,
+        &[".pcap", ".pcapng", ".cap"],
+        "update SHA256SUMS, README.md and the tests",
+    );
     assert_eq!(listed.len(), KNOWN.len());
 }
 
@@ -343,12 +244,7 @@ fn pcapng_binary_timestamp_resolution_is_converted_exactly() {
 fn vlan_is_the_outermost_tag_and_inner_flows_keep_it() {
     let run = analyze(&["dns.pcap"], 1, &[]);
     let records = run.records();
-    let q = one_flow(
-        &records,
-        "UDP",
-        ("82.178.113.245", 47255),
-        ("82.178.158.181", 53),
-    );
+    let q = one_udp(&records, ("82.178.113.245", 47255), ("82.178.158.181", 53));
     assert_eq!(q["vlan"], serde_json::json!([421]));
     let untagged = find_flows(
         &records,
@@ -360,12 +256,7 @@ fn vlan_is_the_outermost_tag_and_inner_flows_keep_it() {
 
     let run = analyze(&["soap.pcap"], 1, &[]);
     let records = run.records();
-    let f = one_flow(
-        &records,
-        "TCP",
-        ("85.154.114.113", 56028),
-        ("185.32.192.30", 80),
-    );
+    let f = one_tcp(&records, ("85.154.114.113", 56028), ("185.32.192.30", 80));
     assert_eq!(f["vlan"], serde_json::json!([808]));
 
     let run = analyze(&["gre.pcapng"], 1, &[]);
@@ -438,27 +329,20 @@ fn ipv6_in_ipv4_inner_flows_name_their_outer_flow() {
     let inner = check_tunnel("6in4tunnel.pcap", "6in4");
     // tshark -z conv,tcp: 2001:470:1f17:13f:3e97:eff:fe73:4dec:53234 <->
     // 2a03:2880:1010:6f03:face:b00c:0:2:443, 18 frames one way, 15 the other.
-    let f = one_flow(
+    let f = one_tcp(
         &inner,
-        "TCP",
         ("2001:470:1f17:13f:3e97:eff:fe73:4dec", 53234),
         ("2a03:2880:1010:6f03:face:b00c:0:2", 443),
     );
     assert_eq!(s(f, "src_ip"), "2001:470:1f17:13f:3e97:eff:fe73:4dec");
-    assert_eq!(
-        (u(f, "flow.pkts_toserver"), u(f, "flow.pkts_toclient")),
-        (18, 15)
-    );
+    assert_eq!(pkts(f), (18, 15));
 }
 
 #[test]
 fn ipv4_in_ipv6_inner_flows_name_their_outer_flow() {
     let inner = check_tunnel("4in6tunnel.pcap", "4in6");
     let f = one_flow(&inner, "TCP", ("192.168.0.1", 64455), ("10.10.10.1", 443));
-    assert_eq!(
-        (u(f, "flow.pkts_toserver"), u(f, "flow.pkts_toclient")),
-        (2, 2)
-    );
+    assert_eq!(pkts(f), (2, 2));
 }
 
 #[test]
@@ -470,12 +354,7 @@ fn ipv6_in_ipv6_inner_flows_name_their_outer_flow() {
 #[test]
 fn pptp_enhanced_gre_inner_flow_names_its_outer_flow() {
     let inner = check_tunnel("gre.pcapng", "pptp_gre");
-    one_flow(
-        &inner,
-        "UDP",
-        ("192.168.10.210", 5060),
-        ("192.168.103.40", 5060),
-    );
+    one_udp(&inner, ("192.168.10.210", 5060), ("192.168.103.40", 5060));
 }
 
 #[test]
@@ -500,10 +379,7 @@ fn teredo_inner_flows_name_their_outer_flow() {
         ("2001:0:c288:1c4c:20f3:359b:46f9:3f46", 0),
         ("2002:c288:1c4c::c288:1c4c", 0),
     );
-    assert_eq!(
-        (u(echo, "flow.pkts_toserver"), u(echo, "flow.pkts_toclient")),
-        (3, 3)
-    );
+    assert_eq!(pkts(echo), (3, 3));
 }
 
 /// Asserts that an inner TCP connection is one flow although its two
@@ -512,14 +388,11 @@ fn assert_one_inner_connection(
     inner: &[Value],
     client: (&str, u16),
     server: (&str, u16),
-    pkts: (u64, u64),
+    want_pkts: (u64, u64),
 ) {
     let f = one_flow(inner, "TCP", client, server);
-    assert_eq!((s(f, "src_ip"), port(f, "src_port")), client);
-    assert_eq!(
-        (u(f, "flow.pkts_toserver"), u(f, "flow.pkts_toclient")),
-        pkts
-    );
+    assert_eq!(client_of(f), client);
+    assert_eq!(pkts(f), want_pkts);
 }
 
 /// Regression: inner flows were once keyed by the outer flow's whole key,
@@ -533,10 +406,7 @@ fn geneve_inner_tcp_directions_meet_in_one_flow_despite_per_direction_outer_port
     // from the client, 16 frames / 4559 bytes back (outer frame sizes).
     assert_one_inner_connection(&inner, ("30.0.0.2", 51225), ("30.0.0.1", 22), (17, 16));
     let f = one_flow(&inner, "TCP", ("30.0.0.2", 51225), ("30.0.0.1", 22));
-    assert_eq!(
-        (u(f, "flow.bytes_toserver"), u(f, "flow.bytes_toclient")),
-        (3809, 4559)
-    );
+    assert_eq!(bytes(f), (3809, 4559));
 }
 
 #[test]

@@ -113,15 +113,7 @@ fn broken_database_is_a_clear_config_error() {
     )
     .expect("write");
     let cfg_path = cfg.path().display().to_string();
-    let run = gateward(
-        &[
-            "analyze",
-            "-c",
-            &cfg_path,
-            &capture("dns.pcap").display().to_string(),
-        ],
-        None,
-    );
+    let run = analyze_with_config(&cfg_path, "dns.pcap");
     assert_eq!(run.code, Some(2), "{}", run.stderr);
     assert_eq!(run.error_lines().len(), 1, "{}", run.stderr);
     assert!(

@@ -26,36 +26,34 @@ fn tcp_flow_record_matches_tshark() {
     let records = run.records();
     assert_eq!(records.len(), 1);
     let f = &records[0];
-    assert_eq!(s(f, "event_type"), "flow");
-    assert_eq!(s(f, "proto"), "TCP");
-    assert_eq!(
-        (s(f, "src_ip"), port(f, "src_port")),
-        ("192.168.1.128", 42170)
-    );
-    assert_eq!(
-        (s(f, "dest_ip"), port(f, "dest_port")),
-        ("216.58.208.142", 80)
-    );
-    assert_eq!(u(f, "flow.pkts_toserver"), 6);
-    assert_eq!(u(f, "flow.pkts_toclient"), 4);
-    assert_eq!(u(f, "flow.bytes_toserver"), 478);
-    assert_eq!(u(f, "flow.bytes_toclient"), 800);
-    assert_eq!(u(f, "flow.payload_bytes_toserver"), 74);
-    assert_eq!(u(f, "flow.payload_bytes_toclient"), 528);
-    assert_eq!(s(f, "timestamp"), "2022-01-25T16:50:41.023341+0000");
-    assert_eq!(s(f, "flow.start"), "2022-01-25T16:50:41.023341+0000");
-    assert_eq!(s(f, "flow.end"), "2022-01-25T16:50:41.065505+0000");
-    assert_eq!(u(f, "flow.age"), 0);
-    assert_eq!(s(f, "flow.state"), "closed");
-    assert_eq!(s(f, "flow.reason"), "shutdown");
-    assert_eq!(s(f, "tcp.state"), "closed");
-    // SYN, FIN, PSH and ACK both ways: 0x1b.
-    assert_eq!(s(f, "tcp.tcp_flags"), "1b");
-    assert_eq!(s(f, "tcp.tcp_flags_ts"), "1b");
-    assert_eq!(s(f, "tcp.tcp_flags_tc"), "1b");
-    assert_eq!(f["tcp"]["syn"], true);
-    assert_eq!(f["tcp"]["fin"], true);
-    assert_eq!(s(f, "community_id"), "1:ChtQBb0nIUQTz2pZmhZr/bVgsZI=");
+    assert_fields!("http.pcapng", f, {
+        "event_type": "flow",
+        "proto": "TCP",
+        "src_ip": "192.168.1.128",
+        "src_port": 42170,
+        "dest_ip": "216.58.208.142",
+        "dest_port": 80,
+        "flow.pkts_toserver": 6,
+        "flow.pkts_toclient": 4,
+        "flow.bytes_toserver": 478,
+        "flow.bytes_toclient": 800,
+        "flow.payload_bytes_toserver": 74,
+        "flow.payload_bytes_toclient": 528,
+        "timestamp": "2022-01-25T16:50:41.023341+0000",
+        "flow.start": "2022-01-25T16:50:41.023341+0000",
+        "flow.end": "2022-01-25T16:50:41.065505+0000",
+        "flow.age": 0,
+        "flow.state": "closed",
+        "flow.reason": "shutdown",
+        "tcp.state": "closed",
+        // SYN, FIN, PSH and ACK both ways: 0x1b.
+        "tcp.tcp_flags": "1b",
+        "tcp.tcp_flags_ts": "1b",
+        "tcp.tcp_flags_tc": "1b",
+        "tcp.syn": true,
+        "tcp.fin": true,
+        "community_id": "1:ChtQBb0nIUQTz2pZmhZr/bVgsZI=",
+    });
 }
 
 /// soap.pcap's second connection starts with the server's SYN/ACK (the SYN
@@ -67,69 +65,32 @@ fn syn_ack_seen_first_makes_its_receiver_the_client() {
     let run = analyze(&["soap.pcap"], 1, &[]);
     run.assert_ok();
     let records = run.records();
-    let f = one_flow(
-        &records,
-        "TCP",
-        ("85.154.114.113", 56028),
-        ("185.32.192.30", 80),
-    );
-    assert_eq!(
-        (s(f, "src_ip"), port(f, "src_port")),
-        ("85.154.114.113", 56028)
-    );
+    let f = one_tcp(&records, ("85.154.114.113", 56028), ("185.32.192.30", 80));
+    assert_eq!(client_of(f), ("85.154.114.113", 56028));
     assert_eq!(
         (s(f, "dest_ip"), port(f, "dest_port")),
         ("185.32.192.30", 80)
     );
-    assert_eq!(
-        (u(f, "flow.pkts_toserver"), u(f, "flow.bytes_toserver")),
-        (2, 1457)
-    );
-    assert_eq!(
-        (u(f, "flow.pkts_toclient"), u(f, "flow.bytes_toclient")),
-        (3, 2487)
-    );
+    assert_eq!((pkts(f), bytes(f)), ((2, 3), (1457, 2487)));
     // The first connection of the same capture has its SYN: normal direction.
     // tshark: 192.168.2.100:50100 -> 23.2.213.165:80, 7 frames / 4746 bytes out,
     // 7 frames / 752 bytes back, FIN both ways.
-    let g = one_flow(
-        &records,
-        "TCP",
-        ("192.168.2.100", 50100),
-        ("23.2.213.165", 80),
-    );
+    let g = one_tcp(&records, ("192.168.2.100", 50100), ("23.2.213.165", 80));
     assert_eq!(s(g, "src_ip"), "192.168.2.100");
-    assert_eq!(
-        (u(g, "flow.pkts_toserver"), u(g, "flow.bytes_toserver")),
-        (7, 4746)
-    );
-    assert_eq!(
-        (u(g, "flow.pkts_toclient"), u(g, "flow.bytes_toclient")),
-        (7, 752)
-    );
+    assert_eq!((pkts(g), bytes(g)), ((7, 7), (4746, 752)));
     assert_eq!(s(g, "flow.state"), "closed");
     assert_eq!(s(g, "tcp.state"), "closed");
 }
 
 /// Checks `YYYY-MM-DDTHH:MM:SS.ffffff+0000` without a regex crate.
 fn is_eve_time(t: &str) -> bool {
-    let b = t.as_bytes();
-    let digits = |r: std::ops::Range<usize>| r.into_iter().all(|i| b[i].is_ascii_digit());
-    b.len() == 31
-        && digits(0..4)
-        && b[4] == b'-'
-        && digits(5..7)
-        && b[7] == b'-'
-        && digits(8..10)
-        && b[10] == b'T'
-        && digits(11..13)
-        && b[13] == b':'
-        && digits(14..16)
-        && b[16] == b':'
-        && digits(17..19)
-        && b[19] == b'.'
-        && digits(20..26)
-        && &t[26..] == "+0000"
+    // `d`: any ASCII digit; every other byte stands for itself.
+    const PATTERN: &[u8] = b"dddd-dd-ddTdd:dd:dd.dddddd+0000";
+    t.len() == PATTERN.len()
+        && t.bytes().zip(PATTERN).all(|(c, &p)| match p {
+            b'd' => c.is_ascii_digit(),
+            _ => c == p,
+        })
 }
 
 #[test]

@@ -240,136 +240,47 @@ fn assert_benign(name: &str, flows: &[(&str, u16)]) {
     }
 }
 
-// ---------------------------------------------------------------------------
-// VPNs
-// ---------------------------------------------------------------------------
-
-#[test]
-fn openvpn_udp_tls_crypt() {
-    assert_detects(
-        "openvpn-udp-tlscrypt.pcap",
-        &[expect("UDP", 1194, "vpn", "openvpn")],
-    );
+/// One `#[test]` per recording, named before the colon, that runs
+/// [`assert_detects`] on the capture with the expected flows: a table of the
+/// captures that need nothing more, each still its own test.
+macro_rules! detects {
+    ($($test:ident: $file:literal => [$($e:expr),+ $(,)?];)*) => {
+        $(
+            #[test]
+            fn $test() {
+                assert_detects($file, &[$($e),+]);
+            }
+        )*
+    };
 }
 
-#[test]
-fn openvpn_udp_tls_auth() {
-    assert_detects(
-        "openvpn-udp-tlsauth.pcap",
-        &[expect("UDP", 1194, "vpn", "openvpn")],
-    );
-}
-
-#[test]
-fn openvpn_udp_no_hmac() {
-    assert_detects(
-        "openvpn-udp-plain.pcap",
-        &[expect("UDP", 1194, "vpn", "openvpn")],
-    );
-}
-
-#[test]
-fn openvpn_tcp_tls_crypt() {
-    assert_detects(
-        "openvpn-tcp-tlscrypt.pcap",
-        &[expect("TCP", 1194, "vpn", "openvpn")],
-    );
-}
-
-#[test]
-fn openvpn_tcp_tls_auth() {
-    assert_detects(
-        "openvpn-tcp-tlsauth.pcap",
-        &[expect("TCP", 1194, "vpn", "openvpn")],
-    );
-}
-
-#[test]
-fn openvpn_tcp_no_hmac() {
-    assert_detects(
-        "openvpn-tcp-plain.pcap",
-        &[expect("TCP", 1194, "vpn", "openvpn")],
-    );
-}
-
-#[test]
-fn wireguard_go() {
-    assert_detects(
-        "wireguard.pcap",
-        &[expect("UDP", 51820, "vpn", "wireguard")],
-    );
-}
-
-#[test]
-fn ipsec_ikev2_nat_traversal() {
+detects! {
+    // VPNs
+    openvpn_udp_tls_crypt: "openvpn-udp-tlscrypt.pcap" => [expect("UDP", 1194, "vpn", "openvpn")];
+    openvpn_udp_tls_auth: "openvpn-udp-tlsauth.pcap" => [expect("UDP", 1194, "vpn", "openvpn")];
+    openvpn_udp_no_hmac: "openvpn-udp-plain.pcap" => [expect("UDP", 1194, "vpn", "openvpn")];
+    openvpn_tcp_tls_crypt: "openvpn-tcp-tlscrypt.pcap" => [expect("TCP", 1194, "vpn", "openvpn")];
+    openvpn_tcp_tls_auth: "openvpn-tcp-tlsauth.pcap" => [expect("TCP", 1194, "vpn", "openvpn")];
+    openvpn_tcp_no_hmac: "openvpn-tcp-plain.pcap" => [expect("TCP", 1194, "vpn", "openvpn")];
+    wireguard_go: "wireguard.pcap" => [expect("UDP", 51820, "vpn", "wireguard")];
     // IKE_SA_INIT on 500, then IKE_AUTH and ESP-in-UDP on 4500.
-    assert_detects(
-        "ipsec-ikev2-natt.pcap",
-        &[
-            expect("UDP", 500, "vpn", "ipsec"),
-            expect("UDP", 4500, "vpn", "ipsec"),
-        ],
-    );
-}
+    ipsec_ikev2_nat_traversal: "ipsec-ikev2-natt.pcap" => [
+        expect("UDP", 500, "vpn", "ipsec"),
+        expect("UDP", 4500, "vpn", "ipsec"),
+    ];
+    ipsec_ikev2_on_port_500_only: "ipsec-ikev2-udp500.pcap" => [expect("UDP", 500, "vpn", "ipsec")];
 
-#[test]
-fn ipsec_ikev2_on_port_500_only() {
-    assert_detects(
-        "ipsec-ikev2-udp500.pcap",
-        &[expect("UDP", 500, "vpn", "ipsec")],
-    );
-}
+    // Proxies
+    socks5_microsocks: "socks5-curl.pcap" => [expect("TCP", 1080, "proxy", "socks")];
+    http_connect_tinyproxy: "http-connect-curl.pcap" => [expect("TCP", 8888, "proxy", "http_connect")];
+    tor_client_to_bridge: "tor-bridge.pcap" => [expect("TCP", 9001, "proxy", "tor")];
 
-// ---------------------------------------------------------------------------
-// Proxies
-// ---------------------------------------------------------------------------
-
-#[test]
-fn socks5_microsocks() {
-    assert_detects("socks5-curl.pcap", &[expect("TCP", 1080, "proxy", "socks")]);
-}
-
-#[test]
-fn http_connect_tinyproxy() {
-    assert_detects(
-        "http-connect-curl.pcap",
-        &[expect("TCP", 8888, "proxy", "http_connect")],
-    );
-}
-
-#[test]
-fn tor_client_to_bridge() {
-    assert_detects("tor-bridge.pcap", &[expect("TCP", 9001, "proxy", "tor")]);
-}
-
-// ---------------------------------------------------------------------------
-// Covert tunnels
-// ---------------------------------------------------------------------------
-
-#[test]
-fn iodine_dns_tunnel() {
-    assert_detects(
-        "iodine-dns.pcap",
-        &[expect("UDP", 53, "tunnel", "dns_tunnel")],
-    );
-}
-
-#[test]
-fn ptunnel_icmp_tunnel() {
+    // Covert tunnels
+    iodine_dns_tunnel: "iodine-dns.pcap" => [expect("UDP", 53, "tunnel", "dns_tunnel")];
     // Original ptunnel 0.72: echo data starts with the magic D5 20 08 80.
-    assert_detects(
-        "ptunnel-icmp.pcap",
-        &[expect("ICMP", 0, "tunnel", "icmp_tunnel")],
-    );
-}
-
-#[test]
-fn ptunnel_ng_icmp_tunnel() {
+    ptunnel_icmp_tunnel: "ptunnel-icmp.pcap" => [expect("ICMP", 0, "tunnel", "icmp_tunnel")];
     // ptunnel-ng 1.41: the same layout with its own default magic DE AD C0 DE.
-    assert_detects(
-        "ptunnel-ng-icmp.pcap",
-        &[expect("ICMP", 0, "tunnel", "icmp_tunnel")],
-    );
+    ptunnel_ng_icmp_tunnel: "ptunnel-ng-icmp.pcap" => [expect("ICMP", 0, "tunnel", "icmp_tunnel")];
 }
 
 // ---------------------------------------------------------------------------
@@ -401,17 +312,25 @@ fn assert_outbound(name: &str, flows: &[Value]) {
     }
 }
 
+/// A remote-access recording: [`assert_detects_to`] `server` for one TCP
+/// flow to `port` flagged `remote_access`/`protocol`, every flagged flow
+/// [`assert_outbound`]; returns the flagged flows.
+fn assert_remote_access(name: &str, server: &str, port: u16, protocol: &'static str) -> Vec<Value> {
+    let flows = assert_detects_to(
+        name,
+        server,
+        &[expect("TCP", port, "remote_access", protocol)],
+    );
+    assert_outbound(name, &flows);
+    flows
+}
+
 #[test]
 fn rdp_xfreerdp_to_xrdp() {
     // X.224 Connection Request with `Cookie: mstshash=alice` and
     // requestedProtocols TLS|CredSSP, Connection Confirm selecting TLS, TLS
     // 1.3, then the session (xrdp logs the user in to an Xvnc desktop).
-    let flows = assert_detects_to(
-        "rdp-xfreerdp.pcap",
-        SERVER_OUT,
-        &[expect("TCP", 3389, "remote_access", "rdp")],
-    );
-    assert_outbound("rdp-xfreerdp.pcap", &flows);
+    let flows = assert_remote_access("rdp-xfreerdp.pcap", SERVER_OUT, 3389, "rdp");
     for r in &flows {
         let rdp = detections(r, "remote_access", "rdp");
         assert!(
@@ -426,34 +345,19 @@ fn rdp_xfreerdp_to_xrdp() {
 #[test]
 fn vnc_tigervnc_viewer_to_xvnc() {
     // RFB 003.008, VNC authentication, ServerInit, framebuffer updates.
-    let flows = assert_detects_to(
-        "vnc-tigervnc.pcap",
-        SERVER_OUT,
-        &[expect("TCP", 5900, "remote_access", "vnc")],
-    );
-    assert_outbound("vnc-tigervnc.pcap", &flows);
+    assert_remote_access("vnc-tigervnc.pcap", SERVER_OUT, 5900, "vnc");
 }
 
 #[test]
 fn ssh_interactive_session() {
-    let flows = assert_detects_to(
-        "ssh-interactive.pcap",
-        SERVER_OUT,
-        &[expect("TCP", 2022, "remote_access", "ssh")],
-    );
-    assert_outbound("ssh-interactive.pcap", &flows);
+    assert_remote_access("ssh-interactive.pcap", SERVER_OUT, 2022, "ssh");
 }
 
 #[test]
 fn ssh_bulk_scp_session() {
     // Cut to its first 90 packets: the handshake and the start of a 1 MiB
     // upload.
-    let flows = assert_detects_to(
-        "ssh-scp.pcap",
-        SERVER_OUT,
-        &[expect("TCP", 2022, "remote_access", "ssh")],
-    );
-    assert_outbound("ssh-scp.pcap", &flows);
+    assert_remote_access("ssh-scp.pcap", SERVER_OUT, 2022, "ssh");
 }
 
 /// True when the flow carries a `relay` detection at medium or above.
@@ -493,12 +397,7 @@ fn ssh_direct_with_the_same_delay_is_not_a_relay() {
     // The control: the same namespaces and the same 80 ms, but routed, not
     // relayed: the TCP handshake takes as long as the SSH exchanges.
     let name = "ssh-direct-delay.pcap";
-    let flows = assert_detects_to(
-        name,
-        SERVER_FAR,
-        &[expect("TCP", 2022, "remote_access", "ssh")],
-    );
-    assert_outbound(name, &flows);
+    let flows = assert_remote_access(name, SERVER_FAR, 2022, "ssh");
     for r in &flows {
         assert!(!relayed(r), "{name}: reported as relayed: {}", summary(r));
     }
@@ -533,28 +432,18 @@ fn control_ping_raises_nothing() {
 /// README.md together).
 #[test]
 fn recorded_captures_decode_cleanly_and_match_their_checksums() {
-    use sha2::{Digest, Sha256};
     let dir = recorded("SHA256SUMS").parent().unwrap().to_path_buf();
-    let sums = std::fs::read_to_string(dir.join("SHA256SUMS")).unwrap();
     let readme = std::fs::read_to_string(dir.join("README.md")).unwrap();
-    let mut listed = Vec::new();
-    for line in sums.lines() {
-        let (hash, name) = line.split_once("  ").expect("`HASH  NAME` lines");
-        let digest = Sha256::digest(std::fs::read(dir.join(name)).unwrap());
-        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-        assert_eq!(hex, hash, "{name} changed: update SHA256SUMS and README.md");
+    let listed = check_sha256sums(
+        &dir,
+        &[".pcap", ".pcapng"],
+        "update SHA256SUMS and README.md",
+    );
+    for (name, hash) in &listed {
         assert!(readme.contains(hash), "{name}: README.md lacks its sha256");
-        listed.push(name.to_owned());
-
         let run = analyze_recorded(name, &["--all-flows"]);
         assert!(run.packets() > 0, "{name}: no packets");
         assert_eq!(run.stat("decode errors"), 0, "{name}:\n{}", run.stderr);
         assert!(!run.records().is_empty(), "{name}: no flows");
-    }
-    for entry in std::fs::read_dir(&dir).unwrap() {
-        let name = entry.unwrap().file_name().into_string().unwrap();
-        if name.ends_with(".pcap") || name.ends_with(".pcapng") {
-            assert!(listed.contains(&name), "{name} is not in SHA256SUMS");
-        }
     }
 }

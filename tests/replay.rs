@@ -11,28 +11,27 @@
 //!   only); the first keeps its alert, the second detects the session
 //!   mid-stream.
 //!
-//! Needs root, network namespaces and `tcpreplay`; otherwise prints `SKIP:`
-//! and passes.
+//! Needs root, network namespaces and `tcpreplay`; otherwise reports
+//! `SKIPPED` with the reason (`common::skip`) and passes.
 
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Stdio};
+use std::path::Path;
+use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 mod common;
 
-use common::netns::{Netns, sh, signal};
+use common::daemon::Daemon as Running;
+use common::netns::Netns;
+use common::{or_skip, tool};
 
-const BIN: &str = env!("CARGO_BIN_EXE_gateward");
 const RECORDED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/captures/recorded");
 
-/// Namespaces for a replay test, once tcpreplay is known to be there.
-fn netns_with_tcpreplay() -> Result<Netns, String> {
-    if !sh(&["tcpreplay", "--version"]) {
-        return Err("tcpreplay not installed (run .ci/install-deps.sh)".into());
-    }
-    Netns::create("rep", false)
+/// Namespaces for a replay test, once tcpreplay is known to be there;
+/// `None` after reporting why the test skips.
+fn netns_with_tcpreplay() -> Option<Netns> {
+    or_skip(tool("tcpreplay").and_then(|_| Netns::create("rep", false)))
 }
 
 /// Sends `pcap` from namespace B at `pps` packets per second; returns the
@@ -56,10 +55,9 @@ fn replay(ns: &Netns, pcap: &Path, pps: u32) -> SystemTime {
 /// A `gateward run` in namespace A; stdout lines are collected with the
 /// wall time each was read.
 struct Daemon {
-    child: Child,
+    run: Running,
     lines: Arc<Mutex<Vec<(SystemTime, String)>>>,
     reader: Option<std::thread::JoinHandle<()>>,
-    err_path: PathBuf,
 }
 
 impl Daemon {
@@ -71,16 +69,10 @@ impl Daemon {
         )
         .unwrap();
         let err_path = dir.join(format!("{name}.err"));
-        let mut child = ns
-            .exec(&ns.a)
-            .arg(BIN)
-            .args(["run", "--config"])
-            .arg(&cfg)
-            .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(&err_path).unwrap())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
+        // Stdout is read only once the daemon is capturing: it writes
+        // nothing before, so the pipe cannot fill up meanwhile.
+        let mut run = Running::start(ns, &cfg, Stdio::piped(), err_path);
+        let stdout = run.child.stdout.take().unwrap();
         let lines = Arc::new(Mutex::new(Vec::new()));
         let sink = Arc::clone(&lines);
         let reader = std::thread::spawn(move || {
@@ -90,25 +82,15 @@ impl Daemon {
                 sink.lock().unwrap().push((now, line));
             }
         });
-        let mut d = Daemon {
-            child,
+        Daemon {
+            run,
             lines,
             reader: Some(reader),
-            err_path,
-        };
-        let until = Instant::now() + Duration::from_secs(10);
-        while !d.stderr().contains("capturing on") {
-            if Instant::now() > until || d.child.try_wait().unwrap().is_some() {
-                let _ = d.child.kill();
-                panic!("daemon did not start: {}", d.stderr());
-            }
-            std::thread::sleep(Duration::from_millis(20));
         }
-        d
     }
 
     fn stderr(&self) -> String {
-        std::fs::read_to_string(&self.err_path).unwrap_or_default()
+        self.run.stderr()
     }
 
     /// Alerts read so far, with their arrival time.
@@ -140,18 +122,7 @@ impl Daemon {
 
     /// SIGTERM, wait for exit 0 (every flow flushed), return all events.
     fn stop(mut self) -> Vec<serde_json::Value> {
-        signal(&self.child, "TERM");
-        let until = Instant::now() + Duration::from_secs(15);
-        let status = loop {
-            if let Some(s) = self.child.try_wait().unwrap() {
-                break s;
-            }
-            if Instant::now() > until {
-                let _ = self.child.kill();
-                panic!("daemon did not stop within 15 s: {}", self.stderr());
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        };
+        let status = self.run.stop(Duration::from_secs(15));
         assert_eq!(status.code(), Some(0), "stderr: {}", self.stderr());
         self.reader.take().unwrap().join().unwrap();
         self.lines
@@ -160,15 +131,6 @@ impl Daemon {
             .iter()
             .map(|(_, l)| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
             .collect()
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        if self.reader.is_some() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
     }
 }
 
@@ -274,12 +236,8 @@ fn parse_ts_matches_known_instants() {
 /// the n-th packet of the capture, n = the alert's packet count.
 #[test]
 fn replayed_sessions_alert_promptly() {
-    let ns = match netns_with_tcpreplay() {
-        Ok(n) => n,
-        Err(why) => {
-            println!("SKIP: live replay latency test: {why}");
-            return;
-        }
+    let Some(ns) = netns_with_tcpreplay() else {
+        return;
     };
     let dir = tempfile::tempdir().unwrap();
     const PPS: u32 = 200;
@@ -361,12 +319,8 @@ fn replayed_sessions_alert_promptly() {
 /// session from transport data alone (mid-stream).
 #[test]
 fn restart_mid_replay_redetects_udp_vpn_sessions() {
-    let ns = match netns_with_tcpreplay() {
-        Ok(n) => n,
-        Err(why) => {
-            println!("SKIP: live replay restart test: {why}");
-            return;
-        }
+    let Some(ns) = netns_with_tcpreplay() else {
+        return;
     };
     let dir = tempfile::tempdir().unwrap();
     // (capture, protocol, packets before the restart): WireGuard's handshake

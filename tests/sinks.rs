@@ -10,33 +10,23 @@ use std::net::{TcpListener, TcpStream, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-/// An alert-shaped EVE line carrying sequence number `i`.
+mod common;
+
+use common::{alert_lines, or_skip, tool, wait_until};
+
+/// An alert line with flow id and sequence number `i`.
 fn alert(i: usize) -> String {
-    format!(
-        r#"{{"timestamp":"2024-01-01T00:00:00.000000+0000","flow_id":{i},"event_type":"alert","src_ip":"10.0.0.1","alert":{{"action":"allowed","signature":"GATEWARD VPN OpenVPN (UDP, structure)","severity":2}},"seq":{i}}}"#
-    )
+    common::alert_line(i, i)
 }
 
+/// Alert lines `from..to` (flow id = sequence number).
 fn lines(from: usize, to: usize) -> Vec<u8> {
-    let mut out = Vec::new();
-    for i in from..to {
-        out.extend_from_slice(alert(i).as_bytes());
-        out.push(b'\n');
-    }
-    out
+    alert_lines(from, to, 0)
 }
 
 fn seq_of(json: &str) -> usize {
     let v: serde_json::Value = serde_json::from_str(json).expect("intact JSON");
     v["seq"].as_u64().expect("seq") as usize
-}
-
-fn wait_until(what: &str, limit: Duration, mut f: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !f() {
-        assert!(start.elapsed() < limit, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(10));
-    }
 }
 
 fn fast_retry(mut c: SinkConfig) -> SinkConfig {
@@ -302,18 +292,25 @@ fn syslog_tcp_outage_with_block_loses_nothing() {
     assert!(c[0].retried >= 1 && c[0].errors >= 2, "{:?}", c[0]);
 }
 
-/// A dead peer and a queue of 10 under `drop_newest`: what is not
-/// delivered is counted, exactly.
-#[test]
-fn syslog_tcp_outage_with_drop_newest_counts_every_drop() {
+/// A TCP syslog sink with `when_full` and `queue` aimed at a loopback
+/// address nobody listens on (bound, then released): a peer that is down.
+/// Returns the address, for a test that brings the peer up later.
+fn tcp_sink_to_nobody(when_full: WhenFull, queue: usize) -> (std::net::SocketAddr, SinkSet) {
     let port = {
         let l = TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap()
     };
     let mut c = syslog_sink(port.to_string(), SyslogProtocol::Tcp);
-    c.when_full = Some(WhenFull::DropNewest);
-    c.queue = 10;
-    let set = SinkSet::from_config(&[c]).unwrap();
+    c.when_full = Some(when_full);
+    c.queue = queue;
+    (port, SinkSet::from_config(&[c]).unwrap())
+}
+
+/// A dead peer and a queue of 10 under `drop_newest`: what is not
+/// delivered is counted, exactly.
+#[test]
+fn syslog_tcp_outage_with_drop_newest_counts_every_drop() {
+    let (port, set) = tcp_sink_to_nobody(WhenFull::DropNewest, 10);
     for i in 0..1000 {
         set.send(&lines(i, i + 1));
     }
@@ -344,14 +341,7 @@ fn syslog_tcp_outage_with_drop_newest_counts_every_drop() {
 /// queued into counted drops, and shutdown returns in time.
 #[test]
 fn shutdown_deadline_counts_undeliverable_lines() {
-    let port = {
-        let l = TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap()
-    };
-    let mut c = syslog_sink(port.to_string(), SyslogProtocol::Tcp);
-    c.when_full = Some(WhenFull::Block);
-    c.queue = 100;
-    let set = SinkSet::from_config(&[c]).unwrap();
+    let (_, set) = tcp_sink_to_nobody(WhenFull::Block, 100);
     set.send(&lines(0, 50));
     let t = Instant::now();
     let c = set.shutdown(Duration::from_millis(300));
@@ -435,16 +425,6 @@ fn config_errors_name_the_sink() {
 
 // ---- real rsyslog ----------------------------------------------------------
 
-fn rsyslogd() -> Option<PathBuf> {
-    let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).collect())
-        .unwrap_or_default();
-    dirs.extend(["/usr/sbin", "/sbin"].map(PathBuf::from));
-    dirs.into_iter()
-        .map(|d| d.join("rsyslogd"))
-        .find(|p| p.is_file())
-}
-
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -501,6 +481,47 @@ template(name="gw" type="string" string="%msgid% %syslogseverity% %app-name% %ms
     r
 }
 
+/// A real rsyslogd's setup: a fresh directory, a free loopback port and
+/// the file it writes what it receives to; both rsyslog tests start with it.
+struct RealRsyslog {
+    bin: PathBuf,
+    dir: tempfile::TempDir,
+    out: PathBuf,
+    port: u16,
+}
+
+impl RealRsyslog {
+    /// Starts rsyslogd and a `block` syslog sink of `protocol` aimed at it;
+    /// `None`, after reporting the skip, when rsyslogd is not installed.
+    fn start(protocol: SyslogProtocol) -> Option<(RealRsyslog, Rsyslog, SinkSet)> {
+        let bin = or_skip(tool("rsyslogd"))?;
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("received.log");
+        let port = free_port();
+        let lab = RealRsyslog {
+            bin,
+            dir,
+            out,
+            port,
+        };
+        let rs = lab.restart();
+        let mut c = syslog_sink(format!("127.0.0.1:{port}"), protocol);
+        c.when_full = Some(WhenFull::Block);
+        let set = SinkSet::from_config(&[c]).unwrap();
+        Some((lab, rs, set))
+    }
+
+    /// Starts rsyslogd (again) on the same port, appending to the same file.
+    fn restart(&self) -> Rsyslog {
+        start_rsyslog(&self.bin, self.dir.path(), self.port, &self.out)
+    }
+
+    /// The sequence numbers received so far, in order.
+    fn seqs(&self) -> Vec<usize> {
+        rsyslog_seqs(&self.out)
+    }
+}
+
 fn rsyslog_seqs(out: &Path) -> Vec<usize> {
     let text = std::fs::read_to_string(out).unwrap_or_default();
     // Only whole lines: rsyslogd may be halfway through writing the last.
@@ -521,54 +542,38 @@ fn rsyslog_seqs(out: &Path) -> Vec<usize> {
 /// `block`, every alert arrives exactly once.
 #[test]
 fn real_rsyslog_receives_alerts_over_tcp_and_survives_a_restart() {
-    let Some(bin) = rsyslogd() else {
-        println!("SKIP: rsyslogd not installed (run .ci/install-deps.sh)");
+    let Some((lab, rs, set)) = RealRsyslog::start(SyslogProtocol::Tcp) else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("received.log");
-    let port = free_port();
-    let rs = start_rsyslog(&bin, dir.path(), port, &out);
-    let mut c = syslog_sink(format!("127.0.0.1:{port}"), SyslogProtocol::Tcp);
-    c.when_full = Some(WhenFull::Block);
-    let set = SinkSet::from_config(&[c]).unwrap();
     set.send(&lines(0, 100));
     wait_until(
         "100 alerts in rsyslog's file",
         Duration::from_secs(20),
-        || rsyslog_seqs(&out).len() >= 100,
+        || lab.seqs().len() >= 100,
     );
-    assert_eq!(rsyslog_seqs(&out), (0..100).collect::<Vec<_>>());
+    assert_eq!(lab.seqs(), (0..100).collect::<Vec<_>>());
     drop(rs); // SIGKILL
     set.send(&lines(100, 200));
     wait_until("a failed reconnect", Duration::from_secs(10), || {
         set.counters()[0].errors >= 1
     });
-    let _rs = start_rsyslog(&bin, dir.path(), port, &out);
+    let _rs = lab.restart();
     wait_until(
         "200 alerts in rsyslog's file",
         Duration::from_secs(30),
-        || rsyslog_seqs(&out).len() >= 200,
+        || lab.seqs().len() >= 200,
     );
     let c = set.shutdown(Duration::from_secs(5));
-    assert_eq!(rsyslog_seqs(&out), (0..200).collect::<Vec<_>>());
+    assert_eq!(lab.seqs(), (0..200).collect::<Vec<_>>());
     assert_eq!((c[0].sent, c[0].dropped), (200, 0));
 }
 
 /// The UDP sink into a real rsyslogd.
 #[test]
 fn real_rsyslog_receives_alerts_over_udp() {
-    let Some(bin) = rsyslogd() else {
-        println!("SKIP: rsyslogd not installed (run .ci/install-deps.sh)");
+    let Some((lab, _rs, set)) = RealRsyslog::start(SyslogProtocol::Udp) else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("received.log");
-    let port = free_port();
-    let _rs = start_rsyslog(&bin, dir.path(), port, &out);
-    let mut c = syslog_sink(format!("127.0.0.1:{port}"), SyslogProtocol::Udp);
-    c.when_full = Some(WhenFull::Block);
-    let set = SinkSet::from_config(&[c]).unwrap();
     // Loopback UDP into a listening daemon; paced so its socket buffer
     // never overflows.
     for i in 0..50 {
@@ -578,9 +583,9 @@ fn real_rsyslog_receives_alerts_over_udp() {
     wait_until(
         "50 alerts in rsyslog's file",
         Duration::from_secs(20),
-        || rsyslog_seqs(&out).len() >= 50,
+        || lab.seqs().len() >= 50,
     );
     let c = set.shutdown(Duration::from_secs(5));
-    assert_eq!(rsyslog_seqs(&out), (0..50).collect::<Vec<_>>());
+    assert_eq!(lab.seqs(), (0..50).collect::<Vec<_>>());
     assert_eq!(c[0].sent, 50);
 }
