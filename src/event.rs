@@ -478,47 +478,24 @@ impl<'a> FlowEvent<'a> {
                 alerted: !detections.is_empty(),
             },
             tcp,
-            tls: app
-                .dissectors
-                .as_ref()
-                .and_then(|d| d.tls.as_ref())
-                .and_then(|t| t.event()),
+            tls: app.dissectors.as_ref().and_then(|d| d.tls_event()),
             quic: app
                 .dissectors
                 .as_ref()
-                .and_then(|d| d.quic.as_ref())
-                .and_then(|q| {
-                    let tls = q.1.event();
-                    q.0.event().map(|quic| QuicSection {
-                        quic,
-                        sni: tls.and_then(|t| t.sni.as_deref()),
-                        ja3: tls.and_then(|t| t.ja3.as_ref()),
-                        ja3s: tls.and_then(|t| t.ja3s.as_ref()),
-                        ja4: tls.and_then(|t| t.ja4.as_deref()),
-                        client_alpns: tls.map(|t| &t.client_alpns[..]).filter(|a| !a.is_empty()),
-                        tls_version: tls.map(|t| t.version.as_str()),
-                    })
+                .and_then(|d| d.quic_events())
+                .map(|(quic, tls)| QuicSection {
+                    quic,
+                    sni: tls.and_then(|t| t.sni.as_deref()),
+                    ja3: tls.and_then(|t| t.ja3.as_ref()),
+                    ja3s: tls.and_then(|t| t.ja3s.as_ref()),
+                    ja4: tls.and_then(|t| t.ja4.as_deref()),
+                    client_alpns: tls.map(|t| &t.client_alpns[..]).filter(|a| !a.is_empty()),
+                    tls_version: tls.map(|t| t.version.as_str()),
                 }),
-            ssh: app
-                .dissectors
-                .as_ref()
-                .and_then(|d| d.ssh.as_ref())
-                .and_then(|s| s.event()),
-            http: app
-                .dissectors
-                .as_ref()
-                .and_then(|d| d.http.as_ref())
-                .and_then(|h| h.event()),
-            dns: app
-                .dissectors
-                .as_ref()
-                .and_then(|d| d.dns.as_ref())
-                .and_then(|d| d.event()),
-            socks: app
-                .dissectors
-                .as_ref()
-                .and_then(|d| d.socks.as_ref())
-                .and_then(|s| s.event()),
+            ssh: app.dissectors.as_ref().and_then(|d| d.ssh_event()),
+            http: app.dissectors.as_ref().and_then(|d| d.http_event()),
+            dns: app.dissectors.as_ref().and_then(|d| d.dns_event()),
+            socks: app.dissectors.as_ref().and_then(|d| d.socks_event()),
             rtt,
             remote_session,
             alert: alert_at.and_then(|_| {

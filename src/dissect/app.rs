@@ -75,6 +75,42 @@ impl Dissectors {
         d
     }
 
+    /// The TLS (or DTLS) handshake metadata, once a hello was read.
+    pub fn tls_event(&self) -> Option<&super::tls::TlsEvent> {
+        self.tls.as_ref().and_then(|t| t.event())
+    }
+
+    /// The QUIC Initial metadata and the TLS handshake inside it.
+    pub fn quic_events(&self) -> Option<(&super::quic::QuicEvent, Option<&super::tls::TlsEvent>)> {
+        let q = self.quic.as_ref()?;
+        q.0.event().map(|e| (e, q.1.event()))
+    }
+
+    /// The TLS handshake carried in QUIC CRYPTO frames.
+    pub fn quic_tls_event(&self) -> Option<&super::tls::TlsEvent> {
+        self.quic.as_ref().and_then(|q| q.1.event())
+    }
+
+    /// The SSH banners and key exchange, once read.
+    pub fn ssh_event(&self) -> Option<&super::ssh::SshEvent> {
+        self.ssh.as_ref().and_then(|s| s.event())
+    }
+
+    /// The HTTP request/response heads, once read.
+    pub fn http_event(&self) -> Option<&super::http::HttpEvent> {
+        self.http.as_ref().and_then(|h| h.event())
+    }
+
+    /// The DNS messages, once read.
+    pub fn dns_event(&self) -> Option<&super::dns::DnsEvent> {
+        self.dns.as_ref().and_then(|d| d.event())
+    }
+
+    /// The SOCKS handshake, once read.
+    pub fn socks_event(&self) -> Option<&super::socks::SocksEvent> {
+        self.socks.as_ref().and_then(|s| s.event())
+    }
+
     /// True while any dissector still wants bytes.
     pub fn active(&self) -> bool {
         self.active != 0
