@@ -26,7 +26,23 @@ pub struct Batch {
     /// Reader's capture clock when the batch was sent: lets a worker expire
     /// flows even when its own shard is quiet.
     pub now: Timestamp,
+    /// Position among all batches the reader sent (offline runs write the
+    /// workers' output in this order, so it does not depend on timing).
+    pub seq: u64,
 }
+
+/// A worker's output for one batch (offline runs), or its final output
+/// at the end of input: the writer puts chunks back in batch order.
+pub struct Chunk {
+    /// The batch's [`Batch::seq`], or [`FINAL_SEQ`] + worker index.
+    pub seq: u64,
+    /// JSON lines.
+    pub data: Vec<u8>,
+}
+
+/// Sequence numbers from here on are the workers' end-of-input output,
+/// written after every batch, in worker order.
+pub const FINAL_SEQ: u64 = u64::MAX / 2;
 
 impl Batch {
     /// An empty batch sized for `packets` frames.
@@ -35,6 +51,7 @@ impl Batch {
             data: Vec::with_capacity(packets * 512),
             meta: Vec::with_capacity(packets),
             now: Timestamp(0),
+            seq: 0,
         }
     }
 

@@ -302,6 +302,7 @@ impl LiveRun {
                 tunnel_depth,
                 now: Timestamp(0),
                 last_tick: Timestamp(0),
+                next_seq: 0,
             };
             let stop = stop.clone();
             let shared = shared.clone();

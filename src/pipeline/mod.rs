@@ -12,7 +12,7 @@ pub use live::{LiveOutcome, LiveOutput, LiveRun, LiveSnapshot, OutputCounter, Wr
 use crate::capture::{CaptureError, FileSource, PacketSource, Timestamp};
 use crate::config::Config;
 use crate::stats::RunStats;
-use batch::Batch;
+use batch::{Batch, Chunk};
 use crossbeam_channel::{Receiver, Sender, bounded, unbounded};
 use std::io::Write;
 use std::time::Instant;
@@ -68,6 +68,8 @@ struct Fanout {
     tunnel_depth: u8,
     now: Timestamp,
     last_tick: Timestamp,
+    /// Sequence number of the next batch sent.
+    next_seq: u64,
 }
 
 impl Fanout {
@@ -85,6 +87,8 @@ impl Fanout {
         let fresh = self.fresh();
         let mut b = std::mem::replace(&mut self.pending[w], fresh);
         b.now = self.now;
+        b.seq = self.next_seq;
+        self.next_seq += 1;
         // A worker only goes away if it panicked; the join reports that.
         let _ = self.senders[w].send(b);
     }
@@ -156,7 +160,7 @@ pub fn run_offline(
 ) -> RunOutcome {
     let started = Instant::now();
     let workers = cfg.pipeline.worker_count();
-    let (out_tx, out_rx) = bounded::<Vec<u8>>(workers * 4);
+    let (out_tx, out_rx) = bounded::<Chunk>(workers * 4);
     let writer = std::thread::Builder::new()
         .name("gw-writer".into())
         .spawn(move || write_all(out, out_rx))
@@ -168,7 +172,7 @@ pub fn run_offline(
     for i in 0..workers {
         let (tx, rx) = bounded::<Batch>(cfg.pipeline.queue_batches);
         senders.push(tx);
-        let mut w = Worker::with_ctx(cfg, workers, out_tx.clone(), ctx.clone());
+        let mut w = Worker::ordered(cfg, workers, i, out_tx.clone(), ctx.clone());
         let free_tx = free_tx.clone();
         handles.push(
             std::thread::Builder::new()
@@ -200,6 +204,7 @@ pub fn run_offline(
         },
         now: Timestamp(0),
         last_tick: Timestamp(0),
+        next_seq: 0,
     };
     let mut stats = RunStats {
         worker_count: workers,
@@ -250,23 +255,45 @@ fn pump<S: PacketSource>(mut src: S, fan: &mut Fanout) -> Result<(), CaptureErro
     Ok(())
 }
 
-/// The writer thread: everything the workers produce, in arrival order. A
-/// closed pipe (`| head`) ends writing quietly; other errors are returned.
-fn write_all(out: Box<dyn Write + Send>, rx: Receiver<Vec<u8>>) -> (u64, Option<std::io::Error>) {
+/// The writer thread: the workers' chunks put back in the order the reader
+/// sent their batches (then each worker's end-of-input output, in worker
+/// order), so a run's output depends only on its input and worker count.
+/// Chunks that arrive early wait; the reader's bounded queues bound how
+/// many. A closed pipe (`| head`) ends writing quietly; other errors are
+/// returned.
+fn write_all(out: Box<dyn Write + Send>, rx: Receiver<Chunk>) -> (u64, Option<std::io::Error>) {
     let mut out = std::io::BufWriter::with_capacity(1 << 20, out);
     let mut failed: u64 = 0;
     let mut error = None;
-    for buf in rx {
-        if error.is_some() || failed > 0 {
-            continue; // keep draining so workers never block
+    let mut next: u64 = 0;
+    let mut early: std::collections::BTreeMap<u64, Vec<u8>> = Default::default();
+    let mut write = |buf: &[u8], failed: &mut u64, error: &mut Option<std::io::Error>| {
+        if error.is_some() || *failed > 0 || buf.is_empty() {
+            return; // keep draining so workers never block
         }
-        if let Err(e) = out.write_all(&buf) {
-            failed += 1;
+        if let Err(e) = out.write_all(buf) {
+            *failed += 1;
             if e.kind() != std::io::ErrorKind::BrokenPipe {
-                error = Some(e);
+                *error = Some(e);
             }
         }
+    };
+    for chunk in rx {
+        if chunk.seq != next {
+            early.insert(chunk.seq, chunk.data);
+            continue;
+        }
+        write(&chunk.data, &mut failed, &mut error);
+        next += 1;
+        while let Some(data) = early.remove(&next) {
+            write(&data, &mut failed, &mut error);
+            next += 1;
+        }
     }
+    for data in early.into_values() {
+        write(&data, &mut failed, &mut error);
+    }
+    drop(write);
     if failed == 0
         && let Err(e) = out.flush()
         && e.kind() != std::io::ErrorKind::BrokenPipe

@@ -13,7 +13,7 @@
 //! - **report** ([`Reporter`]): alerts when a detection is due, flow records
 //!   when a flow ends or reaches its active timeout (event layer).
 
-use super::batch::Batch;
+use super::batch::{Batch, Chunk, FINAL_SEQ};
 use crate::capture::{RawPacket, Timestamp};
 use crate::config::Config;
 use crate::decode::frag::{DefragLimits, Defragmenter, Offer};
@@ -233,12 +233,27 @@ impl Reporter {
     }
 }
 
+/// Where a worker's output goes.
+enum Output {
+    /// Buffers of lines in arrival order, handed over when full or on a
+    /// timer (live capture).
+    Unordered(Sender<Vec<u8>>),
+    /// One chunk per batch, tagged with the batch's sequence number, so
+    /// the writer can restore the reader's order (offline runs).
+    Ordered {
+        /// The writer's queue.
+        tx: Sender<Chunk>,
+        /// This worker's index (orders the end-of-input chunks).
+        index: usize,
+    },
+}
+
 /// One worker thread's state.
 pub struct Worker {
     table: FlowTable<FlowSlot>,
     report: Reporter,
     defrag: Defragmenter,
-    out_tx: Sender<Vec<u8>>,
+    out_tx: Output,
     clock: Timestamp,
     last_sweep: Timestamp,
     names: NameCache,
@@ -283,7 +298,7 @@ impl Worker {
                 max_fragments: cfg.defrag.max_fragments,
                 timeout_us: cfg.defrag.timeout.saturating_mul(1_000_000),
             }),
-            out_tx,
+            out_tx: Output::Unordered(out_tx),
             clock: Timestamp(0),
             last_sweep: Timestamp(0),
             names: NameCache::new(NameCacheLimits {
@@ -292,6 +307,21 @@ impl Worker {
                 max_ttl: cfg.dns.max_ttl,
             }),
         }
+    }
+
+    /// As [`Worker::with_ctx`], writing one [`Chunk`] per batch so the
+    /// output order depends only on the input and the worker count.
+    pub fn ordered(
+        cfg: &Config,
+        workers: usize,
+        index: usize,
+        out_tx: Sender<Chunk>,
+        ctx: Arc<DetectCtx>,
+    ) -> Self {
+        let (unused, _) = crossbeam_channel::bounded(0);
+        let mut w = Self::with_ctx(cfg, workers, unused, ctx);
+        w.out_tx = Output::Ordered { tx: out_tx, index };
+        w
     }
 
     fn settings(&self) -> Settings {
@@ -314,7 +344,17 @@ impl Worker {
             }
         }
         self.advance(batch.now);
-        self.flush_if_full();
+        match &self.out_tx {
+            Output::Unordered(_) => self.flush_if_full(),
+            Output::Ordered { tx, .. } => {
+                let data = std::mem::take(&mut self.report.out);
+                // The writer only goes away after every worker has finished.
+                let _ = tx.send(Chunk {
+                    seq: batch.seq,
+                    data,
+                });
+            }
+        }
     }
 
     fn advance(&mut self, now: Timestamp) {
@@ -339,10 +379,23 @@ impl Worker {
     }
 
     fn flush(&mut self) {
-        if !self.report.out.is_empty() {
-            let buf = std::mem::replace(&mut self.report.out, Vec::with_capacity(OUT_CHUNK + 4096));
-            // The writer only goes away after every worker has finished.
-            let _ = self.out_tx.send(buf);
+        if self.report.out.is_empty() {
+            return;
+        }
+        // The writer only goes away after every worker has finished.
+        match &self.out_tx {
+            Output::Unordered(tx) => {
+                let buf =
+                    std::mem::replace(&mut self.report.out, Vec::with_capacity(OUT_CHUNK + 4096));
+                let _ = tx.send(buf);
+            }
+            Output::Ordered { tx, index } => {
+                let data = std::mem::take(&mut self.report.out);
+                let _ = tx.send(Chunk {
+                    seq: FINAL_SEQ + *index as u64,
+                    data,
+                });
+            }
         }
     }
 
