@@ -262,45 +262,58 @@ fn pump<S: PacketSource>(mut src: S, fan: &mut Fanout) -> Result<(), CaptureErro
 /// many. A closed pipe (`| head`) ends writing quietly; other errors are
 /// returned.
 fn write_all(out: Box<dyn Write + Send>, rx: Receiver<Chunk>) -> (u64, Option<std::io::Error>) {
-    let mut out = std::io::BufWriter::with_capacity(1 << 20, out);
-    let mut failed: u64 = 0;
-    let mut error = None;
+    let mut w = Sink {
+        out: std::io::BufWriter::with_capacity(1 << 20, out),
+        failed: 0,
+        error: None,
+    };
     let mut next: u64 = 0;
     let mut early: std::collections::BTreeMap<u64, Vec<u8>> = Default::default();
-    let mut write = |buf: &[u8], failed: &mut u64, error: &mut Option<std::io::Error>| {
-        if error.is_some() || *failed > 0 || buf.is_empty() {
-            return; // keep draining so workers never block
-        }
-        if let Err(e) = out.write_all(buf) {
-            *failed += 1;
-            if e.kind() != std::io::ErrorKind::BrokenPipe {
-                *error = Some(e);
-            }
-        }
-    };
     for chunk in rx {
         if chunk.seq != next {
             early.insert(chunk.seq, chunk.data);
             continue;
         }
-        write(&chunk.data, &mut failed, &mut error);
+        w.write(&chunk.data);
         next += 1;
         while let Some(data) = early.remove(&next) {
-            write(&data, &mut failed, &mut error);
+            w.write(&data);
             next += 1;
         }
     }
     for data in early.into_values() {
-        write(&data, &mut failed, &mut error);
+        w.write(&data);
     }
-    drop(write);
-    if failed == 0
-        && let Err(e) = out.flush()
+    if w.failed == 0
+        && let Err(e) = w.out.flush()
         && e.kind() != std::io::ErrorKind::BrokenPipe
     {
-        error = Some(e);
+        w.error = Some(e);
     }
-    (failed, error)
+    (w.failed, w.error)
+}
+
+/// The offline output and what went wrong writing it.
+struct Sink {
+    out: std::io::BufWriter<Box<dyn Write + Send>>,
+    failed: u64,
+    error: Option<std::io::Error>,
+}
+
+impl Sink {
+    /// Writes a chunk; after a failure only counts (the writer keeps
+    /// draining so workers never block).
+    fn write(&mut self, buf: &[u8]) {
+        if self.error.is_some() || self.failed > 0 || buf.is_empty() {
+            return;
+        }
+        if let Err(e) = self.out.write_all(buf) {
+            self.failed += 1;
+            if e.kind() != std::io::ErrorKind::BrokenPipe {
+                self.error = Some(e);
+            }
+        }
+    }
 }
 
 /// The live writer thread: hands each chunk to `send`; after a failure it
