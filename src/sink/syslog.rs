@@ -11,59 +11,38 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// messages are truncated and counted.
 pub const MAX_UDP_MESSAGE: usize = 65_507;
 
-/// Syslog facility (RFC 5424 § 6.2.1).
+/// Syslog facility (RFC 5424 § 6.2.1); the discriminant is the code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 #[allow(missing_docs)]
+#[repr(u8)]
 pub enum Facility {
-    Kern,
-    User,
-    Mail,
-    Daemon,
-    Auth,
-    Syslog,
-    Lpr,
-    News,
-    Uucp,
-    Cron,
-    Authpriv,
-    Ftp,
-    Local0,
-    Local1,
-    Local2,
-    Local3,
-    Local4,
-    Local5,
-    Local6,
-    Local7,
+    Kern = 0,
+    User = 1,
+    Mail = 2,
+    Daemon = 3,
+    Auth = 4,
+    Syslog = 5,
+    Lpr = 6,
+    News = 7,
+    Uucp = 8,
+    Cron = 9,
+    Authpriv = 10,
+    Ftp = 11,
+    Local0 = 16,
+    Local1 = 17,
+    Local2 = 18,
+    Local3 = 19,
+    Local4 = 20,
+    Local5 = 21,
+    Local6 = 22,
+    Local7 = 23,
 }
 
 impl Facility {
-    /// The facility's code.
+    /// The facility's code, for PRI.
     pub fn code(self) -> u8 {
-        use Facility::*;
-        match self {
-            Kern => 0,
-            User => 1,
-            Mail => 2,
-            Daemon => 3,
-            Auth => 4,
-            Syslog => 5,
-            Lpr => 6,
-            News => 7,
-            Uucp => 8,
-            Cron => 9,
-            Authpriv => 10,
-            Ftp => 11,
-            Local0 => 16,
-            Local1 => 17,
-            Local2 => 18,
-            Local3 => 19,
-            Local4 => 20,
-            Local5 => 21,
-            Local6 => 22,
-            Local7 => 23,
-        }
+        self as u8
     }
 }
 

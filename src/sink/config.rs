@@ -1,0 +1,732 @@
+//! What one `[[output.sink]]` table says, typed per sink kind, and the
+//! checks that need no I/O (docs/sinks.md lists the keys).
+//!
+//! The table is read by hand rather than with `#[serde(tag = "type")]`:
+//! serde's internally tagged enums buffer the whole table before choosing
+//! the variant, and errors from the buffer lose their key, so
+//! `output.sink[0].pth` or `output.sink[0].queue` would both be reported
+//! as `output.sink[0]`. Here `type` is read first and the other keys are
+//! streamed into the kind's struct (a derived `Deserialize` with
+//! `deny_unknown_fields`), so every error keeps its key path. A key that
+//! belongs to another kind is kept aside and refused by
+//! [`SinkConfig::validate`] with the message it always had
+//! (`` `address` is only for syslog ``).
+
+use super::syslog;
+use serde::de::{self, DeserializeOwned, IgnoredAny, IntoDeserializer, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize};
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+/// Kind of sink (the `type` key): chooses the struct the rest of the table
+/// is read into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SinkKind {
+    /// EVE JSON Lines appended to `path`; reopened on SIGHUP.
+    File,
+    /// EVE JSON Lines on standard output.
+    Stdout,
+    /// Newline-framed lines to a Unix stream socket at `path`.
+    UnixStream,
+    /// One line per datagram to a Unix datagram socket at `path`.
+    UnixDgram,
+    /// RFC 5424 syslog to `address` over `protocol`.
+    Syslog,
+    /// One message per line to Kafka `topic` on `brokers` (cargo feature
+    /// `kafka`; refused at validation without it).
+    Kafka,
+}
+
+impl SinkKind {
+    /// The `type` value, used in labels and messages.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SinkKind::File => "file",
+            SinkKind::Stdout => "stdout",
+            SinkKind::UnixStream => "unix_stream",
+            SinkKind::UnixDgram => "unix_dgram",
+            SinkKind::Syslog => "syslog",
+            SinkKind::Kafka => "kafka",
+        }
+    }
+}
+
+/// Syslog transport (`protocol`): decides the socket and the framing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SyslogProtocol {
+    /// RFC 5426: one message per datagram, truncated at 65,507 bytes.
+    Udp,
+    /// RFC 6587 octet counting.
+    Tcp,
+    /// RFC 5425: octet counting inside TLS.
+    Tls,
+}
+
+/// What `send` does when a sink's queue is full (`when_full`), so a slow
+/// destination either slows the pipeline or loses counted lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WhenFull {
+    /// Wait for room: nothing is dropped, the pipeline slows down.
+    Block,
+    /// Discard the new line and count it in `dropped`.
+    DropNewest,
+}
+
+/// The keys every sink kind has (queueing and retry), declared once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Common {
+    /// Label in counters and logs (default `TYPE:PATH` or `TYPE:ADDRESS`).
+    pub name: Option<String>,
+    /// Lines queued before `when_full` applies (default 65536).
+    pub queue: usize,
+    /// `block` or `drop_newest` (default `block` for `file` and `stdout`,
+    /// `drop_newest` for sockets, syslog and kafka, so a dead SIEM never
+    /// stalls capture).
+    pub when_full: Option<WhenFull>,
+    /// First retry delay after a failure, ms (default 100).
+    pub retry_min_ms: u64,
+    /// Longest retry delay, ms; the delay doubles up to it (default 10000).
+    pub retry_max_ms: u64,
+    /// Keys of another kind found in the table, refused by `validate`.
+    misplaced: Vec<&'static str>,
+}
+
+impl Default for Common {
+    fn default() -> Self {
+        Common {
+            name: None,
+            queue: 65_536,
+            when_full: None,
+            retry_min_ms: 100,
+            retry_max_ms: 10_000,
+            misplaced: Vec::new(),
+        }
+    }
+}
+
+/// The [`Common`] keys, as they appear in a table.
+const COMMON_KEYS: &[&str] = &["name", "queue", "when_full", "retry_min_ms", "retry_max_ms"];
+
+impl Common {
+    /// Reads the value of common key `key` from `map`, through it, so a bad
+    /// value is reported with its key path.
+    fn read<'de, A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
+        match key {
+            "name" => self.name = map.next_value()?,
+            "queue" => self.queue = map.next_value()?,
+            "when_full" => self.when_full = map.next_value()?,
+            "retry_min_ms" => self.retry_min_ms = map.next_value()?,
+            _ => self.retry_max_ms = map.next_value()?,
+        }
+        Ok(())
+    }
+
+    /// Queue and retry limits.
+    fn validate(&self) -> Result<(), SinkConfigError> {
+        if self.queue == 0 {
+            return Err(SinkConfigError::QueueZero);
+        }
+        if self.retry_min_ms == 0 || self.retry_min_ms > self.retry_max_ms {
+            return Err(SinkConfigError::RetryRange);
+        }
+        Ok(())
+    }
+}
+
+/// `type = "file"`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileSink {
+    /// File to append to (required; created mode 0640).
+    pub path: Option<PathBuf>,
+    /// Queueing and retry.
+    #[serde(skip)]
+    pub common: Common,
+}
+
+/// `type = "stdout"`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StdoutSink {
+    /// Queueing and retry.
+    #[serde(skip)]
+    pub common: Common,
+}
+
+/// `type = "unix_stream"` and `type = "unix_dgram"`: a socket path.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UnixSink {
+    /// Socket to connect to (required).
+    pub path: Option<PathBuf>,
+    /// Queueing and retry.
+    #[serde(skip)]
+    pub common: Common,
+}
+
+/// `type = "syslog"`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyslogSink {
+    /// Syslog server `host:port` (required).
+    pub address: Option<String>,
+    /// `udp`, `tcp` or `tls` (default `tcp`).
+    pub protocol: Option<SyslogProtocol>,
+    /// PEM file of the CA certificates that may sign the syslog server's
+    /// certificate (`tls`; default: the Mozilla root store).
+    pub ca_file: Option<PathBuf>,
+    /// Name the server certificate must carry (`tls`; default: the host
+    /// part of `address`).
+    pub server_name: Option<String>,
+    /// APP-NAME (default `gateward`, at most 48 characters).
+    pub app_name: Option<String>,
+    /// HOSTNAME (default: the system's host name).
+    pub hostname: Option<String>,
+    /// Facility (default `local0`).
+    pub facility: Option<syslog::Facility>,
+    /// Queueing and retry.
+    #[serde(skip)]
+    pub common: Common,
+}
+
+/// `type = "kafka"` (cargo feature `kafka`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KafkaSink {
+    /// Bootstrap brokers, comma-separated `host:port` (required).
+    pub brokers: Option<String>,
+    /// Topic (required).
+    pub topic: Option<String>,
+    /// How long librdkafka keeps retrying a message before its delivery
+    /// fails and it is counted as dropped, ms (default 300000).
+    pub message_timeout_ms: Option<u64>,
+    /// Queueing and retry.
+    #[serde(skip)]
+    pub common: Common,
+}
+
+/// One `[[output.sink]]` table: the `type` chooses the variant, and each
+/// variant has only the keys that make sense for it.
+#[derive(Debug, Clone)]
+pub enum SinkConfig {
+    /// `type = "file"`.
+    File(FileSink),
+    /// `type = "stdout"`.
+    Stdout(StdoutSink),
+    /// `type = "unix_stream"`.
+    UnixStream(UnixSink),
+    /// `type = "unix_dgram"`.
+    UnixDgram(UnixSink),
+    /// `type = "syslog"`.
+    Syslog(SyslogSink),
+    /// `type = "kafka"`.
+    Kafka(KafkaSink),
+}
+
+/// Why a sink table was refused (the text is what `gateward validate`
+/// prints after `output.sink[i]: `).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SinkConfigError {
+    /// `type = "kafka"` in a build without the `kafka` feature.
+    #[error("built without Kafka support: rebuild with --features kafka")]
+    NoKafka,
+    /// A key of another kind (`path` on stdout, `facility` on a file).
+    #[error("`{key}` is only for {only_for}")]
+    Misplaced {
+        /// The key.
+        key: &'static str,
+        /// The kinds that take it.
+        only_for: &'static str,
+    },
+    /// `ca_file` or `server_name` without `protocol = "tls"`.
+    #[error("`ca_file` and `server_name` are only for syslog over tls")]
+    TlsOnly,
+    /// A file or Unix socket sink without `path`.
+    #[error("`path` is required for this type")]
+    MissingPath,
+    /// A syslog sink without `address`.
+    #[error("`address` (host:port) is required for syslog")]
+    MissingAddress,
+    /// `address` is not `host:port` with a port from 1 to 65535.
+    #[error("address `{0}` is not host:port")]
+    BadAddress(String),
+    /// A Kafka sink without `brokers`.
+    #[error("`brokers` (comma-separated host:port) is required for kafka")]
+    MissingBrokers,
+    /// One of `brokers` is not `host:port`.
+    #[error("broker `{0}` in `brokers` is not host:port")]
+    BadBroker(String),
+    /// A Kafka sink without `topic`.
+    #[error("`topic` is required for kafka")]
+    MissingTopic,
+    /// A topic name Kafka refuses.
+    #[error("topic `{0}` is not a Kafka topic name (1 to 249 of a-z A-Z 0-9 . _ -)")]
+    BadTopic(String),
+    /// `message_timeout_ms` out of librdkafka's range.
+    #[error("`message_timeout_ms` must be at least 1")]
+    MessageTimeout,
+    /// `queue = 0`.
+    #[error("`queue` must be at least 1")]
+    QueueZero,
+    /// `retry_min_ms` is 0 or above `retry_max_ms`.
+    #[error("`retry_min_ms` must be at least 1 and at most `retry_max_ms`")]
+    RetryRange,
+    /// An `app_name` RFC 5424 does not allow.
+    #[error("`app_name` must be 1 to 48 printable ASCII characters, no spaces")]
+    BadAppName,
+    /// A `hostname` RFC 5424 does not allow.
+    #[error("`hostname` must be 1 to 255 printable ASCII characters, no spaces")]
+    BadHostname,
+}
+
+impl SinkConfig {
+    /// A sink of `kind` with every default (tests and programmatic use).
+    pub fn new(kind: SinkKind) -> Self {
+        match kind {
+            SinkKind::File => SinkConfig::File(FileSink::default()),
+            SinkKind::Stdout => SinkConfig::Stdout(StdoutSink::default()),
+            SinkKind::UnixStream => SinkConfig::UnixStream(UnixSink::default()),
+            SinkKind::UnixDgram => SinkConfig::UnixDgram(UnixSink::default()),
+            SinkKind::Syslog => SinkConfig::Syslog(SyslogSink::default()),
+            SinkKind::Kafka => SinkConfig::Kafka(KafkaSink::default()),
+        }
+    }
+
+    /// The `type` of this table.
+    pub fn kind(&self) -> SinkKind {
+        match self {
+            SinkConfig::File(_) => SinkKind::File,
+            SinkConfig::Stdout(_) => SinkKind::Stdout,
+            SinkConfig::UnixStream(_) => SinkKind::UnixStream,
+            SinkConfig::UnixDgram(_) => SinkKind::UnixDgram,
+            SinkConfig::Syslog(_) => SinkKind::Syslog,
+            SinkConfig::Kafka(_) => SinkKind::Kafka,
+        }
+    }
+
+    /// The keys every kind shares.
+    pub fn common(&self) -> &Common {
+        match self {
+            SinkConfig::File(s) => &s.common,
+            SinkConfig::Stdout(s) => &s.common,
+            SinkConfig::UnixStream(s) | SinkConfig::UnixDgram(s) => &s.common,
+            SinkConfig::Syslog(s) => &s.common,
+            SinkConfig::Kafka(s) => &s.common,
+        }
+    }
+
+    /// The keys every kind shares, to change them (tests, programmatic use).
+    pub fn common_mut(&mut self) -> &mut Common {
+        match self {
+            SinkConfig::File(s) => &mut s.common,
+            SinkConfig::Stdout(s) => &mut s.common,
+            SinkConfig::UnixStream(s) | SinkConfig::UnixDgram(s) => &mut s.common,
+            SinkConfig::Syslog(s) => &mut s.common,
+            SinkConfig::Kafka(s) => &mut s.common,
+        }
+    }
+
+    /// The effective when-full policy: local outputs wait, remote ones drop.
+    pub fn policy(&self) -> WhenFull {
+        self.common().when_full.unwrap_or(match self {
+            SinkConfig::File(_) | SinkConfig::Stdout(_) => WhenFull::Block,
+            _ => WhenFull::DropNewest,
+        })
+    }
+
+    /// The label used in counters and logs: `name`, else `TYPE:TARGET`.
+    pub fn label(&self) -> String {
+        if let Some(n) = &self.common().name {
+            return n.clone();
+        }
+        let kind = self.kind().as_str();
+        let target = match self {
+            SinkConfig::File(FileSink { path, .. })
+            | SinkConfig::UnixStream(UnixSink { path, .. })
+            | SinkConfig::UnixDgram(UnixSink { path, .. }) => {
+                path.as_ref().map(|p| p.display().to_string())
+            }
+            SinkConfig::Stdout(_) => None,
+            SinkConfig::Syslog(s) => s.address.clone(),
+            SinkConfig::Kafka(k) => k.topic.clone(),
+        };
+        match target {
+            Some(t) => format!("{kind}:{t}"),
+            None => kind.to_string(),
+        }
+    }
+
+    /// Checks the keys that make sense together (without opening anything).
+    pub fn validate(&self) -> Result<(), SinkConfigError> {
+        let common = self.common();
+        if let Some(key) = MISPLACED_ORDER
+            .iter()
+            .find(|k| common.misplaced.contains(k))
+        {
+            return Err(misplaced(key));
+        }
+        match self {
+            SinkConfig::File(FileSink { path, .. })
+            | SinkConfig::UnixStream(UnixSink { path, .. })
+            | SinkConfig::UnixDgram(UnixSink { path, .. }) => {
+                path.as_ref().ok_or(SinkConfigError::MissingPath)?;
+                common.validate()
+            }
+            SinkConfig::Stdout(_) => common.validate(),
+            SinkConfig::Syslog(s) => s.validate(),
+            SinkConfig::Kafka(k) => k.validate(),
+        }
+    }
+}
+
+impl SyslogSink {
+    /// `address`, the TLS-only keys, then the header fields.
+    fn validate(&self) -> Result<(), SinkConfigError> {
+        let a = self
+            .address
+            .as_deref()
+            .ok_or(SinkConfigError::MissingAddress)?;
+        if !is_host_port(a) {
+            return Err(SinkConfigError::BadAddress(a.to_string()));
+        }
+        if self.protocol != Some(SyslogProtocol::Tls)
+            && (self.ca_file.is_some() || self.server_name.is_some())
+        {
+            return Err(SinkConfigError::TlsOnly);
+        }
+        self.common.validate()?;
+        if let Some(a) = &self.app_name
+            && !syslog::header_field_ok(a, 48)
+        {
+            return Err(SinkConfigError::BadAppName);
+        }
+        if let Some(h) = &self.hostname
+            && !syslog::header_field_ok(h, 255)
+        {
+            return Err(SinkConfigError::BadHostname);
+        }
+        Ok(())
+    }
+}
+
+impl KafkaSink {
+    /// The feature, `brokers`, `topic` and the timeout, then the common keys.
+    fn validate(&self) -> Result<(), SinkConfigError> {
+        if !cfg!(feature = "kafka") {
+            return Err(SinkConfigError::NoKafka);
+        }
+        let brokers = self
+            .brokers
+            .as_deref()
+            .ok_or(SinkConfigError::MissingBrokers)?;
+        if let Some(b) = brokers.split(',').map(str::trim).find(|b| !is_host_port(b)) {
+            return Err(SinkConfigError::BadBroker(b.to_string()));
+        }
+        let topic = self.topic.as_deref().ok_or(SinkConfigError::MissingTopic)?;
+        if topic.is_empty()
+            || topic.len() > 249
+            || topic == "."
+            || topic == ".."
+            || !topic
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+        {
+            return Err(SinkConfigError::BadTopic(topic.to_string()));
+        }
+        if let Some(ms) = self.message_timeout_ms
+            && !(1..=i32::MAX as u64).contains(&ms)
+        {
+            return Err(SinkConfigError::MessageTimeout);
+        }
+        self.common.validate()
+    }
+}
+
+/// `host:port` with a non-empty host and a port from 1 to 65535.
+fn is_host_port(a: &str) -> bool {
+    a.rsplit_once(':')
+        .is_some_and(|(h, p)| !h.is_empty() && p.parse::<u16>().is_ok_and(|p| p != 0))
+}
+
+/// The order in which misplaced keys are reported (the order the checks
+/// had when every key lived in one struct).
+const MISPLACED_ORDER: &[&str] = &[
+    "brokers",
+    "topic",
+    "message_timeout_ms",
+    "path",
+    "address",
+    "protocol",
+    "app_name",
+    "hostname",
+    "facility",
+    "ca_file",
+    "server_name",
+];
+
+/// The error for a key this kind does not take but another does.
+fn misplaced(key: &'static str) -> SinkConfigError {
+    let only_for = match key {
+        "ca_file" | "server_name" => return SinkConfigError::TlsOnly,
+        "path" => "file, unix_stream and unix_dgram",
+        "brokers" | "topic" | "message_timeout_ms" => "kafka",
+        _ => "syslog",
+    };
+    SinkConfigError::Misplaced { key, only_for }
+}
+
+/// The keys a derived struct reads, taken from its `Deserialize` impl so
+/// they are declared only once (on the struct).
+fn fields_of<T: DeserializeOwned>() -> &'static [&'static str] {
+    struct Grab<'a>(&'a mut &'static [&'static str]);
+    impl<'de> Deserializer<'de> for Grab<'_> {
+        type Error = de::value::Error;
+        fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Self::Error> {
+            Err(de::Error::custom("not a struct"))
+        }
+        fn deserialize_struct<V: Visitor<'de>>(
+            self,
+            _: &'static str,
+            fields: &'static [&'static str],
+            _: V,
+        ) -> Result<V::Value, Self::Error> {
+            *self.0 = fields;
+            Err(de::Error::custom("fields taken"))
+        }
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+            bytes byte_buf option unit unit_struct newtype_struct seq tuple
+            tuple_struct map enum identifier ignored_any
+        }
+    }
+    let mut fields: &'static [&'static str] = &[];
+    let _ = T::deserialize(Grab(&mut fields));
+    fields
+}
+
+/// A kind's struct: its own keys, and where its [`Common`] lives.
+trait Table: DeserializeOwned {
+    /// The struct's own keys.
+    fn keys() -> &'static [&'static str] {
+        fields_of::<Self>()
+    }
+    /// Where the common keys go once the struct is read.
+    fn common_mut(&mut self) -> &mut Common;
+}
+
+macro_rules! table {
+    ($($t:ty),*) => {$(
+        impl Table for $t {
+            fn common_mut(&mut self) -> &mut Common {
+                &mut self.common
+            }
+        }
+    )*};
+}
+table!(FileSink, StdoutSink, UnixSink, SyslogSink, KafkaSink);
+
+/// Every key some kind takes (its own, not the common ones).
+fn all_kind_keys() -> &'static [&'static str] {
+    static ALL: OnceLock<Vec<&'static str>> = OnceLock::new();
+    ALL.get_or_init(|| {
+        let mut all = Vec::new();
+        for keys in [
+            FileSink::keys(),
+            UnixSink::keys(),
+            SyslogSink::keys(),
+            KafkaSink::keys(),
+        ] {
+            for k in keys {
+                if !all.contains(k) {
+                    all.push(*k);
+                }
+            }
+        }
+        all
+    })
+}
+
+/// What a key of the table is, decided while the key is read so an error
+/// carries the key's path (`output.sink[0].pth`).
+enum Route {
+    Type,
+    Common(&'static str),
+    Own(String),
+    Misplaced(&'static str),
+}
+
+/// Reads one key and routes it; `own` is the kind's keys when known.
+struct RouteKey(Option<&'static [&'static str]>);
+
+impl<'de> de::DeserializeSeed<'de> for RouteKey {
+    type Value = Route;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Route, D::Error> {
+        let key = String::deserialize(d)?;
+        if key == "type" {
+            return Ok(Route::Type);
+        }
+        if let Some(k) = COMMON_KEYS.iter().find(|k| **k == key) {
+            return Ok(Route::Common(k));
+        }
+        let own = self.0.unwrap_or(all_kind_keys());
+        if own.contains(&key.as_str()) {
+            return Ok(Route::Own(key));
+        }
+        if let Some(k) = all_kind_keys().iter().find(|k| **k == key) {
+            return Ok(Route::Misplaced(k));
+        }
+        let expected: Vec<String> = ["type"]
+            .iter()
+            .chain(COMMON_KEYS)
+            .chain(own)
+            .map(|k| format!("`{k}`"))
+            .collect();
+        Err(de::Error::custom(format!(
+            "unknown field `{key}`, expected one of {}",
+            expected.join(", ")
+        )))
+    }
+}
+
+/// The rest of the table after `type`, as the kind's struct sees it: keys
+/// read before `type` first, then the table itself; common keys go to
+/// `common`, misplaced ones are noted and skipped.
+struct Rest<'a, A> {
+    map: &'a mut A,
+    own: &'static [&'static str],
+    early: std::vec::IntoIter<(String, toml::Value)>,
+    early_value: Option<toml::Value>,
+    common: &'a mut Common,
+}
+
+impl<'de, A: MapAccess<'de>> MapAccess<'de> for Rest<'_, A> {
+    type Error = A::Error;
+
+    fn next_key_seed<K: de::DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, A::Error> {
+        for (key, value) in self.early.by_ref() {
+            if self.own.contains(&key.as_str()) {
+                self.early_value = Some(value);
+                return seed.deserialize(key.into_deserializer()).map(Some);
+            }
+            if let Some(k) = all_kind_keys().iter().find(|k| **k == key) {
+                self.common.misplaced.push(k);
+            }
+        }
+        loop {
+            match self.map.next_key_seed(RouteKey(Some(self.own)))? {
+                None => return Ok(None),
+                Some(Route::Own(key)) => {
+                    return seed.deserialize(key.into_deserializer()).map(Some);
+                }
+                Some(Route::Common(key)) => self.common.read(key, self.map)?,
+                Some(Route::Misplaced(key)) => {
+                    self.common.misplaced.push(key);
+                    self.map.next_value::<IgnoredAny>()?;
+                }
+                Some(Route::Type) => return Err(de::Error::duplicate_field("type")),
+            }
+        }
+    }
+
+    fn next_value_seed<V: de::DeserializeSeed<'de>>(
+        &mut self,
+        seed: V,
+    ) -> Result<V::Value, A::Error> {
+        match self.early_value.take() {
+            Some(v) => seed.deserialize(v).map_err(de::Error::custom),
+            None => self.map.next_value_seed(seed),
+        }
+    }
+}
+
+/// Reads the value of a kind's key met before `type` (TOML tables come
+/// sorted, so that is most keys) and checks it against the struct that
+/// declares the key, while the key's path is still known: `path = 5`
+/// is reported at `output.sink[0].path`.
+struct Checked<'a>(&'a str);
+
+impl<'de> de::DeserializeSeed<'de> for Checked<'_> {
+    type Value = toml::Value;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<toml::Value, D::Error> {
+        let v = toml::Value::deserialize(d)?;
+        let one = || toml::Value::Table(toml::Table::from_iter([(self.0.to_string(), v.clone())]));
+        fn check<T: Table>(
+            key: &str,
+            one: impl Fn() -> toml::Value,
+        ) -> Option<Result<(), toml::de::Error>> {
+            T::keys()
+                .contains(&key)
+                .then(|| T::deserialize(one()).map(drop))
+        }
+        check::<FileSink>(self.0, one)
+            .or_else(|| check::<SyslogSink>(self.0, one))
+            .or_else(|| check::<KafkaSink>(self.0, one))
+            .unwrap_or(Ok(()))
+            .map_err(|e| de::Error::custom(e.message()))?;
+        Ok(v)
+    }
+}
+
+/// Reads the kind's struct `T` from the rest of the table.
+fn read_table<'de, T: Table, A: MapAccess<'de>>(
+    map: &mut A,
+    early: Vec<(String, toml::Value)>,
+    mut common: Common,
+) -> Result<T, A::Error> {
+    let rest = Rest {
+        map,
+        own: T::keys(),
+        early: early.into_iter(),
+        early_value: None,
+        common: &mut common,
+    };
+    let mut t = T::deserialize(de::value::MapAccessDeserializer::new(rest))?;
+    *t.common_mut() = common;
+    Ok(t)
+}
+
+impl<'de> Deserialize<'de> for SinkConfig {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct TableVisitor;
+        impl<'de> Visitor<'de> for TableVisitor {
+            type Value = SinkConfig;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a sink table with a `type`")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<SinkConfig, A::Error> {
+                // Keys before `type` (rare) are held until the kind is known.
+                let mut common = Common::default();
+                let mut early = Vec::new();
+                let kind = loop {
+                    match map.next_key_seed(RouteKey(None))? {
+                        None => return Err(de::Error::missing_field("type")),
+                        Some(Route::Type) => break map.next_value::<SinkKind>()?,
+                        Some(Route::Common(k)) => common.read(k, &mut map)?,
+                        Some(Route::Own(k)) => {
+                            let v = map.next_value_seed(Checked(&k))?;
+                            early.push((k, v));
+                        }
+                        Some(Route::Misplaced(_)) => unreachable!("no kind yet"),
+                    }
+                };
+                let m = &mut map;
+                Ok(match kind {
+                    SinkKind::File => SinkConfig::File(read_table(m, early, common)?),
+                    SinkKind::Stdout => SinkConfig::Stdout(read_table(m, early, common)?),
+                    SinkKind::UnixStream => SinkConfig::UnixStream(read_table(m, early, common)?),
+                    SinkKind::UnixDgram => SinkConfig::UnixDgram(read_table(m, early, common)?),
+                    SinkKind::Syslog => SinkConfig::Syslog(read_table(m, early, common)?),
+                    SinkKind::Kafka => SinkConfig::Kafka(read_table(m, early, common)?),
+                })
+            }
+        }
+        d.deserialize_map(TableVisitor)
+    }
+}
