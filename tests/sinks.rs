@@ -523,71 +523,98 @@ fn rsyslog_seqs(out: &Path) -> Vec<usize> {
         .collect()
 }
 
+/// A running rsyslogd on a free port and a `block` syslog sink to it.
+struct RsyslogRig {
+    bin: PathBuf,
+    dir: tempfile::TempDir,
+    out: PathBuf,
+    port: u16,
+    daemon: Option<Rsyslog>,
+    set: SinkSet,
+}
+
+impl RsyslogRig {
+    /// None (after printing SKIP) when rsyslogd is not installed.
+    fn start(protocol: SyslogProtocol) -> Option<RsyslogRig> {
+        let Some(bin) = rsyslogd() else {
+            println!("SKIP: rsyslogd not installed (run .ci/install-deps.sh)");
+            return None;
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("received.log");
+        let port = free_port();
+        let daemon = Some(start_rsyslog(&bin, dir.path(), port, &out));
+        let mut c = syslog_sink(format!("127.0.0.1:{port}"), protocol);
+        c.common.when_full = Some(WhenFull::Block);
+        let set = SinkSet::from_config(&[SinkConfig::Syslog(c)]).unwrap();
+        Some(RsyslogRig {
+            bin,
+            dir,
+            out,
+            port,
+            daemon,
+            set,
+        })
+    }
+
+    /// Kills rsyslogd (SIGKILL).
+    fn kill(&mut self) {
+        self.daemon = None;
+    }
+
+    /// Starts rsyslogd again on the same port and file.
+    fn restart(&mut self) {
+        let d = start_rsyslog(&self.bin, self.dir.path(), self.port, &self.out);
+        self.daemon = Some(d);
+    }
+
+    /// Waits until rsyslogd has written `n` alerts.
+    fn wait_for(&self, n: usize, secs: u64) {
+        wait_until(
+            &format!("{n} alerts in rsyslog's file"),
+            Duration::from_secs(secs),
+            || rsyslog_seqs(&self.out).len() >= n,
+        );
+    }
+}
+
 /// Alerts through the TCP sink reach a real rsyslogd with their JSON
 /// intact; rsyslogd is then killed while alerts flow and restarted: with
 /// `block`, every alert arrives exactly once.
 #[test]
 fn real_rsyslog_receives_alerts_over_tcp_and_survives_a_restart() {
-    let Some(bin) = rsyslogd() else {
-        println!("SKIP: rsyslogd not installed (run .ci/install-deps.sh)");
+    let Some(mut rig) = RsyslogRig::start(SyslogProtocol::Tcp) else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("received.log");
-    let port = free_port();
-    let rs = start_rsyslog(&bin, dir.path(), port, &out);
-    let mut c = syslog_sink(format!("127.0.0.1:{port}"), SyslogProtocol::Tcp);
-    c.common.when_full = Some(WhenFull::Block);
-    let set = SinkSet::from_config(&[SinkConfig::Syslog(c)]).unwrap();
-    set.send(&lines(0, 100));
-    wait_until(
-        "100 alerts in rsyslog's file",
-        Duration::from_secs(20),
-        || rsyslog_seqs(&out).len() >= 100,
-    );
-    assert_eq!(rsyslog_seqs(&out), (0..100).collect::<Vec<_>>());
-    drop(rs); // SIGKILL
-    set.send(&lines(100, 200));
+    rig.set.send(&lines(0, 100));
+    rig.wait_for(100, 20);
+    assert_eq!(rsyslog_seqs(&rig.out), (0..100).collect::<Vec<_>>());
+    rig.kill();
+    rig.set.send(&lines(100, 200));
     wait_until("a failed reconnect", Duration::from_secs(10), || {
-        set.counters()[0].errors >= 1
+        rig.set.counters()[0].errors >= 1
     });
-    let _rs = start_rsyslog(&bin, dir.path(), port, &out);
-    wait_until(
-        "200 alerts in rsyslog's file",
-        Duration::from_secs(30),
-        || rsyslog_seqs(&out).len() >= 200,
-    );
-    let c = set.shutdown(Duration::from_secs(5));
-    assert_eq!(rsyslog_seqs(&out), (0..200).collect::<Vec<_>>());
+    rig.restart();
+    rig.wait_for(200, 30);
+    let c = rig.set.shutdown(Duration::from_secs(5));
+    assert_eq!(rsyslog_seqs(&rig.out), (0..200).collect::<Vec<_>>());
     assert_eq!((c[0].sent, c[0].dropped), (200, 0));
 }
 
 /// The UDP sink into a real rsyslogd.
 #[test]
 fn real_rsyslog_receives_alerts_over_udp() {
-    let Some(bin) = rsyslogd() else {
-        println!("SKIP: rsyslogd not installed (run .ci/install-deps.sh)");
+    let Some(rig) = RsyslogRig::start(SyslogProtocol::Udp) else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("received.log");
-    let port = free_port();
-    let _rs = start_rsyslog(&bin, dir.path(), port, &out);
-    let mut c = syslog_sink(format!("127.0.0.1:{port}"), SyslogProtocol::Udp);
-    c.common.when_full = Some(WhenFull::Block);
-    let set = SinkSet::from_config(&[SinkConfig::Syslog(c)]).unwrap();
     // Loopback UDP into a listening daemon; paced so its socket buffer
     // never overflows.
     for i in 0..50 {
-        set.send(&lines(i, i + 1));
+        rig.set.send(&lines(i, i + 1));
         std::thread::sleep(Duration::from_millis(2));
     }
-    wait_until(
-        "50 alerts in rsyslog's file",
-        Duration::from_secs(20),
-        || rsyslog_seqs(&out).len() >= 50,
-    );
-    let c = set.shutdown(Duration::from_secs(5));
-    assert_eq!(rsyslog_seqs(&out), (0..50).collect::<Vec<_>>());
+    rig.wait_for(50, 20);
+    let c = rig.set.shutdown(Duration::from_secs(5));
+    assert_eq!(rsyslog_seqs(&rig.out), (0..50).collect::<Vec<_>>());
     assert_eq!(c[0].sent, 50);
 }

@@ -137,76 +137,82 @@ impl Common {
     }
 }
 
-/// `type = "file"`.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FileSink {
-    /// File to append to (required; created mode 0640).
-    pub path: Option<PathBuf>,
-    /// Queueing and retry.
-    #[serde(skip)]
-    pub common: Common,
+/// Declares one kind's struct: its own keys as given, then the [`Common`]
+/// keys (filled by the table reader, not by the derived `Deserialize`).
+macro_rules! sink_table {
+    ($(#[$m:meta])* $name:ident { $($(#[$fm:meta])* $f:ident: $t:ty,)* }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Default, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        pub struct $name {
+            $($(#[$fm])* pub $f: $t,)*
+            /// Queueing and retry, shared by every kind.
+            #[serde(skip)]
+            pub common: Common,
+        }
+
+        impl Table for $name {
+            fn common_mut(&mut self) -> &mut Common {
+                &mut self.common
+            }
+        }
+    };
 }
 
-/// `type = "stdout"`.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct StdoutSink {
-    /// Queueing and retry.
-    #[serde(skip)]
-    pub common: Common,
+sink_table! {
+    /// `type = "file"`.
+    FileSink {
+        /// File to append to (required; created mode 0640).
+        path: Option<PathBuf>,
+    }
 }
 
-/// `type = "unix_stream"` and `type = "unix_dgram"`: a socket path.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct UnixSink {
-    /// Socket to connect to (required).
-    pub path: Option<PathBuf>,
-    /// Queueing and retry.
-    #[serde(skip)]
-    pub common: Common,
+sink_table! {
+    /// `type = "stdout"`.
+    StdoutSink {}
 }
 
-/// `type = "syslog"`.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SyslogSink {
-    /// Syslog server `host:port` (required).
-    pub address: Option<String>,
-    /// `udp`, `tcp` or `tls` (default `tcp`).
-    pub protocol: Option<SyslogProtocol>,
-    /// PEM file of the CA certificates that may sign the syslog server's
-    /// certificate (`tls`; default: the Mozilla root store).
-    pub ca_file: Option<PathBuf>,
-    /// Name the server certificate must carry (`tls`; default: the host
-    /// part of `address`).
-    pub server_name: Option<String>,
-    /// APP-NAME (default `gateward`, at most 48 characters).
-    pub app_name: Option<String>,
-    /// HOSTNAME (default: the system's host name).
-    pub hostname: Option<String>,
-    /// Facility (default `local0`).
-    pub facility: Option<syslog::Facility>,
-    /// Queueing and retry.
-    #[serde(skip)]
-    pub common: Common,
+sink_table! {
+    /// `type = "unix_stream"` and `type = "unix_dgram"`: a socket path.
+    UnixSink {
+        /// Socket to connect to (required).
+        path: Option<PathBuf>,
+    }
 }
 
-/// `type = "kafka"` (cargo feature `kafka`).
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct KafkaSink {
-    /// Bootstrap brokers, comma-separated `host:port` (required).
-    pub brokers: Option<String>,
-    /// Topic (required).
-    pub topic: Option<String>,
-    /// How long librdkafka keeps retrying a message before its delivery
-    /// fails and it is counted as dropped, ms (default 300000).
-    pub message_timeout_ms: Option<u64>,
-    /// Queueing and retry.
-    #[serde(skip)]
-    pub common: Common,
+sink_table! {
+    /// `type = "syslog"`.
+    SyslogSink {
+        /// Syslog server `host:port` (required).
+        address: Option<String>,
+        /// `udp`, `tcp` or `tls` (default `tcp`).
+        protocol: Option<SyslogProtocol>,
+        /// PEM file of the CA certificates that may sign the syslog server's
+        /// certificate (`tls`; default: the Mozilla root store).
+        ca_file: Option<PathBuf>,
+        /// Name the server certificate must carry (`tls`; default: the host
+        /// part of `address`).
+        server_name: Option<String>,
+        /// APP-NAME (default `gateward`, at most 48 characters).
+        app_name: Option<String>,
+        /// HOSTNAME (default: the system's host name).
+        hostname: Option<String>,
+        /// Facility (default `local0`).
+        facility: Option<syslog::Facility>,
+    }
+}
+
+sink_table! {
+    /// `type = "kafka"` (cargo feature `kafka`).
+    KafkaSink {
+        /// Bootstrap brokers, comma-separated `host:port` (required).
+        brokers: Option<String>,
+        /// Topic (required).
+        topic: Option<String>,
+        /// How long librdkafka keeps retrying a message before its delivery
+        /// fails and it is counted as dropped, ms (default 300000).
+        message_timeout_ms: Option<u64>,
+    }
 }
 
 /// One `[[output.sink]]` table: the `type` chooses the variant, and each
@@ -517,17 +523,6 @@ trait Table: DeserializeOwned {
     /// Where the common keys go once the struct is read.
     fn common_mut(&mut self) -> &mut Common;
 }
-
-macro_rules! table {
-    ($($t:ty),*) => {$(
-        impl Table for $t {
-            fn common_mut(&mut self) -> &mut Common {
-                &mut self.common
-            }
-        }
-    )*};
-}
-table!(FileSink, StdoutSink, UnixSink, SyslogSink, KafkaSink);
 
 /// Every key some kind takes (its own, not the common ones).
 fn all_kind_keys() -> &'static [&'static str] {
