@@ -5,10 +5,13 @@
 //! serde's internally tagged enums buffer the whole table before choosing
 //! the variant, and errors from the buffer lose their key, so
 //! `output.sink[0].pth` or `output.sink[0].queue` would both be reported
-//! as `output.sink[0]`. Here `type` is read first and the other keys are
-//! streamed into the kind's struct (a derived `Deserialize` with
-//! `deny_unknown_fields`), so every error keeps its key path. A key that
-//! belongs to another kind is kept aside and refused by
+//! as `output.sink[0]`. Here each key is checked while it is read, so its
+//! error keeps its path: an unknown key at once, a common key straight
+//! into [`Common`], a kind's key against the struct that declares it. TOML
+//! tables arrive sorted, so most keys come before `type` and are held until
+//! it is known; the kind's struct (a derived `Deserialize` with
+//! `deny_unknown_fields`) is then read from them and from the keys after
+//! `type`. A key that belongs to another kind is kept aside and refused by
 //! [`SinkConfig::validate`] with the message it always had
 //! (`` `address` is only for syslog ``).
 
@@ -366,32 +369,45 @@ impl SinkConfig {
         }
     }
 
-    /// Checks the keys that make sense together (without opening anything).
+    /// Checks the keys that make sense together (without opening anything),
+    /// in the order the checks have always had, so a table with several
+    /// faults is refused for the same one as before.
     pub fn validate(&self) -> Result<(), SinkConfigError> {
-        let common = self.common();
-        if let Some(key) = MISPLACED_ORDER
+        let misplaced = |group: &[&'static str]| match group
             .iter()
-            .find(|k| common.misplaced.contains(k))
+            .find(|k| self.common().misplaced.contains(k))
         {
-            return Err(misplaced(key));
+            Some(k) => Err(misplaced(k)),
+            None => Ok(()),
+        };
+        match self {
+            SinkConfig::Kafka(k) => k.validate()?,
+            _ => misplaced(&["brokers", "topic", "message_timeout_ms"])?,
         }
         match self {
             SinkConfig::File(FileSink { path, .. })
             | SinkConfig::UnixStream(UnixSink { path, .. })
             | SinkConfig::UnixDgram(UnixSink { path, .. }) => {
                 path.as_ref().ok_or(SinkConfigError::MissingPath)?;
-                common.validate()
             }
-            SinkConfig::Stdout(_) => common.validate(),
-            SinkConfig::Syslog(s) => s.validate(),
-            SinkConfig::Kafka(k) => k.validate(),
+            _ => misplaced(&["path"])?,
+        }
+        match self {
+            SinkConfig::Syslog(s) => s.validate_address()?,
+            _ => misplaced(&["address", "protocol", "app_name", "hostname", "facility"])?,
+        }
+        misplaced(&["ca_file", "server_name"])?;
+        self.common().validate()?;
+        match self {
+            SinkConfig::Syslog(s) => s.validate_header(),
+            _ => Ok(()),
         }
     }
 }
 
 impl SyslogSink {
-    /// `address`, the TLS-only keys, then the header fields.
-    fn validate(&self) -> Result<(), SinkConfigError> {
+    /// `address`, and the keys only TLS takes.
+    fn validate_address(&self) -> Result<(), SinkConfigError> {
         let a = self
             .address
             .as_deref()
@@ -404,7 +420,11 @@ impl SyslogSink {
         {
             return Err(SinkConfigError::TlsOnly);
         }
-        self.common.validate()?;
+        Ok(())
+    }
+
+    /// The RFC 5424 header fields.
+    fn validate_header(&self) -> Result<(), SinkConfigError> {
         if let Some(a) = &self.app_name
             && !syslog::header_field_ok(a, 48)
         {
@@ -420,7 +440,7 @@ impl SyslogSink {
 }
 
 impl KafkaSink {
-    /// The feature, `brokers`, `topic` and the timeout, then the common keys.
+    /// The feature, `brokers`, `topic` and the timeout.
     fn validate(&self) -> Result<(), SinkConfigError> {
         if !cfg!(feature = "kafka") {
             return Err(SinkConfigError::NoKafka);
@@ -448,7 +468,7 @@ impl KafkaSink {
         {
             return Err(SinkConfigError::MessageTimeout);
         }
-        self.common.validate()
+        Ok(())
     }
 }
 
@@ -457,22 +477,6 @@ fn is_host_port(a: &str) -> bool {
     a.rsplit_once(':')
         .is_some_and(|(h, p)| !h.is_empty() && p.parse::<u16>().is_ok_and(|p| p != 0))
 }
-
-/// The order in which misplaced keys are reported (the order the checks
-/// had when every key lived in one struct).
-const MISPLACED_ORDER: &[&str] = &[
-    "brokers",
-    "topic",
-    "message_timeout_ms",
-    "path",
-    "address",
-    "protocol",
-    "app_name",
-    "hostname",
-    "facility",
-    "ca_file",
-    "server_name",
-];
 
 /// The error for a key this kind does not take but another does.
 fn misplaced(key: &'static str) -> SinkConfigError {
@@ -696,7 +700,8 @@ impl<'de> Deserialize<'de> for SinkConfig {
                 f.write_str("a sink table with a `type`")
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<SinkConfig, A::Error> {
-                // Keys before `type` (rare) are held until the kind is known.
+                // Keys before `type` (most: TOML sorts them) are held until
+                // the kind is known.
                 let mut common = Common::default();
                 let mut early = Vec::new();
                 let kind = loop {

@@ -423,6 +423,15 @@ mod tests {
             ("type = \"stdout\"\npath = \"/x\"", "`path` is only for"),
             ("path = \"/x\"\ntype = \"stdout\"", "`path` is only for"),
             ("type = \"file\"", "`path` is required"),
+            // Several faults: the first in the checks' order is reported.
+            (
+                "type = \"file\"\nfacility = \"local1\"",
+                "`path` is required",
+            ),
+            (
+                "type = \"stdout\"\npath = \"/x\"\ntopic = \"t\"",
+                "`topic` is only for kafka",
+            ),
             ("type = \"syslog\"", "`address`"),
             ("type = \"syslog\"\naddress = \"h:0\"", "not host:port"),
             (
