@@ -134,9 +134,7 @@ impl KafkaOut {
             .set("reconnect.backoff.ms", common.retry_min_ms.to_string())
             .set("reconnect.backoff.max.ms", common.retry_max_ms.to_string());
         // Fail at start on a setting librdkafka refuses.
-        config
-            .create::<BaseProducer>()
-            .map_err(|e| OpenError::Kafka(e.to_string()))?;
+        config.create::<BaseProducer>().map_err(OpenError::Kafka)?;
         Ok(KafkaOut {
             config,
             topic: c.topic.clone().unwrap_or_default(),

@@ -108,8 +108,9 @@ pub enum OpenError {
         source: rustls::pki_types::InvalidDnsNameError,
     },
     /// librdkafka refused the producer configuration.
+    #[cfg(feature = "kafka")]
     #[error("kafka producer: {0}")]
-    Kafka(String),
+    Kafka(#[source] rdkafka::error::KafkaError),
     /// `type = "kafka"` without the feature.
     #[error(transparent)]
     Config(#[from] SinkConfigError),
