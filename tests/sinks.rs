@@ -19,13 +19,11 @@ fn alert(i: usize) -> String {
     )
 }
 
+/// Alerts `from..to`, one `\n`-terminated line each.
 fn lines(from: usize, to: usize) -> Vec<u8> {
-    let mut out = Vec::new();
-    for i in from..to {
-        out.extend_from_slice(alert(i).as_bytes());
-        out.push(b'\n');
-    }
-    out
+    (from..to)
+        .flat_map(|i| alert(i).into_bytes().into_iter().chain([b'\n']))
+        .collect()
 }
 
 fn seq_of(json: &str) -> usize {
@@ -53,6 +51,22 @@ fn unix_sink(path: PathBuf) -> UnixSink {
         path: Some(path),
         ..Default::default()
     }
+}
+
+/// A TCP syslog sink to `addr` with `when_full` and `queue`, started.
+fn tcp_syslog(addr: impl ToString, when_full: WhenFull, queue: usize) -> SinkSet {
+    let mut c = syslog_sink(addr.to_string(), SyslogProtocol::Tcp);
+    c.common.when_full = Some(when_full);
+    c.common.queue = queue;
+    SinkSet::from_config(&[SinkConfig::Syslog(c)]).unwrap()
+}
+
+/// A loopback address nobody listens on (until a test binds it again).
+fn dead_addr() -> std::net::SocketAddr {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
 }
 
 /// Fields of one RFC 5424 message: (pri, hostname, app, procid, msgid, msg).
@@ -285,10 +299,7 @@ fn syslog_tcp_outage_with_block_loses_nothing() {
         closed_tx.send(()).unwrap();
         got
     });
-    let mut c = syslog_sink(addr.to_string(), SyslogProtocol::Tcp);
-    c.common.when_full = Some(WhenFull::Block);
-    c.common.queue = 1000;
-    let set = SinkSet::from_config(&[SinkConfig::Syslog(c)]).unwrap();
+    let set = tcp_syslog(addr, WhenFull::Block, 1000);
     set.send(&lines(0, 100));
     closed_rx.recv_timeout(Duration::from_secs(10)).unwrap();
     set.send(&lines(100, 300));
@@ -314,14 +325,8 @@ fn syslog_tcp_outage_with_block_loses_nothing() {
 /// delivered is counted, exactly.
 #[test]
 fn syslog_tcp_outage_with_drop_newest_counts_every_drop() {
-    let port = {
-        let l = TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap()
-    };
-    let mut c = syslog_sink(port.to_string(), SyslogProtocol::Tcp);
-    c.common.when_full = Some(WhenFull::DropNewest);
-    c.common.queue = 10;
-    let set = SinkSet::from_config(&[SinkConfig::Syslog(c)]).unwrap();
+    let port = dead_addr();
+    let set = tcp_syslog(port, WhenFull::DropNewest, 10);
     for i in 0..1000 {
         set.send(&lines(i, i + 1));
     }
@@ -352,14 +357,7 @@ fn syslog_tcp_outage_with_drop_newest_counts_every_drop() {
 /// queued into counted drops, and shutdown returns in time.
 #[test]
 fn shutdown_deadline_counts_undeliverable_lines() {
-    let port = {
-        let l = TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap()
-    };
-    let mut c = syslog_sink(port.to_string(), SyslogProtocol::Tcp);
-    c.common.when_full = Some(WhenFull::Block);
-    c.common.queue = 100;
-    let set = SinkSet::from_config(&[SinkConfig::Syslog(c)]).unwrap();
+    let set = tcp_syslog(dead_addr(), WhenFull::Block, 100);
     set.send(&lines(0, 50));
     let t = Instant::now();
     let c = set.shutdown(Duration::from_millis(300));

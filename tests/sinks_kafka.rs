@@ -22,13 +22,11 @@ fn alert(i: usize) -> String {
     )
 }
 
+/// Alerts `from..to`, one `\n`-terminated line each.
 fn lines(from: usize, to: usize) -> Vec<u8> {
-    let mut out = Vec::new();
-    for i in from..to {
-        out.extend_from_slice(alert(i).as_bytes());
-        out.push(b'\n');
-    }
-    out
+    (from..to)
+        .flat_map(|i| alert(i).into_bytes().into_iter().chain([b'\n']))
+        .collect()
 }
 
 fn wait_until(what: &str, limit: Duration, mut f: impl FnMut() -> bool) {
