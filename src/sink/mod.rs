@@ -166,7 +166,6 @@ impl SinkSet {
             let shared = Arc::new(Shared::default());
             let run: Box<dyn FnOnce() + Send> = match out {
                 Built::Stream(t, framing) => {
-                    let kind = c.kind();
                     let worker = thread::SinkThread::new(
                         c.label(),
                         rx,
@@ -174,8 +173,7 @@ impl SinkSet {
                         t,
                         framing,
                         c.common(),
-                        kind == SinkKind::Stdout,
-                        matches!(kind, SinkKind::File | SinkKind::Stdout),
+                        c.kind(),
                     );
                     Box::new(move || worker.run())
                 }

@@ -3,6 +3,7 @@
 //! and retries with backoff until the shutdown deadline, counting every
 //! line as sent or dropped.
 
+use super::config::{Common, SinkKind};
 use super::framing::Framing;
 use super::queue::{Line, Shared};
 use super::transport::Transport;
@@ -54,19 +55,17 @@ pub(super) struct SinkThread {
 }
 
 impl SinkThread {
-    /// The thread for one sink; `stdout` makes a closed pipe final, and
-    /// `resumable` (files, stdout) resumes a partly written line instead of
-    /// re-sending it.
-    #[allow(clippy::too_many_arguments)]
+    /// The thread for one sink of `kind`: on stdout a closed pipe is final,
+    /// and files and stdout resume a partly written line where sockets
+    /// re-send it whole.
     pub(super) fn new(
         name: String,
         rx: Receiver<Line>,
         shared: Arc<Shared>,
         t: Box<dyn Transport>,
         framing: Framing,
-        common: &super::config::Common,
-        stdout: bool,
-        resumable: bool,
+        common: &Common,
+        kind: SinkKind,
     ) -> Self {
         SinkThread {
             name,
@@ -82,9 +81,9 @@ impl SinkThread {
             front_start: 0,
             failed_lines: 0,
             batch_lines: common.queue.min(BATCH_LINES),
-            stdout,
+            stdout: kind == SinkKind::Stdout,
             discard: false,
-            resumable,
+            resumable: matches!(kind, SinkKind::File | SinkKind::Stdout),
             last_log: None,
         }
     }
