@@ -4,7 +4,9 @@
 //! policies (every line delivered or counted), and a real rsyslogd when the
 //! machine has one (`.ci/install-deps.sh` installs it).
 
-use gateward::sink::{SinkConfig, SinkKind, SinkSet, SyslogProtocol, WhenFull};
+use gateward::sink::{
+    FileSink, SinkConfig, SinkSet, SyslogProtocol, SyslogSink, UnixSink, WhenFull,
+};
 use std::io::{BufRead, BufReader, Read};
 use std::net::{TcpListener, TcpStream, UdpSocket};
 use std::path::{Path, PathBuf};
@@ -29,10 +31,20 @@ fn seq_of(json: &str) -> usize {
     v["seq"].as_u64().expect("seq") as usize
 }
 
-fn fast_retry(mut c: SinkConfig) -> SinkConfig {
-    c.retry_min_ms = 10;
-    c.retry_max_ms = 50;
-    c
+/// A file sink appending to `path`.
+fn file_sink(path: &Path) -> SinkConfig {
+    SinkConfig::File(FileSink {
+        path: Some(path.to_path_buf()),
+        ..Default::default()
+    })
+}
+
+/// A Unix socket sink to `path` (stream or datagram by the variant).
+fn unix_sink(path: PathBuf) -> UnixSink {
+    UnixSink {
+        path: Some(path),
+        ..Default::default()
+    }
 }
 
 /// Fields of one RFC 5424 message: (pri, hostname, app, procid, msgid, msg).
@@ -91,9 +103,7 @@ fn file_sink_appends_and_reopens_after_rename() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("eve.json");
     std::fs::write(&path, "").unwrap();
-    let mut c = SinkConfig::new(SinkKind::File);
-    c.path = Some(path.clone());
-    let set = SinkSet::from_config(&[c]).unwrap();
+    let set = SinkSet::from_config(&[file_sink(&path)]).unwrap();
     for chunk in 0..10 {
         set.send(&lines(chunk * 50, chunk * 50 + 50));
     }
@@ -114,9 +124,7 @@ fn file_sink_appends_and_reopens_after_rename() {
 fn file_sink_counts_a_partial_last_line_and_skips_empty_ones() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("eve.json");
-    let mut c = SinkConfig::new(SinkKind::File);
-    c.path = Some(path.clone());
-    let set = SinkSet::from_config(&[c]).unwrap();
+    let set = SinkSet::from_config(&[file_sink(&path)]).unwrap();
     set.send(format!("{}\n\n{}", alert(1), alert(2)).as_bytes());
     let c = set.shutdown(Duration::from_secs(5));
     assert_eq!(c[0].sent, 2);
@@ -135,9 +143,7 @@ fn unix_stream_sink_delivers_newline_framed_lines() {
             .map(|l| seq_of(&l.unwrap()))
             .collect::<Vec<_>>()
     });
-    let mut c = SinkConfig::new(SinkKind::UnixStream);
-    c.path = Some(sock);
-    let set = SinkSet::from_config(&[c]).unwrap();
+    let set = SinkSet::from_config(&[SinkConfig::UnixStream(unix_sink(sock))]).unwrap();
     set.send(&lines(0, 300));
     let c = set.shutdown(Duration::from_secs(5));
     assert_eq!((c[0].sent, c[0].dropped), (300, 0));
@@ -150,10 +156,9 @@ fn unix_dgram_sink_sends_one_line_per_datagram() {
     let sock = dir.path().join("d.sock");
     let rx = std::os::unix::net::UnixDatagram::bind(&sock).unwrap();
     rx.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    let mut c = SinkConfig::new(SinkKind::UnixDgram);
-    c.path = Some(sock);
-    c.when_full = Some(WhenFull::Block);
-    let set = SinkSet::from_config(&[c]).unwrap();
+    let mut c = unix_sink(sock);
+    c.common.when_full = Some(WhenFull::Block);
+    let set = SinkSet::from_config(&[SinkConfig::UnixDgram(c)]).unwrap();
     let server = std::thread::spawn(move || {
         let mut buf = vec![0u8; 70_000];
         (0..100)
@@ -170,12 +175,17 @@ fn unix_dgram_sink_sends_one_line_per_datagram() {
     assert_eq!((c[0].sent, c[0].dropped), (100, 0));
 }
 
-fn syslog_sink(address: String, protocol: SyslogProtocol) -> SinkConfig {
-    let mut c = SinkConfig::new(SinkKind::Syslog);
-    c.address = Some(address);
-    c.protocol = Some(protocol);
-    c.hostname = Some("gw-test".into());
-    fast_retry(c)
+/// A syslog sink to `address` with fast retries.
+fn syslog_sink(address: String, protocol: SyslogProtocol) -> SyslogSink {
+    let mut c = SyslogSink {
+        address: Some(address),
+        protocol: Some(protocol),
+        hostname: Some("gw-test".into()),
+        ..Default::default()
+    };
+    c.common.retry_min_ms = 10;
+    c.common.retry_max_ms = 50;
+    c
 }
 
 #[test]
@@ -184,8 +194,8 @@ fn syslog_udp_sends_rfc5424_datagrams() {
     rx.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
     let addr = rx.local_addr().unwrap().to_string();
     let mut c = syslog_sink(addr, SyslogProtocol::Udp);
-    c.when_full = Some(WhenFull::Block);
-    let set = SinkSet::from_config(&[c]).unwrap();
+    c.common.when_full = Some(WhenFull::Block);
+    let set = SinkSet::from_config(&[SinkConfig::Syslog(c)]).unwrap();
     set.send(&lines(0, 50));
     set.send(b"{\"event_type\":\"flow\",\"seq\":50}\n");
     let mut buf = vec![0u8; 70_000];
@@ -212,8 +222,8 @@ fn syslog_udp_truncates_oversized_messages_and_counts_them() {
     let rx = UdpSocket::bind("127.0.0.1:0").unwrap();
     rx.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
     let mut c = syslog_sink(rx.local_addr().unwrap().to_string(), SyslogProtocol::Udp);
-    c.when_full = Some(WhenFull::Block);
-    let set = SinkSet::from_config(&[c]).unwrap();
+    c.common.when_full = Some(WhenFull::Block);
+    let set = SinkSet::from_config(&[SinkConfig::Syslog(c)]).unwrap();
     let big = format!(
         "{{\"event_type\":\"flow\",\"pad\":\"{}\"}}\n",
         "x".repeat(70_000)
@@ -236,7 +246,7 @@ fn syslog_tcp_uses_octet_counting() {
     });
     let mut c = syslog_sink(addr, SyslogProtocol::Tcp);
     c.facility = Some(gateward::sink::syslog::Facility::Daemon);
-    let set = SinkSet::from_config(&[c]).unwrap();
+    let set = SinkSet::from_config(&[SinkConfig::Syslog(c)]).unwrap();
     set.send(&lines(0, 200));
     let c = set.shutdown(Duration::from_secs(5));
     assert_eq!((c[0].sent, c[0].dropped), (200, 0));
@@ -268,9 +278,9 @@ fn syslog_tcp_outage_with_block_loses_nothing() {
         got
     });
     let mut c = syslog_sink(addr.to_string(), SyslogProtocol::Tcp);
-    c.when_full = Some(WhenFull::Block);
-    c.queue = 1000;
-    let set = SinkSet::from_config(&[c]).unwrap();
+    c.common.when_full = Some(WhenFull::Block);
+    c.common.queue = 1000;
+    let set = SinkSet::from_config(&[SinkConfig::Syslog(c)]).unwrap();
     set.send(&lines(0, 100));
     closed_rx.recv_timeout(Duration::from_secs(10)).unwrap();
     set.send(&lines(100, 300));
@@ -301,9 +311,12 @@ fn tcp_sink_to_nobody(when_full: WhenFull, queue: usize) -> (std::net::SocketAdd
         l.local_addr().unwrap()
     };
     let mut c = syslog_sink(port.to_string(), SyslogProtocol::Tcp);
-    c.when_full = Some(when_full);
-    c.queue = queue;
-    (port, SinkSet::from_config(&[c]).unwrap())
+    c.common.when_full = Some(when_full);
+    c.common.queue = queue;
+    (
+        port,
+        SinkSet::from_config(&[SinkConfig::Syslog(c)]).unwrap(),
+    )
 }
 
 /// A dead peer and a queue of 10 under `drop_newest`: what is not
@@ -377,7 +390,7 @@ fn syslog_tls_verifies_the_server_and_uses_octet_counting() {
     let mut c = syslog_sink(addr, SyslogProtocol::Tls);
     c.ca_file = Some(ca);
     c.server_name = Some("localhost".into());
-    let set = SinkSet::from_config(&[c]).unwrap();
+    let set = SinkSet::from_config(&[SinkConfig::Syslog(c)]).unwrap();
     set.send(&lines(0, 100));
     let frames = server.join().unwrap();
     let c = set.shutdown(Duration::from_secs(5));
@@ -401,7 +414,7 @@ fn config_errors_name_the_sink() {
         .and_then(|o| o.get("sink").cloned())
         .and_then(|v| v.try_into().ok())
         .expect("sink tables deserialise");
-    let e = SinkSet::from_config(&sinks).err().unwrap();
+    let e = SinkSet::from_config(&sinks).err().unwrap().to_string();
     assert!(e.starts_with("output.sink[1]:"), "{e}");
     let e = gateward::config::Config::parse("[[output.sink]]\ntype = \"file\"\npth = \"x\"\n", "t")
         .unwrap_err()
@@ -417,9 +430,8 @@ fn config_errors_name_the_sink() {
         "output.sink[0]: built without Kafka support: rebuild with --features kafka"
     };
     assert!(e.contains(want), "{e}");
-    let mut c = SinkConfig::new(SinkKind::File);
-    c.path = Some(PathBuf::from("/nonexistent-dir/eve.json"));
-    let e = SinkSet::from_config(&[c]).err().unwrap();
+    let c = file_sink(Path::new("/nonexistent-dir/eve.json"));
+    let e = SinkSet::from_config(&[c]).err().unwrap().to_string();
     assert!(e.starts_with("output.sink[0] (file:/nonexistent-dir/eve.json): cannot open"));
 }
 
@@ -506,8 +518,8 @@ impl RealRsyslog {
         };
         let rs = lab.restart();
         let mut c = syslog_sink(format!("127.0.0.1:{port}"), protocol);
-        c.when_full = Some(WhenFull::Block);
-        let set = SinkSet::from_config(&[c]).unwrap();
+        c.common.when_full = Some(WhenFull::Block);
+        let set = SinkSet::from_config(&[SinkConfig::Syslog(c)]).unwrap();
         Some((lab, rs, set))
     }
 

@@ -5,7 +5,7 @@
 //! feature: `cargo test --features kafka --test sinks_kafka`.
 #![cfg(feature = "kafka")]
 
-use gateward::sink::{SinkConfig, SinkKind, SinkSet};
+use gateward::sink::{KafkaSink, SinkConfig, SinkSet};
 use rdkafka::ClientConfig;
 use rdkafka::Message;
 use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -22,13 +22,11 @@ fn alert(i: usize) -> String {
     )
 }
 
+/// Alerts `from..to`, one `\n`-terminated line each.
 fn lines(from: usize, to: usize) -> Vec<u8> {
-    let mut out = Vec::new();
-    for i in from..to {
-        out.extend_from_slice(alert(i).as_bytes());
-        out.push(b'\n');
-    }
-    out
+    (from..to)
+        .flat_map(|i| alert(i).into_bytes().into_iter().chain([b'\n']))
+        .collect()
 }
 
 fn wait_until(what: &str, limit: Duration, mut f: impl FnMut() -> bool) {
@@ -39,12 +37,14 @@ fn wait_until(what: &str, limit: Duration, mut f: impl FnMut() -> bool) {
     }
 }
 
-fn kafka_sink(brokers: String, topic: &str) -> SinkConfig {
-    let mut c = SinkConfig::new(SinkKind::Kafka);
-    c.brokers = Some(brokers);
-    c.topic = Some(topic.into());
-    c.retry_min_ms = 10;
-    c.retry_max_ms = 100;
+fn kafka_sink(brokers: String, topic: &str) -> KafkaSink {
+    let mut c = KafkaSink {
+        brokers: Some(brokers),
+        topic: Some(topic.into()),
+        ..Default::default()
+    };
+    c.common.retry_min_ms = 10;
+    c.common.retry_max_ms = 100;
     c
 }
 
@@ -54,7 +54,8 @@ fn every_alert_reaches_the_mock_cluster_intact() {
     let cluster = MockCluster::new(3).expect("mock cluster");
     cluster.create_topic("alerts", 3, 1).expect("topic");
     let brokers = cluster.bootstrap_servers();
-    let set = SinkSet::from_config(&[kafka_sink(brokers.clone(), "alerts")]).expect("sink");
+    let set = SinkSet::from_config(&[SinkConfig::Kafka(kafka_sink(brokers.clone(), "alerts"))])
+        .expect("sink");
     for chunk in (0..N).step_by(100) {
         set.send(&lines(chunk, chunk + 100));
     }
@@ -128,7 +129,7 @@ fn an_unavailable_cluster_is_counted_and_nothing_is_lost_silently() {
     warm_up(&cluster.bootstrap_servers());
     let mut cfg = kafka_sink(cluster.bootstrap_servers(), "alerts");
     cfg.message_timeout_ms = Some(2000);
-    let set = SinkSet::from_config(&[cfg]).expect("sink");
+    let set = SinkSet::from_config(&[SinkConfig::Kafka(cfg)]).expect("sink");
 
     // While the cluster is up, everything is delivered.
     set.send(&lines(0, 100));
@@ -163,17 +164,19 @@ fn an_unavailable_cluster_is_counted_and_nothing_is_lost_silently() {
 #[test]
 fn kafka_keys_are_checked() {
     let mut c = kafka_sink("localhost:9092".into(), "bad topic");
-    let e = SinkSet::from_config(&[c.clone()])
+    let e = SinkSet::from_config(&[SinkConfig::Kafka(c.clone())])
         .err()
-        .expect("bad topic refused");
+        .expect("bad topic refused")
+        .to_string();
     assert!(
         e.starts_with("output.sink[0]") && e.contains("topic"),
         "{e}"
     );
     c.topic = Some("alerts".into());
     c.brokers = Some("localhost".into());
-    let e = SinkSet::from_config(&[c])
+    let e = SinkSet::from_config(&[SinkConfig::Kafka(c)])
         .err()
-        .expect("bad broker refused");
+        .expect("bad broker refused")
+        .to_string();
     assert!(e.contains("not host:port"), "{e}");
 }

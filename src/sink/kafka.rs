@@ -9,7 +9,9 @@
 //! undelivered then is purged and counted in `dropped`, so
 //! `sent + dropped` equals the lines produced.
 
-use super::{Line, Shared, SinkConfig};
+use super::OpenError;
+use super::config::KafkaSink;
+use super::queue::{Line, Shared};
 use crossbeam_channel::{Receiver, RecvTimeoutError};
 use rdkafka::ClientContext;
 use rdkafka::config::ClientConfig;
@@ -101,7 +103,7 @@ pub(super) struct KafkaOut {
 impl KafkaOut {
     /// Checks the librdkafka configuration by building it once (nothing
     /// connects until the thread produces).
-    pub(super) fn new(c: &SinkConfig) -> Result<KafkaOut, String> {
+    pub(super) fn new(c: &KafkaSink) -> Result<KafkaOut, OpenError> {
         let brokers: Vec<&str> = c
             .brokers
             .as_deref()
@@ -109,8 +111,9 @@ impl KafkaOut {
             .split(',')
             .map(str::trim)
             .collect();
-        let retry_min = c.retry_min_ms.min(MAX_RETRY_BACKOFF_MS);
-        let retry_max = c.retry_max_ms.min(MAX_RETRY_BACKOFF_MS);
+        let common = &c.common;
+        let retry_min = common.retry_min_ms.min(MAX_RETRY_BACKOFF_MS);
+        let retry_max = common.retry_max_ms.min(MAX_RETRY_BACKOFF_MS);
         let mut config = ClientConfig::new();
         config
             .set("bootstrap.servers", brokers.join(","))
@@ -124,21 +127,19 @@ impl KafkaOut {
             // librdkafka's own queue holds at most `queue` lines more.
             .set(
                 "queue.buffering.max.messages",
-                c.queue.min(i32::MAX as usize).to_string(),
+                common.queue.min(i32::MAX as usize).to_string(),
             )
             .set("retry.backoff.ms", retry_min.to_string())
             .set("retry.backoff.max.ms", retry_max.to_string())
-            .set("reconnect.backoff.ms", c.retry_min_ms.to_string())
-            .set("reconnect.backoff.max.ms", c.retry_max_ms.to_string());
+            .set("reconnect.backoff.ms", common.retry_min_ms.to_string())
+            .set("reconnect.backoff.max.ms", common.retry_max_ms.to_string());
         // Fail at start on a setting librdkafka refuses.
-        config
-            .create::<BaseProducer>()
-            .map_err(|e| format!("kafka producer: {e}"))?;
+        config.create::<BaseProducer>().map_err(OpenError::Kafka)?;
         Ok(KafkaOut {
             config,
             topic: c.topic.clone().unwrap_or_default(),
-            retry_min: Duration::from_millis(c.retry_min_ms),
-            retry_max: Duration::from_millis(c.retry_max_ms),
+            retry_min: Duration::from_millis(common.retry_min_ms),
+            retry_max: Duration::from_millis(common.retry_max_ms),
         })
     }
 
@@ -193,6 +194,8 @@ fn flow_id_key(line: &[u8]) -> Option<&[u8]> {
 }
 
 impl KafkaThread {
+    /// Produces until the queue is closed or the deadline passes, then
+    /// flushes, purges and counts what is left as dropped.
     pub(super) fn run(self) {
         let producer = match &self.producer {
             Ok(p) => p,

@@ -11,12 +11,14 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// messages are truncated and counted.
 pub const MAX_UDP_MESSAGE: usize = 65_507;
 
-/// Syslog facility (RFC 5424 § 6.2.1).
+/// Syslog facility (RFC 5424 § 6.2.1); the discriminant is the code
+/// (counting up from `kern` = 0 and from `local0` = 16).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 #[allow(missing_docs)]
+#[repr(u8)]
 pub enum Facility {
-    Kern,
+    Kern = 0,
     User,
     Mail,
     Daemon,
@@ -28,7 +30,7 @@ pub enum Facility {
     Cron,
     Authpriv,
     Ftp,
-    Local0,
+    Local0 = 16,
     Local1,
     Local2,
     Local3,
@@ -39,44 +41,25 @@ pub enum Facility {
 }
 
 impl Facility {
-    /// The facility's code.
+    /// The facility's code, for PRI.
     pub fn code(self) -> u8 {
-        use Facility::*;
-        match self {
-            Kern => 0,
-            User => 1,
-            Mail => 2,
-            Daemon => 3,
-            Auth => 4,
-            Syslog => 5,
-            Lpr => 6,
-            News => 7,
-            Uucp => 8,
-            Cron => 9,
-            Authpriv => 10,
-            Ftp => 11,
-            Local0 => 16,
-            Local1 => 17,
-            Local2 => 18,
-            Local3 => 19,
-            Local4 => 20,
-            Local5 => 21,
-            Local6 => 22,
-            Local7 => 23,
-        }
+        self as u8
     }
 }
 
-/// Syslog severity codes used by the mapping.
-pub mod severity {
+/// The syslog severities the mapping uses (RFC 5424 § 6.2.1); the
+/// discriminant is the code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Severity {
     /// Critical conditions: alerts of EVE severity 1.
-    pub const CRIT: u8 = 2;
+    Crit = 2,
     /// Error conditions: alerts of EVE severity 2.
-    pub const ERR: u8 = 3;
+    Err = 3,
     /// Warning: alerts of EVE severity 3 or without a severity.
-    pub const WARNING: u8 = 4;
+    Warning = 4,
     /// Informational: every other event (`flow`, `stats`, ...).
-    pub const INFO: u8 = 6;
+    Info = 6,
 }
 
 /// What the message header needs from one EVE line, found without parsing
@@ -86,7 +69,7 @@ pub struct Probe<'a> {
     /// `event_type`, when present and printable (at most 32 bytes).
     pub event_type: Option<&'a str>,
     /// Syslog severity derived from the event.
-    pub severity: u8,
+    pub severity: Severity,
 }
 
 /// Reads `event_type` and the alert severity from an EVE line. Quotes inside
@@ -106,12 +89,12 @@ pub fn probe(line: &[u8]) -> Probe<'_> {
                 line.get(sev).copied()
             });
             match level {
-                Some(b'1') => severity::CRIT,
-                Some(b'2') => severity::ERR,
-                _ => severity::WARNING,
+                Some(b'1') => Severity::Crit,
+                Some(b'2') => Severity::Err,
+                _ => Severity::Warning,
             }
         }
-        _ => severity::INFO,
+        _ => Severity::Info,
     };
     Probe {
         event_type,
@@ -149,7 +132,7 @@ impl Header {
     /// As [`Header::write`] with an explicit time (tests).
     pub fn write_at(&self, line: &[u8], now: SystemTime, out: &mut Vec<u8>) {
         let p = probe(line);
-        let pri = u32::from(self.facility) * 8 + u32::from(p.severity);
+        let pri = u32::from(self.facility) * 8 + u32::from(p.severity as u8);
         let micros = now
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_micros() as u64)
@@ -202,22 +185,29 @@ mod tests {
             probe(a),
             Probe {
                 event_type: Some("alert"),
-                severity: severity::CRIT
+                severity: Severity::Crit
             }
         );
         let a2 = br#"{"event_type":"alert","alert":{"severity":2}}"#;
-        assert_eq!(probe(a2).severity, severity::ERR);
+        assert_eq!(probe(a2).severity, Severity::Err);
         let a3 = br#"{"event_type":"alert"}"#;
-        assert_eq!(probe(a3).severity, severity::WARNING);
+        assert_eq!(probe(a3).severity, Severity::Warning);
         let f = br#"{"timestamp":"x","flow_id":1,"event_type":"flow"}"#;
         assert_eq!(
             probe(f),
             Probe {
                 event_type: Some("flow"),
-                severity: severity::INFO
+                severity: Severity::Info
             }
         );
         assert_eq!(probe(b"not json").event_type, None);
+    }
+
+    #[test]
+    fn facility_codes_are_rfc5424() {
+        use Facility::*;
+        let codes = [Kern, Daemon, Ftp, Local0, Local7].map(Facility::code);
+        assert_eq!(codes, [0, 3, 11, 16, 23]);
     }
 
     #[test]

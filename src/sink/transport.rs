@@ -1,14 +1,17 @@
 //! The byte movers under the sinks: a file opened for append, standard
-//! output, Unix stream and datagram sockets, UDP, TCP and TLS over TCP. Each
-//! connects lazily, reports errors to the sink thread (which backs off and
-//! retries) and can tell whether a stream's peer has gone away before data
-//! is written into a dead connection.
+//! output, Unix stream and datagram sockets, UDP, TCP and TLS over TCP.
+//!
+//! The plumbing they share (open lazily, write only when open, close so the
+//! next attempt reconnects, ask a stream whether its peer is still there)
+//! is [`Reconnecting`], once; each destination is only a [`Connect`]: how
+//! to open it and how to write to what was opened. Errors go to the sink
+//! thread, which backs off and retries.
 
 use std::io::{self, Read, Write};
-use std::net::{TcpStream, ToSocketAddrs, UdpSocket};
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs, UdpSocket};
 use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::net::{UnixDatagram, UnixStream};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,7 +19,7 @@ use std::time::Duration;
 /// failure (and the sink reconnects).
 pub const IO_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// One destination.
+/// One destination as the sink thread drives it.
 pub trait Transport: Send {
     /// Opens or connects when not already done.
     fn connect(&mut self) -> io::Result<()>;
@@ -27,73 +30,121 @@ pub trait Transport: Send {
     /// Writes some of `buf` (streams) or all of it as one datagram.
     fn write(&mut self, buf: &[u8]) -> io::Result<usize>;
     /// Pushes buffered bytes out.
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
+    fn flush(&mut self) -> io::Result<()>;
     /// For streams: false when the peer has closed or reset the connection,
     /// so nothing is written into a dead socket.
-    fn alive(&mut self) -> bool {
+    fn alive(&mut self) -> bool;
+}
+
+/// What differs between destinations: how to open one, and how to use
+/// what was opened. [`Reconnecting`] does the rest.
+pub trait Connect: Send {
+    /// An open file, socket or TLS session.
+    type Conn: Send;
+    /// Opens a new connection (called whenever none is open).
+    fn connect(&mut self) -> io::Result<Self::Conn>;
+    /// Writes some of `buf` (streams) or all of it as one datagram.
+    fn write(conn: &mut Self::Conn, buf: &[u8]) -> io::Result<usize>;
+    /// Pushes buffered bytes out (default: nothing is buffered).
+    fn flush(_conn: &mut Self::Conn) -> io::Result<()> {
+        Ok(())
+    }
+    /// False when the peer has gone (default: datagrams and files cannot
+    /// tell, so true).
+    fn alive(_conn: &mut Self::Conn) -> bool {
         true
+    }
+}
+
+/// A destination opened on demand and reopened after [`Transport::close`]:
+/// the one [`Transport`], generic over how to connect.
+pub struct Reconnecting<C: Connect> {
+    connector: C,
+    conn: Option<C::Conn>,
+}
+
+impl<C: Connect> Reconnecting<C> {
+    /// Not connected yet: the first write connects.
+    pub fn new(connector: C) -> Self {
+        Reconnecting {
+            connector,
+            conn: None,
+        }
+    }
+}
+
+impl<C: Connect> Transport for Reconnecting<C> {
+    fn connect(&mut self) -> io::Result<()> {
+        if self.conn.is_none() {
+            self.conn = Some(self.connector.connect()?);
+        }
+        Ok(())
+    }
+    fn is_open(&self) -> bool {
+        self.conn.is_some()
+    }
+    fn close(&mut self) {
+        self.conn = None;
+    }
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match &mut self.conn {
+            Some(c) => C::write(c, buf),
+            None => Err(io::ErrorKind::NotConnected.into()),
+        }
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.conn.as_mut().map_or(Ok(()), C::flush)
+    }
+    fn alive(&mut self) -> bool {
+        self.conn.as_mut().is_some_and(C::alive)
     }
 }
 
 /// A file opened for append (mode 0640 when created); reopened by path
-/// after [`Transport::close`], which is how SIGHUP follows logrotate.
-pub struct FileOut {
-    path: PathBuf,
-    file: Option<std::fs::File>,
-}
+/// after a close, which is how SIGHUP follows logrotate.
+pub struct FileOut(pub PathBuf);
 
-impl FileOut {
-    /// A file sink for `path` (not opened yet).
-    pub fn new(path: PathBuf) -> Self {
-        FileOut { path, file: None }
+impl Connect for FileOut {
+    type Conn = std::fs::File;
+    fn connect(&mut self) -> io::Result<std::fs::File> {
+        std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .mode(0o640)
+            .open(&self.0)
     }
-}
-
-impl Transport for FileOut {
-    fn connect(&mut self) -> io::Result<()> {
-        if self.file.is_none() {
-            let f = std::fs::OpenOptions::new()
-                .append(true)
-                .create(true)
-                .mode(0o640)
-                .open(&self.path)?;
-            self.file = Some(f);
-        }
-        Ok(())
-    }
-    fn is_open(&self) -> bool {
-        self.file.is_some()
-    }
-    fn close(&mut self) {
-        self.file = None;
-    }
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match &mut self.file {
-            Some(f) => f.write(buf),
-            None => Err(io::Error::new(io::ErrorKind::NotConnected, "file not open")),
-        }
+    fn write(f: &mut std::fs::File, buf: &[u8]) -> io::Result<usize> {
+        f.write(buf)
     }
 }
 
-/// Standard output.
+/// Standard output (nothing to open).
 pub struct StdoutOut;
 
-impl Transport for StdoutOut {
+impl Connect for StdoutOut {
+    type Conn = ();
     fn connect(&mut self) -> io::Result<()> {
         Ok(())
     }
-    fn is_open(&self) -> bool {
-        true
-    }
-    fn close(&mut self) {}
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+    fn write(_: &mut (), buf: &[u8]) -> io::Result<usize> {
         io::stdout().lock().write(buf)
     }
-    fn flush(&mut self) -> io::Result<()> {
+    fn flush(_: &mut ()) -> io::Result<()> {
         io::stdout().lock().flush()
     }
+}
+
+/// Runs `check` on `s` switched to non-blocking (by `set`); false when
+/// the switch fails either way.
+fn nonblocking<S>(
+    s: &mut S,
+    set: impl Fn(&S, bool) -> io::Result<()>,
+    check: impl FnOnce(&mut S) -> bool,
+) -> bool {
+    if set(s, true).is_err() {
+        return false;
+    }
+    check(s) && set(s, false).is_ok()
 }
 
 /// Checks a stream socket without blocking: `Ok(0)` from a peek means the
@@ -108,91 +159,49 @@ fn peer_alive(peek: impl FnOnce(&mut [u8]) -> io::Result<usize>) -> bool {
 }
 
 /// A Unix stream socket (newline-framed lines).
-pub struct UnixStreamOut {
-    path: PathBuf,
-    sock: Option<UnixStream>,
-}
+pub struct UnixStreamOut(pub PathBuf);
 
-impl UnixStreamOut {
-    /// Connects to `path` lazily.
-    pub fn new(path: PathBuf) -> Self {
-        UnixStreamOut { path, sock: None }
+impl Connect for UnixStreamOut {
+    type Conn = UnixStream;
+    fn connect(&mut self) -> io::Result<UnixStream> {
+        let s = UnixStream::connect(&self.0)?;
+        s.set_write_timeout(Some(IO_TIMEOUT))?;
+        Ok(s)
     }
-}
-
-impl Transport for UnixStreamOut {
-    fn connect(&mut self) -> io::Result<()> {
-        if self.sock.is_none() {
-            let s = UnixStream::connect(&self.path)?;
-            s.set_write_timeout(Some(IO_TIMEOUT))?;
-            self.sock = Some(s);
-        }
-        Ok(())
+    fn write(s: &mut UnixStream, buf: &[u8]) -> io::Result<usize> {
+        s.write(buf)
     }
-    fn is_open(&self) -> bool {
-        self.sock.is_some()
-    }
-    fn close(&mut self) {
-        self.sock = None;
-    }
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match &mut self.sock {
-            Some(s) => s.write(buf),
-            None => Err(io::ErrorKind::NotConnected.into()),
-        }
-    }
-    fn alive(&mut self) -> bool {
-        let Some(s) = &self.sock else { return false };
-        if s.set_nonblocking(true).is_err() {
-            return false;
-        }
+    fn alive(s: &mut UnixStream) -> bool {
         // `UnixStream::peek` is unstable: read instead (the reader of a log
         // socket sends nothing worth keeping).
-        let mut r: &UnixStream = s;
-        let alive = peer_alive(|b| r.read(b));
-        alive && s.set_nonblocking(false).is_ok()
+        nonblocking(s, UnixStream::set_nonblocking, |s| {
+            peer_alive(|b| s.read(b))
+        })
     }
 }
 
 /// A Unix datagram socket (one line per datagram).
-pub struct UnixDgramOut {
-    path: PathBuf,
-    sock: Option<UnixDatagram>,
-}
+pub struct UnixDgramOut(pub PathBuf);
 
-impl UnixDgramOut {
-    /// Sends to `path`.
-    pub fn new(path: PathBuf) -> Self {
-        UnixDgramOut { path, sock: None }
+impl Connect for UnixDgramOut {
+    type Conn = UnixDatagram;
+    fn connect(&mut self) -> io::Result<UnixDatagram> {
+        let s = UnixDatagram::unbound()?;
+        s.connect(&self.0)?;
+        s.set_write_timeout(Some(IO_TIMEOUT))?;
+        Ok(s)
     }
-}
-
-impl Transport for UnixDgramOut {
-    fn connect(&mut self) -> io::Result<()> {
-        if self.sock.is_none() {
-            let s = UnixDatagram::unbound()?;
-            s.connect(&self.path)?;
-            s.set_write_timeout(Some(IO_TIMEOUT))?;
-            self.sock = Some(s);
-        }
-        Ok(())
-    }
-    fn is_open(&self) -> bool {
-        self.sock.is_some()
-    }
-    fn close(&mut self) {
-        self.sock = None;
-    }
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match &self.sock {
-            Some(s) => s.send(buf),
-            None => Err(io::ErrorKind::NotConnected.into()),
-        }
+    fn write(s: &mut UnixDatagram, buf: &[u8]) -> io::Result<usize> {
+        s.send(buf)
     }
 }
 
-/// Resolves `host:port` (at every connect, so DNS changes are followed).
-fn resolve(address: &str) -> io::Result<Vec<std::net::SocketAddr>> {
+/// Resolves `host:port` (at every connect, so DNS changes are followed)
+/// and returns the first address `open` succeeds with, or the last error.
+fn connect_any<T>(
+    address: &str,
+    mut open: impl FnMut(SocketAddr) -> io::Result<T>,
+) -> io::Result<T> {
     let addrs: Vec<_> = address.to_socket_addrs()?.collect();
     if addrs.is_empty() {
         return Err(io::Error::new(
@@ -200,160 +209,137 @@ fn resolve(address: &str) -> io::Result<Vec<std::net::SocketAddr>> {
             format!("{address}: no address"),
         ));
     }
-    Ok(addrs)
-}
-
-/// UDP to one host (one message per datagram).
-pub struct UdpOut {
-    address: String,
-    sock: Option<UdpSocket>,
-}
-
-impl UdpOut {
-    /// Sends to `address` (`host:port`).
-    pub fn new(address: String) -> Self {
-        UdpOut {
-            address,
-            sock: None,
-        }
-    }
-}
-
-impl Transport for UdpOut {
-    fn connect(&mut self) -> io::Result<()> {
-        if self.sock.is_none() {
-            let mut last = None;
-            for a in resolve(&self.address)? {
-                let bind = if a.is_ipv4() { "0.0.0.0:0" } else { "[::]:0" };
-                match UdpSocket::bind(bind).and_then(|s| s.connect(a).map(|_| s)) {
-                    Ok(s) => {
-                        self.sock = Some(s);
-                        return Ok(());
-                    }
-                    Err(e) => last = Some(e),
-                }
-            }
-            return Err(last.unwrap_or_else(|| io::ErrorKind::NotFound.into()));
-        }
-        Ok(())
-    }
-    fn is_open(&self) -> bool {
-        self.sock.is_some()
-    }
-    fn close(&mut self) {
-        self.sock = None;
-    }
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match &self.sock {
-            Some(s) => s.send(buf),
-            None => Err(io::ErrorKind::NotConnected.into()),
-        }
-    }
-}
-
-fn tcp_connect(address: &str) -> io::Result<TcpStream> {
     let mut last = None;
-    for a in resolve(address)? {
-        match TcpStream::connect_timeout(&a, IO_TIMEOUT) {
-            Ok(s) => {
-                s.set_write_timeout(Some(IO_TIMEOUT))?;
-                s.set_read_timeout(Some(IO_TIMEOUT))?;
-                s.set_nodelay(true)?;
-                return Ok(s);
-            }
+    for a in addrs {
+        match open(a) {
+            Ok(t) => return Ok(t),
             Err(e) => last = Some(e),
         }
     }
     Err(last.unwrap_or_else(|| io::ErrorKind::NotFound.into()))
 }
 
-/// TCP (the caller frames: octet counting for syslog).
-pub struct TcpOut {
-    address: String,
-    sock: Option<TcpStream>,
+/// UDP to one host `host:port` (one message per datagram).
+pub struct UdpOut(pub String);
+
+impl Connect for UdpOut {
+    type Conn = UdpSocket;
+    fn connect(&mut self) -> io::Result<UdpSocket> {
+        connect_any(&self.0, |a| {
+            let bind = if a.is_ipv4() { "0.0.0.0:0" } else { "[::]:0" };
+            let s = UdpSocket::bind(bind)?;
+            s.connect(a)?;
+            Ok(s)
+        })
+    }
+    fn write(s: &mut UdpSocket, buf: &[u8]) -> io::Result<usize> {
+        s.send(buf)
+    }
 }
 
-impl TcpOut {
-    /// Connects to `address` (`host:port`) lazily.
-    pub fn new(address: String) -> Self {
-        TcpOut {
-            address,
-            sock: None,
-        }
-    }
+/// A TCP connection with the sink's timeouts and no Nagle delay.
+fn tcp_connect(address: &str) -> io::Result<TcpStream> {
+    connect_any(address, |a| {
+        let s = TcpStream::connect_timeout(&a, IO_TIMEOUT)?;
+        s.set_write_timeout(Some(IO_TIMEOUT))?;
+        s.set_read_timeout(Some(IO_TIMEOUT))?;
+        s.set_nodelay(true)?;
+        Ok(s)
+    })
 }
 
-impl Transport for TcpOut {
-    fn connect(&mut self) -> io::Result<()> {
-        if self.sock.is_none() {
-            self.sock = Some(tcp_connect(&self.address)?);
-        }
-        Ok(())
+/// TCP to `host:port` (the caller frames: octet counting for syslog).
+pub struct TcpOut(pub String);
+
+impl Connect for TcpOut {
+    type Conn = TcpStream;
+    fn connect(&mut self) -> io::Result<TcpStream> {
+        tcp_connect(&self.0)
     }
-    fn is_open(&self) -> bool {
-        self.sock.is_some()
+    fn write(s: &mut TcpStream, buf: &[u8]) -> io::Result<usize> {
+        s.write(buf)
     }
-    fn close(&mut self) {
-        self.sock = None;
-    }
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match &mut self.sock {
-            Some(s) => s.write(buf),
-            None => Err(io::ErrorKind::NotConnected.into()),
-        }
-    }
-    fn alive(&mut self) -> bool {
-        let Some(s) = &self.sock else { return false };
-        if s.set_nonblocking(true).is_err() {
-            return false;
-        }
-        let alive = peer_alive(|b| s.peek(b));
-        alive && s.set_nonblocking(false).is_ok()
+    fn alive(s: &mut TcpStream) -> bool {
+        nonblocking(s, TcpStream::set_nonblocking, |s| peer_alive(|b| s.peek(b)))
     }
 }
 
 /// TLS over TCP (RFC 5425) with rustls; the server certificate is checked
 /// against `ca_file` or, without one, the Mozilla roots.
 pub struct TlsOut {
-    address: String,
-    server_name: rustls::pki_types::ServerName<'static>,
-    config: Arc<rustls::ClientConfig>,
-    conn: Option<rustls::StreamOwned<rustls::ClientConnection, TcpStream>>,
+    /// `host:port`.
+    pub address: String,
+    /// The name the server certificate must carry.
+    pub server_name: rustls::pki_types::ServerName<'static>,
+    /// Roots and protocol versions ([`tls_config`]).
+    pub config: Arc<rustls::ClientConfig>,
 }
 
-impl TlsOut {
-    /// Connects to `address`, verifying the certificate for `server_name`.
-    pub fn new(
-        address: String,
-        server_name: rustls::pki_types::ServerName<'static>,
-        config: Arc<rustls::ClientConfig>,
-    ) -> Self {
-        TlsOut {
-            address,
-            server_name,
-            config,
-            conn: None,
-        }
-    }
+/// Why a TLS client configuration could not be made (a bad `ca_file`).
+#[derive(Debug, thiserror::Error)]
+pub enum TlsConfigError {
+    /// The file could not be opened or read.
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        /// `ca_file`.
+        path: PathBuf,
+        /// The reader's error.
+        source: rustls::pki_types::pem::Error,
+    },
+    /// A PEM section could not be decoded.
+    #[error("{}: {source}", path.display())]
+    Pem {
+        /// `ca_file`.
+        path: PathBuf,
+        /// The decoder's error.
+        source: rustls::pki_types::pem::Error,
+    },
+    /// A certificate the root store refuses.
+    #[error("{}: bad certificate: {source}", path.display())]
+    BadCertificate {
+        /// `ca_file`.
+        path: PathBuf,
+        /// rustls's reason.
+        source: rustls::Error,
+    },
+    /// The file holds no certificate.
+    #[error("{}: no PEM certificate found", path.display())]
+    Empty {
+        /// `ca_file`.
+        path: PathBuf,
+    },
+    /// rustls refused the protocol versions.
+    #[error("{0}")]
+    Versions(rustls::Error),
 }
 
 /// The client configuration: roots from `ca_file` (PEM), or the Mozilla
 /// roots when `None`.
-pub fn tls_config(ca_file: Option<&std::path::Path>) -> Result<rustls::ClientConfig, String> {
+pub fn tls_config(ca_file: Option<&Path>) -> Result<rustls::ClientConfig, TlsConfigError> {
     use rustls::pki_types::{CertificateDer, pem::PemObject};
     let mut roots = rustls::RootCertStore::empty();
     match ca_file {
         Some(p) => {
-            let certs = CertificateDer::pem_file_iter(p)
-                .map_err(|e| format!("cannot read {}: {e}", p.display()))?;
+            let path = || p.to_path_buf();
+            let certs =
+                CertificateDer::pem_file_iter(p).map_err(|source| TlsConfigError::Read {
+                    path: path(),
+                    source,
+                })?;
             for c in certs {
-                let c = c.map_err(|e| format!("{}: {e}", p.display()))?;
+                let c = c.map_err(|source| TlsConfigError::Pem {
+                    path: path(),
+                    source,
+                })?;
                 roots
                     .add(c)
-                    .map_err(|e| format!("{}: bad certificate: {e}", p.display()))?;
+                    .map_err(|source| TlsConfigError::BadCertificate {
+                        path: path(),
+                        source,
+                    })?;
             }
             if roots.is_empty() {
-                return Err(format!("{}: no PEM certificate found", p.display()));
+                return Err(TlsConfigError::Empty { path: path() });
             }
         }
         None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
@@ -361,68 +347,56 @@ pub fn tls_config(ca_file: Option<&std::path::Path>) -> Result<rustls::ClientCon
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     Ok(rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())?
+        .map_err(TlsConfigError::Versions)?
         .with_root_certificates(roots)
         .with_no_client_auth())
 }
 
-impl Transport for TlsOut {
-    fn connect(&mut self) -> io::Result<()> {
-        if self.conn.is_none() {
-            let mut sock = tcp_connect(&self.address)?;
-            let mut c =
-                rustls::ClientConnection::new(self.config.clone(), self.server_name.clone())
-                    .map_err(io::Error::other)?;
-            while c.is_handshaking() {
-                c.complete_io(&mut sock)?;
-            }
-            self.conn = Some(rustls::StreamOwned::new(c, sock));
+/// An established TLS session over its TCP socket.
+type TlsStream = rustls::StreamOwned<rustls::ClientConnection, TcpStream>;
+
+impl Connect for TlsOut {
+    type Conn = TlsStream;
+    fn connect(&mut self) -> io::Result<TlsStream> {
+        let mut sock = tcp_connect(&self.address)?;
+        let mut c = rustls::ClientConnection::new(self.config.clone(), self.server_name.clone())
+            .map_err(io::Error::other)?;
+        while c.is_handshaking() {
+            c.complete_io(&mut sock)?;
         }
-        Ok(())
+        Ok(rustls::StreamOwned::new(c, sock))
     }
-    fn is_open(&self) -> bool {
-        self.conn.is_some()
-    }
-    fn close(&mut self) {
-        self.conn = None;
-    }
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let Some(s) = &mut self.conn else {
-            return Err(io::ErrorKind::NotConnected.into());
-        };
+    fn write(s: &mut TlsStream, buf: &[u8]) -> io::Result<usize> {
         let n = s.write(buf)?;
         // Only bytes on the wire count as written.
         s.flush()?;
         Ok(n)
     }
-    fn alive(&mut self) -> bool {
-        let Some(s) = &mut self.conn else {
-            return false;
-        };
-        if s.sock.set_nonblocking(true).is_err() {
-            return false;
-        }
-        // Session tickets and close_notify arrive here; anything else the
-        // server sends is read and ignored.
-        let alive = loop {
-            match s.conn.read_tls(&mut s.sock) {
-                Ok(0) => break false,
-                Ok(_) => {
-                    if s.conn.process_new_packets().is_err() {
-                        break false;
-                    }
-                    let mut scratch = [0u8; 512];
-                    loop {
-                        match s.conn.reader().read(&mut scratch) {
-                            Ok(0) => return false, // close_notify
-                            Ok(_) => continue,
-                            Err(_) => break,
-                        }
+    fn alive(s: &mut TlsStream) -> bool {
+        nonblocking(s, |s, nb| s.sock.set_nonblocking(nb), tls_peer_alive)
+    }
+}
+
+/// Reads what the server sent without blocking: session tickets and
+/// close_notify arrive here; anything else is read and ignored.
+fn tls_peer_alive(s: &mut TlsStream) -> bool {
+    loop {
+        match s.conn.read_tls(&mut s.sock) {
+            Ok(0) => return false,
+            Ok(_) => {
+                if s.conn.process_new_packets().is_err() {
+                    return false;
+                }
+                let mut scratch = [0u8; 512];
+                loop {
+                    match s.conn.reader().read(&mut scratch) {
+                        Ok(0) => return false, // close_notify
+                        Ok(_) => continue,
+                        Err(_) => break,
                     }
                 }
-                Err(e) => break e.kind() == io::ErrorKind::WouldBlock,
             }
-        };
-        alive && s.sock.set_nonblocking(false).is_ok()
+            Err(e) => return e.kind() == io::ErrorKind::WouldBlock,
+        }
     }
 }
