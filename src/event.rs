@@ -2,7 +2,7 @@
 //! are documented in `docs/events.md`; keep the two in step.
 
 use crate::capture::Timestamp;
-use crate::decode::IpProto;
+use crate::decode::{Addr, IpProto};
 use crate::detect::Detection;
 use crate::detect::engine::FlowDetect;
 use crate::detect::rtt::Rtt;
@@ -151,23 +151,45 @@ pub struct TcpSection {
 pub struct TunnelParentSection {
     /// Outer flow's `flow_id`.
     pub flow_id: u64,
-    /// Outer source (client) address.
-    pub src_ip: IpAddr,
-    /// Outer source port, when the outer protocol has ports.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub src_port: Option<u16>,
-    /// Outer destination address.
-    pub dest_ip: IpAddr,
-    /// Outer destination port.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub dest_port: Option<u16>,
-    /// Outer protocol.
-    pub proto: Proto,
+    /// The outer flow's endpoints and protocol.
+    #[serde(flatten)]
+    pub endpoints: Endpoints,
     /// Encapsulation (`gre`, `vxlan`, `gtp_u`, `teredo`, `ipip`, ...).
     #[serde(rename = "type")]
     pub kind: &'static str,
     /// Nesting depth of this flow (1 = inside a top-level flow).
     pub depth: u8,
+}
+
+/// A flow's two ends as EVE names them: the client is `src`, the server
+/// `dest`; ports only for transports that have them.
+#[derive(Clone, Copy, Serialize)]
+pub struct Endpoints {
+    /// Client address.
+    pub src_ip: IpAddr,
+    /// Client port.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub src_port: Option<u16>,
+    /// Server address.
+    pub dest_ip: IpAddr,
+    /// Server port.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dest_port: Option<u16>,
+    /// Transport protocol.
+    pub proto: Proto,
+}
+
+impl Endpoints {
+    /// The endpoints of `proto` between `src` and `dst`.
+    pub fn new(src: (Addr, u16), dst: (Addr, u16), proto: IpProto) -> Self {
+        Endpoints {
+            src_ip: src.0.ip(),
+            src_port: port(proto, src.1),
+            dest_ip: dst.0.ip(),
+            dest_port: port(proto, dst.1),
+            proto: Proto(proto),
+        }
+    }
 }
 
 /// One flow record (or alert) as written.
@@ -182,18 +204,9 @@ pub struct FlowEvent<'a> {
     /// Outer VLAN id.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub vlan: Option<[u16; 1]>,
-    /// Client address.
-    pub src_ip: IpAddr,
-    /// Client port.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub src_port: Option<u16>,
-    /// Server address.
-    pub dest_ip: IpAddr,
-    /// Server port.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub dest_port: Option<u16>,
-    /// Transport protocol.
-    pub proto: Proto,
+    /// Client and server, and the transport.
+    #[serde(flatten)]
+    pub endpoints: Endpoints,
     /// ICMP type of the first packet.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub icmp_type: Option<u8>,
@@ -429,11 +442,7 @@ impl<'a> FlowEvent<'a> {
             flow_id: f.flow_id,
             event_type: if alert_at.is_some() { "alert" } else { "flow" },
             vlan: (f.key.vlan != 0).then_some([f.key.vlan]),
-            src_ip: src.ip(),
-            src_port: port(proto, sport),
-            dest_ip: dst.ip(),
-            dest_port: port(proto, dport),
-            proto: Proto(proto),
+            endpoints: Endpoints::new((src, sport), (dst, dport), proto),
             icmp_type: f.icmp.map(|i| i.0),
             icmp_code: f.icmp.map(|i| i.1),
             app_proto: app.app_proto(),
@@ -451,11 +460,7 @@ impl<'a> FlowEvent<'a> {
             dns_name: v.dns_name,
             tunnel_parent: f.tunnel.as_ref().map(|t| TunnelParentSection {
                 flow_id: t.flow_id,
-                src_ip: t.src.ip(),
-                src_port: port(t.proto, t.src_port),
-                dest_ip: t.dst.ip(),
-                dest_port: port(t.proto, t.dst_port),
-                proto: Proto(t.proto),
+                endpoints: Endpoints::new((t.src, t.src_port), (t.dst, t.dst_port), t.proto),
                 kind: t.kind.name(),
                 depth: t.depth,
             }),
@@ -539,16 +544,9 @@ pub struct TlsRetryEvent<'a> {
     pub flow_id: u64,
     /// Always `tls`.
     pub event_type: &'static str,
-    /// Client address.
-    pub src_ip: IpAddr,
-    /// Client port.
-    pub src_port: u16,
-    /// Server address.
-    pub dest_ip: IpAddr,
-    /// Server port.
-    pub dest_port: u16,
-    /// Transport.
-    pub proto: Proto,
+    /// The flow's client, server and transport.
+    #[serde(flatten)]
+    pub endpoints: Endpoints,
     /// The second handshake.
     pub tls: &'a TlsEvent,
 }
@@ -581,11 +579,7 @@ pub fn write_flow(
         timestamp: ev.timestamp,
         flow_id: f.flow_id,
         event_type: "tls",
-        src_ip: ev.src_ip,
-        src_port: f.client().1,
-        dest_ip: ev.dest_ip,
-        dest_port: f.server().1,
-        proto: Proto(f.key.proto),
+        endpoints: ev.endpoints,
         tls,
     };
     let _ = serde_json::to_writer(&mut *out, &retry);

@@ -104,6 +104,22 @@ impl FlowSlot {
         (detect, FlowFacts::new(flow, app, dns_name.as_deref()))
     }
 
+    /// The timing look (cross-layer round trips) of the detectors.
+    fn judge_timing(&mut self, ctx: &DetectCtx) {
+        let FlowSlot {
+            flow,
+            app,
+            detect,
+            dns_name,
+        } = self;
+        let facts = FlowFacts::new(flow, app, dns_name.as_deref());
+        detect.on_timing(
+            || crate::detect::rtt::of_flow(flow, &app.packets, &ctx.home),
+            &facts,
+            ctx,
+        );
+    }
+
     /// What the event writer reads.
     fn view(&self) -> FlowView<'_> {
         FlowView {
@@ -152,22 +168,10 @@ impl Reporter {
             })
             .cloned()
             .collect();
-        {
-            let ctx = &*self.ctx;
-            let FlowSlot {
-                flow,
-                app,
-                detect,
-                dns_name,
-            } = &mut s;
-            let facts = FlowFacts::new(flow, app, dns_name.as_deref());
-            detect.on_end(&facts, ctx, &related);
-            detect.on_timing(
-                || crate::detect::rtt::of_flow(flow, &app.packets, &ctx.home),
-                &facts,
-                ctx,
-            );
-        }
+        let ctx = &*self.ctx;
+        let (detect, facts) = s.judge();
+        detect.on_end(&facts, ctx, &related);
+        s.judge_timing(ctx);
         if s.detect.alert_due() || s.detect.unalerted() {
             let at = s.flow.last_ts;
             self.alert(&mut s, at);
@@ -762,19 +766,9 @@ impl Worker {
             payload,
         };
         let ctx = &*report.ctx;
-        let FlowSlot {
-            flow,
-            app,
-            detect,
-            dns_name,
-        } = s;
-        let facts = FlowFacts::new(flow, app, dns_name.as_deref());
+        let (detect, facts) = s.judge();
         detect.on_packet(&view, &facts, ctx);
-        detect.on_timing(
-            || crate::detect::rtt::of_flow(flow, &app.packets, &ctx.home),
-            &facts,
-            ctx,
-        );
+        s.judge_timing(ctx);
         if s.detect.alert_due() {
             report.alert(s, ts);
         }
