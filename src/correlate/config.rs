@@ -90,7 +90,8 @@ pub struct Weights {
     /// `relay_on_control`: a controlling session goes through a relay.
     /// Default 20.
     pub relay_on_control: u32,
-    /// `sanctioned_contact`: contact with a sanctioned region. Default 40.
+    /// `sanctioned_contact`: contact with a sanctioned region. Default 50
+    /// (alone enough to alert at the default threshold).
     pub sanctioned_contact: u32,
     /// `advisory_vpn_service`: a VPN service named in the public advisories
     /// and reports (Astrill). Default 30.
@@ -101,7 +102,7 @@ pub struct Weights {
     /// `off_hours_activity`: context only, never alone enough. Default 5.
     pub off_hours_activity: u32,
     /// `dns_tunnel_spread`: DNS tunnelling spread over many flows.
-    /// Default 40.
+    /// Default 50 (alone enough to alert at the default threshold).
     pub dns_tunnel_spread: u32,
     /// `repeated_fully_encrypted`: fully-encrypted flows repeated to one
     /// destination. Default 20.
@@ -121,11 +122,11 @@ impl Default for Weights {
             shared_egress: 30,
             controller_distance: 25,
             relay_on_control: 20,
-            sanctioned_contact: 40,
+            sanctioned_contact: 50,
             advisory_vpn_service: 30,
             anonymiser_egress: 10,
             off_hours_activity: 5,
-            dns_tunnel_spread: 40,
+            dns_tunnel_spread: 50,
             repeated_fully_encrypted: 20,
         }
     }
@@ -713,7 +714,7 @@ mod tests {
         .expect("valid");
         assert_eq!(c.max_hosts, 5);
         assert_eq!(c.weights.shared_egress, 7);
-        assert_eq!(c.weights.sanctioned_contact, 40);
+        assert_eq!(c.weights.sanctioned_contact, 50);
         assert_eq!(c.window_s, 86_400);
         let h: IpAddr = "10.1.2.3".parse().expect("ip");
         let p: IpAddr = "8.8.8.8".parse().expect("ip");
