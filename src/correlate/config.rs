@@ -696,8 +696,10 @@ mod tests {
         });
         let e = c.validate().expect_err("refused");
         assert!(e.to_string().contains("working_hours[0].end_hour"), "{e}");
-        let mut c = CorrelateConfig::default();
-        c.max_hosts = 0;
+        let c = CorrelateConfig {
+            max_hosts: 0,
+            ..Default::default()
+        };
         assert!(
             c.validate()
                 .expect_err("refused")

@@ -711,8 +711,10 @@ mod tests {
 
     #[test]
     fn inbound_control_is_worse_from_hosting_and_abroad() {
-        let mut cfg = CorrelateConfig::default();
-        cfg.home_countries = vec!["US".into()];
+        let cfg = CorrelateConfig {
+            home_countries: vec!["US".into()],
+            ..Default::default()
+        };
         let mut a = s(SessionKind::RemoteIn, "rdp", 1, "198.51.100.9");
         a.from_hosting = true;
         a.peer_info.country_iso = Some("CN".into());

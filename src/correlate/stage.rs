@@ -297,16 +297,14 @@ impl Correlator {
         for d in &flags.dets {
             let kind = match d.category.as_str() {
                 "remote_access" if !host_is_client => SessionKind::RemoteIn,
-                "remote_access" if cfg.relay_tools.iter().any(|r| *r == d.protocol) => {
-                    SessionKind::RemoteTool
-                }
+                "remote_access" if cfg.relay_tools.contains(&d.protocol) => SessionKind::RemoteTool,
                 "remote_access" => SessionKind::RemoteOut,
                 "vpn" | "proxy" | "tunnel" if host_is_client => {
                     if cfg.vpn_concentrators.contains(&peer) {
                         self.stats.suppressed_concentrator += 1;
                         continue;
                     }
-                    if cfg.repeat.protocols.iter().any(|p| *p == d.protocol) {
+                    if cfg.repeat.protocols.contains(&d.protocol) {
                         repeat_protocol = Some(&d.protocol);
                     }
                     SessionKind::Anonymiser

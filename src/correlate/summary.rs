@@ -95,7 +95,7 @@ pub fn summarize(
             community_id: s.community_id.clone(),
         })
         .collect();
-    entries.sort_by(|a, b| (a.start_us, a.flow_id, a.kind).cmp(&(b.start_us, b.flow_id, b.kind)));
+    entries.sort_by_key(|a| (a.start_us, a.flow_id, a.kind));
     let skip = entries.len().saturating_sub(cfg.max_timeline);
     let control = h
         .sessions

@@ -79,11 +79,13 @@ fn inbound_rdp(id: u64, t_s: u64, peer: &str, host: &str) -> Observation {
 }
 
 fn farm_config() -> CorrelateConfig {
-    let mut c = CorrelateConfig::default();
-    c.sensor_location = Some(Location {
-        latitude: 40.71,
-        longitude: -74.01,
-    });
+    let mut c = CorrelateConfig {
+        sensor_location: Some(Location {
+            latitude: 40.71,
+            longitude: -74.01,
+        }),
+        ..Default::default()
+    };
     c.allow.push(AllowRule {
         protocol: "teamviewer".into(),
         hosts: vec!["10.2.0.0/16".parse().expect("cidr")],
@@ -276,8 +278,10 @@ fn dns_tunnel_spread_over_200_one_query_flows_alerts_with_the_domain() {
 
 #[test]
 fn host_count_stays_bounded_and_evictions_are_counted() {
-    let mut cfg = CorrelateConfig::default();
-    cfg.max_hosts = 1000;
+    let cfg = CorrelateConfig {
+        max_hosts: 1000,
+        ..Default::default()
+    };
     let mut c = Correlator::new(cfg).expect("valid");
     let mut out = Vec::new();
     for i in 0..100_000u32 {
@@ -304,8 +308,10 @@ fn host_count_stays_bounded_and_evictions_are_counted() {
 
 #[test]
 fn concentrator_sessions_from_one_address_are_shared_egress() {
-    let mut cfg = CorrelateConfig::default();
-    cfg.vpn_concentrators = vec![ip("192.0.2.10")];
+    let cfg = CorrelateConfig {
+        vpn_concentrators: vec![ip("192.0.2.10")],
+        ..Default::default()
+    };
     let obs: Vec<Observation> = (0..3u64)
         .map(|i| {
             let mut o = flow(
