@@ -393,6 +393,113 @@ impl Observation {
         })
     }
 
+    /// True when every string and list is within the input limits that
+    /// [`Observation::from_eve`] applies.
+    pub fn is_bounded(&self) -> bool {
+        let s = |v: &Option<String>| v.as_ref().is_none_or(|x| x.len() <= MAX_STR);
+        self.detections.len() <= MAX_DETECTIONS
+            && self.feeds.len() <= MAX_FEEDS
+            && self.feeds.iter().all(|f| f.len() <= 64)
+            && self.proto.len() <= 16
+            && s(&self.community_id)
+            && s(&self.network_direction)
+            && s(&self.ja4)
+            && s(&self.hassh)
+            && s(&self.src_peer.as_organization)
+            && s(&self.dest_peer.as_organization)
+            && self
+                .src_peer
+                .country_iso
+                .as_ref()
+                .is_none_or(|c| c.len() == 2)
+            && self
+                .dest_peer
+                .country_iso
+                .as_ref()
+                .is_none_or(|c| c.len() == 2)
+            && self.dns.as_ref().is_none_or(|d| {
+                d.rrname.len() <= MAX_DNS_NAME && d.rrtype.as_ref().is_none_or(|t| t.len() <= 16)
+            })
+            && self.remote_session.as_ref().is_none_or(|r| s(&r.direction))
+            && self.detections.iter().all(|d| {
+                d.category.len() <= 64
+                    && d.protocol.len() <= 64
+                    && d.basis.len() <= MAX_STR
+                    && d.evidence.len() <= MAX_EVIDENCE
+                    && d.evidence
+                        .iter()
+                        .all(|(k, v)| k.len() <= 64 && v.len() <= MAX_STR)
+            })
+    }
+
+    /// A copy cut to the input limits (see [`Observation::is_bounded`]);
+    /// copies only what it keeps.
+    pub fn clamped(&self) -> Observation {
+        let s = |v: &Option<String>| v.as_deref().map(|x| truncate(x, MAX_STR));
+        let peer = |p: &PeerInfo| PeerInfo {
+            country_iso: p.country_iso.as_ref().filter(|c| c.len() == 2).cloned(),
+            as_number: p.as_number,
+            as_organization: s(&p.as_organization),
+            latitude: p.latitude,
+            longitude: p.longitude,
+        };
+        Observation {
+            event_type: self.event_type,
+            start_us: self.start_us,
+            end_us: self.end_us,
+            flow_id: self.flow_id,
+            community_id: s(&self.community_id),
+            src_ip: self.src_ip,
+            src_port: self.src_port,
+            dest_ip: self.dest_ip,
+            dest_port: self.dest_port,
+            proto: truncate(&self.proto, 16),
+            network_direction: s(&self.network_direction),
+            detections: self
+                .detections
+                .iter()
+                .take(MAX_DETECTIONS)
+                .map(|d| ObsDetection {
+                    category: truncate(&d.category, 64),
+                    protocol: truncate(&d.protocol, 64),
+                    confidence: d.confidence,
+                    basis: truncate(&d.basis, MAX_STR),
+                    evidence: d
+                        .evidence
+                        .iter()
+                        .take(MAX_EVIDENCE)
+                        .map(|(k, v)| (truncate(k, 64), truncate(v, MAX_STR)))
+                        .collect(),
+                })
+                .collect(),
+            src_peer: peer(&self.src_peer),
+            dest_peer: peer(&self.dest_peer),
+            feeds: self
+                .feeds
+                .iter()
+                .take(MAX_FEEDS)
+                .map(|f| truncate(f, 64))
+                .collect(),
+            remote_session: self.remote_session.as_ref().map(|r| RemoteSessionInfo {
+                direction: s(&r.direction),
+                ..r.clone()
+            }),
+            rtt: self.rtt.clone(),
+            ja4: s(&self.ja4),
+            hassh: s(&self.hassh),
+            dns: self.dns.as_ref().map(|d| DnsInfo {
+                rrname: truncate(&d.rrname, MAX_DNS_NAME),
+                rrtype: d.rrtype.as_deref().map(|t| truncate(t, 16)),
+                answers: d.answers,
+                response_bytes: d.response_bytes,
+            }),
+            bytes_toserver: self.bytes_toserver,
+            bytes_toclient: self.bytes_toclient,
+            pkts_toserver: self.pkts_toserver,
+            pkts_toclient: self.pkts_toclient,
+        }
+    }
+
     /// True when a detection of `category` at `min` confidence or above is
     /// present.
     pub fn has_category(&self, category: &str, min: Confidence) -> bool {
@@ -544,5 +651,13 @@ mod tests {
         assert_eq!(o.rtt.as_ref().and_then(|r| r.app_ms), None);
         assert_eq!(o.dest_peer.country_iso, None);
         assert_eq!(o.dest_peer.latitude, None);
+        assert!(o.is_bounded());
+        let mut big = o.clone();
+        big.ja4 = Some(huge.clone());
+        big.feeds = vec![huge.clone(); 100];
+        assert!(!big.is_bounded());
+        let c = big.clamped();
+        assert!(c.is_bounded());
+        assert_eq!(c.feeds.len(), MAX_FEEDS);
     }
 }

@@ -205,14 +205,22 @@ impl Evidence {
         }
     }
 
-    fn add(&mut self, flow_id: u64, community_id: Option<&str>) {
+    fn add_flow(&mut self, flow_id: u64) {
         if self.flow_ids.len() < self.cap && !self.flow_ids.contains(&flow_id) {
             self.flow_ids.push(flow_id);
         }
+    }
+
+    fn add_community(&mut self, c: &str) {
+        if self.community_ids.len() < self.cap && !self.community_ids.iter().any(|x| x == c) {
+            self.community_ids.push(c.to_owned());
+        }
+    }
+
+    fn add(&mut self, flow_id: u64, community_id: Option<&str>) {
+        self.add_flow(flow_id);
         if let Some(c) = community_id {
-            if self.community_ids.len() < self.cap && !self.community_ids.iter().any(|x| x == c) {
-                self.community_ids.push(c.to_owned());
-            }
+            self.add_community(c);
         }
     }
 
@@ -606,9 +614,8 @@ fn from_findings(
     }
     let mut ev = Evidence::new(cfg.max_evidence);
     for x in &f {
-        for (i, id) in x.flow_ids.iter().enumerate() {
-            ev.add(*id, x.community_ids.get(i).map(String::as_str));
-        }
+        x.flow_ids.iter().for_each(|id| ev.add_flow(*id));
+        x.community_ids.iter().for_each(|c| ev.add_community(c));
     }
     let reason = list(f.iter().map(|x| x.reason.as_str()), 3);
     hit(rule, weight, reason, ev)

@@ -94,6 +94,32 @@ fn host_mut<'a>(
     h
 }
 
+/// The advisory-named VPN service a detection is about: its protocol is
+/// the name (`astrill`), its `service` evidence contains it, or its `name`
+/// / `cert_name` evidence (the DNS or certificate name the names detector
+/// matched) has it as a whole word (`*.astrill.com`, `O=Astrill ...`).
+fn advisory_service(names: &[String], d: &ObsDetection) -> Option<String> {
+    let word = |text: &str, name: &str| {
+        text.split(|c: char| !c.is_ascii_alphanumeric())
+            .any(|w| w.eq_ignore_ascii_case(name))
+    };
+    names
+        .iter()
+        .filter(|n| !n.is_empty())
+        .find(|n| {
+            let n = n.as_str();
+            d.protocol.eq_ignore_ascii_case(n)
+                || d.protocol.split('_').any(|w| w.eq_ignore_ascii_case(n))
+                || d.evidence
+                    .get("service")
+                    .is_some_and(|s| s.to_ascii_lowercase().contains(&n.to_ascii_lowercase()))
+                || ["name", "cert_name"]
+                    .iter()
+                    .any(|k| d.evidence.get(*k).is_some_and(|v| word(v, n)))
+        })
+        .cloned()
+}
+
 /// What one flow says, independent of which host is looked at.
 struct FlowFlags<'a> {
     dets: Vec<&'a ObsDetection>,
@@ -182,6 +208,15 @@ impl Correlator {
     /// Feeds one observation; host alerts it causes are appended to `out`
     /// (sorted by host address).
     pub fn observe(&mut self, obs: &Observation, out: &mut Vec<HostAlert>) {
+        // Built by hand (not by from_eve), an observation may exceed the
+        // input limits: bound a copy.
+        let clamped;
+        let obs = if obs.is_bounded() {
+            obs
+        } else {
+            clamped = obs.clamped();
+            &clamped
+        };
         self.stats.observations += 1;
         if obs.end_us < self.now_us {
             self.stats.out_of_order += 1;
@@ -318,16 +353,7 @@ impl Correlator {
                 self.stats.suppressed_allowed_tool += 1;
                 continue;
             }
-            let advisory = cfg
-                .advisory_vpn_services
-                .iter()
-                .find(|name| {
-                    d.protocol.contains(name.as_str())
-                        || d.evidence
-                            .get("service")
-                            .is_some_and(|s| s.to_ascii_lowercase().contains(name.as_str()))
-                })
-                .cloned();
+            let advisory = advisory_service(&cfg.advisory_vpn_services, d);
             let mut info = peer_info.clone();
             if kind == SessionKind::Sanctioned && info.country_iso.is_none() {
                 info.country_iso = d.evidence.get("country_iso").cloned();

@@ -435,3 +435,79 @@ fn golden_lines_run_through_the_stage() {
         Some(9_700_008)
     );
 }
+
+#[test]
+fn several_controllers_relay_and_advisory_names() {
+    let mut a = inbound_rdp(1, 0, "203.0.113.50", "10.7.0.2");
+    a.src_peer.country_iso = Some("CN".into());
+    a.detections.push(det("relay", "relay"));
+    let b = inbound_rdp(2, 60, "198.51.100.20", "10.7.0.2");
+    let c = inbound_rdp(3, 120, "192.0.2.99", "10.7.0.2");
+    let mut v = det("vpn", "vpn_service");
+    v.evidence.insert("name".into(), "eu7.astrill.com".into());
+    let d = flow(4, 130, "10.7.0.2", "198.18.3.3", 443, vec![v]);
+    let mut not = det("vpn", "vpn_service");
+    not.evidence
+        .insert("name".into(), "astrillion.example".into());
+    let e = flow(5, 140, "10.7.0.3", "198.18.3.4", 443, vec![not]);
+    let (c, _) = run(CorrelateConfig::default(), &[a, b, c, d, e]);
+    let ranked = c.hosts_ranked();
+    let h = &ranked[0];
+    assert_eq!(h.ip, ip("10.7.0.2"));
+    let names: Vec<Rule> = h.rules.iter().map(|r| r.name).collect();
+    for r in [
+        Rule::MultipleControllers,
+        Rule::RelayOnControl,
+        Rule::AdvisoryVpnService,
+    ] {
+        assert!(names.contains(&r), "{r:?} missing from {names:?}");
+    }
+    assert_eq!(
+        h.controlling_countries,
+        vec!["CN".to_owned(), "US".to_owned()]
+    );
+    let other = ranked
+        .iter()
+        .find(|x| x.ip == ip("10.7.0.3"))
+        .expect("scored");
+    assert!(
+        other
+            .rules
+            .iter()
+            .all(|r| r.name != Rule::AdvisoryVpnService)
+    );
+}
+
+#[test]
+fn hand_built_hostile_observations_are_bounded() {
+    let huge = "x".repeat(1 << 16);
+    let mut o = flow(
+        1,
+        0,
+        "10.8.0.1",
+        "198.18.0.9",
+        443,
+        vec![det("vpn", &huge); 200],
+    );
+    o.ja4 = Some(huge.clone());
+    o.community_id = Some(huge.clone());
+    o.rtt = Some(RttInfo {
+        tcp_ms: Some(f64::NAN),
+        app_ms: Some(f64::INFINITY),
+        ratio: None,
+    });
+    o.dns = Some(DnsInfo {
+        rrname: format!("{huge}.example.com"),
+        ..DnsInfo::default()
+    });
+    let (c, _) = run(CorrelateConfig::default(), &[o]);
+    let ranked = c.hosts_ranked();
+    let h = ranked.first().expect("scored");
+    assert!(
+        h.ja4
+            .iter()
+            .all(|j| j.len() <= crate::correlate::observation::MAX_STR)
+    );
+    assert!(h.timeline.iter().all(|t| t.protocol.len() <= 64));
+    assert!(serde_json::to_vec(&ranked).is_ok());
+}
