@@ -20,11 +20,11 @@ pub struct HostAlertInfo {
     pub action: &'static str,
     /// Generator id, 1 as for the single-flow alerts.
     pub gid: u32,
-    /// 9,700,000 + the leading rule's number (docs/host.md).
+    /// 8,700,000 + the leading rule's number (docs/host.md).
     pub signature_id: u32,
     /// Revision of the rule set, 1.
     pub rev: u32,
-    /// `GATEWARD HOST <leading rule> (+n more)`.
+    /// `GATEWARD HOST <leading rule>` (constant per signature id).
     pub signature: String,
     /// What kind of host risk the leading rule is.
     pub category: &'static str,
@@ -124,17 +124,9 @@ pub fn decide(
             }
         }
     }
-    let others = host
-        .hits
-        .iter()
-        .filter(|h| !h.context)
-        .count()
-        .saturating_sub(1);
-    let signature = if others == 0 {
-        format!("GATEWARD HOST {}", lead.name.name())
-    } else {
-        format!("GATEWARD HOST {} (+{others} more)", lead.name.name())
-    };
+    // Constant per signature id, as SIEM rules expect; the other rules are
+    // in `metadata.gateward_rule` and `host.rules`.
+    let signature = format!("GATEWARD HOST {}", lead.name.name());
     let mut metadata: BTreeMap<&'static str, Vec<String>> = BTreeMap::new();
     metadata.insert(
         "gateward_rule",
@@ -219,11 +211,8 @@ mod tests {
         let Decision::Alert(a) = d else {
             panic!("alert expected: {d:?}")
         };
-        assert_eq!(
-            a.alert.signature,
-            "GATEWARD HOST inbound_remote_control (+1 more)"
-        );
-        assert_eq!(a.alert.signature_id, 9_700_001);
+        assert_eq!(a.alert.signature, "GATEWARD HOST inbound_remote_control");
+        assert_eq!(a.alert.signature_id, 8_700_001);
         assert_eq!(a.host.score, 60);
         let mut line = Vec::new();
         a.to_json_line(&mut line);
