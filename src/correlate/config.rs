@@ -728,4 +728,33 @@ mod tests {
         assert!(serde_json::from_str::<CorrelateConfig>(r#"{"max_hostz": 5}"#).is_err());
         assert!(serde_json::from_str::<CorrelateConfig>(r#"{"weights": {"nope": 1}}"#).is_err());
     }
+
+    #[test]
+    fn the_documented_example_parses_and_matches_the_defaults() {
+        let path = format!("{}/docs/host.md", env!("CARGO_MANIFEST_DIR"));
+        let doc = std::fs::read_to_string(path).expect("docs/host.md");
+        let start = doc.find("```toml\n[correlate]").expect("example block") + "```toml\n".len();
+        let len = doc[start..].find("```").expect("end of block");
+        let table: toml::Table = toml::from_str(&doc[start..start + len]).expect("valid TOML");
+        let c: CorrelateConfig = table["correlate"]
+            .clone()
+            .try_into()
+            .expect("valid [correlate]");
+        assert_eq!(c.validate(), Ok(()));
+        // Everything the example leaves at its default value is the default.
+        let d = CorrelateConfig::default();
+        assert_eq!(c.weights, d.weights);
+        assert_eq!(c.dns, d.dns);
+        assert_eq!(c.repeat, d.repeat);
+        assert_eq!(c.shared_egress, d.shared_egress);
+        assert_eq!(c.controller_distance, d.controller_distance);
+        assert_eq!(c.home_net, d.home_net);
+        assert_eq!(c.relay_tools, d.relay_tools);
+        assert_eq!(
+            (c.window_s, c.max_hosts, c.alert_threshold),
+            (d.window_s, d.max_hosts, d.alert_threshold)
+        );
+        assert_eq!(c.working_hours.len(), 1);
+        assert_eq!(c.allow[0].protocol, "teamviewer");
+    }
 }

@@ -660,4 +660,54 @@ mod tests {
         assert!(c.is_bounded());
         assert_eq!(c.feeds.len(), MAX_FEEDS);
     }
+
+    #[test]
+    fn every_field_of_real_lines_with_the_wrong_type_never_panics() {
+        let path = format!(
+            "{}/tests/golden/recorded__rdp-xfreerdp.pcap.jsonl",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let text = std::fs::read_to_string(path).expect("golden file");
+        let line: Value = text
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .find(|v| v["event_type"] == "flow")
+            .expect("a flow line");
+        let wrong = [
+            Value::Null,
+            serde_json::json!(-1),
+            serde_json::json!(1e300),
+            serde_json::json!("x"),
+            serde_json::json!([]),
+            serde_json::json!({}),
+            Value::String("9".repeat(5000)),
+        ];
+        let mut paths: Vec<Vec<String>> = Vec::new();
+        if let Some(obj) = line.as_object() {
+            for (k, v) in obj {
+                paths.push(vec![k.clone()]);
+                if let Some(inner) = v.as_object() {
+                    paths.extend(inner.keys().map(|k2| vec![k.clone(), k2.clone()]));
+                }
+            }
+        }
+        paths.push(vec!["detections".into(), "0".into()]);
+        for path in &paths {
+            for w in &wrong {
+                let mut v = line.clone();
+                let slot = path
+                    .iter()
+                    .try_fold(&mut v, |cur, p| match p.parse::<usize>() {
+                        Ok(i) => cur.get_mut(i),
+                        Err(_) => cur.get_mut(p.as_str()),
+                    });
+                if let Some(slot) = slot {
+                    *slot = w.clone();
+                }
+                if let Some(o) = Observation::from_eve(&v) {
+                    assert!(o.is_bounded(), "{path:?}");
+                }
+            }
+        }
+    }
 }

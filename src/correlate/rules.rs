@@ -348,9 +348,15 @@ fn remote_control_with_vpn_egress(cfg: &CorrelateConfig, ss: &[&Session]) -> Opt
         .collect();
     // Distinct flows: a remote session inside a VPN is "from_anonymiser",
     // not this rule.
-    let separate = control
-        .iter()
-        .any(|c| egress.iter().any(|e| e.flow_id != c.flow_id));
+    let separate = match (control.first(), egress.is_empty()) {
+        // Some pair (control, egress) of different flows exists unless
+        // every one of them is the same flow: O(n), not O(n²).
+        (Some(first), false) => {
+            let x = first.flow_id;
+            control.iter().any(|c| c.flow_id != x) || egress.iter().any(|e| e.flow_id != x)
+        }
+        _ => false,
+    };
     if !separate {
         return None;
     }
