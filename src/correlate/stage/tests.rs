@@ -513,3 +513,62 @@ fn hand_built_hostile_observations_are_bounded() {
     assert!(h.timeline.iter().all(|t| t.protocol.len() <= 64));
     assert!(serde_json::to_vec(&ranked).is_ok());
 }
+
+#[test]
+fn real_anydesk_line_plus_a_real_openvpn_line_moved_onto_the_same_host() {
+    let host = ip("192.168.149.129");
+    // The file holds three captures of different years: keep the first.
+    let mut obs: Vec<Observation> = golden("anydesk.pcapng.jsonl")
+        .into_iter()
+        .filter(|o| o.src_ip == Some(host))
+        .collect();
+    let anydesk_end = obs
+        .iter()
+        .filter(|o| o.src_ip == Some(host) && o.detections.iter().any(|d| d.protocol == "anydesk"))
+        .map(|o| o.end_us)
+        .max()
+        .expect("an AnyDesk flow");
+    // The recorded OpenVPN handshake, as if the same laptop made it a minute
+    // after the AnyDesk session, to an outside server.
+    let mut vpn = golden("recorded__openvpn-udp-plain.pcap.jsonl")
+        .into_iter()
+        .find(|o| !o.detections.is_empty())
+        .expect("an OpenVPN flow");
+    let duration = vpn.end_us - vpn.start_us;
+    vpn.start_us = anydesk_end + 60 * US_PER_S;
+    vpn.end_us = vpn.start_us + duration;
+    vpn.src_ip = Some(host);
+    vpn.dest_ip = Some(ip("198.18.20.20"));
+    obs.push(vpn);
+    obs.sort_by_key(|o| (o.end_us, o.flow_id));
+    let (c, alerts) = run(CorrelateConfig::default(), &obs);
+    let ranked = c.hosts_ranked();
+    let h = ranked
+        .iter()
+        .find(|h| h.ip == host)
+        .expect("the laptop scores");
+    let names: Vec<Rule> = h.rules.iter().map(|r| r.name).collect();
+    assert_eq!(
+        names,
+        vec![
+            Rule::RemoteToolInUse,
+            Rule::RemoteControlWithVpnEgress,
+            Rule::AnonymiserEgress
+        ]
+    );
+    assert_eq!(h.score, 55);
+    let a = alerts
+        .iter()
+        .find(|a| a.src_ip == host)
+        .expect("host alert");
+    assert_eq!(
+        a.alert.signature,
+        "GATEWARD HOST remote_control_with_vpn_egress"
+    );
+    assert_eq!(a.alert.signature_id, 8_700_003);
+    assert!(
+        h.timeline
+            .iter()
+            .any(|t| t.protocol == "anydesk" && t.kind == SessionKind::RemoteTool)
+    );
+}
