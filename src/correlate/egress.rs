@@ -31,6 +31,7 @@ impl Member {
 
 #[derive(Clone, Debug)]
 struct Entry {
+    start_us: u64,
     time_us: u64,
     member: Member,
     peer: IpAddr,
@@ -96,8 +97,11 @@ impl SharedEgress {
         self.prefixes.is_empty()
     }
 
-    /// Adds one session from outside address `peer`; returns a hit when the
-    /// prefix reached `min_hosts` distinct members within the window.
+    /// Adds one session (`start_us`..`time_us`) from outside address `peer`;
+    /// returns a hit when the prefix reached `min_hosts` distinct members:
+    /// hosts within the window, concentrator sessions only when they
+    /// overlap in time with the newest concentrator session (concurrent, so
+    /// one laptop reconnecting does not count).
     #[allow(clippy::too_many_arguments)]
     pub fn observe(
         &mut self,
@@ -105,6 +109,7 @@ impl SharedEgress {
         max_evidence: usize,
         peer: IpAddr,
         member: Member,
+        start_us: u64,
         time_us: u64,
         flow_id: u64,
         community_id: Option<&str>,
@@ -124,12 +129,14 @@ impl SharedEgress {
             .find(|e| e.flow_id == flow_id && e.member == member)
         {
             e.time_us = e.time_us.max(time_us);
+            e.start_us = e.start_us.min(start_us);
         } else {
             if list.len() >= cfg.max_sessions_per_prefix {
                 list.pop_front();
                 effect.truncated = true;
             }
             list.push_back(Entry {
+                start_us: start_us.min(time_us),
                 time_us,
                 member,
                 peer,
@@ -137,22 +144,37 @@ impl SharedEgress {
                 community_id: community_id.map(str::to_owned),
             });
         }
-        let members: BTreeSet<Member> = list.iter().map(|e| e.member).collect();
+        let newest_session = list
+            .iter()
+            .rev()
+            .find(|e| matches!(e.member, Member::ConcentratorSession(..)))
+            .map(|e| (e.start_us, e.time_us));
+        let counted: Vec<&Entry> = list
+            .iter()
+            .filter(|e| match e.member {
+                Member::Host(_) => true,
+                Member::ConcentratorSession(..) => {
+                    newest_session.is_some_and(|(s, t)| e.start_us <= t && e.time_us >= s)
+                }
+            })
+            .collect();
+        let members: BTreeSet<Member> = counted.iter().map(|e| e.member).collect();
         if members.len() < cfg.min_hosts {
             return (None, effect);
         }
-        let peers: BTreeSet<IpAddr> = list.iter().map(|e| e.peer).collect();
+        let peers: BTreeSet<IpAddr> = counted.iter().map(|e| e.peer).collect();
         let hosts: BTreeSet<IpAddr> = members.iter().map(|m| m.host()).collect();
-        let what = if members
+        let sessions = members
             .iter()
-            .all(|m| matches!(m, Member::ConcentratorSession(..)))
-        {
-            format!(
-                "{} concurrent VPN sessions to concentrator(s)",
-                members.len()
-            )
-        } else {
-            format!("{} internal hosts remote-controlled", hosts.len())
+            .filter(|m| matches!(m, Member::ConcentratorSession(..)))
+            .count();
+        let controlled = members.len() - sessions;
+        let what = match (controlled, sessions) {
+            (0, n) => format!("{n} concurrent VPN sessions to concentrator(s)"),
+            (h, 0) => format!("{h} internal hosts remote-controlled"),
+            (h, n) => {
+                format!("{h} internal hosts remote-controlled and {n} concurrent VPN sessions")
+            }
         };
         let addr = if peers.len() == 1 {
             peers
@@ -162,7 +184,7 @@ impl SharedEgress {
         } else {
             format!("{} addresses of one outside prefix {prefix}", peers.len())
         };
-        let skip = list.len().saturating_sub(max_evidence);
+        let skip = counted.len().saturating_sub(max_evidence);
         let hit = EgressHit {
             prefix: prefix.to_string(),
             reason: format!(
@@ -175,8 +197,8 @@ impl SharedEgress {
                     .join(", ")
             ),
             members: members.into_iter().collect(),
-            flow_ids: list.iter().skip(skip).map(|e| e.flow_id).collect(),
-            community_ids: list
+            flow_ids: counted.iter().skip(skip).map(|e| e.flow_id).collect(),
+            community_ids: counted
                 .iter()
                 .skip(skip)
                 .filter_map(|e| e.community_id.clone())
@@ -203,33 +225,60 @@ mod tests {
         let h = |s: &str| Member::Host(s.parse().expect("ip"));
         let p = |s: &str| -> IpAddr { s.parse().expect("ip") };
         assert!(
-            t.observe(&cfg, 8, p("198.51.100.7"), h("10.0.0.1"), 0, 1, None)
+            t.observe(&cfg, 8, p("198.51.100.7"), h("10.0.0.1"), 0, 0, 1, None)
                 .0
                 .is_none()
         );
         assert!(
-            t.observe(&cfg, 8, p("198.51.100.7"), h("10.0.0.1"), 1, 2, None)
+            t.observe(&cfg, 8, p("198.51.100.7"), h("10.0.0.1"), 1, 1, 2, None)
                 .0
                 .is_none()
         );
         assert!(
-            t.observe(&cfg, 8, p("198.51.100.9"), h("10.0.0.2"), 2, 3, None)
+            t.observe(&cfg, 8, p("198.51.100.9"), h("10.0.0.2"), 2, 2, 3, None)
                 .0
                 .is_none()
         );
         // Another /24 does not count.
         assert!(
-            t.observe(&cfg, 8, p("198.51.101.9"), h("10.0.0.3"), 3, 4, None)
+            t.observe(&cfg, 8, p("198.51.101.9"), h("10.0.0.3"), 3, 3, 4, None)
                 .0
                 .is_none()
         );
         let hit = t
-            .observe(&cfg, 8, p("198.51.100.200"), h("10.0.0.3"), 4, 5, None)
+            .observe(&cfg, 8, p("198.51.100.200"), h("10.0.0.3"), 4, 4, 5, None)
             .0
             .expect("fires");
         assert_eq!(hit.prefix, "198.51.100.0/24");
         assert_eq!(hit.members.len(), 3);
         assert!(hit.reason.contains("3 internal hosts"), "{}", hit.reason);
         assert_eq!(t.len(), 2);
+    }
+
+    #[test]
+    fn concentrator_sessions_count_only_when_concurrent() {
+        let cfg = SharedEgressConfig::default();
+        let mut t = SharedEgress::new(&cfg);
+        let peer: IpAddr = "198.51.100.7".parse().expect("ip");
+        let conc: IpAddr = "192.0.2.10".parse().expect("ip");
+        // One laptop reconnecting three times: sequential sessions.
+        for i in 0..3u64 {
+            let m = Member::ConcentratorSession(conc, i);
+            let (hit, _) = t.observe(&cfg, 8, peer, m, i * 100, i * 100 + 50, i, None);
+            assert!(hit.is_none());
+        }
+        // Three laptops at once.
+        let mut last = None;
+        for i in 10..13u64 {
+            let m = Member::ConcentratorSession(conc, i);
+            last = t.observe(&cfg, 8, peer, m, 1_000, 2_000 + i, i, None).0;
+        }
+        let hit = last.expect("fires");
+        assert!(
+            hit.reason.contains("3 concurrent VPN sessions"),
+            "{}",
+            hit.reason
+        );
+        assert_eq!(hit.flow_ids, vec![10, 11, 12]);
     }
 }
