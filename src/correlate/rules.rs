@@ -592,11 +592,12 @@ fn off_hours(cfg: &CorrelateConfig, host: &HostState, ss: &[&Session]) -> Option
         return None;
     }
     let reason = format!(
-        "{n} flagged session(s) started outside working hours {:02}:00-{:02}:00 (UTC{:+03}:{:02}{})",
+        "{n} flagged session(s) started outside working hours {:02}:00-{:02}:00 (UTC{}{:02}:{:02}{})",
         wh.start_hour,
         wh.end_hour,
-        wh.utc_offset_minutes / 60,
-        (wh.utc_offset_minutes % 60).abs(),
+        if wh.utc_offset_minutes < 0 { '-' } else { '+' },
+        wh.utc_offset_minutes.unsigned_abs() / 60,
+        wh.utc_offset_minutes.unsigned_abs() % 60,
         if wh.weekdays_only {
             ", Monday to Friday"
         } else {
@@ -792,5 +793,12 @@ mod tests {
         assert_eq!(names, vec![Rule::AnonymiserEgress, Rule::OffHoursActivity]);
         assert_eq!(leader(&hits).map(|x| x.name), Some(Rule::AnonymiserEgress));
         assert_eq!(total(&hits), 15);
+        assert!(
+            hits[1]
+                .reason
+                .contains("08:00-19:00 (UTC+00:00, Monday to Friday)"),
+            "{}",
+            hits[1].reason
+        );
     }
 }
