@@ -572,3 +572,49 @@ fn real_anydesk_line_plus_a_real_openvpn_line_moved_onto_the_same_host() {
             .any(|t| t.protocol == "anydesk" && t.kind == SessionKind::RemoteTool)
     );
 }
+
+#[test]
+fn per_host_and_cross_flow_caps_are_counted() {
+    let cfg = CorrelateConfig {
+        max_sessions_per_host: 64,
+        max_fingerprints_per_host: 4,
+        dns: crate::correlate::config::DnsConfig {
+            max_domains: 100,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let mut c = Correlator::new(cfg).expect("valid");
+    let mut out = Vec::new();
+    for i in 0..10_000u64 {
+        let mut o = flow(
+            i,
+            i,
+            "10.9.0.1",
+            "198.18.0.1",
+            1194,
+            vec![det("vpn", "openvpn")],
+        );
+        o.ja4 = Some(format!("t13d_{i}"));
+        c.observe(&o, &mut out);
+    }
+    for i in 0..1_000u64 {
+        let mut o = flow(20_000 + i, 10_000 + i, "10.9.0.2", "10.9.0.53", 53, vec![]);
+        o.dns = Some(DnsInfo {
+            rrname: format!("www.domain{i}.example"),
+            ..DnsInfo::default()
+        });
+        c.observe(&o, &mut out);
+    }
+    let s = c.stats();
+    assert_eq!(s.sessions_truncated, 10_000 - 64);
+    assert_eq!(s.fingerprints_truncated, 10_000 - 4);
+    assert_eq!(s.dns_pairs_evicted, 1_000 - 100);
+    let ranked = c.hosts_ranked();
+    let h = ranked
+        .iter()
+        .find(|h| h.ip == ip("10.9.0.1"))
+        .expect("scored");
+    assert_eq!(h.timeline.len(), 64);
+    assert_eq!(h.ja4.len(), 4);
+}
