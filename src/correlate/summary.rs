@@ -120,3 +120,54 @@ pub fn summarize(
         active_hours_utc: h.active_hours(cutoff_us),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::correlate::host::Session;
+    use crate::correlate::observation::PeerInfo;
+
+    #[test]
+    fn timeline_is_sorted_capped_to_the_most_recent_and_lists_controllers() {
+        let cfg = CorrelateConfig {
+            max_timeline: 3,
+            ..Default::default()
+        };
+        let mut h = HostState::new("10.0.0.1".parse().expect("ip"), 0);
+        for (i, start) in [50u64, 10, 40, 20, 30].into_iter().enumerate() {
+            h.sessions.push_back(Session {
+                kind: SessionKind::RemoteIn,
+                category: "remote_access".into(),
+                protocol: "vnc".into(),
+                peer: IpAddr::from([198, 51, 100, i as u8]),
+                server_port: Some(5900),
+                peer_info: PeerInfo {
+                    country_iso: Some(if i % 2 == 0 { "DE" } else { "FR" }.into()),
+                    ..PeerInfo::default()
+                },
+                peer_external: true,
+                start_us: start,
+                end_us: start + 5,
+                flow_id: i as u64,
+                community_id: None,
+                duration_s: None,
+                interactive: None,
+                rtt: None,
+                from_hosting: false,
+                anonymised: false,
+                relay: false,
+                advisory_service: None,
+                feeds: Vec::new(),
+            });
+        }
+        let s = summarize(&cfg, &h, Vec::new(), 0);
+        let starts: Vec<u64> = s.timeline.iter().map(|t| t.start_us).collect();
+        assert_eq!(starts, vec![30, 40, 50]);
+        assert_eq!(s.controlling_peers.len(), 5);
+        assert_eq!(
+            s.controlling_countries,
+            vec!["DE".to_owned(), "FR".to_owned()]
+        );
+        assert_eq!(s.score, 0);
+    }
+}
