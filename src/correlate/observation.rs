@@ -662,6 +662,27 @@ mod tests {
     }
 
     #[test]
+    fn reads_coordinates_only_as_a_pair() {
+        let base = serde_json::json!({
+            "event_type": "alert", "src_ip": "203.0.113.9", "dest_ip": "10.0.0.1", "flow_id": 7,
+            "timestamp": "2026-11-21T02:36:38.141133+0000",
+            "src_geo": {"country_iso": "de", "latitude": 52.5, "longitude": 13.4},
+            "dest_geo": {"location": {"lat": 40.7}},
+            "src_as": {"number": 24940, "organization": "Hetzner Online GmbH"}
+        });
+        let o = Observation::from_eve(&base).expect("parses");
+        assert_eq!(o.event_type, EventKind::Alert);
+        assert_eq!(o.end_us, o.start_us);
+        assert_eq!(
+            (o.src_peer.latitude, o.src_peer.longitude),
+            (Some(52.5), Some(13.4))
+        );
+        assert_eq!(o.src_peer.country_iso.as_deref(), Some("DE"));
+        assert_eq!(o.src_peer.as_number, Some(24_940));
+        assert_eq!((o.dest_peer.latitude, o.dest_peer.longitude), (None, None));
+    }
+
+    #[test]
     fn every_field_of_real_lines_with_the_wrong_type_never_panics() {
         let path = format!(
             "{}/tests/golden/recorded__rdp-xfreerdp.pcap.jsonl",
