@@ -9,6 +9,7 @@
 
 pub mod capture;
 pub mod config;
+pub mod correlate;
 pub mod daemon;
 pub mod decode;
 pub mod detect;
