@@ -373,10 +373,13 @@ impl<'a> FlowEvent<'a> {
     /// Builds the record of a flow (`reason` is `None` for an interim
     /// record), or, with `alert_at`, the alert written when a detection was
     /// made at that time.
+    /// `logged` is when the record is written, in capture time (a flow
+    /// record's `timestamp`, as Suricata's); an alert's is `alert_at`.
     pub fn from_flow(
         v: &FlowView<'a>,
         reason: Option<EndReason>,
         alert_at: Option<Timestamp>,
+        logged: Timestamp,
         seed: u16,
         facts: &'a EventFacts,
     ) -> Self {
@@ -438,7 +441,7 @@ impl<'a> FlowEvent<'a> {
             }
         });
         FlowEvent {
-            timestamp: EveTime(alert_at.unwrap_or(f.first_ts)),
+            timestamp: EveTime(alert_at.unwrap_or(logged)),
             flow_id: f.flow_id,
             event_type: if alert_at.is_some() { "alert" } else { "flow" },
             vlan: (f.key.vlan != 0).then_some([f.key.vlan]),
@@ -478,7 +481,7 @@ impl<'a> FlowEvent<'a> {
                 reason: if alert_at.is_some() {
                     None
                 } else {
-                    Some(reason.map_or("active_timeout", EndReason::name))
+                    Some(reason.map_or(INTERIM, EndReason::name))
                 },
                 alerted: !detections.is_empty(),
             },
@@ -517,6 +520,9 @@ impl<'a> FlowEvent<'a> {
     }
 }
 
+/// `flow.reason` of an interim record (active timeout).
+const INTERIM: &str = "active_timeout";
+
 /// Transport name used in signatures.
 fn transport_name(proto: IpProto) -> &'static str {
     match proto.0 {
@@ -554,17 +560,11 @@ pub struct TlsRetryEvent<'a> {
 /// Appends the JSON lines of a flow record for `f` to `out`: the record,
 /// then a `tls` record for a retried handshake if there was one. Returns
 /// lines written.
-pub fn write_flow(
-    out: &mut Vec<u8>,
-    v: &FlowView<'_>,
-    reason: Option<EndReason>,
-    seed: u16,
-    facts: &EventFacts,
-) -> u64 {
+pub fn write_flow(out: &mut Vec<u8>, v: &FlowView<'_>, ev: &FlowEvent<'_>) -> u64 {
     let f = v.flow;
-    let ev = FlowEvent::from_flow(v, reason, None, seed, facts);
+    let reason = ev.flow.reason;
     // Serialising plain data into a Vec cannot fail.
-    let _ = serde_json::to_writer(&mut *out, &ev);
+    let _ = serde_json::to_writer(&mut *out, ev);
     out.push(b'\n');
     let retry = v
         .app
@@ -572,7 +572,7 @@ pub fn write_flow(
         .as_ref()
         .and_then(|d| d.tls.as_ref())
         .and_then(|t| t.retry_event());
-    let Some(tls) = retry.filter(|_| reason.is_some()) else {
+    let Some(tls) = retry.filter(|_| reason.is_some_and(|r| r != INTERIM)) else {
         return 1;
     };
     let retry = TlsRetryEvent {
@@ -595,7 +595,7 @@ pub fn write_alert(
     seed: u16,
     facts: &EventFacts,
 ) {
-    let ev = FlowEvent::from_flow(v, None, Some(at), seed, facts);
+    let ev = FlowEvent::from_flow(v, None, Some(at), at, seed, facts);
     let _ = serde_json::to_writer(&mut *out, &ev);
     out.push(b'\n');
 }

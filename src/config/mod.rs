@@ -40,6 +40,8 @@ pub struct Config {
     pub capture: daemon::CaptureConfig,
     /// Daemon lifecycle: privilege drop, stats, metrics, shutdown, pidfile.
     pub daemon: daemon::DaemonConfig,
+    /// `[correlate]`: the per-host correlation stage (docs/host.md).
+    pub correlate: crate::correlate::CorrelateConfig,
 }
 
 /// The address → name cache fed by DNS answers.
@@ -80,6 +82,7 @@ impl Default for Config {
             enrich: Default::default(),
             capture: Default::default(),
             daemon: Default::default(),
+            correlate: Default::default(),
         }
     }
 }
@@ -359,6 +362,13 @@ impl Config {
         Ok(cfg)
     }
 
+    /// The correlation stage's settings, with the sensor's `home_net`.
+    pub fn correlate_config(&self) -> crate::correlate::CorrelateConfig {
+        let mut c = self.correlate.clone();
+        c.home_net = self.home_net.clone();
+        c
+    }
+
     /// The detection settings this configuration describes, with its
     /// enrichment databases and feeds loaded (a broken one is an error
     /// naming the section).
@@ -387,6 +397,9 @@ impl Config {
             return Err("decode.max_tunnel_depth must be at most 16".into());
         }
         self.allow.validate()?;
+        self.correlate_config()
+            .validate()
+            .map_err(|e| e.to_string())?;
         crate::detect::engine::DetectCtx::check(&self.detect)?;
         self.enrich.validate().map_err(|e| format!("enrich: {e}"))?;
         if self.dns.min_ttl > self.dns.max_ttl {

@@ -328,10 +328,13 @@ impl Default for RepeatConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct CorrelateConfig {
-    /// Internal networks: only their hosts get host state. Default the
+    /// Run the stage (`analyze`, `run`). Default true.
+    pub enabled: bool,
+    /// Internal networks: only their hosts get host state. Not a key of
+    /// `[correlate]`: the sensor's top-level `home_net` is used. Default the
     /// private ranges 10/8, 172.16/12, 192.168/16, fc00::/7 (Suricata's
     /// `HOME_NET` default).
-    #[serde(with = "nets")]
+    #[serde(with = "nets", skip_deserializing)]
     pub home_net: Vec<IpNetwork>,
     /// Sliding window over capture time, seconds. Default 86400 (24 h).
     pub window_s: u64,
@@ -415,6 +418,7 @@ impl Default for CorrelateConfig {
     fn default() -> Self {
         let nets = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"];
         CorrelateConfig {
+            enabled: true,
             home_net: nets.iter().filter_map(|n| n.parse().ok()).collect(),
             window_s: 86_400,
             max_hosts: 10_000,

@@ -528,6 +528,16 @@ mod tests {
             .expect("a flow record")
     }
 
+    fn flow_to(file: &str, dest: &str) -> Observation {
+        let path = format!("{}/tests/golden/{file}", env!("CARGO_MANIFEST_DIR"));
+        let text = std::fs::read_to_string(&path).expect("golden file");
+        text.lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter(|v| v["event_type"] == "flow" && v["dest_ip"] == dest)
+            .find_map(|v| Observation::from_eve(&v))
+            .expect("a flow record")
+    }
+
     #[test]
     fn reads_an_rdp_flow() {
         let o = first_flow("recorded__rdp-xfreerdp.pcap.jsonl");
@@ -575,7 +585,7 @@ mod tests {
         assert_eq!(o.proto, "UDP");
         assert!(o.remote_session.is_none());
 
-        let o = first_flow("sanctioned.pcap.enrich.jsonl");
+        let o = flow_to("sanctioned.pcap.enrich.jsonl", "175.45.176.1");
         assert_eq!(o.dest_peer.country_iso.as_deref(), Some("KP"));
         assert_eq!(o.dest_peer.as_number, Some(131_279));
         assert_eq!(

@@ -3,6 +3,7 @@
 //! steady state allocates nothing per packet.
 
 use crate::capture::{LinkType, RawPacket, Timestamp};
+use crate::correlate::Observation;
 
 #[derive(Clone, Copy)]
 struct Meta {
@@ -29,6 +30,10 @@ pub struct Batch {
     /// Position among all batches the reader sent (offline runs write the
     /// workers' output in this order, so it does not depend on timing).
     pub seq: u64,
+    /// Set on the last batch of a clock tick (sent to every worker at
+    /// once): every event logged before this capture time has then reached
+    /// the writer, which may hand those to the correlation stage.
+    pub release: Option<Timestamp>,
 }
 
 /// A worker's output for one batch (offline runs), or its final output
@@ -38,6 +43,11 @@ pub struct Chunk {
     pub seq: u64,
     /// JSON lines.
     pub data: Vec<u8>,
+    /// Finished flows for the correlation stage, with the capture time
+    /// they were logged at.
+    pub observations: Vec<(Timestamp, Observation)>,
+    /// The batch's [`Batch::release`].
+    pub release: Option<Timestamp>,
 }
 
 /// Sequence numbers from here on are the workers' end-of-input output,
@@ -52,6 +62,7 @@ impl Batch {
             meta: Vec::with_capacity(packets),
             now: Timestamp(0),
             seq: 0,
+            release: None,
         }
     }
 

@@ -11,6 +11,7 @@ pub use live::{LiveOutcome, LiveOutput, LiveRun, LiveSnapshot, OutputCounter, Wr
 
 use crate::capture::{CaptureError, FileSource, PacketSource, Timestamp};
 use crate::config::Config;
+use crate::correlate::{Correlator, Observation};
 use crate::stats::RunStats;
 use batch::{Batch, Chunk};
 use crossbeam_channel::{Receiver, Sender, bounded, unbounded};
@@ -58,6 +59,9 @@ pub struct RunOutcome {
     pub errors: Vec<InputError>,
     /// The output could not be written (other than a closed pipe).
     pub output_error: Option<std::io::Error>,
+    /// The correlation stage at the end of the run (host ranking for the
+    /// report, its counters), when it ran.
+    pub correlator: Option<Correlator>,
 }
 
 struct Fanout {
@@ -84,10 +88,15 @@ impl Fanout {
     }
 
     fn send(&mut self, w: usize) {
+        self.send_marked(w, None);
+    }
+
+    fn send_marked(&mut self, w: usize, release: Option<Timestamp>) {
         let fresh = self.fresh();
         let mut b = std::mem::replace(&mut self.pending[w], fresh);
         b.now = self.now;
         b.seq = self.next_seq;
+        b.release = release;
         self.next_seq += 1;
         // A worker only goes away if it panicked; the join reports that.
         let _ = self.senders[w].send(b);
@@ -116,10 +125,19 @@ impl Fanout {
             self.send(w);
         }
         if self.now.micros_since(self.last_tick) >= TICK_US {
-            self.last_tick = self.now;
-            for w in 0..self.senders.len() {
-                self.send(w);
-            }
+            self.tick();
+        }
+    }
+
+    /// Sends every worker its batch, empty or not, so each sees the clock
+    /// move; the last one tells the writer that everything logged before
+    /// now has arrived.
+    fn tick(&mut self) {
+        self.last_tick = self.now;
+        let n = self.senders.len();
+        for w in 0..n {
+            let release = (w + 1 == n).then_some(self.now);
+            self.send_marked(w, release);
         }
     }
 
@@ -131,18 +149,25 @@ impl Fanout {
             self.now = now;
         }
         if self.now.micros_since(self.last_tick) >= TICK_US {
-            self.last_tick = self.now;
-            for w in 0..self.senders.len() {
-                self.send(w);
-            }
+            self.tick();
         }
     }
 
+    /// Hands over every partial batch now.
     fn flush(&mut self) {
         for w in 0..self.senders.len() {
             if !self.pending[w].is_empty() {
                 self.send(w);
             }
+        }
+    }
+
+    /// End of input: every worker gets a last batch at the final clock, so
+    /// flows still open are logged at the same capture time whatever the
+    /// worker count.
+    fn finish(&mut self) {
+        for w in 0..self.senders.len() {
+            self.send(w);
         }
     }
 }
@@ -161,9 +186,16 @@ pub fn run_offline(
     let started = Instant::now();
     let workers = cfg.pipeline.worker_count();
     let (out_tx, out_rx) = bounded::<Chunk>(workers * 4);
+    let correlator = if cfg.correlate.enabled {
+        // Validated with the configuration, so this cannot fail here.
+        Correlator::new(cfg.correlate_config()).ok()
+    } else {
+        None
+    };
+    let correlate = correlator.is_some();
     let writer = std::thread::Builder::new()
         .name("gw-writer".into())
-        .spawn(move || write_all(out, out_rx))
+        .spawn(move || write_all(out, out_rx, correlator))
         .expect("spawn writer thread");
 
     let (free_tx, free_rx) = unbounded::<Batch>();
@@ -172,7 +204,7 @@ pub fn run_offline(
     for i in 0..workers {
         let (tx, rx) = bounded::<Batch>(cfg.pipeline.queue_batches);
         senders.push(tx);
-        let mut w = Worker::ordered(cfg, workers, i, out_tx.clone(), ctx.clone());
+        let mut w = Worker::ordered(cfg, workers, i, out_tx.clone(), ctx.clone(), correlate);
         let free_tx = free_tx.clone();
         handles.push(
             std::thread::Builder::new()
@@ -223,7 +255,7 @@ pub fn run_offline(
             }
         }
     }
-    fan.flush();
+    fan.finish();
     drop(fan);
     for h in handles {
         match h.join() {
@@ -231,13 +263,14 @@ pub fn run_offline(
             Err(_) => stats.worker_panics += 1,
         }
     }
-    let (output_errors, output_error) = writer.join().unwrap_or((1, None));
+    let (output_errors, output_error, correlator) = writer.join().unwrap_or((1, None, None));
     stats.output_errors = output_errors;
     stats.elapsed_secs = started.elapsed().as_secs_f64();
     RunOutcome {
         stats,
         errors,
         output_error,
+        correlator,
     }
 }
 
@@ -259,38 +292,114 @@ fn pump<S: PacketSource>(mut src: S, fan: &mut Fanout) -> Result<(), CaptureErro
 /// sent their batches (then each worker's end-of-input output, in worker
 /// order), so a run's output depends only on its input and worker count.
 /// Chunks that arrive early wait; the reader's bounded queues bound how
-/// many. A closed pipe (`| head`) ends writing quietly; other errors are
-/// returned.
-fn write_all(out: Box<dyn Write + Send>, rx: Receiver<Chunk>) -> (u64, Option<std::io::Error>) {
+/// many. Observations go to the correlation stage once a clock tick says
+/// every earlier one has arrived, sorted by (logged time, flow id), so the
+/// stage sees the same sequence whatever the worker count; its host alerts
+/// are written in between. A closed pipe (`| head`) ends writing quietly;
+/// other errors are returned.
+fn write_all(
+    out: Box<dyn Write + Send>,
+    rx: Receiver<Chunk>,
+    correlator: Option<Correlator>,
+) -> (u64, Option<std::io::Error>, Option<Correlator>) {
     let mut w = Sink {
         out: std::io::BufWriter::with_capacity(1 << 20, out),
         failed: 0,
         error: None,
     };
+    let mut stage = correlator.map(Stage::new);
     let mut next: u64 = 0;
-    let mut early: std::collections::BTreeMap<u64, Vec<u8>> = Default::default();
+    let mut early: std::collections::BTreeMap<u64, Chunk> = Default::default();
+    let take = |c: Chunk, w: &mut Sink, stage: &mut Option<Stage>| {
+        w.write(&c.data);
+        if let Some(st) = stage.as_mut() {
+            st.add(c.observations);
+            if let Some(t) = c.release {
+                st.release(Some(t), w);
+            }
+        }
+    };
     for chunk in rx {
         if chunk.seq != next {
-            early.insert(chunk.seq, chunk.data);
+            early.insert(chunk.seq, chunk);
             continue;
         }
-        w.write(&chunk.data);
+        take(chunk, &mut w, &mut stage);
         next += 1;
-        while let Some(data) = early.remove(&next) {
-            w.write(&data);
+        while let Some(c) = early.remove(&next) {
+            take(c, &mut w, &mut stage);
             next += 1;
         }
     }
-    for data in early.into_values() {
-        w.write(&data);
+    for c in std::mem::take(&mut early).into_values() {
+        take(c, &mut w, &mut stage);
     }
+    let correlator = stage.map(|mut st| {
+        st.release(None, &mut w);
+        st.finish(&mut w)
+    });
     if w.failed == 0
         && let Err(e) = w.out.flush()
         && e.kind() != std::io::ErrorKind::BrokenPipe
     {
         w.error = Some(e);
     }
-    (w.failed, w.error)
+    (w.failed, w.error, correlator)
+}
+
+/// The correlation stage inside the offline writer: observations wait,
+/// sorted, until a tick releases them.
+struct Stage {
+    correlator: Correlator,
+    waiting: std::collections::BTreeMap<(Timestamp, u64, u64), Observation>,
+    arrivals: u64,
+    alerts: Vec<crate::correlate::HostAlert>,
+    line: Vec<u8>,
+}
+
+impl Stage {
+    fn new(correlator: Correlator) -> Self {
+        Stage {
+            correlator,
+            waiting: Default::default(),
+            arrivals: 0,
+            alerts: Vec::new(),
+            line: Vec::new(),
+        }
+    }
+
+    fn add(&mut self, observations: Vec<(Timestamp, Observation)>) {
+        for (at, o) in observations {
+            self.arrivals += 1;
+            self.waiting.insert((at, o.flow_id, self.arrivals), o);
+        }
+    }
+
+    /// Feeds every observation logged before `before` (all with `None`).
+    fn release(&mut self, before: Option<Timestamp>, w: &mut Sink) {
+        while let Some(entry) = self.waiting.first_entry() {
+            if before.is_some_and(|t| entry.key().0 >= t) {
+                break;
+            }
+            let o = entry.remove();
+            self.correlator.observe(&o, &mut self.alerts);
+        }
+        self.write_alerts(w);
+    }
+
+    fn write_alerts(&mut self, w: &mut Sink) {
+        for a in self.alerts.drain(..) {
+            self.line.clear();
+            a.to_json_line(&mut self.line);
+            w.write(&self.line);
+        }
+    }
+
+    fn finish(mut self, w: &mut Sink) -> Correlator {
+        self.correlator.finish(&mut self.alerts);
+        self.write_alerts(w);
+        self.correlator
+    }
 }
 
 /// The offline output and what went wrong writing it.

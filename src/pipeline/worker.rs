@@ -16,6 +16,7 @@
 use super::batch::{Batch, Chunk, FINAL_SEQ};
 use crate::capture::{RawPacket, Timestamp};
 use crate::config::Config;
+use crate::correlate::Observation;
 use crate::decode::frag::{DefragLimits, Defragmenter, Offer};
 use crate::decode::ip::{self, IpLayer, L4, Packet, tcp_flags};
 use crate::decode::tunnel::{self, TunnelKind};
@@ -145,6 +146,13 @@ struct Reporter {
     settings: Settings,
     ctx: Arc<DetectCtx>,
     related: RelatedCache,
+    /// Capture time events are logged at now: the packet's time, never
+    /// before the last clock tick (so it does not depend on the worker
+    /// count); a tick's time for flows it expires.
+    now: Timestamp,
+    /// Finished flows for the correlation stage (offline runs with the
+    /// stage on), handed over with the batch's output.
+    observations: Option<Vec<(Timestamp, Observation)>>,
 }
 
 impl Reporter {
@@ -226,13 +234,37 @@ impl Reporter {
     }
 
     /// Writes a flow record: every flow with `--all-flows`, else flows with
-    /// findings (alerted or approved by an allow rule).
+    /// findings (alerted or approved by an allow rule). A finished flow the
+    /// correlation stage reads (see [`crate::correlate::wants`]) becomes an
+    /// observation, whether written or not.
     fn write(&mut self, s: &FlowSlot, reason: Option<EndReason>) {
         let flagged = !s.detect.detections.is_empty() || !s.detect.suppressed.is_empty();
-        if self.settings.all_flows || flagged {
-            let facts = self.facts(s);
-            self.stats.events +=
-                event::write_flow(&mut self.out, &s.view(), reason, self.settings.seed, &facts);
+        let written = self.settings.all_flows || flagged;
+        let observe = reason.is_some()
+            && self.observations.is_some()
+            && (flagged
+                || s.app
+                    .dissectors
+                    .as_ref()
+                    .is_some_and(|d| d.dns_event().is_some()));
+        if !written && !observe {
+            return;
+        }
+        let facts = self.facts(s);
+        let view = s.view();
+        let ev =
+            event::FlowEvent::from_flow(&view, reason, None, self.now, self.settings.seed, &facts);
+        if written {
+            self.stats.events += event::write_flow(&mut self.out, &view, &ev);
+        }
+        if observe
+            && let Some(list) = self.observations.as_mut()
+            && let Some(o) = serde_json::to_value(&ev)
+                .ok()
+                .as_ref()
+                .and_then(Observation::from_eve)
+        {
+            list.push((self.now, o));
         }
     }
 }
@@ -295,6 +327,8 @@ impl Worker {
                 },
                 ctx,
                 related: RelatedCache::new(RELATED_CAPACITY),
+                now: Timestamp(0),
+                observations: None,
             },
             defrag: Defragmenter::new(DefragLimits {
                 max_datagrams: share(cfg.defrag.max_datagrams),
@@ -314,18 +348,30 @@ impl Worker {
     }
 
     /// As [`Worker::with_ctx`], writing one [`Chunk`] per batch so the
-    /// output order depends only on the input and the worker count.
+    /// output order depends only on the input and the worker count; with
+    /// `correlate`, finished flows travel with the chunks as observations.
     pub fn ordered(
         cfg: &Config,
         workers: usize,
         index: usize,
         out_tx: Sender<Chunk>,
         ctx: Arc<DetectCtx>,
+        correlate: bool,
     ) -> Self {
         let (unused, _) = crossbeam_channel::bounded(0);
         let mut w = Self::with_ctx(cfg, workers, unused, ctx);
         w.out_tx = Output::Ordered { tx: out_tx, index };
+        w.report.observations = correlate.then(Vec::new);
         w
+    }
+
+    /// The observations gathered since the last hand-over.
+    fn take_observations(&mut self) -> Vec<(Timestamp, Observation)> {
+        self.report
+            .observations
+            .as_mut()
+            .map(std::mem::take)
+            .unwrap_or_default()
     }
 
     fn settings(&self) -> Settings {
@@ -350,13 +396,17 @@ impl Worker {
         self.advance(batch.now);
         match &self.out_tx {
             Output::Unordered(_) => self.flush_if_full(),
-            Output::Ordered { tx, .. } => {
-                let data = std::mem::take(&mut self.report.out);
-                // The writer only goes away after every worker has finished.
-                let _ = tx.send(Chunk {
+            Output::Ordered { .. } => {
+                let chunk = Chunk {
                     seq: batch.seq,
-                    data,
-                });
+                    data: std::mem::take(&mut self.report.out),
+                    observations: self.take_observations(),
+                    release: batch.release,
+                };
+                if let Output::Ordered { tx, .. } = &self.out_tx {
+                    // The writer only goes away after every worker has finished.
+                    let _ = tx.send(chunk);
+                }
             }
         }
     }
@@ -368,6 +418,7 @@ impl Worker {
         if self.clock.micros_since(self.last_sweep) >= SWEEP_INTERVAL_US {
             self.last_sweep = self.clock;
             let report = &mut self.report;
+            report.now = self.clock;
             self.table.expire(self.clock, &mut |s, r| report.end(s, r));
             let expired = self.defrag.expire(self.clock);
             for _ in 0..expired {
@@ -383,7 +434,8 @@ impl Worker {
     }
 
     fn flush(&mut self) {
-        if self.report.out.is_empty() {
+        if self.report.out.is_empty() && self.report.observations.as_ref().is_none_or(Vec::is_empty)
+        {
             return;
         }
         // The writer only goes away after every worker has finished.
@@ -395,9 +447,17 @@ impl Worker {
             }
             Output::Ordered { tx, index } => {
                 let data = std::mem::take(&mut self.report.out);
+                let observations = self
+                    .report
+                    .observations
+                    .as_mut()
+                    .map(std::mem::take)
+                    .unwrap_or_default();
                 let _ = tx.send(Chunk {
                     seq: FINAL_SEQ + *index as u64,
                     data,
+                    observations,
+                    release: None,
                 });
             }
         }
@@ -430,6 +490,7 @@ impl Worker {
     pub fn finish(mut self) -> WorkerStats {
         let report = &mut self.report;
         report.stats.peak_flows = report.stats.peak_flows.max(self.table.len() as u64);
+        report.now = self.clock.max(report.now);
         self.table.drain(&mut |s, r| report.end(s, r));
         let partial = self.defrag.clear();
         for _ in 0..partial {
@@ -452,6 +513,7 @@ impl Worker {
 
     /// Decodes one frame and updates the flows it belongs to.
     pub fn process(&mut self, raw: &RawPacket<'_>) {
+        self.report.now = raw.ts.max(self.last_sweep);
         self.report.stats.packets += 1;
         self.report.stats.bytes += raw.wire_len as u64;
         let net = match link::decode(raw.link, raw.data) {
