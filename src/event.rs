@@ -63,9 +63,17 @@ pub fn shows_rtt(v: &FlowView<'_>) -> bool {
 #[derive(Clone, Copy, Debug)]
 pub struct Proto(pub IpProto);
 
-impl Serialize for Proto {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let name = match self.0.0 {
+impl Proto {
+    /// The name as written (Suricata's), or the number.
+    pub fn name(&self) -> String {
+        match self.known() {
+            Some(n) => n.to_owned(),
+            None => self.0.0.to_string(),
+        }
+    }
+
+    fn known(&self) -> Option<&'static str> {
+        Some(match self.0.0 {
             1 => "ICMP",
             2 => "IGMP",
             4 => "IPIP",
@@ -80,9 +88,17 @@ impl Serialize for Proto {
             103 => "PIM",
             112 => "VRRP",
             132 => "SCTP",
-            n => return s.serialize_u8(n),
-        };
-        s.serialize_str(name)
+            _ => return None,
+        })
+    }
+}
+
+impl Serialize for Proto {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.known() {
+            Some(n) => s.serialize_str(n),
+            None => s.serialize_u8(self.0.0),
+        }
     }
 }
 
@@ -516,6 +532,133 @@ impl<'a> FlowEvent<'a> {
             }),
             detections,
             suppressed: &v.detect.suppressed,
+        }
+    }
+}
+
+impl FlowEvent<'_> {
+    /// What the correlation stage reads of this record, built from the
+    /// record's own fields (no JSON in between). It equals what
+    /// [`crate::correlate::Observation::from_eve`] reads from the written
+    /// line; debug builds check that on every record they build.
+    pub fn observation(&self) -> Option<crate::correlate::Observation> {
+        use crate::correlate::observation::{
+            Confidence, DnsInfo, EventKind, ObsDetection, Observation, PeerInfo, RemoteSessionInfo,
+            RttInfo,
+        };
+        let name = |v: &dyn erased::Name| v.name();
+        let peer = |g: &Option<GeoView<'_>>, a: &Option<AsView<'_>>| PeerInfo {
+            country_iso: g
+                .as_ref()
+                .and_then(|g| g.country_iso)
+                .filter(|c| c.len() == 2 && c.bytes().all(|b| b.is_ascii_alphabetic()))
+                .map(|c| c.to_ascii_uppercase()),
+            as_number: a.as_ref().and_then(|a| a.number),
+            as_organization: a.as_ref().and_then(|a| a.organization).map(str::to_owned),
+            latitude: None,
+            longitude: None,
+        };
+        let finite = |x: f64| (x.is_finite() && x >= 0.0).then_some(x);
+        let o = Observation {
+            event_type: if self.event_type == "alert" {
+                EventKind::Alert
+            } else {
+                EventKind::Flow
+            },
+            start_us: self.flow.start.0.0,
+            end_us: self.flow.end.0.0.max(self.flow.start.0.0),
+            flow_id: self.flow_id,
+            community_id: Some(self.community_id.clone()),
+            src_ip: Some(self.endpoints.src_ip),
+            src_port: self.endpoints.src_port,
+            dest_ip: Some(self.endpoints.dest_ip),
+            dest_port: self.endpoints.dest_port,
+            proto: self.endpoints.proto.name(),
+            network_direction: Some(self.network_direction.to_owned()),
+            detections: self
+                .detections
+                .iter()
+                .map(|d| ObsDetection {
+                    category: name(&d.category).to_ascii_lowercase(),
+                    protocol: name(&d.protocol).to_ascii_lowercase(),
+                    confidence: Confidence::parse(&name(&d.confidence)).unwrap_or_default(),
+                    basis: name(&d.basis),
+                    evidence: d
+                        .evidence
+                        .0
+                        .iter()
+                        .map(|(k, v)| ((*k).to_owned(), v.clone()))
+                        .collect(),
+                })
+                .collect(),
+            src_peer: peer(&self.src_geo, &self.src_as),
+            dest_peer: peer(&self.dest_geo, &self.dest_as),
+            feeds: self.feeds.iter().map(|f| (*f).to_owned()).collect(),
+            remote_session: self.remote_session.as_ref().map(|r| RemoteSessionInfo {
+                direction: Some(r.direction.to_owned()),
+                inside_ip: r.inside_ip,
+                duration_s: finite(r.duration_s),
+                interactive: r.interactive,
+            }),
+            rtt: self.rtt.as_ref().map(|r| RttInfo {
+                tcp_ms: finite(r.tcp_ms),
+                app_ms: finite(r.app_ms),
+                ratio: finite(r.ratio),
+            }),
+            ja4: self.tls.and_then(|t| t.ja4.clone()),
+            hassh: self
+                .ssh
+                .and_then(|s| s.client.as_ref())
+                .and_then(|c| c.hassh.as_ref())
+                .map(|h| h.hash.clone()),
+            dns: self.dns.and_then(|d| {
+                let q = d.queries.first()?;
+                let n = q.rrname.strip_suffix('.').unwrap_or(&q.rrname);
+                if n.is_empty() {
+                    return None;
+                }
+                let response = d.kind == "response";
+                let answers = u32::try_from(d.answers.len()).unwrap_or(u32::MAX);
+                Some(DnsInfo {
+                    rrname: crate::correlate::observation::truncate_name(n).to_ascii_lowercase(),
+                    rrtype: Some(q.rrtype.clone()),
+                    answers: (response || !d.answers.is_empty()).then_some(answers),
+                    response_bytes: response.then_some(self.flow.payload_bytes_toclient),
+                })
+            }),
+            bytes_toserver: self.flow.bytes_toserver,
+            bytes_toclient: self.flow.bytes_toclient,
+            pkts_toserver: self.flow.pkts_toserver,
+            pkts_toclient: self.flow.pkts_toclient,
+        }
+        .clamped();
+        debug_assert_eq!(
+            Some(&o),
+            serde_json::to_value(self)
+                .ok()
+                .as_ref()
+                .and_then(Observation::from_eve)
+                .as_ref(),
+            "in-process observation differs from the one read from the record"
+        );
+        Some(o)
+    }
+}
+
+/// Serde names of the detection model's enums, as written in EVE.
+mod erased {
+    /// A value that serialises as one string.
+    pub trait Name {
+        /// That string.
+        fn name(&self) -> String;
+    }
+
+    impl<T: serde::Serialize> Name for T {
+        fn name(&self) -> String {
+            match serde_json::to_value(self) {
+                Ok(serde_json::Value::String(s)) => s,
+                _ => String::new(),
+            }
         }
     }
 }

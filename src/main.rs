@@ -164,6 +164,22 @@ fn analyze(args: AnalyzeArgs) -> ExitCode {
     let outcome = pipeline::run_offline(&inputs, &cfg, ctx, out);
     if !args.quiet {
         eprintln!("{}", outcome.stats.summary());
+        if let Some(c) = &outcome.correlator {
+            let st = c.stats();
+            eprintln!(
+                "gateward: correlation: {} observations, hosts tracked {} (peak {}, evicted {}, expired {}), host alerts {} (held back {}), suppressed by allow-list {}, truncated sessions {} findings {}",
+                st.observations,
+                st.hosts_tracked,
+                st.hosts_peak,
+                st.hosts_evicted,
+                st.hosts_expired,
+                st.alerts,
+                st.alerts_held_back,
+                st.suppressed_allowed_tool + st.suppressed_concentrator,
+                st.sessions_truncated,
+                st.findings_truncated
+            );
+        }
     }
     let mut code = ExitCode::SUCCESS;
     for e in &outcome.errors {

@@ -53,7 +53,8 @@ pub enum Confidence {
 }
 
 impl Confidence {
-    fn parse(s: &str) -> Option<Self> {
+    /// The EVE name (`low` … `certain`), or `None`.
+    pub fn parse(s: &str) -> Option<Self> {
         Some(match s {
             "low" => Confidence::Low,
             "medium" => Confidence::Medium,
@@ -183,6 +184,11 @@ pub struct Observation {
     pub pkts_toserver: u64,
     /// Packets server → client.
     pub pkts_toclient: u64,
+}
+
+/// A DNS name cut to the length [`Observation::from_eve`] keeps.
+pub fn truncate_name(s: &str) -> String {
+    truncate(s, MAX_DNS_NAME)
 }
 
 /// Cuts a string to at most `max` bytes at a char boundary.

@@ -259,10 +259,7 @@ impl Reporter {
         }
         if observe
             && let Some(list) = self.observations.as_mut()
-            && let Some(o) = serde_json::to_value(&ev)
-                .ok()
-                .as_ref()
-                .and_then(Observation::from_eve)
+            && let Some(o) = ev.observation()
         {
             list.push((self.now, o));
         }
