@@ -10,7 +10,7 @@ use super::related::Related;
 use super::remote::{RemoteCtx, RemoteDetectors};
 use super::tunnel::{TunnelCtx, TunnelDetectors};
 use super::vpn::{VpnCtx, VpnDetectors};
-use super::{Basis, Category, Confidence, Detection, FlowFacts, PacketView, Progress};
+use super::{Basis, Category, Confidence, Detection, FlowFacts, PacketView, Progress, Protocol};
 use crate::decode::tunnel::TunnelKind;
 use std::sync::Arc;
 
@@ -130,13 +130,17 @@ impl FlowDetect {
     /// verified the inner header): the outer flow is a tunnel.
     pub fn on_encapsulation(&mut self, kind: TunnelKind, facts: &FlowFacts<'_>, ctx: &DetectCtx) {
         let (category, protocol, what) = match kind {
-            TunnelKind::IpInIp => (Category::Tunnel, "ipip", "IPv4 in IPv4"),
-            TunnelKind::SixInFour => (Category::Tunnel, "6in4", "IPv6 in IPv4"),
-            TunnelKind::FourInSix => (Category::Tunnel, "4in6", "IPv4 in IPv6"),
-            TunnelKind::SixInSix => (Category::Tunnel, "6in6", "IPv6 in IPv6"),
-            TunnelKind::Gre => (Category::Tunnel, "gre", "GRE"),
-            TunnelKind::Teredo => (Category::Tunnel, "teredo", "Teredo (IPv6 over UDP)"),
-            TunnelKind::PptpGre => (Category::Vpn, "pptp", "PPTP enhanced GRE carrying PPP"),
+            TunnelKind::IpInIp => (Category::Tunnel, Protocol::IpIp, "IPv4 in IPv4"),
+            TunnelKind::SixInFour => (Category::Tunnel, Protocol::SixInFour, "IPv6 in IPv4"),
+            TunnelKind::FourInSix => (Category::Tunnel, Protocol::FourInSix, "IPv4 in IPv6"),
+            TunnelKind::SixInSix => (Category::Tunnel, Protocol::SixInSix, "IPv6 in IPv6"),
+            TunnelKind::Gre => (Category::Tunnel, Protocol::Gre, "GRE"),
+            TunnelKind::Teredo => (Category::Tunnel, Protocol::Teredo, "Teredo (IPv6 over UDP)"),
+            TunnelKind::PptpGre => (
+                Category::Vpn,
+                Protocol::Pptp,
+                "PPTP enhanced GRE carrying PPP",
+            ),
             // Operator overlays (mobile core, data centre, wireless
             // controllers) are infrastructure, not evasion: not flagged.
             TunnelKind::GtpU | TunnelKind::Vxlan | TunnelKind::Geneve | TunnelKind::Capwap => {
@@ -213,7 +217,7 @@ impl FlowDetect {
         }
         let d = Detection::new(
             Category::Relay,
-            "relay",
+            Protocol::Relay,
             Confidence::High,
             Basis::Behaviour,
             format!(
@@ -402,7 +406,7 @@ fn proxy_handshake(f: &FlowFacts<'_>) -> Progress {
         };
         let mut d = Detection::new(
             Category::Proxy,
-            "socks",
+            Protocol::Socks,
             confidence,
             Basis::Structure,
             format!("SOCKS{} handshake: {what}", s.version),
@@ -421,7 +425,7 @@ fn proxy_handshake(f: &FlowFacts<'_>) -> Progress {
             }
             let mut d = Detection::new(
                 Category::Proxy,
-                "http_connect",
+                Protocol::HttpConnect,
                 if established {
                     Confidence::Certain
                 } else {
@@ -445,7 +449,7 @@ fn proxy_handshake(f: &FlowFacts<'_>) -> Progress {
         if h.uri_form == crate::dissect::http::TargetForm::Absolute {
             let mut d = Detection::new(
                 Category::Proxy,
-                "http_proxy",
+                Protocol::HttpProxy,
                 Confidence::High,
                 Basis::Structure,
                 "HTTP request in absolute form (only forward proxies accept it)",
@@ -485,7 +489,7 @@ mod tests {
         let mut d = FlowDetect::default();
         let hosting = Detection::new(
             Category::Hosting,
-            "hosting_asn",
+            Protocol::HostingAsn,
             Confidence::High,
             Basis::Address,
             "AWS",
@@ -502,7 +506,7 @@ mod tests {
         assert!(!d.alert_due());
         let vpn = Detection::new(
             Category::Vpn,
-            "openvpn",
+            Protocol::OpenVpn,
             Confidence::Certain,
             Basis::Structure,
             "x",
@@ -512,7 +516,7 @@ mod tests {
         let v = d
             .detections
             .iter()
-            .find(|x| x.protocol == "openvpn")
+            .find(|x| x.protocol.name() == "openvpn")
             .expect("vpn kept");
         assert_eq!(v.severity, 1, "a VPN to a hosting provider is more severe");
         assert_eq!(v.evidence.get("remote_hosting"), Some("hosting_asn"));
@@ -527,7 +531,7 @@ mod tests {
         let mut d = FlowDetect::default();
         let s = Detection::new(
             Category::SanctionedRegion,
-            "sanctions",
+            Protocol::Sanctions,
             Confidence::High,
             Basis::Address,
             "KP",
@@ -549,7 +553,7 @@ mod tests {
         d.add(
             Detection::new(
                 Category::Vpn,
-                "openvpn",
+                Protocol::OpenVpn,
                 Confidence::Certain,
                 Basis::Structure,
                 "a",
@@ -561,7 +565,7 @@ mod tests {
         d.add(
             Detection::new(
                 Category::Vpn,
-                "openvpn",
+                Protocol::OpenVpn,
                 Confidence::Medium,
                 Basis::Structure,
                 "b",

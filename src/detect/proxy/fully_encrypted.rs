@@ -31,7 +31,7 @@
 
 use super::encap::{Shape, Step, is_inner_finished};
 use crate::decode::IpProto;
-use crate::detect::{Basis, Category, Confidence, Detection, FlowFacts, PacketView};
+use crate::detect::{Basis, Category, Confidence, Detection, FlowFacts, PacketView, Protocol};
 use crate::dissect::Direction;
 
 /// Per-chunk overhead of a Shadowsocks AEAD chunk: encrypted 2-byte length
@@ -225,12 +225,12 @@ impl FullyEncrypted {
         let ss = is_inner_finished(s.c2, SS_AEAD_CHUNK_OVERHEAD);
         let (protocol, reason) = if ss {
             (
-                "shadowsocks",
+                Protocol::Shadowsocks,
                 "fully encrypted stream (no GFW exemption applies) carrying a relayed TLS handshake in Shadowsocks AEAD chunk sizes",
             )
         } else {
             (
-                "encrypted_proxy",
+                Protocol::EncryptedProxy,
                 "fully encrypted stream (no GFW exemption applies) carrying a relayed TLS handshake",
             )
         };

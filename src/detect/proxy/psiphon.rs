@@ -14,6 +14,7 @@
 //! Medium. TLS 1.3 hides the certificate: such flows are not judged here.
 
 use crate::decode::IpProto;
+use crate::detect::Protocol;
 use crate::detect::{Basis, Category, Confidence, Detection, FlowFacts};
 use crate::dissect::tls::TlsFacts;
 use crate::dissect::verdict::Verdict;
@@ -104,7 +105,7 @@ fn finding(f: &TlsFacts) -> Option<Detection> {
     Some(
         Detection::new(
             Category::Proxy,
-            "psiphon",
+            Protocol::Psiphon,
             Confidence::Medium,
             Basis::Name,
             "HTTP client TLS 1.2 hello without SNI answered by a CDN's default certificate (meek fronting without SNI, as Psiphon does)",
@@ -141,7 +142,7 @@ mod tests {
     #[test]
     fn psiphon_fronting() {
         let d = finding(&psiphon_facts(None)).unwrap();
-        assert_eq!(d.protocol, "psiphon");
+        assert_eq!(d.protocol.name(), "psiphon");
         assert_eq!(d.evidence.get("cert_cn"), Some("sni.cloudflaressl.com"));
     }
 

@@ -24,6 +24,7 @@
 
 use super::encap::{Shape, Step, is_inner_finished};
 use crate::decode::IpProto;
+use crate::detect::Protocol;
 use crate::detect::{Basis, Category, Confidence, Detection, FlowFacts, PacketView};
 use crate::dissect::Direction;
 
@@ -142,7 +143,7 @@ impl TlsInTls {
     fn finding(&self) -> Detection {
         Detection::new(
             Category::Proxy,
-            "tls_in_tls",
+            Protocol::TlsInTls,
             Confidence::Medium,
             Basis::Behaviour,
             "TLS session whose first application data replays a TLS handshake (ClientHello-sized record, server certificate flight, Finished-sized record)",
@@ -219,7 +220,7 @@ mod tests {
         }
         assert!(d.done());
         assert_eq!(out.len(), 1);
-        assert_eq!(out[0].protocol, "tls_in_tls");
+        assert_eq!(out[0].protocol.name(), "tls_in_tls");
         assert_eq!(out[0].evidence.get("finished_record"), Some("97"));
     }
 

@@ -21,6 +21,7 @@
 //! format or one address per line) is High on the Address basis.
 
 use crate::decode::IpProto;
+use crate::detect::Protocol;
 use crate::detect::{Basis, Category, Confidence, Detection, FlowFacts, PacketView};
 use crate::dissect::Direction;
 use crate::dissect::tls::{TlsFacts, TlsState};
@@ -160,7 +161,7 @@ impl Tor {
                     out.push(
                         Detection::new(
                             Category::Proxy,
-                            "tor",
+                            Protocol::Tor,
                             Confidence::High,
                             Basis::Address,
                             "server address is a listed Tor relay",
@@ -199,7 +200,7 @@ impl Tor {
             out.push(
                 Detection::new(
                     Category::Proxy,
-                    "tor",
+                    Protocol::Tor,
                     Confidence::Medium,
                     Basis::Behaviour,
                     "TLS with a Tor-style random SNI and no ALPN, then fixed-size cell records both ways",
@@ -272,7 +273,7 @@ fn names_finding(f: &TlsFacts) -> Option<Detection> {
     }
     let mut d = Detection::new(
         Category::Proxy,
-        "tor",
+        Protocol::Tor,
         Confidence::High,
         Basis::Name,
         "Tor link certificate: random www.<base32>.net subject issued by a different random www.<base32>.com name",

@@ -13,6 +13,7 @@
 //! only: Medium.
 
 use crate::decode::IpProto;
+use crate::detect::Protocol;
 use crate::detect::{Basis, Category, Confidence, Detection, FlowFacts};
 use crate::dissect::tls::fingerprint::is_grease;
 use crate::dissect::verdict::Verdict;
@@ -77,7 +78,7 @@ impl UltraSurf {
         out.push(
             Detection::new(
                 Category::Proxy,
-                "ultrasurf",
+                Protocol::UltraSurf,
                 Confidence::Medium,
                 Basis::Behaviour,
                 "browser-mimicking TLS 1.3 hello (GREASE, padding, h2, older Chrome extension set) without SNI to a bare address on a non-HTTPS port, as UltraSurf connects to its built-in server list",
@@ -114,7 +115,7 @@ mod tests {
     fn ultrasurf_hello() {
         let out = run(50053);
         assert_eq!(out.len(), 1);
-        assert_eq!(out[0].protocol, "ultrasurf");
+        assert_eq!(out[0].protocol.name(), "ultrasurf");
         assert_eq!(out[0].evidence.get("server_port"), Some("50053"));
     }
 

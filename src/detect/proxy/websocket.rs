@@ -18,6 +18,7 @@
 use super::encap::{Shape, Step};
 use super::fully_encrypted::not_candidate;
 use crate::decode::IpProto;
+use crate::detect::Protocol;
 use crate::detect::{Basis, Category, Confidence, Detection, FlowFacts, PacketView};
 use crate::dissect::Direction;
 
@@ -156,7 +157,7 @@ impl WebSocketProxy {
                     out.push(
                         Detection::new(
                             Category::Proxy,
-                            "vmess",
+                            Protocol::Vmess,
                             Confidence::Medium,
                             Basis::Behaviour,
                             "WebSocket whose binary frames are fully encrypted from the first byte and carry a relayed TLS handshake (VMess-style)",
@@ -241,6 +242,6 @@ mod tests {
             d.on_packet(&view(i as u16, *dir, b), &f, &mut out);
         }
         assert_eq!(out.len(), 1);
-        assert_eq!(out[0].protocol, "vmess");
+        assert_eq!(out[0].protocol.name(), "vmess");
     }
 }

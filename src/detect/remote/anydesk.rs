@@ -16,6 +16,7 @@
 //! `Certain`. Certificates are only visible up to TLS 1.2.
 
 use super::{found, text};
+use crate::detect::Protocol;
 use crate::detect::{Basis, Confidence, Detection, FlowFacts};
 
 /// Which AnyDesk certificate a DN pair is.
@@ -78,7 +79,7 @@ impl AnyDesk {
         }
         self.reported = Some(conf);
         let mut d = found(
-            "anydesk",
+            Protocol::AnyDesk,
             conf,
             if alpn.is_some() {
                 Basis::Structure

@@ -8,6 +8,7 @@
 //! the client: `Certain`.
 
 use super::{found, text};
+use crate::detect::Protocol;
 use crate::detect::{Basis, Confidence, Detection, PacketView};
 use crate::dissect::verdict::Direction;
 
@@ -51,7 +52,7 @@ impl Ica {
                 }
                 self.server = true;
                 out.push(found(
-                    "citrix",
+                    Protocol::Citrix,
                     Confidence::High,
                     Basis::Structure,
                     "Citrix ICA preamble from the server",
@@ -67,7 +68,7 @@ impl Ica {
             Direction::ToServer if self.client => {
                 self.done = true;
                 let mut d = found(
-                    "citrix",
+                    Protocol::Citrix,
                     Confidence::Certain,
                     Basis::Structure,
                     "Citrix ICA preamble from the server, echoed by the client",

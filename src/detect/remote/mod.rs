@@ -21,7 +21,7 @@ mod vnc;
 mod x11;
 mod xdmcp;
 
-use super::{Basis, Category, Confidence, Detection, FlowFacts, PacketView};
+use super::{Basis, Category, Confidence, Detection, FlowFacts, PacketView, Protocol};
 use crate::dissect::verdict::Direction;
 use serde::Deserialize;
 
@@ -205,7 +205,7 @@ impl RemoteDetectors {
 
 /// A remote-access detection of `protocol`.
 fn found(
-    protocol: &'static str,
+    protocol: Protocol,
     confidence: Confidence,
     basis: Basis,
     reason: impl Into<String>,

@@ -12,6 +12,7 @@
 //! datagrams of the window must carry it; two or more each way: `High`.
 
 use super::{di, found, le16, text};
+use crate::detect::Protocol;
 use crate::detect::{Basis, Confidence, Detection, PacketView};
 use crate::dissect::verdict::Direction;
 
@@ -62,7 +63,7 @@ impl NxTcp {
         };
         let both = self.seen[0] && self.seen[1];
         let mut det = found(
-            "nomachine",
+            Protocol::NoMachine,
             if both {
                 Confidence::Certain
             } else {
@@ -133,7 +134,7 @@ impl NxUdp {
                 .collect();
             out.push(
                 found(
-                    "nomachine",
+                    Protocol::NoMachine,
                     Confidence::High,
                     Basis::Structure,
                     "NoMachine UDP framing both ways (length field matches every datagram)",

@@ -8,6 +8,7 @@
 //! so never `Certain`); one direction is not reported.
 
 use super::{be32, di, found};
+use crate::detect::Protocol;
 use crate::detect::{Basis, Confidence, Detection, PacketView};
 
 /// The body length and type byte of a whole Radmin message.
@@ -44,7 +45,7 @@ impl Radmin {
             self.done = true;
             out.push(
                 found(
-                    "radmin",
+                    Protocol::Radmin,
                     Confidence::High,
                     Basis::Structure,
                     "Radmin message framing in both directions",

@@ -29,6 +29,7 @@
 //! requires, else `Medium`.
 
 use super::{be16, be32, di, found, le16, le32, text};
+use crate::detect::Protocol;
 use crate::detect::{Basis, Confidence, Detection, PacketView};
 use crate::dissect::verdict::Direction;
 
@@ -155,7 +156,7 @@ impl RdpTcp {
                     return;
                 };
                 let mut d = found(
-                    "rdp",
+                    Protocol::Rdp,
                     Confidence::High,
                     Basis::Structure,
                     "RDP X.224 Connection Request with the RDP cookie/negotiation block",
@@ -296,7 +297,7 @@ impl RdpUdp {
                     self.isn = Some(isn);
                     let padded = b.len() >= 1232;
                     let mut det = found(
-                        "rdp",
+                        Protocol::Rdp,
                         if padded {
                             Confidence::High
                         } else {
@@ -319,7 +320,7 @@ impl RdpUdp {
             if let Some((flags, ack, _, up, down)) = parse_syn(b) {
                 if p.dir == Direction::ToClient && flags & ACK != 0 && ack == isn {
                     let mut det = found(
-                        "rdp",
+                        Protocol::Rdp,
                         Confidence::Certain,
                         Basis::Structure,
                         "RDP-UDP SYN and the server's SYN+ACK acknowledging its sequence number",
@@ -356,7 +357,7 @@ impl RdpUdp {
             self.done = true;
             out.push(
                 found(
-                    "rdp",
+                    Protocol::Rdp,
                     Confidence::Certain,
                     Basis::Structure,
                     "RDP-UDP data datagrams: each side acknowledges the other's sequence numbers",

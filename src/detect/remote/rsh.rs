@@ -17,6 +17,7 @@
 //! only error text and is not recognised on its own.
 
 use super::{found, printable, text};
+use crate::detect::Protocol;
 use crate::detect::{Basis, Confidence, Detection, PacketView};
 use crate::dissect::verdict::Direction;
 
@@ -110,7 +111,7 @@ impl Rsh {
                             && third[i + 1..].iter().all(u8::is_ascii_digit)
                     });
                 let mut d = found(
-                    "rsh",
+                    Protocol::Rsh,
                     Confidence::High,
                     Basis::Structure,
                     if rlogin {

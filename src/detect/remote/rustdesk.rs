@@ -24,6 +24,7 @@
 
 use super::{di, found, printable, text};
 use crate::decode::IpProto;
+use crate::detect::Protocol;
 use crate::detect::{Basis, Confidence, Detection, PacketView};
 
 /// A protobuf varint: (value, bytes used).
@@ -228,7 +229,7 @@ impl RustDesk {
                 .join(",")
         };
         let mut det = found(
-            "rustdesk",
+            Protocol::RustDesk,
             conf,
             Basis::Structure,
             "RustDesk rendezvous/relay protobuf messages (RendezvousMessage)",

@@ -16,6 +16,7 @@
 //! the shape can be included.
 
 use super::{found, text};
+use crate::detect::Protocol;
 use crate::detect::{Basis, Confidence, Detection, FlowFacts};
 use crate::dissect::PacketSummary;
 use crate::dissect::verdict::Direction;
@@ -116,7 +117,7 @@ impl Ssh {
         }
         self.done = true;
         let mut d = found(
-            "ssh",
+            Protocol::Ssh,
             if both {
                 Confidence::Certain
             } else {

@@ -25,6 +25,7 @@
 //! when the peer's address appears in the payload too.
 
 use super::{di, found, le16, le32};
+use crate::detect::Protocol;
 use crate::detect::{Basis, Confidence, Detection, FlowFacts, PacketView};
 
 /// One message header: (version, command, header + body length, counters).
@@ -122,7 +123,7 @@ impl TeamViewerTcp {
             .collect::<Vec<_>>();
         out.push(
             found(
-                "teamviewer",
+                Protocol::TeamViewer,
                 conf,
                 Basis::Structure,
                 if conf == Confidence::Certain {
@@ -197,7 +198,7 @@ impl TeamViewerUdp {
         };
         out.push(
             found(
-                "teamviewer",
+                Protocol::TeamViewer,
                 conf,
                 Basis::Structure,
                 "TeamViewer UDP datagrams both ways (17 24 header at offset 11)",

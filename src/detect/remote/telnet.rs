@@ -11,6 +11,7 @@
 //! reports (RFC 1091 TERMINAL-TYPE IS).
 
 use super::{di, found, printable, text};
+use crate::detect::Protocol;
 use crate::detect::{Basis, Confidence, Detection, PacketView};
 
 const IAC: u8 = 255;
@@ -146,7 +147,7 @@ impl Telnet {
             .map(option_name)
             .collect();
         let mut d = found(
-            "telnet",
+            Protocol::Telnet,
             conf,
             Basis::Structure,
             if conf == Confidence::Certain {

@@ -9,6 +9,7 @@
 //! `Certain`, reported once the security types arrive (or the flow ends).
 
 use super::{be32, found, text};
+use crate::detect::Protocol;
 use crate::detect::{Basis, Confidence, Detection, PacketView};
 use crate::dissect::verdict::Direction;
 
@@ -60,7 +61,7 @@ impl Vnc {
                         return;
                     }
                     let d = found(
-                        "vnc",
+                        Protocol::Vnc,
                         Confidence::High,
                         Basis::Structure,
                         "RFB ProtocolVersion message from the server (VNC)",

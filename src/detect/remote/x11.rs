@@ -13,6 +13,7 @@
 //! string are evidence.
 
 use super::{found, text};
+use crate::detect::Protocol;
 use crate::detect::{Basis, Confidence, Detection, PacketView};
 use crate::dissect::verdict::Direction;
 
@@ -128,7 +129,7 @@ impl X11 {
     }
 
     fn finding(&self, c: Confidence, reason: &str) -> Detection {
-        let mut d = found("x11", c, Basis::Structure, reason).with(
+        let mut d = found(Protocol::X11, c, Basis::Structure, reason).with(
             "byte_order",
             if self.order == Some(true) {
                 "msb_first"

@@ -10,6 +10,7 @@
 //! answered by a manager message of the matching kind: `Certain`.
 
 use super::{be16, di, found, text};
+use crate::detect::Protocol;
 use crate::detect::{Basis, Confidence, Detection, PacketView};
 
 fn opcode_name(op: u16) -> &'static str {
@@ -111,7 +112,7 @@ impl Xdmcp {
             .map(opcode_name)
             .collect();
         let mut d = found(
-            "xdmcp",
+            Protocol::Xdmcp,
             conf,
             Basis::Structure,
             if conf == Confidence::Certain {

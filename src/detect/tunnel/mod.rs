@@ -26,6 +26,7 @@
 
 use super::{Basis, Category, Confidence, Detection, FlowFacts, PacketView};
 use crate::decode::IpProto;
+use crate::detect::Protocol;
 use crate::dissect::dns::RrType;
 use crate::dissect::dns::parser::Message;
 use crate::dissect::verdict::Direction;
@@ -407,7 +408,7 @@ impl DnsTunnel {
         };
         let mut d = Detection::new(
             Category::Tunnel,
-            "dns_tunnel",
+            Protocol::DnsTunnel,
             confidence,
             Basis::Behaviour,
             format!(
@@ -597,15 +598,21 @@ impl IcmpTunnel {
             return None;
         };
         Some(
-            Detection::new(Category::Tunnel, "icmp_tunnel", confidence, basis, reason)
-                .with("signature", protocol_detail)
-                .with("echo_requests", self.echoes[0])
-                .with("echo_replies", self.echoes[1])
-                .with("ip_packets_inside", total(self.ip_inside))
-                .with("ptunnel_magic", total(self.ptunnel))
-                .with("replies_mismatched", self.mismatched)
-                .with("replies_matched", self.matched)
-                .with("request_sizes", self.n_sizes),
+            Detection::new(
+                Category::Tunnel,
+                Protocol::IcmpTunnel,
+                confidence,
+                basis,
+                reason,
+            )
+            .with("signature", protocol_detail)
+            .with("echo_requests", self.echoes[0])
+            .with("echo_replies", self.echoes[1])
+            .with("ip_packets_inside", total(self.ip_inside))
+            .with("ptunnel_magic", total(self.ptunnel))
+            .with("replies_mismatched", self.mismatched)
+            .with("replies_matched", self.matched)
+            .with("request_sizes", self.n_sizes),
         )
     }
 }

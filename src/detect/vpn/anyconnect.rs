@@ -10,6 +10,7 @@
 
 use super::side;
 use crate::decode::IpProto;
+use crate::detect::Protocol;
 use crate::detect::{Basis, Category, Confidence, Detection, PacketView};
 
 /// DTLS record header length.
@@ -88,7 +89,7 @@ impl AnyConnect {
         out.push(
             Detection::new(
                 Category::Vpn,
-                "anyconnect",
+                Protocol::AnyConnect,
                 conf,
                 Basis::Structure,
                 "AnyConnect DTLS data channel: records with the pre-standard DTLS version 0x0100 (DTLS1_BAD_VER)",

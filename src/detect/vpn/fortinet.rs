@@ -12,6 +12,7 @@
 //! administrator's web GUI on the same unit presents it too.
 
 use crate::decode::IpProto;
+use crate::detect::Protocol;
 use crate::detect::{Basis, Category, Confidence, Detection, FlowFacts};
 
 /// Decided once the server's certificate (or its absence) is known.
@@ -70,7 +71,7 @@ impl Fortinet {
             out.push(
                 Detection::new(
                     Category::Vpn,
-                    "fortinet",
+                    Protocol::Fortinet,
                     Confidence::Medium,
                     Basis::Name,
                     "TLS server presents a FortiGate factory certificate (Fortinet SSL-VPN gateway)",

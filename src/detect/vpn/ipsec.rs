@@ -12,6 +12,7 @@
 
 use super::{be32, side};
 use crate::decode::IpProto;
+use crate::detect::Protocol;
 use crate::detect::{Basis, Category, Confidence, Detection, PacketView};
 
 /// Length of the IKE header.
@@ -238,7 +239,9 @@ impl Ipsec {
             return;
         }
         self.reported = Some(conf);
-        let mut d = Detection::new(Category::Vpn, "ipsec", conf, Basis::Structure, why);
+        let mut d = Detection::new(Category::Vpn, Protocol::Ipsec, conf, Basis::Structure, why);
+        // ESP alone, no IKE seen: a midstream find.
+        d.midstream = a.ike == 0 && b.ike == 0;
         let ike = if a.ike > 0 { a } else { b };
         if ike.ike > 0 {
             d = d

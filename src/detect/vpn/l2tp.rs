@@ -9,6 +9,7 @@
 
 use super::side;
 use crate::decode::IpProto;
+use crate::detect::Protocol;
 use crate::detect::{Basis, Category, Confidence, Detection, PacketView};
 
 /// Checks one L2TP control message; returns (version, message type, 0 for
@@ -106,7 +107,7 @@ impl L2tp {
         out.push(
             Detection::new(
                 Category::Vpn,
-                "l2tp",
+                Protocol::L2tp,
                 conf,
                 Basis::Structure,
                 "L2TP control messages: T/L/S header, length matching, Message Type AVP first",

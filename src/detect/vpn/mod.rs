@@ -15,7 +15,7 @@ mod softether;
 mod tinc;
 mod wireguard;
 
-use super::{Basis, Category, Confidence, Detection, FlowFacts, PacketView};
+use super::{Basis, Category, Confidence, Detection, FlowFacts, PacketView, Protocol};
 use crate::detect::related::Related;
 use crate::dissect::verdict::Direction;
 use serde::Deserialize;
@@ -153,8 +153,8 @@ impl VpnDetectors {
             let either_end =
                 same_server || (r.server == facts.client.0 && r.server_port == facts.client.1);
             let tie = match r.protocol {
-                "tinc" => facts.proto == IpProto::UDP && r.l4 == IpProto::TCP && either_end,
-                "anyconnect" => {
+                Protocol::Tinc => facts.proto == IpProto::UDP && r.l4 == IpProto::TCP && either_end,
+                Protocol::AnyConnect => {
                     facts.proto == IpProto::TCP
                         && r.l4 == IpProto::UDP
                         && same_server
@@ -173,7 +173,7 @@ impl VpnDetectors {
                         Basis::Behaviour,
                         format!(
                             "second channel of a {} session between the same hosts",
-                            crate::detect::signature::display_name(r.protocol)
+                            r.protocol.display_name()
                         ),
                     )
                     .with("related_flow_id", r.flow_id),
@@ -199,9 +199,7 @@ impl VpnDetectors {
 
 /// A finding made from data packets alone (no handshake seen).
 fn is_midstream(d: &Detection) -> bool {
-    d.evidence.get("midstream").is_some()
-        || (d.reason.contains("handshake not seen"))
-        || (d.protocol == "ipsec" && d.evidence.get("ike_messages").is_none())
+    d.midstream
 }
 
 /// 0 for client-to-server, 1 for server-to-client.

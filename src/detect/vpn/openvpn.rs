@@ -23,6 +23,7 @@
 
 use super::{be32, hex, side};
 use crate::decode::IpProto;
+use crate::detect::Protocol;
 use crate::detect::{Basis, Category, Confidence, Detection, PacketView};
 
 const P_CONTROL_HARD_RESET_CLIENT_V1: u8 = 1;
@@ -344,7 +345,7 @@ impl OpenVpn {
             out.push(
                 Detection::new(
                     Category::Vpn,
-                    "openvpn",
+                    Protocol::OpenVpn,
                     Confidence::High,
                     Basis::Structure,
                     "OpenVPN data channel (handshake not seen): P_DATA_V2 packets with a constant peer id, answered on the same key",
@@ -353,7 +354,8 @@ impl OpenVpn {
                 .with("peer_id", hex(&pid))
                 .with("key_id", a.head & 7)
                 .with("packets", format!("{}/{}", a.n, c.n))
-                .with("midstream", true),
+                .with("midstream", true)
+                .midstream(),
             );
             self.mode = 3;
         }
@@ -416,10 +418,16 @@ impl OpenVpn {
                 ops.push_str(op_name(op));
             }
         }
-        let mut d = Detection::new(Category::Vpn, "openvpn", conf, Basis::Structure, why)
-            .with("layout", layout_name(l))
-            .with("opcodes", ops)
-            .with("transport", if self.tcp { "tcp" } else { "udp" });
+        let mut d = Detection::new(
+            Category::Vpn,
+            Protocol::OpenVpn,
+            conf,
+            Basis::Structure,
+            why,
+        )
+        .with("layout", layout_name(l))
+        .with("opcodes", ops)
+        .with("transport", if self.tcp { "tcp" } else { "udp" });
         if a.started {
             d = d.with("session_id_client", hex(&a.sid));
         }

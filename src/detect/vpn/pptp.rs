@@ -7,6 +7,7 @@
 
 use super::{be32, side};
 use crate::decode::IpProto;
+use crate::detect::Protocol;
 use crate::detect::{Basis, Category, Confidence, Detection, PacketView};
 
 /// The PPTP magic cookie.
@@ -84,7 +85,7 @@ impl Pptp {
         out.push(
             Detection::new(
                 Category::Vpn,
-                "pptp",
+                Protocol::Pptp,
                 conf,
                 Basis::Structure,
                 if conf == Confidence::Certain {

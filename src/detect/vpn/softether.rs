@@ -12,6 +12,7 @@
 
 use super::side;
 use crate::decode::IpProto;
+use crate::detect::Protocol;
 use crate::detect::{Basis, Category, Confidence, Detection, PacketView};
 
 /// Elements and values walked per PACK at most.
@@ -180,12 +181,18 @@ impl SoftEther {
             return;
         }
         self.reported = Some(conf);
-        let mut det = Detection::new(Category::Vpn, "softether", conf, Basis::Structure, why)
-            .with(
-                "pack_messages",
-                format!("{}/{}", self.packs[0], self.packs[1]),
-            )
-            .with("nat_traversal_echo", self.nat_t);
+        let mut det = Detection::new(
+            Category::Vpn,
+            Protocol::SoftEther,
+            conf,
+            Basis::Structure,
+            why,
+        )
+        .with(
+            "pack_messages",
+            format!("{}/{}", self.packs[0], self.packs[1]),
+        )
+        .with("nat_traversal_echo", self.nat_t);
         if let Some(h) = self.http {
             det = det.with("http", h);
         }

@@ -9,6 +9,7 @@
 
 use super::side;
 use crate::decode::IpProto;
+use crate::detect::Protocol;
 use crate::detect::{Basis, Category, Confidence, Detection, PacketView};
 
 /// Parses an ID line; returns (name, protocol) text.
@@ -80,7 +81,7 @@ impl Tinc {
         self.reported = Some(conf);
         let mut det = Detection::new(
             Category::Vpn,
-            "tinc",
+            Protocol::Tinc,
             conf,
             Basis::Structure,
             if conf == Confidence::Certain {

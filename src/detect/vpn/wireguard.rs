@@ -24,7 +24,7 @@
 
 use super::{hex, le64, side};
 use crate::decode::IpProto;
-use crate::detect::{Basis, Category, Confidence, Detection, PacketView};
+use crate::detect::{Basis, Category, Confidence, Detection, PacketView, Protocol};
 
 /// Tailscale disco magic.
 const DISCO_MAGIC: &[u8; 6] = b"TS\xf0\x9f\x92\xac";
@@ -62,7 +62,7 @@ pub struct WireGuard {
     /// initiation with zero reserved bytes.
     reserved: Option<[u8; 3]>,
     stopped: bool,
-    reported: Option<(Confidence, &'static str)>,
+    reported: Option<(Confidence, Protocol)>,
     packets: u8,
 }
 
@@ -182,11 +182,11 @@ impl WireGuard {
         let transport_both = a.n >= 3 && b.n >= 3;
         let transport_one = a.n >= 6 || b.n >= 6;
         let protocol = if tailscale {
-            "tailscale"
+            Protocol::Tailscale
         } else if warp {
-            "cloudflare_warp"
+            Protocol::CloudflareWarp
         } else {
-            "wireguard"
+            Protocol::WireGuard
         };
         let (conf, why) = if tailscale {
             (
@@ -219,6 +219,8 @@ impl WireGuard {
         }
         self.reported = Some((conf, protocol));
         let mut d = Detection::new(Category::Vpn, protocol, conf, Basis::Structure, why);
+        // Transport data both ways without the handshake: a midstream find.
+        d.midstream = !tailscale && !handshake && transport_both;
         if let Some(i) = a.init.or(b.init) {
             d = d.with("initiator_index", hex(&i.to_le_bytes()));
         }
@@ -275,7 +277,7 @@ mod tests {
         let d = out.last().expect("detected");
         assert_eq!(
             (d.protocol, d.confidence),
-            ("wireguard", Confidence::Certain)
+            (Protocol::WireGuard, Confidence::Certain)
         );
     }
 
@@ -296,7 +298,10 @@ mod tests {
         let mut det = WireGuard::default();
         let out = run(17, &pk, |p, o| det.on_packet(p, o));
         let d = out.last().expect("detected");
-        assert_eq!((d.protocol, d.confidence), ("wireguard", Confidence::High));
+        assert_eq!(
+            (d.protocol.name(), d.confidence),
+            ("wireguard", Confidence::High)
+        );
     }
 
     // cloudflare-warp.pcap frames 64-66, 72: reserved bytes 027800.
@@ -312,7 +317,7 @@ mod tests {
         let d = out.last().expect("detected");
         assert_eq!(
             (d.protocol, d.confidence),
-            ("cloudflare_warp", Confidence::Certain)
+            (Protocol::CloudflareWarp, Confidence::Certain)
         );
     }
 
@@ -330,7 +335,7 @@ mod tests {
         let pk: Vec<(bool, &str)> = vec![(true, &c), (false, &s)];
         let mut det = WireGuard::default();
         let out = run(17, &pk, |p, o| det.on_packet(p, o));
-        assert_eq!(out.last().map(|d| d.protocol), Some("tailscale"));
+        assert_eq!(out.last().map(|d| d.protocol.name()), Some("tailscale"));
     }
 
     // A DNS exchange is not WireGuard.
