@@ -4,6 +4,7 @@
 
 use super::allow::AllowConfig;
 use super::config::DetectConfig;
+use super::detector::Family;
 use super::names::{NamesCtx, NamesDetectors};
 use super::proxy::{ProxyCtx, ProxyDetectors};
 use super::related::Related;
@@ -165,26 +166,11 @@ impl FlowDetect {
     pub fn on_packet(&mut self, p: &PacketView<'_>, facts: &FlowFacts<'_>, ctx: &DetectCtx) {
         let fam = self.families.get_or_insert_with(Default::default);
         let out = &mut self.found;
-        if !fam.vpn.done() {
-            fam.vpn.on_packet(p, facts, &ctx.vpn, out);
-            fam.vpn.on_facts(facts, &ctx.vpn, out);
-        }
-        if !fam.proxy.done() {
-            fam.proxy.on_packet(p, facts, &ctx.proxy, out);
-            fam.proxy.on_facts(facts, &ctx.proxy, out);
-        }
-        if !fam.tunnel.done() {
-            fam.tunnel.on_packet(p, facts, &ctx.tunnel, out);
-            fam.tunnel.on_facts(facts, &ctx.tunnel, out);
-        }
-        if !fam.names.done() {
-            fam.names.on_packet(p, facts, &ctx.names, out);
-            fam.names.on_facts(facts, &ctx.names, out);
-        }
-        if !fam.remote.done() {
-            fam.remote.on_packet(p, facts, &ctx.remote, out);
-            fam.remote.on_facts(facts, &ctx.remote, out);
-        }
+        look(&mut fam.vpn, p, facts, &ctx.vpn, out);
+        look(&mut fam.proxy, p, facts, &ctx.proxy, out);
+        look(&mut fam.tunnel, p, facts, &ctx.tunnel, out);
+        look(&mut fam.names, p, facts, &ctx.names, out);
+        look(&mut fam.remote, p, facts, &ctx.remote, out);
         self.drain_found(facts, ctx);
         self.handshakes(facts, ctx);
     }
@@ -350,6 +336,21 @@ impl FlowDetect {
                 self.detections.push(d);
             }
         }
+    }
+}
+
+/// One packet, then the facts it may have completed, for a family that is
+/// still looking.
+fn look<F: Family>(
+    fam: &mut F,
+    p: &PacketView<'_>,
+    facts: &FlowFacts<'_>,
+    ctx: &F::Ctx,
+    out: &mut Vec<Detection>,
+) {
+    if !fam.done() {
+        fam.on_packet(p, facts, ctx, out);
+        fam.on_facts(facts, ctx, out);
     }
 }
 

@@ -11,6 +11,7 @@ use crate::decode::IpProto;
 pub mod address;
 pub mod allow;
 pub mod config;
+pub mod detector;
 pub mod engine;
 pub mod names;
 pub mod protocol;
@@ -20,6 +21,8 @@ pub mod remote;
 pub mod rtt;
 pub mod session;
 pub mod signature;
+#[cfg(test)]
+pub(crate) mod testutil;
 pub mod tunnel;
 pub mod vpn;
 

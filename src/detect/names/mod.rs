@@ -415,9 +415,11 @@ pub struct NamesDetectors {
     done: bool,
 }
 
-impl NamesDetectors {
+impl crate::detect::detector::Family for NamesDetectors {
+    type Ctx = NamesCtx;
+
     /// One payload packet of the flow's inspection window; findings go to `out`.
-    pub fn on_packet(
+    fn on_packet(
         &mut self,
         p: &PacketView<'_>,
         facts: &FlowFacts<'_>,
@@ -432,7 +434,7 @@ impl NamesDetectors {
 
     /// The dissectors may have learnt something (a hello, a certificate,
     /// an HTTP head, a DNS answer); findings go to `out`.
-    pub fn on_facts(&mut self, facts: &FlowFacts<'_>, ctx: &NamesCtx, out: &mut Vec<Detection>) {
+    fn on_facts(&mut self, facts: &FlowFacts<'_>, ctx: &NamesCtx, out: &mut Vec<Detection>) {
         if self.done {
             return;
         }
@@ -448,7 +450,7 @@ impl NamesDetectors {
     }
 
     /// The flow ended (or was evicted): last look at the whole window.
-    pub fn on_end(&mut self, facts: &FlowFacts<'_>, ctx: &NamesCtx, out: &mut Vec<Detection>) {
+    fn on_end(&mut self, facts: &FlowFacts<'_>, ctx: &NamesCtx, out: &mut Vec<Detection>) {
         if self.done || is_dns_flow(facts) {
             return;
         }
@@ -457,10 +459,12 @@ impl NamesDetectors {
     }
 
     /// True when no detector of this family wants more packets or facts.
-    pub fn done(&self) -> bool {
+    fn done(&self) -> bool {
         self.done
     }
+}
 
+impl NamesDetectors {
     /// Looks at every name source not yet looked at. `last` allows the
     /// resolved name to count on its own when the client named no server.
     fn look(

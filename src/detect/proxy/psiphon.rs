@@ -18,6 +18,7 @@ use crate::detect::Protocol;
 use crate::detect::{Basis, Category, Confidence, Detection, FlowFacts};
 use crate::dissect::tls::TlsFacts;
 use crate::dissect::verdict::Verdict;
+use crate::detect::detector::Detector;
 
 /// Default certificates CDNs present to a hello without SNI, as subject
 /// CN suffixes (label boundary): Cloudflare, Amazon CloudFront, Fastly,
@@ -37,14 +38,17 @@ pub(super) struct Psiphon {
     done: bool,
 }
 
-impl Psiphon {
+impl Detector for Psiphon {
+    type Ctx = super::ProxyCtx;
+    const PROTOCOL: Protocol = Protocol::Psiphon;
+
     /// True once decided.
-    pub(super) fn done(&self) -> bool {
+    fn done(&self) -> bool {
         self.done
     }
 
     /// The TLS facts may now hold the hello and the certificate.
-    pub(super) fn on_facts(&mut self, facts: &FlowFacts<'_>, out: &mut Vec<Detection>) {
+    fn on_facts(&mut self, facts: &FlowFacts<'_>, _ctx: &Self::Ctx, out: &mut Vec<Detection>) {
         if facts.proto != IpProto::TCP {
             // TLS over TCP only.
             self.done = true;
@@ -77,7 +81,13 @@ impl Psiphon {
             out.push(d);
         }
     }
+
+    /// The flow ended: a last look at the facts.
+    fn on_end(&mut self, facts: &FlowFacts<'_>, ctx: &Self::Ctx, out: &mut Vec<Detection>) {
+        self.on_facts(facts, ctx, out);
+    }
 }
+
 
 /// The subject CN of a DN string (`..., CN=name`).
 pub(super) fn subject_cn(dn: &str) -> Option<&str> {

@@ -27,6 +27,7 @@ use crate::decode::IpProto;
 use crate::detect::Protocol;
 use crate::detect::{Basis, Category, Confidence, Detection, FlowFacts, PacketView};
 use crate::dissect::Direction;
+use crate::detect::detector::Detector;
 
 /// TLS record content types (RFC 8446 §5.1).
 const HANDSHAKE: u8 = 22;
@@ -77,19 +78,17 @@ pub(super) struct TlsInTls {
     c2_record: u16,
 }
 
-impl TlsInTls {
+impl Detector for TlsInTls {
+    type Ctx = super::ProxyCtx;
+    const PROTOCOL: Protocol = Protocol::TlsInTls;
+
     /// True once decided.
-    pub(super) fn done(&self) -> bool {
+    fn done(&self) -> bool {
         self.state == State::Done
     }
 
     /// One payload packet.
-    pub(super) fn on_packet(
-        &mut self,
-        p: &PacketView<'_>,
-        facts: &FlowFacts<'_>,
-        out: &mut Vec<Detection>,
-    ) {
+    fn on_packet(&mut self, p: &PacketView<'_>, facts: &FlowFacts<'_>, _ctx: &Self::Ctx, out: &mut Vec<Detection>) {
         if p.index >= WINDOW {
             self.state = State::Done;
             return;
@@ -139,6 +138,9 @@ impl TlsInTls {
             State::Done => {}
         }
     }
+}
+
+impl TlsInTls {
 
     fn finding(&self) -> Detection {
         Detection::new(
@@ -153,6 +155,7 @@ impl TlsInTls {
         .with("finished_record", self.c2_record)
     }
 }
+
 
 /// The outer session negotiated TLS 1.3.
 fn tls13(facts: &FlowFacts<'_>) -> bool {
@@ -216,7 +219,7 @@ mod tests {
             (Direction::ToServer, c2),
         ];
         for (i, (dir, b)) in seq.iter().enumerate() {
-            d.on_packet(&view(i as u16, *dir, b), &f, &mut out);
+            d.on_packet(&view(i as u16, *dir, b), &f, &Default::default(), &mut out);
         }
         assert!(d.done());
         assert_eq!(out.len(), 1);
@@ -242,7 +245,7 @@ mod tests {
             (Direction::ToServer, next),
         ];
         for (i, (dir, b)) in seq.iter().enumerate() {
-            d.on_packet(&view(i as u16, *dir, b), &f, &mut out);
+            d.on_packet(&view(i as u16, *dir, b), &f, &Default::default(), &mut out);
         }
         assert!(out.is_empty());
         assert!(d.done());

@@ -22,6 +22,7 @@
 
 use crate::decode::IpProto;
 use crate::detect::Protocol;
+use crate::detect::detector::Detector;
 use crate::detect::{Basis, Category, Confidence, Detection, FlowFacts, PacketView};
 use crate::dissect::Direction;
 use crate::dissect::tls::{TlsFacts, TlsState};
@@ -139,20 +140,24 @@ pub(super) struct Tor {
     cells: [u8; 2],
 }
 
-impl Tor {
+impl Detector for Tor {
+    type Ctx = super::ProxyCtx;
+    const PROTOCOL: Protocol = Protocol::Tor;
+
     /// True once every check has concluded.
-    pub(super) fn done(&self) -> bool {
+    fn done(&self) -> bool {
         self.addr_done && self.names_done && !self.sni_only
     }
 
     /// One payload packet: the relay feed on the first, cells later.
-    pub(super) fn on_packet(
+    fn on_packet(
         &mut self,
         p: &PacketView<'_>,
         facts: &FlowFacts<'_>,
-        relays: Option<&RelayList>,
+        ctx: &super::ProxyCtx,
         out: &mut Vec<Detection>,
     ) {
+        let relays = ctx.tor_relays.as_ref();
         if !self.addr_done {
             self.addr_done = true;
             if let Some(list) = relays {
@@ -176,6 +181,48 @@ impl Tor {
             self.count_cell(p, out);
         }
     }
+
+    /// The TLS facts may now hold the hello and the certificate.
+    fn on_facts(&mut self, facts: &FlowFacts<'_>, _ctx: &Self::Ctx, out: &mut Vec<Detection>) {
+        if self.names_done {
+            return;
+        }
+        if facts.proto != IpProto::TCP {
+            // TLS over TCP only.
+            self.names_done = true;
+            return;
+        }
+        let Some(app) = facts.app else {
+            return;
+        };
+        let Some(tls) = app.tls.as_deref() else {
+            self.names_done = true;
+            return;
+        };
+        let Some(f) = tls.facts() else {
+            if tls.verdict() != Verdict::NeedMore {
+                self.names_done = true;
+            }
+            return;
+        };
+        if f.client_hello().is_none() || !(f.cert.is_some() || settled(tls, f)) {
+            return;
+        }
+        self.names_done = true;
+        if let Some(d) = names_finding(f) {
+            out.push(d);
+        } else if sni_shape(f).is_some() {
+            self.sni_only = true;
+        }
+    }
+
+    /// The flow ended: a last look at the facts.
+    fn on_end(&mut self, facts: &FlowFacts<'_>, ctx: &Self::Ctx, out: &mut Vec<Detection>) {
+        self.on_facts(facts, ctx, out);
+    }
+}
+
+impl Tor {
 
     fn count_cell(&mut self, p: &PacketView<'_>, out: &mut Vec<Detection>) {
         if p.index >= WINDOW {
@@ -210,40 +257,8 @@ impl Tor {
         }
     }
 
-    /// The TLS facts may now hold the hello and the certificate.
-    pub(super) fn on_facts(&mut self, facts: &FlowFacts<'_>, out: &mut Vec<Detection>) {
-        if self.names_done {
-            return;
-        }
-        if facts.proto != IpProto::TCP {
-            // TLS over TCP only.
-            self.names_done = true;
-            return;
-        }
-        let Some(app) = facts.app else {
-            return;
-        };
-        let Some(tls) = app.tls.as_deref() else {
-            self.names_done = true;
-            return;
-        };
-        let Some(f) = tls.facts() else {
-            if tls.verdict() != Verdict::NeedMore {
-                self.names_done = true;
-            }
-            return;
-        };
-        if f.client_hello().is_none() || !(f.cert.is_some() || settled(tls, f)) {
-            return;
-        }
-        self.names_done = true;
-        if let Some(d) = names_finding(f) {
-            out.push(d);
-        } else if sni_shape(f).is_some() {
-            self.sni_only = true;
-        }
-    }
 }
+
 
 /// Nothing more will come from the handshake: TLS 1.3 (certificate
 /// encrypted) or the dissector stopped.

@@ -17,6 +17,7 @@ use crate::detect::Protocol;
 use crate::detect::{Basis, Category, Confidence, Detection, FlowFacts};
 use crate::dissect::tls::fingerprint::is_grease;
 use crate::dissect::verdict::Verdict;
+use crate::detect::detector::Detector;
 
 /// TLS padding extension (RFC 7685).
 const EXT_PADDING: u16 = 21;
@@ -30,14 +31,17 @@ pub(super) struct UltraSurf {
     done: bool,
 }
 
-impl UltraSurf {
+impl Detector for UltraSurf {
+    type Ctx = super::ProxyCtx;
+    const PROTOCOL: Protocol = Protocol::UltraSurf;
+
     /// True once decided.
-    pub(super) fn done(&self) -> bool {
+    fn done(&self) -> bool {
         self.done
     }
 
     /// The TLS facts may now hold both hellos.
-    pub(super) fn on_facts(&mut self, facts: &FlowFacts<'_>, out: &mut Vec<Detection>) {
+    fn on_facts(&mut self, facts: &FlowFacts<'_>, _ctx: &Self::Ctx, out: &mut Vec<Detection>) {
         if facts.proto != IpProto::TCP {
             // TLS over TCP only.
             self.done = true;
@@ -88,7 +92,13 @@ impl UltraSurf {
             .with("ja4", &ch.ja4.ja4),
         );
     }
+
+    /// The flow ended: a last look at the facts.
+    fn on_end(&mut self, facts: &FlowFacts<'_>, ctx: &Self::Ctx, out: &mut Vec<Detection>) {
+        self.on_facts(facts, ctx, out);
+    }
 }
+
 
 #[cfg(test)]
 mod tests {
@@ -106,7 +116,7 @@ mod tests {
         f.app = Some(&app);
         let mut d = UltraSurf::default();
         let mut out = Vec::new();
-        d.on_facts(&f, &mut out);
+        d.on_facts(&f, &Default::default(), &mut out);
         assert!(d.done());
         out
     }

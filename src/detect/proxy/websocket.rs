@@ -21,6 +21,7 @@ use crate::decode::IpProto;
 use crate::detect::Protocol;
 use crate::detect::{Basis, Category, Confidence, Detection, FlowFacts, PacketView};
 use crate::dissect::Direction;
+use crate::detect::detector::Detector;
 
 /// Bytes of a frame's payload unmasked and tested (the exemptions are
 /// about the message's head; this bounds the work per flow).
@@ -86,19 +87,17 @@ pub(super) struct WebSocketProxy {
     first_frame: u32,
 }
 
-impl WebSocketProxy {
+impl Detector for WebSocketProxy {
+    type Ctx = super::ProxyCtx;
+    const PROTOCOL: Protocol = Protocol::Vmess;
+
     /// True once decided.
-    pub(super) fn done(&self) -> bool {
+    fn done(&self) -> bool {
         self.state == State::Done
     }
 
     /// One payload packet.
-    pub(super) fn on_packet(
-        &mut self,
-        p: &PacketView<'_>,
-        _facts: &FlowFacts<'_>,
-        out: &mut Vec<Detection>,
-    ) {
+    fn on_packet(&mut self, p: &PacketView<'_>, _facts: &FlowFacts<'_>, _ctx: &Self::Ctx, out: &mut Vec<Detection>) {
         if p.index >= WINDOW {
             self.state = State::Done;
             return;
@@ -173,6 +172,7 @@ impl WebSocketProxy {
     }
 }
 
+
 /// The packet starts a binary frame (masked iff from the client) whose
 /// payload head, once unmasked, is a fully-encrypted candidate.
 fn binary_candidate(b: &[u8], from_client: bool) -> bool {
@@ -239,7 +239,7 @@ mod tests {
         let mut d = WebSocketProxy::default();
         let mut out = Vec::new();
         for (i, (dir, b)) in seq.iter().enumerate() {
-            d.on_packet(&view(i as u16, *dir, b), &f, &mut out);
+            d.on_packet(&view(i as u16, *dir, b), &f, &Default::default(), &mut out);
         }
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].protocol.name(), "vmess");

@@ -11,6 +11,9 @@ use super::{found, text};
 use crate::detect::Protocol;
 use crate::detect::{Basis, Confidence, Detection, PacketView};
 use crate::dissect::verdict::Direction;
+use crate::detect::detector::Detector;
+use crate::detect::FlowFacts;
+use crate::decode::IpProto;
 
 const PREAMBLE: &[u8] = b"\x7f\x7fICA\x00";
 
@@ -35,14 +38,26 @@ fn module_name(b: &[u8]) -> Option<&[u8]> {
 #[derive(Debug, Default)]
 pub struct Ica {
     /// Decided.
-    pub done: bool,
+    done: bool,
     server: bool,
     client: bool,
 }
 
-impl Ica {
+impl Detector for Ica {
+    type Ctx = super::RemoteCtx;
+    const PROTOCOL: Protocol = Protocol::Citrix;
+
+    fn accepts(proto: IpProto) -> bool {
+        matches!(proto, IpProto::TCP)
+    }
+
+    /// True once decided.
+    fn done(&self) -> bool {
+        self.done
+    }
+
     /// Reads the first payloads.
-    pub fn on_packet(&mut self, p: &PacketView<'_>, out: &mut Vec<Detection>) {
+    fn on_packet(&mut self, p: &PacketView<'_>, _facts: &FlowFacts<'_>, _ctx: &Self::Ctx, out: &mut Vec<Detection>) {
         let b = p.payload;
         match p.dir {
             Direction::ToClient if !self.server => {
@@ -84,6 +99,7 @@ impl Ica {
     }
 }
 
+
 #[cfg(test)]
 mod tests {
     use super::super::testutil::{C, S, hex, pkt};
@@ -104,7 +120,7 @@ mod tests {
         let mut ica = Ica::default();
         let mut out = Vec::new();
         for (i, (d, h)) in f.iter().enumerate() {
-            ica.on_packet(&pkt(6, *d, i as u16, &hex(h)), &mut out);
+            ica.on_packet(&pkt(6, *d, i as u16, &hex(h)), &crate::detect::testutil::facts(), &Default::default(), &mut out);
         }
         assert_eq!(out.len(), 2);
         assert_eq!(out[1].confidence, Confidence::Certain);

@@ -10,6 +10,9 @@
 use super::{be32, di, found};
 use crate::detect::Protocol;
 use crate::detect::{Basis, Confidence, Detection, PacketView};
+use crate::detect::detector::Detector;
+use crate::detect::FlowFacts;
+use crate::decode::IpProto;
 
 /// The body length and type byte of a whole Radmin message.
 fn message(b: &[u8]) -> Option<(u32, u8)> {
@@ -24,13 +27,25 @@ fn message(b: &[u8]) -> Option<(u32, u8)> {
 #[derive(Debug, Default)]
 pub struct Radmin {
     /// Decided.
-    pub done: bool,
+    done: bool,
     first: [Option<(u32, u8)>; 2],
 }
 
-impl Radmin {
+impl Detector for Radmin {
+    type Ctx = super::RemoteCtx;
+    const PROTOCOL: Protocol = Protocol::Radmin;
+
+    fn accepts(proto: IpProto) -> bool {
+        matches!(proto, IpProto::TCP)
+    }
+
+    /// True once decided.
+    fn done(&self) -> bool {
+        self.done
+    }
+
     /// Reads the first payload of each direction.
-    pub fn on_packet(&mut self, p: &PacketView<'_>, out: &mut Vec<Detection>) {
+    fn on_packet(&mut self, p: &PacketView<'_>, _facts: &FlowFacts<'_>, _ctx: &Self::Ctx, out: &mut Vec<Detection>) {
         let d = di(p.dir);
         if self.first[d].is_some() {
             self.done = true;
@@ -63,6 +78,7 @@ impl Radmin {
     }
 }
 
+
 #[cfg(test)]
 mod tests {
     use super::super::testutil::{C, S, hex, pkt};
@@ -77,9 +93,9 @@ mod tests {
         );
         let mut r = Radmin::default();
         let mut out = Vec::new();
-        r.on_packet(&pkt(6, C, 0, &a), &mut out);
+        r.on_packet(&pkt(6, C, 0, &a), &crate::detect::testutil::facts(), &Default::default(), &mut out);
         assert!(out.is_empty());
-        r.on_packet(&pkt(6, S, 1, &b), &mut out);
+        r.on_packet(&pkt(6, S, 1, &b), &crate::detect::testutil::facts(), &Default::default(), &mut out);
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].confidence, Confidence::High);
     }

@@ -32,6 +32,9 @@ use super::{be16, be32, di, found, le16, le32, text};
 use crate::detect::Protocol;
 use crate::detect::{Basis, Confidence, Detection, PacketView};
 use crate::dissect::verdict::Direction;
+use crate::detect::detector::Detector;
+use crate::detect::FlowFacts;
+use crate::decode::IpProto;
 
 const CR: u8 = 0xE0;
 const CC: u8 = 0xD0;
@@ -141,14 +144,26 @@ fn protocols(v: u32) -> String {
 #[derive(Debug, Default)]
 pub struct RdpTcp {
     /// Decided.
-    pub done: bool,
+    done: bool,
     /// The client's request verified (the finding is kept for the confirm).
     request: Option<Box<Detection>>,
 }
 
-impl RdpTcp {
+impl Detector for RdpTcp {
+    type Ctx = super::RemoteCtx;
+    const PROTOCOL: Protocol = Protocol::Rdp;
+
+    fn accepts(proto: IpProto) -> bool {
+        matches!(proto, IpProto::TCP)
+    }
+
+    /// True once decided.
+    fn done(&self) -> bool {
+        self.done
+    }
+
     /// Reads the first payload in each direction.
-    pub fn on_packet(&mut self, p: &PacketView<'_>, out: &mut Vec<Detection>) {
+    fn on_packet(&mut self, p: &PacketView<'_>, _facts: &FlowFacts<'_>, _ctx: &Self::Ctx, out: &mut Vec<Detection>) {
         match (p.dir, self.request.take()) {
             (Direction::ToServer, None) => {
                 let Some(req) = parse_request(p.payload) else {
@@ -196,6 +211,7 @@ impl RdpTcp {
         }
     }
 }
+
 
 const SYN: u16 = 0x0001;
 const ACK: u16 = 0x0004;
@@ -275,7 +291,7 @@ fn version_name(v: u16) -> String {
 #[derive(Debug, Default)]
 pub struct RdpUdp {
     /// Decided.
-    pub done: bool,
+    done: bool,
     /// The client's SYN: initial sequence number.
     isn: Option<u32>,
     /// Last source sequence numbers each side sent (small ring).
@@ -285,9 +301,21 @@ pub struct RdpUdp {
     datagrams: u8,
 }
 
-impl RdpUdp {
+impl Detector for RdpUdp {
+    type Ctx = super::RemoteCtx;
+    const PROTOCOL: Protocol = Protocol::Rdp;
+
+    fn accepts(proto: IpProto) -> bool {
+        matches!(proto, IpProto::UDP)
+    }
+
+    /// True once decided.
+    fn done(&self) -> bool {
+        self.done
+    }
+
     /// Reads each datagram of the window.
-    pub fn on_packet(&mut self, p: &PacketView<'_>, out: &mut Vec<Detection>) {
+    fn on_packet(&mut self, p: &PacketView<'_>, _facts: &FlowFacts<'_>, _ctx: &Self::Ctx, out: &mut Vec<Detection>) {
         let b = p.payload;
         let d = di(p.dir);
         self.datagrams = self.datagrams.saturating_add(1);
@@ -372,6 +400,7 @@ impl RdpUdp {
     }
 }
 
+
 #[cfg(test)]
 mod tests {
     use super::super::testutil::{C, S, hex, pkt};
@@ -386,7 +415,7 @@ mod tests {
         let (a, b) = (hex(CR_FRAME4), hex(CC_FRAME5));
         let mut r = RdpTcp::default();
         let mut out = Vec::new();
-        r.on_packet(&pkt(6, C, 0, &a), &mut out);
+        r.on_packet(&pkt(6, C, 0, &a), &crate::detect::testutil::facts(), &Default::default(), &mut out);
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].confidence, Confidence::High);
         assert_eq!(out[0].evidence.get("cookie_user"), Some("WDeployAd"));
@@ -394,7 +423,7 @@ mod tests {
             out[0].evidence.get("requested_protocols"),
             Some("tls|credssp")
         );
-        r.on_packet(&pkt(6, S, 1, &b), &mut out);
+        r.on_packet(&pkt(6, S, 1, &b), &crate::detect::testutil::facts(), &Default::default(), &mut out);
         assert_eq!(out.len(), 2);
         assert_eq!(out[1].confidence, Confidence::Certain);
         assert_eq!(out[1].evidence.get("selected_protocol"), Some("credssp"));
@@ -409,7 +438,7 @@ mod tests {
         assert!(parse_request(&s7).is_none());
         let mut r = RdpTcp::default();
         let mut out = Vec::new();
-        r.on_packet(&pkt(6, C, 0, &s7), &mut out);
+        r.on_packet(&pkt(6, C, 0, &s7), &crate::detect::testutil::facts(), &Default::default(), &mut out);
         assert!(out.is_empty() && r.done);
     }
 
@@ -435,10 +464,10 @@ mod tests {
         let b = hex(SYNACK34);
         let mut r = RdpUdp::default();
         let mut out = Vec::new();
-        r.on_packet(&pkt(17, C, 0, &a), &mut out);
+        r.on_packet(&pkt(17, C, 0, &a), &crate::detect::testutil::facts(), &Default::default(), &mut out);
         assert_eq!(out[0].confidence, Confidence::High);
         assert_eq!(out[0].evidence.get("rdpudp_version"), Some("2"));
-        r.on_packet(&pkt(17, S, 1, &b), &mut out);
+        r.on_packet(&pkt(17, S, 1, &b), &crate::detect::testutil::facts(), &Default::default(), &mut out);
         assert_eq!(out[1].confidence, Confidence::Certain);
         assert!(r.done);
     }
@@ -451,10 +480,10 @@ mod tests {
         let f9 = hex("109760340400000c00010100e65f846ee65f846e1703030034000000000000000153");
         let mut r = RdpUdp::default();
         let mut out = Vec::new();
-        r.on_packet(&pkt(17, C, 0, &f7), &mut out);
-        r.on_packet(&pkt(17, S, 1, &f8), &mut out);
+        r.on_packet(&pkt(17, C, 0, &f7), &crate::detect::testutil::facts(), &Default::default(), &mut out);
+        r.on_packet(&pkt(17, S, 1, &f8), &crate::detect::testutil::facts(), &Default::default(), &mut out);
         assert!(out.is_empty());
-        r.on_packet(&pkt(17, C, 2, &f9), &mut out);
+        r.on_packet(&pkt(17, C, 2, &f9), &crate::detect::testutil::facts(), &Default::default(), &mut out);
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].confidence, Confidence::Certain);
     }
@@ -464,7 +493,7 @@ mod tests {
         let q = b"\xff\xff\xff\xffTSource Engine Query\0";
         let mut r = RdpUdp::default();
         let mut out = Vec::new();
-        r.on_packet(&pkt(17, C, 0, q), &mut out);
+        r.on_packet(&pkt(17, C, 0, q), &crate::detect::testutil::facts(), &Default::default(), &mut out);
         assert!(out.is_empty() && r.done);
     }
 }

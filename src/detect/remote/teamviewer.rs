@@ -27,6 +27,8 @@
 use super::{di, found, le16, le32};
 use crate::detect::Protocol;
 use crate::detect::{Basis, Confidence, Detection, FlowFacts, PacketView};
+use crate::detect::detector::Detector;
+use crate::decode::IpProto;
 
 /// One message header: (version, command, header + body length, counters).
 type Header = (u8, u8, usize, Option<(u32, u32)>);
@@ -49,7 +51,7 @@ fn header(b: &[u8]) -> Option<Header> {
 #[derive(Debug, Default)]
 pub struct TeamViewerTcp {
     /// Decided.
-    pub done: bool,
+    done: bool,
     /// Body bytes of the current message still expected, per direction.
     remaining: [usize; 2],
     /// Messages framed per direction.
@@ -65,9 +67,21 @@ pub struct TeamViewerTcp {
     reported: Option<Confidence>,
 }
 
-impl TeamViewerTcp {
+impl Detector for TeamViewerTcp {
+    type Ctx = super::RemoteCtx;
+    const PROTOCOL: Protocol = Protocol::TeamViewer;
+
+    fn accepts(proto: IpProto) -> bool {
+        matches!(proto, IpProto::TCP)
+    }
+
+    /// True once decided.
+    fn done(&self) -> bool {
+        self.done
+    }
+
     /// Frames each segment of the window.
-    pub fn on_packet(&mut self, p: &PacketView<'_>, out: &mut Vec<Detection>) {
+    fn on_packet(&mut self, p: &PacketView<'_>, _facts: &FlowFacts<'_>, _ctx: &Self::Ctx, out: &mut Vec<Detection>) {
         let d = di(p.dir);
         if self.broken[d] {
             return;
@@ -145,11 +159,12 @@ impl TeamViewerTcp {
     }
 }
 
+
 /// TeamViewer over UDP.
 #[derive(Debug, Default)]
 pub struct TeamViewerUdp {
     /// Decided.
-    pub done: bool,
+    done: bool,
     datagrams: [u8; 2],
     peer_named: bool,
     reported: bool,
@@ -165,14 +180,21 @@ fn contains(hay: &[u8], needle: &[u8]) -> bool {
     !needle.is_empty() && hay.windows(needle.len()).any(|w| w == needle)
 }
 
-impl TeamViewerUdp {
+impl Detector for TeamViewerUdp {
+    type Ctx = super::RemoteCtx;
+    const PROTOCOL: Protocol = Protocol::TeamViewer;
+
+    fn accepts(proto: IpProto) -> bool {
+        matches!(proto, IpProto::UDP)
+    }
+
+    /// True once decided.
+    fn done(&self) -> bool {
+        self.done
+    }
+
     /// Checks each datagram of the window.
-    pub fn on_packet(
-        &mut self,
-        p: &PacketView<'_>,
-        facts: &FlowFacts<'_>,
-        out: &mut Vec<Detection>,
-    ) {
+    fn on_packet(&mut self, p: &PacketView<'_>, facts: &FlowFacts<'_>, _ctx: &Self::Ctx, out: &mut Vec<Detection>) {
         if !udp_header(p.payload) {
             self.done = true;
             return;
@@ -213,6 +235,7 @@ impl TeamViewerUdp {
     }
 }
 
+
 #[cfg(test)]
 mod tests {
     use super::super::testutil::{C, S, hex, pkt};
@@ -233,11 +256,11 @@ mod tests {
         );
         let mut t = TeamViewerTcp::default();
         let mut out = Vec::new();
-        t.on_packet(&pkt(6, S, 0, &f12), &mut out);
+        t.on_packet(&pkt(6, S, 0, &f12), &crate::detect::testutil::facts(), &Default::default(), &mut out);
         assert!(out.is_empty());
         // frame 14/16 carry the server's counters 2 and 3.
         t.sent[1] = [Some(3), Some(2), Some(1), None];
-        t.on_packet(&pkt(6, C, 1, &f19), &mut out);
+        t.on_packet(&pkt(6, C, 1, &f19), &crate::detect::testutil::facts(), &Default::default(), &mut out);
         assert_eq!(out.last().map(|d| d.confidence), Some(Confidence::Certain));
         let _ = f21;
     }
@@ -253,9 +276,9 @@ mod tests {
         );
         let mut t = TeamViewerTcp::default();
         let mut out = Vec::new();
-        t.on_packet(&pkt(6, C, 0, &f4), &mut out);
+        t.on_packet(&pkt(6, C, 0, &f4), &crate::detect::testutil::facts(), &Default::default(), &mut out);
         assert!(out.is_empty());
-        t.on_packet(&pkt(6, C, 1, &f6), &mut out);
+        t.on_packet(&pkt(6, C, 1, &f6), &crate::detect::testutil::facts(), &Default::default(), &mut out);
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].confidence, Confidence::High);
     }
@@ -265,7 +288,7 @@ mod tests {
         let tls = hex("160303009c0100009803036712bcc57dd01b4bfc34fb063f25191766");
         let mut t = TeamViewerTcp::default();
         let mut out = Vec::new();
-        t.on_packet(&pkt(6, C, 0, &tls), &mut out);
+        t.on_packet(&pkt(6, C, 0, &tls), &crate::detect::testutil::facts(), &Default::default(), &mut out);
         assert!(out.is_empty() && t.done);
         assert!(!udp_header(&tls));
     }

@@ -111,9 +111,11 @@ pub struct TunnelDetectors {
     kind: Kind,
 }
 
-impl TunnelDetectors {
+impl crate::detect::detector::Family for TunnelDetectors {
+    type Ctx = TunnelCtx;
+
     /// One payload packet of the flow's inspection window; findings go to `out`.
-    pub fn on_packet(
+    fn on_packet(
         &mut self,
         p: &PacketView<'_>,
         _facts: &FlowFacts<'_>,
@@ -144,16 +146,10 @@ impl TunnelDetectors {
 
     /// The dissectors may have learnt something (a hello, a certificate,
     /// an HTTP head, a DNS answer); findings go to `out`.
-    pub fn on_facts(
-        &mut self,
-        _facts: &FlowFacts<'_>,
-        _ctx: &TunnelCtx,
-        _out: &mut Vec<Detection>,
-    ) {
-    }
+    fn on_facts(&mut self, _facts: &FlowFacts<'_>, _ctx: &TunnelCtx, _out: &mut Vec<Detection>) {}
 
     /// The flow ended (or was evicted): last look at the whole window.
-    pub fn on_end(&mut self, _facts: &FlowFacts<'_>, ctx: &TunnelCtx, out: &mut Vec<Detection>) {
+    fn on_end(&mut self, _facts: &FlowFacts<'_>, ctx: &TunnelCtx, out: &mut Vec<Detection>) {
         let found = match &self.kind {
             Kind::Dns(d) => d.verdict(ctx),
             Kind::Icmp(i) => i.verdict(),
@@ -166,7 +162,7 @@ impl TunnelDetectors {
     }
 
     /// True when no detector of this family wants more packets or facts.
-    pub fn done(&self) -> bool {
+    fn done(&self) -> bool {
         matches!(self.kind, Kind::Done)
     }
 }

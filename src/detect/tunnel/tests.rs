@@ -2,6 +2,7 @@
 //! not read at test time).
 
 use super::*;
+use crate::detect::detector::Family;
 
 fn hex(s: &str) -> Vec<u8> {
     (0..s.len())

@@ -12,6 +12,8 @@ use super::side;
 use crate::decode::IpProto;
 use crate::detect::Protocol;
 use crate::detect::{Basis, Category, Confidence, Detection, PacketView};
+use crate::detect::detector::Detector;
+use crate::detect::FlowFacts;
 
 /// DTLS record header length.
 const REC: usize = 13;
@@ -53,14 +55,21 @@ pub struct AnyConnect {
     reported: Option<Confidence>,
 }
 
-impl AnyConnect {
+impl Detector for AnyConnect {
+    type Ctx = super::VpnCtx;
+    const PROTOCOL: Protocol = Protocol::AnyConnect;
+
+    fn accepts(proto: IpProto) -> bool {
+        matches!(proto, IpProto::UDP)
+    }
+
     /// True when this detector needs no more packets.
-    pub fn done(&self) -> bool {
+    fn done(&self) -> bool {
         self.stopped || self.reported == Some(Confidence::Certain)
     }
 
     /// One UDP datagram.
-    pub fn on_packet(&mut self, p: &PacketView<'_>, out: &mut Vec<Detection>) {
+    fn on_packet(&mut self, p: &PacketView<'_>, _facts: &FlowFacts<'_>, _ctx: &Self::Ctx, out: &mut Vec<Detection>) {
         if self.done() {
             return;
         }
@@ -101,6 +110,7 @@ impl AnyConnect {
     }
 }
 
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -114,7 +124,7 @@ mod tests {
         let ad = format!("17010000010000000000010070{}", "9a".repeat(0x70));
         let pk: Vec<(bool, &str)> = vec![(true, &ad), (false, hv)];
         let mut det = AnyConnect::default();
-        let out = run(17, &pk, |p, o| det.on_packet(p, o));
+        let out = run(17, &pk, |p, o| det.on_packet(p, &crate::detect::testutil::facts(), &Default::default(), o));
         assert_eq!(out.last().map(|d| d.confidence), Some(Confidence::Certain));
     }
 
@@ -123,6 +133,6 @@ mod tests {
     fn dtls12_is_not_anyconnect() {
         let pk: Vec<(bool, &str)> = vec![(true, "16fefd000000000000000000050102030405")];
         let mut det = AnyConnect::default();
-        assert!(run(17, &pk, |p, o| det.on_packet(p, o)).is_empty());
+        assert!(run(17, &pk, |p, o| det.on_packet(p, &crate::detect::testutil::facts(), &Default::default(), o)).is_empty());
     }
 }

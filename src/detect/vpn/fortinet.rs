@@ -14,6 +14,7 @@
 use crate::decode::IpProto;
 use crate::detect::Protocol;
 use crate::detect::{Basis, Category, Confidence, Detection, FlowFacts};
+use crate::detect::detector::Detector;
 
 /// Decided once the server's certificate (or its absence) is known.
 #[derive(Debug, Default)]
@@ -37,14 +38,21 @@ fn looks_like_serial(cn: &str) -> bool {
         && cn.bytes().any(|b| b.is_ascii_digit())
 }
 
-impl Fortinet {
+impl Detector for Fortinet {
+    type Ctx = super::VpnCtx;
+    const PROTOCOL: Protocol = Protocol::Fortinet;
+
+    fn accepts(proto: IpProto) -> bool {
+        matches!(proto, IpProto::TCP)
+    }
+
     /// True once decided.
-    pub fn done(&self) -> bool {
+    fn done(&self) -> bool {
         self.done
     }
 
     /// Reads the TLS certificate facts when they arrive.
-    pub fn on_facts(&mut self, facts: &FlowFacts<'_>, out: &mut Vec<Detection>) {
+    fn on_facts(&mut self, facts: &FlowFacts<'_>, _ctx: &Self::Ctx, out: &mut Vec<Detection>) {
         if self.done {
             return;
         }
@@ -82,6 +90,7 @@ impl Fortinet {
         }
     }
 }
+
 
 #[cfg(test)]
 mod tests {

@@ -14,6 +14,8 @@ use super::{be32, side};
 use crate::decode::IpProto;
 use crate::detect::Protocol;
 use crate::detect::{Basis, Category, Confidence, Detection, PacketView};
+use crate::detect::detector::Detector;
+use crate::detect::FlowFacts;
 
 /// Length of the IKE header.
 const IKE_HDR: usize = 28;
@@ -122,14 +124,21 @@ pub(super) fn parse_ike(b: &[u8]) -> Option<(u64, u8, u8)> {
     Some((ispi, ver >> 4, xchg))
 }
 
-impl Ipsec {
+impl Detector for Ipsec {
+    type Ctx = super::VpnCtx;
+    const PROTOCOL: Protocol = Protocol::Ipsec;
+
+    fn accepts(proto: IpProto) -> bool {
+        matches!(proto, IpProto::UDP | IpProto::ESP)
+    }
+
     /// True when this detector needs no more packets.
-    pub fn done(&self) -> bool {
+    fn done(&self) -> bool {
         self.stopped || self.reported == Some(Confidence::Certain)
     }
 
     /// One UDP datagram or ESP (IP protocol 50) packet.
-    pub fn on_packet(&mut self, p: &PacketView<'_>, out: &mut Vec<Detection>) {
+    fn on_packet(&mut self, p: &PacketView<'_>, _facts: &FlowFacts<'_>, _ctx: &Self::Ctx, out: &mut Vec<Detection>) {
         if self.done() {
             return;
         }
@@ -181,6 +190,9 @@ impl Ipsec {
         }
         self.judge(p.proto, out);
     }
+}
+
+impl Ipsec {
 
     /// One ESP packet: constant SPI, increasing sequence number.
     fn esp(&mut self, d: usize, b: &[u8]) -> bool {
@@ -262,6 +274,7 @@ impl Ipsec {
     }
 }
 
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -294,7 +307,7 @@ mod tests {
                    000000000000000000000000";
         let pk: Vec<(bool, &str)> = vec![(true, req), (false, RESP)];
         let mut det = Ipsec::default();
-        let out = run_ports(17, 10500, 500, &pk, |p, o| det.on_packet(p, o));
+        let out = run_ports(17, 10500, 500, &pk, |p, o| det.on_packet(p, &crate::detect::testutil::facts(), &Default::default(), o));
         assert_eq!(out.last().map(|d| d.confidence), Some(Confidence::Certain));
     }
 
@@ -306,7 +319,7 @@ mod tests {
             .collect();
         let pk: Vec<(bool, &str)> = pk.iter().map(|s| (true, s.as_str())).collect();
         let mut det = Ipsec::default();
-        let out = run_ports(17, 14500, 4500, &pk, |p, o| det.on_packet(p, o));
+        let out = run_ports(17, 14500, 4500, &pk, |p, o| det.on_packet(p, &crate::detect::testutil::facts(), &Default::default(), o));
         assert_eq!(out.last().map(|d| d.confidence), Some(Confidence::High));
     }
 
@@ -317,7 +330,7 @@ mod tests {
             "17fefd000100000000000100200102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",
         )];
         let mut det = Ipsec::default();
-        let out = run_ports(17, 5000, 443, &pk, |p, o| det.on_packet(p, o));
+        let out = run_ports(17, 5000, 443, &pk, |p, o| det.on_packet(p, &crate::detect::testutil::facts(), &Default::default(), o));
         assert!(out.is_empty() && det.done());
     }
 }

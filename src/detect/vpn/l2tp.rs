@@ -11,6 +11,8 @@ use super::side;
 use crate::decode::IpProto;
 use crate::detect::Protocol;
 use crate::detect::{Basis, Category, Confidence, Detection, PacketView};
+use crate::detect::detector::Detector;
+use crate::detect::FlowFacts;
 
 /// Checks one L2TP control message; returns (version, message type, 0 for
 /// a ZLB acknowledgement).
@@ -60,14 +62,21 @@ pub struct L2tp {
     reported: Option<Confidence>,
 }
 
-impl L2tp {
+impl Detector for L2tp {
+    type Ctx = super::VpnCtx;
+    const PROTOCOL: Protocol = Protocol::L2tp;
+
+    fn accepts(proto: IpProto) -> bool {
+        matches!(proto, IpProto::UDP)
+    }
+
     /// True when this detector needs no more packets.
-    pub fn done(&self) -> bool {
+    fn done(&self) -> bool {
         self.stopped || self.reported == Some(Confidence::Certain)
     }
 
     /// One UDP datagram.
-    pub fn on_packet(&mut self, p: &PacketView<'_>, out: &mut Vec<Detection>) {
+    fn on_packet(&mut self, p: &PacketView<'_>, _facts: &FlowFacts<'_>, _ctx: &Self::Ctx, out: &mut Vec<Detection>) {
         if self.done() {
             return;
         }
@@ -119,6 +128,7 @@ impl L2tp {
     }
 }
 
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -132,7 +142,7 @@ mod tests {
         let rp = "c802001400010000000000018008000000000002";
         let pk: Vec<(bool, &str)> = vec![(true, rq), (false, rp)];
         let mut det = L2tp::default();
-        let out = run(17, &pk, |p, o| det.on_packet(p, o));
+        let out = run(17, &pk, |p, o| det.on_packet(p, &crate::detect::testutil::facts(), &Default::default(), o));
         assert_eq!(out.last().map(|d| d.confidence), Some(Confidence::Certain));
     }
 
@@ -140,6 +150,6 @@ mod tests {
     fn dns_is_not_l2tp() {
         let pk: Vec<(bool, &str)> = vec![(true, "c8020100000100000000000003777777")];
         let mut det = L2tp::default();
-        assert!(run(17, &pk, |p, o| det.on_packet(p, o)).is_empty());
+        assert!(run(17, &pk, |p, o| det.on_packet(p, &crate::detect::testutil::facts(), &Default::default(), o)).is_empty());
     }
 }

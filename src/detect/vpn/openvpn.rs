@@ -25,6 +25,8 @@ use super::{be32, hex, side};
 use crate::decode::IpProto;
 use crate::detect::Protocol;
 use crate::detect::{Basis, Category, Confidence, Detection, PacketView};
+use crate::detect::detector::Detector;
+use crate::detect::FlowFacts;
 
 const P_CONTROL_HARD_RESET_CLIENT_V1: u8 = 1;
 const P_CONTROL_HARD_RESET_SERVER_V1: u8 = 2;
@@ -140,14 +142,21 @@ pub struct OpenVpn {
     reported: Option<Confidence>,
 }
 
-impl OpenVpn {
+impl Detector for OpenVpn {
+    type Ctx = super::VpnCtx;
+    const PROTOCOL: Protocol = Protocol::OpenVpn;
+
+    fn accepts(proto: IpProto) -> bool {
+        matches!(proto, IpProto::TCP | IpProto::UDP)
+    }
+
     /// True when this detector needs no more packets.
-    pub fn done(&self) -> bool {
+    fn done(&self) -> bool {
         self.mode == 3 || self.reported == Some(Confidence::Certain)
     }
 
     /// One payload packet (a UDP datagram or a TCP segment).
-    pub fn on_packet(&mut self, p: &PacketView<'_>, out: &mut Vec<Detection>) {
+    fn on_packet(&mut self, p: &PacketView<'_>, _facts: &FlowFacts<'_>, _ctx: &Self::Ctx, out: &mut Vec<Detection>) {
         if self.done() || p.payload.is_empty() {
             return;
         }
@@ -194,6 +203,9 @@ impl OpenVpn {
         }
         self.judge(out);
     }
+}
+
+impl OpenVpn {
 
     /// Walks the 2-byte-length-prefixed packets of a TCP segment, skipping
     /// the tails of packets that began in earlier segments.
@@ -442,6 +454,7 @@ impl OpenVpn {
     }
 }
 
+
 fn op_name(op: u8) -> &'static str {
     match op {
         P_CONTROL_HARD_RESET_CLIENT_V1 => "HARD_RESET_CLIENT_V1",
@@ -566,7 +579,7 @@ mod tests {
     #[test]
     fn plain_udp_both_ways_is_certain() {
         let mut det = OpenVpn::default();
-        let out = run(17, PLAIN, |p, o| det.on_packet(p, o));
+        let out = run(17, PLAIN, |p, o| det.on_packet(p, &crate::detect::testutil::facts(), &Default::default(), o));
         let last = out.last().expect("detected");
         assert_eq!(last.confidence, Confidence::Certain);
         assert_eq!(last.evidence.get("layout"), Some("plain"));
@@ -577,7 +590,7 @@ mod tests {
     fn one_direction_is_high() {
         let one: Vec<(bool, &str)> = PLAIN.iter().copied().filter(|(c, _)| *c).collect();
         let mut det = OpenVpn::default();
-        let out = run(17, &one, |p, o| det.on_packet(p, o));
+        let out = run(17, &one, |p, o| det.on_packet(p, &crate::detect::testutil::facts(), &Default::default(), o));
         assert_eq!(out.last().map(|d| d.confidence), Some(Confidence::High));
     }
 
@@ -603,7 +616,7 @@ mod tests {
         let mut pk: Vec<(bool, &str)> = TLS_AUTH.to_vec();
         // openvpn.pcap frame 317 (client ACK) and 316 (server CONTROL head).
         pk.push((false, "20f77fc2efdbe23f57eb478444786340de737de30201dc3724a1eded9a0000000257a1c15f0100000001b02ccff1b5f0174f00000001160303003e02000"));
-        let out = run(17, &pk, |p, o| det.on_packet(p, o));
+        let out = run(17, &pk, |p, o| det.on_packet(p, &crate::detect::testutil::facts(), &Default::default(), o));
         let last = out.last().expect("detected");
         assert_eq!(last.confidence, Confidence::Certain);
         assert_eq!(last.evidence.get("layout"), Some("tls-auth (HMAC 20)"));
@@ -623,7 +636,7 @@ mod tests {
             (false, "0016289ad747beb24d8a1b0100000001507a28a78275788d"),
         ];
         let mut det = OpenVpn::default();
-        let out = run(6, pk, |p, o| det.on_packet(p, o));
+        let out = run(6, pk, |p, o| det.on_packet(p, &crate::detect::testutil::facts(), &Default::default(), o));
         assert_eq!(out.last().map(|d| d.confidence), Some(Confidence::Certain));
     }
 
@@ -642,7 +655,7 @@ mod tests {
             pk.push((false, &s1));
         }
         let mut det = OpenVpn::default();
-        let out = run(17, &pk, |p, o| det.on_packet(p, o));
+        let out = run(17, &pk, |p, o| det.on_packet(p, &crate::detect::testutil::facts(), &Default::default(), o));
         assert_eq!(out.last().map(|d| d.confidence), Some(Confidence::High));
     }
 
@@ -655,7 +668,7 @@ mod tests {
         ];
         assert_eq!(unhex(pk[0].1).len(), 18);
         let mut det = OpenVpn::default();
-        let out = run(17, pk, |p, o| det.on_packet(p, o));
+        let out = run(17, pk, |p, o| det.on_packet(p, &crate::detect::testutil::facts(), &Default::default(), o));
         assert!(out.is_empty());
     }
 }

@@ -9,6 +9,8 @@ use super::{be32, side};
 use crate::decode::IpProto;
 use crate::detect::Protocol;
 use crate::detect::{Basis, Category, Confidence, Detection, PacketView};
+use crate::detect::detector::Detector;
+use crate::detect::FlowFacts;
 
 /// The PPTP magic cookie.
 const MAGIC: u32 = 0x1A2B_3C4D;
@@ -43,14 +45,21 @@ pub struct Pptp {
     reported: Option<Confidence>,
 }
 
-impl Pptp {
+impl Detector for Pptp {
+    type Ctx = super::VpnCtx;
+    const PROTOCOL: Protocol = Protocol::Pptp;
+
+    fn accepts(proto: IpProto) -> bool {
+        matches!(proto, IpProto::TCP)
+    }
+
     /// True when this detector needs no more packets.
-    pub fn done(&self) -> bool {
+    fn done(&self) -> bool {
         self.stopped || self.reported == Some(Confidence::Certain)
     }
 
     /// One TCP segment.
-    pub fn on_packet(&mut self, p: &PacketView<'_>, out: &mut Vec<Detection>) {
+    fn on_packet(&mut self, p: &PacketView<'_>, _facts: &FlowFacts<'_>, _ctx: &Self::Ctx, out: &mut Vec<Detection>) {
         if self.done() {
             return;
         }
@@ -100,6 +109,7 @@ impl Pptp {
     }
 }
 
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -119,7 +129,7 @@ mod tests {
         );
         let pk: Vec<(bool, &str)> = vec![(true, &rq), (false, &rp)];
         let mut det = Pptp::default();
-        let out = run(6, &pk, |p, o| det.on_packet(p, o));
+        let out = run(6, &pk, |p, o| det.on_packet(p, &crate::detect::testutil::facts(), &Default::default(), o));
         assert_eq!(out.last().map(|d| d.confidence), Some(Confidence::Certain));
     }
 
@@ -127,7 +137,7 @@ mod tests {
     fn http_is_not_pptp() {
         let pk: Vec<(bool, &str)> = vec![(true, "474554202f20485454502f312e310d0a")];
         let mut det = Pptp::default();
-        assert!(run(6, &pk, |p, o| det.on_packet(p, o)).is_empty());
+        assert!(run(6, &pk, |p, o| det.on_packet(p, &crate::detect::testutil::facts(), &Default::default(), o)).is_empty());
         assert!(det.done());
     }
 }

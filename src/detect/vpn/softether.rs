@@ -14,6 +14,8 @@ use super::side;
 use crate::decode::IpProto;
 use crate::detect::Protocol;
 use crate::detect::{Basis, Category, Confidence, Detection, PacketView};
+use crate::detect::detector::Detector;
+use crate::detect::FlowFacts;
 
 /// Elements and values walked per PACK at most.
 const MAX_ITEMS: usize = 256;
@@ -118,14 +120,21 @@ pub struct SoftEther {
     reported: Option<Confidence>,
 }
 
-impl SoftEther {
+impl Detector for SoftEther {
+    type Ctx = super::VpnCtx;
+    const PROTOCOL: Protocol = Protocol::SoftEther;
+
+    fn accepts(proto: IpProto) -> bool {
+        matches!(proto, IpProto::TCP | IpProto::UDP)
+    }
+
     /// True when this detector needs no more packets.
-    pub fn done(&self) -> bool {
+    fn done(&self) -> bool {
         self.stopped || self.reported == Some(Confidence::Certain)
     }
 
     /// One UDP datagram or TCP segment.
-    pub fn on_packet(&mut self, p: &PacketView<'_>, out: &mut Vec<Detection>) {
+    fn on_packet(&mut self, p: &PacketView<'_>, _facts: &FlowFacts<'_>, _ctx: &Self::Ctx, out: &mut Vec<Detection>) {
         if self.done() {
             return;
         }
@@ -200,6 +209,7 @@ impl SoftEther {
     }
 }
 
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -229,7 +239,7 @@ mod tests {
             ),
         ];
         let mut det = SoftEther::default();
-        let out = run_ports(17, 51381, 5004, &pk, |p, o| det.on_packet(p, o));
+        let out = run_ports(17, 51381, 5004, &pk, |p, o| det.on_packet(p, &crate::detect::testutil::facts(), &Default::default(), o));
         assert_eq!(out.last().map(|d| d.confidence), Some(Confidence::High));
     }
 

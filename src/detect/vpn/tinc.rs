@@ -11,6 +11,8 @@ use super::side;
 use crate::decode::IpProto;
 use crate::detect::Protocol;
 use crate::detect::{Basis, Category, Confidence, Detection, PacketView};
+use crate::detect::detector::Detector;
+use crate::detect::FlowFacts;
 
 /// Parses an ID line; returns (name, protocol) text.
 pub(super) fn parse_id(b: &[u8]) -> Option<(&str, &str)> {
@@ -45,14 +47,21 @@ pub struct Tinc {
     reported: Option<Confidence>,
 }
 
-impl Tinc {
+impl Detector for Tinc {
+    type Ctx = super::VpnCtx;
+    const PROTOCOL: Protocol = Protocol::Tinc;
+
+    fn accepts(proto: IpProto) -> bool {
+        matches!(proto, IpProto::TCP)
+    }
+
     /// True when this detector needs no more packets.
-    pub fn done(&self) -> bool {
+    fn done(&self) -> bool {
         self.stopped || self.reported == Some(Confidence::Certain)
     }
 
     /// One TCP segment.
-    pub fn on_packet(&mut self, p: &PacketView<'_>, out: &mut Vec<Detection>) {
+    fn on_packet(&mut self, p: &PacketView<'_>, _facts: &FlowFacts<'_>, _ctx: &Self::Ctx, out: &mut Vec<Detection>) {
         if self.done() {
             return;
         }
@@ -100,6 +109,7 @@ impl Tinc {
     }
 }
 
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -113,7 +123,7 @@ mod tests {
             (false, "3020696e697a2031370a"),
         ];
         let mut det = Tinc::default();
-        let out = run(6, &pk, |p, o| det.on_packet(p, o));
+        let out = run(6, &pk, |p, o| det.on_packet(p, &crate::detect::testutil::facts(), &Default::default(), o));
         assert_eq!(out.last().map(|d| d.confidence), Some(Confidence::Certain));
         assert_eq!(parse_id(b"0 node_1 17.7\n"), Some(("node_1", "17.7")));
     }

@@ -25,6 +25,8 @@
 use super::{hex, le64, side};
 use crate::decode::IpProto;
 use crate::detect::{Basis, Category, Confidence, Detection, PacketView, Protocol};
+use crate::detect::detector::Detector;
+use crate::detect::FlowFacts;
 
 /// Tailscale disco magic.
 const DISCO_MAGIC: &[u8; 6] = b"TS\xf0\x9f\x92\xac";
@@ -66,14 +68,21 @@ pub struct WireGuard {
     packets: u8,
 }
 
-impl WireGuard {
+impl Detector for WireGuard {
+    type Ctx = super::VpnCtx;
+    const PROTOCOL: Protocol = Protocol::WireGuard;
+
+    fn accepts(proto: IpProto) -> bool {
+        matches!(proto, IpProto::UDP)
+    }
+
     /// True when this detector needs no more packets.
-    pub fn done(&self) -> bool {
+    fn done(&self) -> bool {
         self.stopped || self.reported.is_some_and(|r| r.0 == Confidence::Certain)
     }
 
     /// One UDP datagram.
-    pub fn on_packet(&mut self, p: &PacketView<'_>, out: &mut Vec<Detection>) {
+    fn on_packet(&mut self, p: &PacketView<'_>, _facts: &FlowFacts<'_>, _ctx: &Self::Ctx, out: &mut Vec<Detection>) {
         if self.done() {
             return;
         }
@@ -154,6 +163,9 @@ impl WireGuard {
         }
         self.judge(out);
     }
+}
+
+impl WireGuard {
 
     /// The WARP variant: type-byte high bits or reserved bytes set.
     fn is_warp(&self) -> bool {
@@ -249,6 +261,7 @@ impl WireGuard {
     }
 }
 
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -273,7 +286,7 @@ mod tests {
         let t1 = "040000005a80d24e0000000000000000b3b5aae8b513782beb8c9b6ba0f31d8d";
         let pk: Vec<(bool, &str)> = vec![(true, &init), (false, &resp), (true, t1)];
         let mut det = WireGuard::default();
-        let out = run(17, &pk, |p, o| det.on_packet(p, o));
+        let out = run(17, &pk, |p, o| det.on_packet(p, &crate::detect::testutil::facts(), &Default::default(), o));
         let d = out.last().expect("detected");
         assert_eq!(
             (d.protocol, d.confidence),
@@ -296,7 +309,7 @@ mod tests {
             pk.push((false, &s[i]));
         }
         let mut det = WireGuard::default();
-        let out = run(17, &pk, |p, o| det.on_packet(p, o));
+        let out = run(17, &pk, |p, o| det.on_packet(p, &crate::detect::testutil::facts(), &Default::default(), o));
         let d = out.last().expect("detected");
         assert_eq!(
             (d.protocol.name(), d.confidence),
@@ -313,7 +326,7 @@ mod tests {
         let t2 = pad("c40278006890830100000000000000007f0689af9eb4367b", 84);
         let pk: Vec<(bool, &str)> = vec![(true, &init), (false, &resp), (true, &t1), (false, &t2)];
         let mut det = WireGuard::default();
-        let out = run(17, &pk, |p, o| det.on_packet(p, o));
+        let out = run(17, &pk, |p, o| det.on_packet(p, &crate::detect::testutil::facts(), &Default::default(), o));
         let d = out.last().expect("detected");
         assert_eq!(
             (d.protocol, d.confidence),
@@ -334,7 +347,7 @@ mod tests {
         );
         let pk: Vec<(bool, &str)> = vec![(true, &c), (false, &s)];
         let mut det = WireGuard::default();
-        let out = run(17, &pk, |p, o| det.on_packet(p, o));
+        let out = run(17, &pk, |p, o| det.on_packet(p, &crate::detect::testutil::facts(), &Default::default(), o));
         assert_eq!(out.last().map(|d| d.protocol.name()), Some("tailscale"));
     }
 
@@ -344,7 +357,7 @@ mod tests {
         let q = "0401010000010000000000000377777706676f6f676c6503636f6d0000010001";
         let pk: Vec<(bool, &str)> = vec![(true, q), (false, q)];
         let mut det = WireGuard::default();
-        assert!(run(17, &pk, |p, o| det.on_packet(p, o)).is_empty());
+        assert!(run(17, &pk, |p, o| det.on_packet(p, &crate::detect::testutil::facts(), &Default::default(), o)).is_empty());
         assert!(det.done());
     }
 }
