@@ -12,7 +12,7 @@
 //! `family!` list (`mod my_vpn { my_vpn: MyVpn }`), which declares the module,
 //! adds the field, and wires the hooks and `done()`.
 
-use super::{Detection, FlowFacts, PacketView, Protocol};
+use super::{Confidence, Detection, FlowFacts, PacketView, Protocol};
 use crate::decode::IpProto;
 
 /// One detector: a small per-flow state machine that looks at a flow's first
@@ -31,11 +31,14 @@ pub trait Detector: Default {
     /// protocol (WireGuard → Tailscale, Cloudflare WARP) names the main one.
     const PROTOCOL: Protocol;
 
-    /// Whether flows of this IP protocol are looked at (all by default).
-    /// Hooks are not called for other flows, so a detector need not check.
+    /// The IP protocols of the flows it looks at; empty (the default) for
+    /// all. Hooks are not called for other flows, so a detector need not
+    /// check.
+    const TRANSPORTS: &'static [IpProto] = &[];
+
+    /// Whether flows of this IP protocol are looked at.
     fn accepts(proto: IpProto) -> bool {
-        let _ = proto;
-        true
+        Self::TRANSPORTS.is_empty() || Self::TRANSPORTS.contains(&proto)
     }
 
     /// True once the detector wants no more packets or facts (decided, or
@@ -62,6 +65,34 @@ pub trait Detector: Default {
     /// The flow ended (or was evicted): last look at the whole window.
     fn on_end(&mut self, facts: &FlowFacts<'_>, ctx: &Self::Ctx, out: &mut Vec<Detection>) {
         let _ = (facts, ctx, out);
+    }
+}
+
+/// The usual progress of a structure detector: stopped (certainly not the
+/// protocol) or reported up to some confidence. Shared so every detector
+/// means the same by done: stopped, or reported as certain.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Decision {
+    /// Certainly not this protocol (or nothing more to learn).
+    pub stopped: bool,
+    /// The most confident finding reported so far.
+    pub reported: Option<Confidence>,
+}
+
+impl Decision {
+    /// Stopped, or reported as certain: nothing can change any more.
+    pub fn done(&self) -> bool {
+        self.stopped || self.reported == Some(Confidence::Certain)
+    }
+
+    /// Records a finding of `conf` and says whether it is worth reporting
+    /// (more confident than what was reported before).
+    pub fn raise(&mut self, conf: Confidence) -> bool {
+        if self.reported.is_some_and(|r| r >= conf) {
+            return false;
+        }
+        self.reported = Some(conf);
+        true
     }
 }
 

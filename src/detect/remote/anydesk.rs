@@ -45,10 +45,7 @@ pub struct AnyDesk {
 impl Detector for AnyDesk {
     type Ctx = super::RemoteCtx;
     const PROTOCOL: Protocol = Protocol::AnyDesk;
-
-    fn accepts(proto: IpProto) -> bool {
-        matches!(proto, IpProto::TCP)
-    }
+    const TRANSPORTS: &'static [IpProto] = &[IpProto::TCP];
 
     /// True once decided.
     fn done(&self) -> bool {

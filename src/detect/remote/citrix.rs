@@ -46,10 +46,7 @@ pub struct Ica {
 impl Detector for Ica {
     type Ctx = super::RemoteCtx;
     const PROTOCOL: Protocol = Protocol::Citrix;
-
-    fn accepts(proto: IpProto) -> bool {
-        matches!(proto, IpProto::TCP)
-    }
+    const TRANSPORTS: &'static [IpProto] = &[IpProto::TCP];
 
     /// True once decided.
     fn done(&self) -> bool {

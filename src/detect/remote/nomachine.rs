@@ -49,10 +49,7 @@ pub struct NxTcp {
 impl Detector for NxTcp {
     type Ctx = super::RemoteCtx;
     const PROTOCOL: Protocol = Protocol::NoMachine;
-
-    fn accepts(proto: IpProto) -> bool {
-        matches!(proto, IpProto::TCP)
-    }
+    const TRANSPORTS: &'static [IpProto] = &[IpProto::TCP];
 
     /// True once decided.
     fn done(&self) -> bool {
@@ -130,10 +127,7 @@ pub struct NxUdp {
 impl Detector for NxUdp {
     type Ctx = super::RemoteCtx;
     const PROTOCOL: Protocol = Protocol::NoMachine;
-
-    fn accepts(proto: IpProto) -> bool {
-        matches!(proto, IpProto::UDP)
-    }
+    const TRANSPORTS: &'static [IpProto] = &[IpProto::UDP];
 
     /// True once decided.
     fn done(&self) -> bool {

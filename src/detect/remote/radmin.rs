@@ -34,10 +34,7 @@ pub struct Radmin {
 impl Detector for Radmin {
     type Ctx = super::RemoteCtx;
     const PROTOCOL: Protocol = Protocol::Radmin;
-
-    fn accepts(proto: IpProto) -> bool {
-        matches!(proto, IpProto::TCP)
-    }
+    const TRANSPORTS: &'static [IpProto] = &[IpProto::TCP];
 
     /// True once decided.
     fn done(&self) -> bool {

@@ -152,10 +152,7 @@ pub struct RdpTcp {
 impl Detector for RdpTcp {
     type Ctx = super::RemoteCtx;
     const PROTOCOL: Protocol = Protocol::Rdp;
-
-    fn accepts(proto: IpProto) -> bool {
-        matches!(proto, IpProto::TCP)
-    }
+    const TRANSPORTS: &'static [IpProto] = &[IpProto::TCP];
 
     /// True once decided.
     fn done(&self) -> bool {
@@ -304,10 +301,7 @@ pub struct RdpUdp {
 impl Detector for RdpUdp {
     type Ctx = super::RemoteCtx;
     const PROTOCOL: Protocol = Protocol::Rdp;
-
-    fn accepts(proto: IpProto) -> bool {
-        matches!(proto, IpProto::UDP)
-    }
+    const TRANSPORTS: &'static [IpProto] = &[IpProto::UDP];
 
     /// True once decided.
     fn done(&self) -> bool {

@@ -73,10 +73,7 @@ pub struct Rsh {
 impl Detector for Rsh {
     type Ctx = super::RemoteCtx;
     const PROTOCOL: Protocol = Protocol::Rsh;
-
-    fn accepts(proto: IpProto) -> bool {
-        matches!(proto, IpProto::TCP)
-    }
+    const TRANSPORTS: &'static [IpProto] = &[IpProto::TCP];
 
     /// True once decided.
     fn done(&self) -> bool {

@@ -167,10 +167,7 @@ pub struct RustDesk {
 impl Detector for RustDesk {
     type Ctx = super::RemoteCtx;
     const PROTOCOL: Protocol = Protocol::RustDesk;
-
-    fn accepts(proto: IpProto) -> bool {
-        matches!(proto, IpProto::TCP | IpProto::UDP)
-    }
+    const TRANSPORTS: &'static [IpProto] = &[IpProto::TCP, IpProto::UDP];
 
     /// True once decided.
     fn done(&self) -> bool {

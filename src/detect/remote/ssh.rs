@@ -97,10 +97,7 @@ pub struct Ssh {
 impl Detector for Ssh {
     type Ctx = super::RemoteCtx;
     const PROTOCOL: Protocol = Protocol::Ssh;
-
-    fn accepts(proto: IpProto) -> bool {
-        proto == IpProto::TCP
-    }
+    const TRANSPORTS: &'static [IpProto] = &[IpProto::TCP];
 
     /// True once decided.
     fn done(&self) -> bool {

@@ -70,10 +70,7 @@ pub struct TeamViewerTcp {
 impl Detector for TeamViewerTcp {
     type Ctx = super::RemoteCtx;
     const PROTOCOL: Protocol = Protocol::TeamViewer;
-
-    fn accepts(proto: IpProto) -> bool {
-        matches!(proto, IpProto::TCP)
-    }
+    const TRANSPORTS: &'static [IpProto] = &[IpProto::TCP];
 
     /// True once decided.
     fn done(&self) -> bool {
@@ -183,10 +180,7 @@ fn contains(hay: &[u8], needle: &[u8]) -> bool {
 impl Detector for TeamViewerUdp {
     type Ctx = super::RemoteCtx;
     const PROTOCOL: Protocol = Protocol::TeamViewer;
-
-    fn accepts(proto: IpProto) -> bool {
-        matches!(proto, IpProto::UDP)
-    }
+    const TRANSPORTS: &'static [IpProto] = &[IpProto::UDP];
 
     /// True once decided.
     fn done(&self) -> bool {

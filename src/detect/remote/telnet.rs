@@ -96,10 +96,7 @@ pub struct Telnet {
 impl Detector for Telnet {
     type Ctx = super::RemoteCtx;
     const PROTOCOL: Protocol = Protocol::Telnet;
-
-    fn accepts(proto: IpProto) -> bool {
-        matches!(proto, IpProto::TCP)
-    }
+    const TRANSPORTS: &'static [IpProto] = &[IpProto::TCP];
 
     /// True once decided.
     fn done(&self) -> bool {

@@ -54,10 +54,7 @@ pub struct Vnc {
 impl Detector for Vnc {
     type Ctx = super::RemoteCtx;
     const PROTOCOL: Protocol = Protocol::Vnc;
-
-    fn accepts(proto: IpProto) -> bool {
-        matches!(proto, IpProto::TCP)
-    }
+    const TRANSPORTS: &'static [IpProto] = &[IpProto::TCP];
 
     /// True once decided.
     fn done(&self) -> bool {

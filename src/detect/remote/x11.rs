@@ -94,10 +94,7 @@ pub struct X11 {
 impl Detector for X11 {
     type Ctx = super::RemoteCtx;
     const PROTOCOL: Protocol = Protocol::X11;
-
-    fn accepts(proto: IpProto) -> bool {
-        matches!(proto, IpProto::TCP)
-    }
+    const TRANSPORTS: &'static [IpProto] = &[IpProto::TCP];
 
     /// True once decided.
     fn done(&self) -> bool {

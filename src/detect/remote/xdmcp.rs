@@ -75,10 +75,7 @@ pub struct Xdmcp {
 impl Detector for Xdmcp {
     type Ctx = super::RemoteCtx;
     const PROTOCOL: Protocol = Protocol::Xdmcp;
-
-    fn accepts(proto: IpProto) -> bool {
-        matches!(proto, IpProto::UDP)
-    }
+    const TRANSPORTS: &'static [IpProto] = &[IpProto::UDP];
 
     /// True once decided.
     fn done(&self) -> bool {

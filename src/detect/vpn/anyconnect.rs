@@ -12,7 +12,7 @@ use super::side;
 use crate::decode::IpProto;
 use crate::detect::Protocol;
 use crate::detect::{Basis, Category, Confidence, Detection, PacketView};
-use crate::detect::detector::Detector;
+use crate::detect::detector::{Decision, Detector};
 use crate::detect::FlowFacts;
 
 /// DTLS record header length.
@@ -51,21 +51,18 @@ pub(super) fn parse(b: &[u8]) -> Option<(u8, u8, Option<u8>)> {
 pub struct AnyConnect {
     n: [u8; 2],
     hello: bool,
-    stopped: bool,
-    reported: Option<Confidence>,
+    /// Stopped, or how far reported.
+    decision: Decision,
 }
 
 impl Detector for AnyConnect {
     type Ctx = super::VpnCtx;
     const PROTOCOL: Protocol = Protocol::AnyConnect;
-
-    fn accepts(proto: IpProto) -> bool {
-        matches!(proto, IpProto::UDP)
-    }
+    const TRANSPORTS: &'static [IpProto] = &[IpProto::UDP];
 
     /// True when this detector needs no more packets.
     fn done(&self) -> bool {
-        self.stopped || self.reported == Some(Confidence::Certain)
+        self.decision.done()
     }
 
     /// One UDP datagram.
@@ -74,11 +71,11 @@ impl Detector for AnyConnect {
             return;
         }
         if p.proto != IpProto::UDP {
-            self.stopped = true;
+            self.decision.stopped = true;
             return;
         }
         let Some((_, ct, hs)) = parse(p.payload) else {
-            self.stopped = self.reported.is_none();
+            self.decision.stopped = self.decision.reported.is_none();
             return;
         };
         let d = side(p.dir);
@@ -91,10 +88,9 @@ impl Detector for AnyConnect {
         } else {
             return;
         };
-        if self.reported.is_some_and(|r| r >= conf) {
+        if !self.decision.raise(conf) {
             return;
         }
-        self.reported = Some(conf);
         out.push(
             Detection::new(
                 Category::Vpn,

@@ -41,10 +41,7 @@ fn looks_like_serial(cn: &str) -> bool {
 impl Detector for Fortinet {
     type Ctx = super::VpnCtx;
     const PROTOCOL: Protocol = Protocol::Fortinet;
-
-    fn accepts(proto: IpProto) -> bool {
-        matches!(proto, IpProto::TCP)
-    }
+    const TRANSPORTS: &'static [IpProto] = &[IpProto::TCP];
 
     /// True once decided.
     fn done(&self) -> bool {

@@ -14,7 +14,7 @@ use super::{be32, side};
 use crate::decode::IpProto;
 use crate::detect::Protocol;
 use crate::detect::{Basis, Category, Confidence, Detection, PacketView};
-use crate::detect::detector::Detector;
+use crate::detect::detector::{Decision, Detector};
 use crate::detect::FlowFacts;
 
 /// Length of the IKE header.
@@ -52,9 +52,9 @@ pub struct Ipsec {
     sides: [Side; 2],
     /// An IKE message of one side named an initiator SPI the other side used.
     echo: bool,
-    stopped: bool,
+    /// Stopped, or how far reported.
+    decision: Decision,
     misses: u8,
-    reported: Option<Confidence>,
 }
 
 /// A checked IKE message: (initiator SPI, major version, exchange type).
@@ -127,14 +127,11 @@ pub(super) fn parse_ike(b: &[u8]) -> Option<(u64, u8, u8)> {
 impl Detector for Ipsec {
     type Ctx = super::VpnCtx;
     const PROTOCOL: Protocol = Protocol::Ipsec;
-
-    fn accepts(proto: IpProto) -> bool {
-        matches!(proto, IpProto::UDP | IpProto::ESP)
-    }
+    const TRANSPORTS: &'static [IpProto] = &[IpProto::UDP, IpProto::ESP];
 
     /// True when this detector needs no more packets.
     fn done(&self) -> bool {
-        self.stopped || self.reported == Some(Confidence::Certain)
+        self.decision.done()
     }
 
     /// One UDP datagram or ESP (IP protocol 50) packet.
@@ -147,7 +144,7 @@ impl Detector for Ipsec {
         match p.proto {
             IpProto::ESP => {
                 if !self.esp(d, b) {
-                    self.stopped = self.reported.is_none();
+                    self.decision.stopped = self.decision.reported.is_none();
                     return;
                 }
             }
@@ -174,17 +171,17 @@ impl Detector for Ipsec {
                     // ESP in UDP after IKE, or on the NAT-T port.
                 } else {
                     self.misses += 1;
-                    if self.reported.is_none()
+                    if self.decision.reported.is_none()
                         && self.sides.iter().all(|s| s.ike == 0 && s.esp == 0)
                         || self.misses > 3
                     {
-                        self.stopped = true;
+                        self.decision.stopped = true;
                         return;
                     }
                 }
             }
             _ => {
-                self.stopped = true;
+                self.decision.stopped = true;
                 return;
             }
         }
@@ -247,10 +244,9 @@ impl Ipsec {
         } else {
             return;
         };
-        if self.reported.is_some_and(|r| r >= conf) {
+        if !self.decision.raise(conf) {
             return;
         }
-        self.reported = Some(conf);
         let mut d = Detection::new(Category::Vpn, Protocol::Ipsec, conf, Basis::Structure, why);
         // ESP alone, no IKE seen: a midstream find.
         d.midstream = a.ike == 0 && b.ike == 0;

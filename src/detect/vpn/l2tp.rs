@@ -11,7 +11,7 @@ use super::side;
 use crate::decode::IpProto;
 use crate::detect::Protocol;
 use crate::detect::{Basis, Category, Confidence, Detection, PacketView};
-use crate::detect::detector::Detector;
+use crate::detect::detector::{Decision, Detector};
 use crate::detect::FlowFacts;
 
 /// Checks one L2TP control message; returns (version, message type, 0 for
@@ -58,21 +58,18 @@ pub struct L2tp {
     n: [u8; 2],
     ver: u8,
     first_type: u16,
-    stopped: bool,
-    reported: Option<Confidence>,
+    /// Stopped, or how far reported.
+    decision: Decision,
 }
 
 impl Detector for L2tp {
     type Ctx = super::VpnCtx;
     const PROTOCOL: Protocol = Protocol::L2tp;
-
-    fn accepts(proto: IpProto) -> bool {
-        matches!(proto, IpProto::UDP)
-    }
+    const TRANSPORTS: &'static [IpProto] = &[IpProto::UDP];
 
     /// True when this detector needs no more packets.
     fn done(&self) -> bool {
-        self.stopped || self.reported == Some(Confidence::Certain)
+        self.decision.done()
     }
 
     /// One UDP datagram.
@@ -81,21 +78,21 @@ impl Detector for L2tp {
             return;
         }
         if p.proto != IpProto::UDP {
-            self.stopped = true;
+            self.decision.stopped = true;
             return;
         }
         let d = side(p.dir);
         let Some((ver, t)) = parse(p.payload) else {
             // Data messages (T clear) follow the control exchange.
             if self.n == [0, 0] {
-                self.stopped = true;
+                self.decision.stopped = true;
             }
             return;
         };
         if self.n == [0, 0] {
             if t == 0 {
                 // A lone acknowledgement is too little to start from.
-                self.stopped = true;
+                self.decision.stopped = true;
                 return;
             }
             self.ver = ver;
@@ -109,10 +106,9 @@ impl Detector for L2tp {
         } else {
             Confidence::Medium
         };
-        if self.reported.is_some_and(|r| r >= conf) {
+        if !self.decision.raise(conf) {
             return;
         }
-        self.reported = Some(conf);
         out.push(
             Detection::new(
                 Category::Vpn,

@@ -145,10 +145,7 @@ pub struct OpenVpn {
 impl Detector for OpenVpn {
     type Ctx = super::VpnCtx;
     const PROTOCOL: Protocol = Protocol::OpenVpn;
-
-    fn accepts(proto: IpProto) -> bool {
-        matches!(proto, IpProto::TCP | IpProto::UDP)
-    }
+    const TRANSPORTS: &'static [IpProto] = &[IpProto::TCP, IpProto::UDP];
 
     /// True when this detector needs no more packets.
     fn done(&self) -> bool {

@@ -9,7 +9,7 @@ use super::{be32, side};
 use crate::decode::IpProto;
 use crate::detect::Protocol;
 use crate::detect::{Basis, Category, Confidence, Detection, PacketView};
-use crate::detect::detector::Detector;
+use crate::detect::detector::{Decision, Detector};
 use crate::detect::FlowFacts;
 
 /// The PPTP magic cookie.
@@ -41,21 +41,18 @@ pub struct Pptp {
     n: [u8; 2],
     /// First control type per direction.
     first: [u16; 2],
-    stopped: bool,
-    reported: Option<Confidence>,
+    /// Stopped, or how far reported.
+    decision: Decision,
 }
 
 impl Detector for Pptp {
     type Ctx = super::VpnCtx;
     const PROTOCOL: Protocol = Protocol::Pptp;
-
-    fn accepts(proto: IpProto) -> bool {
-        matches!(proto, IpProto::TCP)
-    }
+    const TRANSPORTS: &'static [IpProto] = &[IpProto::TCP];
 
     /// True when this detector needs no more packets.
     fn done(&self) -> bool {
-        self.stopped || self.reported == Some(Confidence::Certain)
+        self.decision.done()
     }
 
     /// One TCP segment.
@@ -64,7 +61,7 @@ impl Detector for Pptp {
             return;
         }
         if p.proto != IpProto::TCP {
-            self.stopped = true;
+            self.decision.stopped = true;
             return;
         }
         let d = side(p.dir);
@@ -77,7 +74,7 @@ impl Detector for Pptp {
             }
             None => {
                 if self.n == [0, 0] {
-                    self.stopped = true;
+                    self.decision.stopped = true;
                 }
                 return;
             }
@@ -87,10 +84,9 @@ impl Detector for Pptp {
         } else {
             Confidence::High
         };
-        if self.reported.is_some_and(|r| r >= conf) {
+        if !self.decision.raise(conf) {
             return;
         }
-        self.reported = Some(conf);
         out.push(
             Detection::new(
                 Category::Vpn,

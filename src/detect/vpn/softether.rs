@@ -14,7 +14,7 @@ use super::side;
 use crate::decode::IpProto;
 use crate::detect::Protocol;
 use crate::detect::{Basis, Category, Confidence, Detection, PacketView};
-use crate::detect::detector::Detector;
+use crate::detect::detector::{Decision, Detector};
 use crate::detect::FlowFacts;
 
 /// Elements and values walked per PACK at most.
@@ -115,22 +115,19 @@ pub struct SoftEther {
     packs: [u8; 2],
     nat_t: bool,
     http: Option<&'static str>,
-    stopped: bool,
+    /// Stopped, or how far reported.
+    decision: Decision,
     seen: u8,
-    reported: Option<Confidence>,
 }
 
 impl Detector for SoftEther {
     type Ctx = super::VpnCtx;
     const PROTOCOL: Protocol = Protocol::SoftEther;
-
-    fn accepts(proto: IpProto) -> bool {
-        matches!(proto, IpProto::TCP | IpProto::UDP)
-    }
+    const TRANSPORTS: &'static [IpProto] = &[IpProto::TCP, IpProto::UDP];
 
     /// True when this detector needs no more packets.
     fn done(&self) -> bool {
-        self.stopped || self.reported == Some(Confidence::Certain)
+        self.decision.done()
     }
 
     /// One UDP datagram or TCP segment.
@@ -146,7 +143,7 @@ impl Detector for SoftEther {
                     self.http = parse_http(p.payload);
                 }
                 if self.http.is_none() {
-                    self.stopped = true;
+                    self.decision.stopped = true;
                     return;
                 }
             }
@@ -155,13 +152,13 @@ impl Detector for SoftEther {
                     self.packs[d] = self.packs[d].saturating_add(1);
                 } else if d == 1 && parse_nat_t(p.payload) == Some(p.client_port) {
                     self.nat_t = true;
-                } else if self.seen > 8 && self.reported.is_none() {
-                    self.stopped = true;
+                } else if self.seen > 8 && self.decision.reported.is_none() {
+                    self.decision.stopped = true;
                     return;
                 }
             }
             _ => {
-                self.stopped = true;
+                self.decision.stopped = true;
                 return;
             }
         }
@@ -186,10 +183,9 @@ impl Detector for SoftEther {
         } else {
             return;
         };
-        if self.reported.is_some_and(|r| r >= conf) {
+        if !self.decision.raise(conf) {
             return;
         }
-        self.reported = Some(conf);
         let mut det = Detection::new(
             Category::Vpn,
             Protocol::SoftEther,

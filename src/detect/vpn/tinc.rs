@@ -11,7 +11,7 @@ use super::side;
 use crate::decode::IpProto;
 use crate::detect::Protocol;
 use crate::detect::{Basis, Category, Confidence, Detection, PacketView};
-use crate::detect::detector::Detector;
+use crate::detect::detector::{Decision, Detector};
 use crate::detect::FlowFacts;
 
 /// Parses an ID line; returns (name, protocol) text.
@@ -43,21 +43,18 @@ pub struct Tinc {
     id: [bool; 2],
     /// Node names (only allocated on a match).
     names: [Option<Box<str>>; 2],
-    stopped: bool,
-    reported: Option<Confidence>,
+    /// Stopped, or how far reported.
+    decision: Decision,
 }
 
 impl Detector for Tinc {
     type Ctx = super::VpnCtx;
     const PROTOCOL: Protocol = Protocol::Tinc;
-
-    fn accepts(proto: IpProto) -> bool {
-        matches!(proto, IpProto::TCP)
-    }
+    const TRANSPORTS: &'static [IpProto] = &[IpProto::TCP];
 
     /// True when this detector needs no more packets.
     fn done(&self) -> bool {
-        self.stopped || self.reported == Some(Confidence::Certain)
+        self.decision.done()
     }
 
     /// One TCP segment.
@@ -69,12 +66,12 @@ impl Detector for Tinc {
         if p.proto != IpProto::TCP || self.id[d] {
             // Only the first segment of each direction matters.
             if p.proto != IpProto::TCP {
-                self.stopped = true;
+                self.decision.stopped = true;
             }
             return;
         }
         let Some((name, proto)) = parse_id(p.payload) else {
-            self.stopped = true;
+            self.decision.stopped = true;
             return;
         };
         self.id[d] = true;
@@ -84,10 +81,9 @@ impl Detector for Tinc {
         } else {
             Confidence::Medium
         };
-        if self.reported.is_some_and(|r| r >= conf) {
+        if !self.decision.raise(conf) {
             return;
         }
-        self.reported = Some(conf);
         let mut det = Detection::new(
             Category::Vpn,
             Protocol::Tinc,

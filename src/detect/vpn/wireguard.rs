@@ -71,10 +71,7 @@ pub struct WireGuard {
 impl Detector for WireGuard {
     type Ctx = super::VpnCtx;
     const PROTOCOL: Protocol = Protocol::WireGuard;
-
-    fn accepts(proto: IpProto) -> bool {
-        matches!(proto, IpProto::UDP)
-    }
+    const TRANSPORTS: &'static [IpProto] = &[IpProto::UDP];
 
     /// True when this detector needs no more packets.
     fn done(&self) -> bool {
