@@ -15,6 +15,21 @@ use super::{Basis, Category, Confidence, Detection, FlowFacts, PacketView, Progr
 use crate::decode::tunnel::TunnelKind;
 use std::sync::Arc;
 
+/// A detector family's settings are wrong: which section, and why. The
+/// text is `detect.<family>: <reason>`, as the CLI prints it.
+#[derive(Debug, thiserror::Error)]
+pub enum DetectError {
+    /// `[detect.proxy]`: the Tor relay list could not be read or is too long.
+    #[error("detect.proxy: {0}")]
+    Proxy(String),
+    /// `[detect.tunnel]`: a value out of range.
+    #[error("detect.tunnel: {0}")]
+    Tunnel(#[from] super::tunnel::TunnelConfigError),
+    /// `[detect.names]`: a list entry or list file is invalid.
+    #[error("detect.names: {0}")]
+    Names(String),
+}
+
 /// Read-only detection settings shared by every worker.
 #[derive(Debug, Default)]
 pub struct DetectCtx {
@@ -39,7 +54,7 @@ pub struct DetectCtx {
 impl DetectCtx {
     /// Checks the detector families' settings (lists they load included),
     /// without loading the enrichment databases.
-    pub fn check(detect: &DetectConfig) -> Result<(), String> {
+    pub fn check(detect: &DetectConfig) -> Result<(), DetectError> {
         Self::build(
             detect,
             &AllowConfig::default(),
@@ -57,16 +72,16 @@ impl DetectCtx {
         allow: &AllowConfig,
         home_net: &[ipnetwork::IpNetwork],
         enrich: Arc<crate::enrich::Enricher>,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, DetectError> {
         let d = detect;
         Ok(DetectCtx {
             enrich,
             allow: allow.clone(),
-            vpn: VpnCtx::from_config(&d.vpn).map_err(|e| format!("detect.vpn: {e}"))?,
-            proxy: ProxyCtx::from_config(&d.proxy).map_err(|e| format!("detect.proxy: {e}"))?,
-            tunnel: TunnelCtx::from_config(&d.tunnel).map_err(|e| format!("detect.tunnel: {e}"))?,
-            names: NamesCtx::from_config(&d.names).map_err(|e| format!("detect.names: {e}"))?,
-            remote: RemoteCtx::from_config(&d.remote).map_err(|e| format!("detect.remote: {e}"))?,
+            vpn: VpnCtx::from_config(&d.vpn),
+            proxy: ProxyCtx::from_config(&d.proxy).map_err(DetectError::Proxy)?,
+            tunnel: TunnelCtx::from_config(&d.tunnel)?,
+            names: NamesCtx::from_config(&d.names).map_err(DetectError::Names)?,
+            remote: RemoteCtx::from_config(&d.remote),
             home: crate::enrich::home::HomeNet::new(home_net),
         })
     }

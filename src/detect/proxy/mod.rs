@@ -10,6 +10,7 @@ mod encap;
 #[cfg(test)]
 mod testdata;
 
+use super::FlowFacts;
 use serde::Deserialize;
 use std::path::PathBuf;
 
@@ -57,6 +58,34 @@ impl ProxyCtx {
     pub fn tor_relays(&self) -> usize {
         self.tor_relays.as_ref().map_or(0, tor::RelayList::len)
     }
+}
+
+/// The TLS state, facts and ClientHello of a TCP flow, once the dissector has
+/// them; sets `done` when none will come (not TCP, not TLS, or the TLS
+/// dissector gave up). Shared by the detectors that judge the hello.
+fn client_hello<'a>(
+    facts: &FlowFacts<'a>,
+    done: &mut bool,
+) -> Option<(
+    &'a crate::dissect::tls::TlsState,
+    &'a crate::dissect::tls::TlsFacts,
+    &'a crate::dissect::tls::ClientHelloInfo,
+)> {
+    if facts.proto != crate::decode::IpProto::TCP {
+        // TLS over TCP only.
+        *done = true;
+        return None;
+    }
+    let tls = facts.app?.tls.as_deref();
+    let Some(tls) = tls else {
+        *done = true;
+        return None;
+    };
+    let Some(f) = tls.facts() else {
+        *done |= tls.verdict() != crate::dissect::verdict::Verdict::NeedMore;
+        return None;
+    };
+    Some((tls, f, f.client_hello()?))
 }
 
 crate::detect::detector::family! {

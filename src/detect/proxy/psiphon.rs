@@ -13,7 +13,6 @@
 //! certificate name list below, so the basis is Name and confidence
 //! Medium. TLS 1.3 hides the certificate: such flows are not judged here.
 
-use crate::decode::IpProto;
 use crate::detect::Protocol;
 use crate::detect::{Basis, Category, Confidence, Detection, FlowFacts};
 use crate::dissect::tls::TlsFacts;
@@ -49,23 +48,7 @@ impl Detector for Psiphon {
 
     /// The TLS facts may now hold the hello and the certificate.
     fn on_facts(&mut self, facts: &FlowFacts<'_>, _ctx: &Self::Ctx, out: &mut Vec<Detection>) {
-        if facts.proto != IpProto::TCP {
-            // TLS over TCP only.
-            self.done = true;
-            return;
-        }
-        let Some(app) = facts.app else {
-            return;
-        };
-        let Some(tls) = app.tls.as_deref() else {
-            self.done = true;
-            return;
-        };
-        let Some(f) = tls.facts() else {
-            self.done |= tls.verdict() != Verdict::NeedMore;
-            return;
-        };
-        let Some(ch) = f.client_hello() else {
+        let Some((tls, f, ch)) = super::client_hello(facts, &mut self.done) else {
             return;
         };
         if ch.sni.is_some() || ch.alpn.is_empty() || ch.max_version > 0x0303 {

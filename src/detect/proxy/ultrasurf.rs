@@ -12,7 +12,6 @@
 //! current-Chrome extensions, server port not 443. Behavioural evidence
 //! only: Medium.
 
-use crate::decode::IpProto;
 use crate::detect::Protocol;
 use crate::detect::{Basis, Category, Confidence, Detection, FlowFacts};
 use crate::dissect::tls::fingerprint::is_grease;
@@ -42,23 +41,7 @@ impl Detector for UltraSurf {
 
     /// The TLS facts may now hold both hellos.
     fn on_facts(&mut self, facts: &FlowFacts<'_>, _ctx: &Self::Ctx, out: &mut Vec<Detection>) {
-        if facts.proto != IpProto::TCP {
-            // TLS over TCP only.
-            self.done = true;
-            return;
-        }
-        let Some(app) = facts.app else {
-            return;
-        };
-        let Some(tls) = app.tls.as_deref() else {
-            self.done = true;
-            return;
-        };
-        let Some(f) = tls.facts() else {
-            self.done |= tls.verdict() != Verdict::NeedMore;
-            return;
-        };
-        let Some(ch) = f.client_hello() else {
+        let Some((tls, f, ch)) = super::client_hello(facts, &mut self.done) else {
             return;
         };
         let mimic = ch.sni.is_none()

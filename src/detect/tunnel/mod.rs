@@ -56,6 +56,15 @@ impl Default for TunnelConfig {
     }
 }
 
+/// A `[detect.tunnel]` value out of range.
+#[derive(Debug, thiserror::Error)]
+pub enum TunnelConfigError {
+    /// `dns_min_queries` outside 2..=16: the window holds 16 queries, and
+    /// one query proves nothing.
+    #[error("dns_min_queries = {0}: must be 2 to 16 (the window holds 16 queries)")]
+    DnsMinQueries(u8),
+}
+
 /// Read-only settings shared by every worker, built once from the config.
 #[derive(Debug)]
 pub struct TunnelCtx {
@@ -76,12 +85,9 @@ impl Default for TunnelCtx {
 
 impl TunnelCtx {
     /// Builds the shared settings; errors name the offending key or file.
-    pub fn from_config(cfg: &TunnelConfig) -> Result<Self, String> {
+    pub fn from_config(cfg: &TunnelConfig) -> Result<Self, TunnelConfigError> {
         if !(2..=16).contains(&cfg.dns_min_queries) {
-            return Err(format!(
-                "dns_min_queries = {}: must be 2 to 16 (the window holds 16 queries)",
-                cfg.dns_min_queries
-            ));
+            return Err(TunnelConfigError::DnsMinQueries(cfg.dns_min_queries));
         }
         Ok(TunnelCtx {
             dns: cfg.dns,
