@@ -457,7 +457,7 @@ impl<'a> FlowEvent<'a> {
             }
         });
         FlowEvent {
-            timestamp: EveTime(alert_at.unwrap_or(logged)),
+            timestamp: EveTime(alert_at.unwrap_or(logged.max(f.last_ts))),
             flow_id: f.flow_id,
             event_type: if alert_at.is_some() { "alert" } else { "flow" },
             vlan: (f.key.vlan != 0).then_some([f.key.vlan]),

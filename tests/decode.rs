@@ -421,7 +421,7 @@ fn vxlan_inner_tcp_directions_meet_in_one_flow_despite_per_direction_outer_ports
     let f = &inner[0];
     assert_eq!(s(f, "tcp.state"), "closed");
     // The nanosecond pcap's first timestamp (…023341461) truncated to µs.
-    assert_eq!(s(f, "timestamp"), "2022-01-25T16:50:41.023341+0000");
+    assert_eq!(s(f, "flow.start"), "2022-01-25T16:50:41.023341+0000");
 }
 
 #[test]

@@ -381,6 +381,7 @@ impl Config {
             &self.home_net,
             std::sync::Arc::new(enrich),
         )
+        .map_err(|e| e.to_string())
     }
 
     /// Cross-field checks.
@@ -400,7 +401,7 @@ impl Config {
         self.correlate_config()
             .validate()
             .map_err(|e| e.to_string())?;
-        crate::detect::engine::DetectCtx::check(&self.detect)?;
+        crate::detect::engine::DetectCtx::check(&self.detect).map_err(|e| e.to_string())?;
         self.enrich.validate().map_err(|e| format!("enrich: {e}"))?;
         if self.dns.min_ttl > self.dns.max_ttl {
             return Err("dns.min_ttl must not exceed dns.max_ttl".into());

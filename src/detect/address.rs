@@ -3,27 +3,10 @@
 //! into detections. Enrichment only answers look-ups; deciding what they
 //! mean is detection's job.
 
-use super::{Basis, Category, Confidence, Detection};
+use super::{Basis, Category, Confidence, Detection, Protocol};
 use crate::enrich::feeds::{FeedCategory, FeedConfidence, FeedKind};
 use crate::enrich::sanctions::SanctionMatch;
 use crate::enrich::*;
-
-/// Detection protocol of a `sanctioned_region` finding from the sanctions
-/// lists.
-pub const PROTO_SANCTIONS: &str = "sanctions";
-/// ... from the watch list.
-pub const PROTO_WATCH_LIST: &str = "watch_list";
-/// Detection protocol of a `hosting` finding from an AS list.
-pub const PROTO_HOSTING_ASN: &str = "hosting_asn";
-/// ... from a prefix feed.
-pub const PROTO_HOSTING_FEED: &str = "hosting_feed";
-/// A `vpn` finding from a VPN address feed or AS list.
-pub const PROTO_VPN_FEED: &str = "vpn_feed";
-/// A `proxy` finding from a proxy address feed or AS list.
-pub const PROTO_PROXY_FEED: &str = "proxy_feed";
-/// A `proxy` finding from a Tor feed (the same protocol as the Tor
-/// detector, basis `address`).
-pub const PROTO_TOR: &str = "tor";
 
 impl From<FeedConfidence> for Confidence {
     fn from(c: FeedConfidence) -> Self {
@@ -90,13 +73,13 @@ pub fn detections(
             let f = hit.feed;
             let (category, protocol) = match (f.category, f.kind) {
                 (FeedCategory::Hosting, _) if !flow_is_suspicious => continue,
-                (FeedCategory::Hosting, FeedKind::Asn) => (Category::Hosting, PROTO_HOSTING_ASN),
+                (FeedCategory::Hosting, FeedKind::Asn) => (Category::Hosting, Protocol::HostingAsn),
                 (FeedCategory::Hosting, FeedKind::Prefix) => {
-                    (Category::Hosting, PROTO_HOSTING_FEED)
+                    (Category::Hosting, Protocol::HostingFeed)
                 }
-                (FeedCategory::Vpn, _) => (Category::Vpn, PROTO_VPN_FEED),
-                (FeedCategory::Proxy, _) => (Category::Proxy, PROTO_PROXY_FEED),
-                (FeedCategory::Tor, _) => (Category::Proxy, PROTO_TOR),
+                (FeedCategory::Vpn, _) => (Category::Vpn, Protocol::VpnFeed),
+                (FeedCategory::Proxy, _) => (Category::Proxy, Protocol::ProxyFeed),
+                (FeedCategory::Tor, _) => (Category::Proxy, Protocol::Tor),
                 (FeedCategory::Custom, _) => continue,
             };
             if out
@@ -143,9 +126,9 @@ fn sanction_detection(info: &IpInfo, is_server: bool, m: SanctionMatch) -> Detec
         ));
     }
     let protocol = if m.watch {
-        PROTO_WATCH_LIST
+        Protocol::WatchList
     } else {
-        PROTO_SANCTIONS
+        Protocol::Sanctions
     };
     let mut d = Detection::new(
         Category::SanctionedRegion,
@@ -186,7 +169,7 @@ fn feed_detection(
     is_server: bool,
     hit: &FeedHit,
     category: Category,
-    protocol: &'static str,
+    protocol: Protocol,
 ) -> Detection {
     let side = side_name(is_server);
     let f = hit.feed;
@@ -297,7 +280,7 @@ mod tests {
         assert_eq!(ds.len(), 1, "{ds:?}");
         let d = &ds[0];
         assert_eq!(d.category, Category::SanctionedRegion);
-        assert_eq!(d.protocol, PROTO_SANCTIONS);
+        assert_eq!(d.protocol, Protocol::Sanctions);
         assert_eq!(d.basis, Basis::Address);
         assert_eq!(d.severity, 1);
         assert_eq!(d.confidence, Confidence::Medium);
@@ -359,14 +342,14 @@ mod tests {
         let inside = e.lookup(ip("10.0.0.1"));
         let moscow = e.lookup(ip("77.88.8.8"));
         let d = &detections(&inside, &moscow, true, false, false)[0];
-        assert_eq!(d.protocol, PROTO_WATCH_LIST);
+        assert_eq!(d.protocol, Protocol::WatchList);
         assert_eq!(d.severity, 3);
         assert_eq!(d.evidence.get("watch"), Some("true"));
         // A sanctioned match on the other side wins over the watch list.
         let crimea = e.lookup(ip("46.172.192.9"));
         let ds = detections(&moscow, &crimea, false, false, false);
         assert_eq!(ds.len(), 1);
-        assert_eq!(ds[0].protocol, PROTO_SANCTIONS);
+        assert_eq!(ds[0].protocol, Protocol::Sanctions);
     }
 
     #[test]
@@ -377,7 +360,7 @@ mod tests {
         assert!(detections(&inside, &hetzner, true, false, false).is_empty());
         let ds = detections(&inside, &hetzner, true, false, true);
         let d = find(&ds, Category::Hosting).unwrap();
-        assert_eq!(d.protocol, PROTO_HOSTING_ASN);
+        assert_eq!(d.protocol, Protocol::HostingAsn);
         assert_eq!(d.basis, Basis::Address);
         assert_eq!(d.severity, 3);
         assert_eq!(d.confidence, Confidence::Medium);
@@ -419,12 +402,12 @@ mod tests {
         let d = find(&ds, Category::Vpn).unwrap();
         assert_eq!(
             (d.protocol, d.severity, d.basis),
-            (PROTO_VPN_FEED, 2, Basis::Address)
+            (Protocol::VpnFeed, 2, Basis::Address)
         );
         // Tor: an inbound connection from an exit.
         let ds = detections(&e.lookup(ip("198.51.100.77")), &inside, false, true, false);
         let d = find(&ds, Category::Proxy).unwrap();
-        assert_eq!(d.protocol, PROTO_TOR);
+        assert_eq!(d.protocol, Protocol::Tor);
         assert_eq!(d.evidence.get("feed"), Some("tor"));
         let mine = e.lookup(ip("192.0.2.1"));
         assert_eq!(mine.feed_names().collect::<Vec<_>>(), ["mine"]);

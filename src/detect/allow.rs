@@ -89,7 +89,7 @@ fn kind_matches(kind: &str, d: &Detection) -> bool {
     let cat = parts.next().unwrap_or("");
     let proto = parts.next();
     category_from_slug(cat) == Some(d.category)
-        && proto.is_none_or(|p| p == "*" || p.eq_ignore_ascii_case(d.protocol))
+        && proto.is_none_or(|p| p == "*" || p.eq_ignore_ascii_case(d.protocol.name()))
 }
 
 fn category_from_slug(s: &str) -> Option<Category> {
@@ -108,7 +108,7 @@ fn category_from_slug(s: &str) -> Option<Category> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::detect::{Basis, Confidence};
+    use crate::detect::{Basis, Confidence, Protocol};
 
     #[test]
     fn rule_needs_every_set_list_to_match() {
@@ -119,14 +119,14 @@ mod tests {
         cfg.validate().unwrap();
         let ovpn = Detection::new(
             Category::Vpn,
-            "openvpn",
+            Protocol::OpenVpn,
             Confidence::Certain,
             Basis::Structure,
             "x",
         );
         let wg = Detection::new(
             Category::Vpn,
-            "wireguard",
+            Protocol::WireGuard,
             Confidence::Certain,
             Basis::Structure,
             "x",

@@ -4,15 +4,31 @@
 
 use super::allow::AllowConfig;
 use super::config::DetectConfig;
+use super::detector::Family;
 use super::names::{NamesCtx, NamesDetectors};
 use super::proxy::{ProxyCtx, ProxyDetectors};
 use super::related::Related;
 use super::remote::{RemoteCtx, RemoteDetectors};
 use super::tunnel::{TunnelCtx, TunnelDetectors};
 use super::vpn::{VpnCtx, VpnDetectors};
-use super::{Basis, Category, Confidence, Detection, FlowFacts, PacketView, Progress};
+use super::{Basis, Category, Confidence, Detection, FlowFacts, PacketView, Progress, Protocol};
 use crate::decode::tunnel::TunnelKind;
 use std::sync::Arc;
+
+/// A detector family's settings are wrong: which section, and why. The
+/// text is `detect.<family>: <reason>`, as the CLI prints it.
+#[derive(Debug, thiserror::Error)]
+pub enum DetectError {
+    /// `[detect.proxy]`: the Tor relay list could not be read or is too long.
+    #[error("detect.proxy: {0}")]
+    Proxy(String),
+    /// `[detect.tunnel]`: a value out of range.
+    #[error("detect.tunnel: {0}")]
+    Tunnel(#[from] super::tunnel::TunnelConfigError),
+    /// `[detect.names]`: a list entry or list file is invalid.
+    #[error("detect.names: {0}")]
+    Names(String),
+}
 
 /// Read-only detection settings shared by every worker.
 #[derive(Debug, Default)]
@@ -38,7 +54,7 @@ pub struct DetectCtx {
 impl DetectCtx {
     /// Checks the detector families' settings (lists they load included),
     /// without loading the enrichment databases.
-    pub fn check(detect: &DetectConfig) -> Result<(), String> {
+    pub fn check(detect: &DetectConfig) -> Result<(), DetectError> {
         Self::build(
             detect,
             &AllowConfig::default(),
@@ -56,16 +72,16 @@ impl DetectCtx {
         allow: &AllowConfig,
         home_net: &[ipnetwork::IpNetwork],
         enrich: Arc<crate::enrich::Enricher>,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, DetectError> {
         let d = detect;
         Ok(DetectCtx {
             enrich,
             allow: allow.clone(),
-            vpn: VpnCtx::from_config(&d.vpn).map_err(|e| format!("detect.vpn: {e}"))?,
-            proxy: ProxyCtx::from_config(&d.proxy).map_err(|e| format!("detect.proxy: {e}"))?,
-            tunnel: TunnelCtx::from_config(&d.tunnel).map_err(|e| format!("detect.tunnel: {e}"))?,
-            names: NamesCtx::from_config(&d.names).map_err(|e| format!("detect.names: {e}"))?,
-            remote: RemoteCtx::from_config(&d.remote).map_err(|e| format!("detect.remote: {e}"))?,
+            vpn: VpnCtx::from_config(&d.vpn),
+            proxy: ProxyCtx::from_config(&d.proxy).map_err(DetectError::Proxy)?,
+            tunnel: TunnelCtx::from_config(&d.tunnel)?,
+            names: NamesCtx::from_config(&d.names).map_err(DetectError::Names)?,
+            remote: RemoteCtx::from_config(&d.remote),
             home: crate::enrich::home::HomeNet::new(home_net),
         })
     }
@@ -130,13 +146,17 @@ impl FlowDetect {
     /// verified the inner header): the outer flow is a tunnel.
     pub fn on_encapsulation(&mut self, kind: TunnelKind, facts: &FlowFacts<'_>, ctx: &DetectCtx) {
         let (category, protocol, what) = match kind {
-            TunnelKind::IpInIp => (Category::Tunnel, "ipip", "IPv4 in IPv4"),
-            TunnelKind::SixInFour => (Category::Tunnel, "6in4", "IPv6 in IPv4"),
-            TunnelKind::FourInSix => (Category::Tunnel, "4in6", "IPv4 in IPv6"),
-            TunnelKind::SixInSix => (Category::Tunnel, "6in6", "IPv6 in IPv6"),
-            TunnelKind::Gre => (Category::Tunnel, "gre", "GRE"),
-            TunnelKind::Teredo => (Category::Tunnel, "teredo", "Teredo (IPv6 over UDP)"),
-            TunnelKind::PptpGre => (Category::Vpn, "pptp", "PPTP enhanced GRE carrying PPP"),
+            TunnelKind::IpInIp => (Category::Tunnel, Protocol::IpIp, "IPv4 in IPv4"),
+            TunnelKind::SixInFour => (Category::Tunnel, Protocol::SixInFour, "IPv6 in IPv4"),
+            TunnelKind::FourInSix => (Category::Tunnel, Protocol::FourInSix, "IPv4 in IPv6"),
+            TunnelKind::SixInSix => (Category::Tunnel, Protocol::SixInSix, "IPv6 in IPv6"),
+            TunnelKind::Gre => (Category::Tunnel, Protocol::Gre, "GRE"),
+            TunnelKind::Teredo => (Category::Tunnel, Protocol::Teredo, "Teredo (IPv6 over UDP)"),
+            TunnelKind::PptpGre => (
+                Category::Vpn,
+                Protocol::Pptp,
+                "PPTP enhanced GRE carrying PPP",
+            ),
             // Operator overlays (mobile core, data centre, wireless
             // controllers) are infrastructure, not evasion: not flagged.
             TunnelKind::GtpU | TunnelKind::Vxlan | TunnelKind::Geneve | TunnelKind::Capwap => {
@@ -161,26 +181,11 @@ impl FlowDetect {
     pub fn on_packet(&mut self, p: &PacketView<'_>, facts: &FlowFacts<'_>, ctx: &DetectCtx) {
         let fam = self.families.get_or_insert_with(Default::default);
         let out = &mut self.found;
-        if !fam.vpn.done() {
-            fam.vpn.on_packet(p, facts, &ctx.vpn, out);
-            fam.vpn.on_facts(facts, &ctx.vpn, out);
-        }
-        if !fam.proxy.done() {
-            fam.proxy.on_packet(p, facts, &ctx.proxy, out);
-            fam.proxy.on_facts(facts, &ctx.proxy, out);
-        }
-        if !fam.tunnel.done() {
-            fam.tunnel.on_packet(p, facts, &ctx.tunnel, out);
-            fam.tunnel.on_facts(facts, &ctx.tunnel, out);
-        }
-        if !fam.names.done() {
-            fam.names.on_packet(p, facts, &ctx.names, out);
-            fam.names.on_facts(facts, &ctx.names, out);
-        }
-        if !fam.remote.done() {
-            fam.remote.on_packet(p, facts, &ctx.remote, out);
-            fam.remote.on_facts(facts, &ctx.remote, out);
-        }
+        look(&mut fam.vpn, p, facts, &ctx.vpn, out);
+        look(&mut fam.proxy, p, facts, &ctx.proxy, out);
+        look(&mut fam.tunnel, p, facts, &ctx.tunnel, out);
+        look(&mut fam.names, p, facts, &ctx.names, out);
+        look(&mut fam.remote, p, facts, &ctx.remote, out);
         self.drain_found(facts, ctx);
         self.handshakes(facts, ctx);
     }
@@ -213,7 +218,7 @@ impl FlowDetect {
         }
         let d = Detection::new(
             Category::Relay,
-            "relay",
+            Protocol::Relay,
             Confidence::High,
             Basis::Behaviour,
             format!(
@@ -349,6 +354,21 @@ impl FlowDetect {
     }
 }
 
+/// One packet, then the facts it may have completed, for a family that is
+/// still looking.
+fn look<F: Family>(
+    fam: &mut F,
+    p: &PacketView<'_>,
+    facts: &FlowFacts<'_>,
+    ctx: &F::Ctx,
+    out: &mut Vec<Detection>,
+) {
+    if !fam.done() {
+        fam.on_packet(p, facts, ctx, out);
+        fam.on_facts(facts, ctx, out);
+    }
+}
+
 /// Names a flow is known by, for allow-lists: SNI, resolved name, HTTP
 /// host, certificate subject.
 fn flow_names(f: &FlowFacts<'_>) -> Vec<String> {
@@ -402,7 +422,7 @@ fn proxy_handshake(f: &FlowFacts<'_>) -> Progress {
         };
         let mut d = Detection::new(
             Category::Proxy,
-            "socks",
+            Protocol::Socks,
             confidence,
             Basis::Structure,
             format!("SOCKS{} handshake: {what}", s.version),
@@ -421,7 +441,7 @@ fn proxy_handshake(f: &FlowFacts<'_>) -> Progress {
             }
             let mut d = Detection::new(
                 Category::Proxy,
-                "http_connect",
+                Protocol::HttpConnect,
                 if established {
                     Confidence::Certain
                 } else {
@@ -445,7 +465,7 @@ fn proxy_handshake(f: &FlowFacts<'_>) -> Progress {
         if h.uri_form == crate::dissect::http::TargetForm::Absolute {
             let mut d = Detection::new(
                 Category::Proxy,
-                "http_proxy",
+                Protocol::HttpProxy,
                 Confidence::High,
                 Basis::Structure,
                 "HTTP request in absolute form (only forward proxies accept it)",
@@ -485,7 +505,7 @@ mod tests {
         let mut d = FlowDetect::default();
         let hosting = Detection::new(
             Category::Hosting,
-            "hosting_asn",
+            Protocol::HostingAsn,
             Confidence::High,
             Basis::Address,
             "AWS",
@@ -502,7 +522,7 @@ mod tests {
         assert!(!d.alert_due());
         let vpn = Detection::new(
             Category::Vpn,
-            "openvpn",
+            Protocol::OpenVpn,
             Confidence::Certain,
             Basis::Structure,
             "x",
@@ -512,7 +532,7 @@ mod tests {
         let v = d
             .detections
             .iter()
-            .find(|x| x.protocol == "openvpn")
+            .find(|x| x.protocol.name() == "openvpn")
             .expect("vpn kept");
         assert_eq!(v.severity, 1, "a VPN to a hosting provider is more severe");
         assert_eq!(v.evidence.get("remote_hosting"), Some("hosting_asn"));
@@ -527,7 +547,7 @@ mod tests {
         let mut d = FlowDetect::default();
         let s = Detection::new(
             Category::SanctionedRegion,
-            "sanctions",
+            Protocol::Sanctions,
             Confidence::High,
             Basis::Address,
             "KP",
@@ -549,7 +569,7 @@ mod tests {
         d.add(
             Detection::new(
                 Category::Vpn,
-                "openvpn",
+                Protocol::OpenVpn,
                 Confidence::Certain,
                 Basis::Structure,
                 "a",
@@ -561,7 +581,7 @@ mod tests {
         d.add(
             Detection::new(
                 Category::Vpn,
-                "openvpn",
+                Protocol::OpenVpn,
                 Confidence::Medium,
                 Basis::Structure,
                 "b",

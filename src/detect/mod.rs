@@ -11,14 +11,18 @@ use crate::decode::IpProto;
 pub mod address;
 pub mod allow;
 pub mod config;
+pub mod detector;
 pub mod engine;
 pub mod names;
+pub mod protocol;
 pub mod proxy;
 pub mod related;
 pub mod remote;
 pub mod rtt;
 pub mod session;
 pub mod signature;
+#[cfg(test)]
+pub(crate) mod testutil;
 pub mod tunnel;
 pub mod vpn;
 
@@ -28,6 +32,8 @@ use crate::dissect::{Dissectors, FlowApp, PacketSummary};
 use crate::flow::{Flow, TunnelParent};
 use serde::Serialize;
 use serde::ser::SerializeMap;
+
+pub use protocol::Protocol;
 
 /// What kind of hiding or remote control a detection is about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -84,8 +90,9 @@ pub enum Basis {
 pub struct Detection {
     /// What was found.
     pub category: Category,
-    /// Lower-case protocol or tool name (`openvpn`, `wireguard`, `rdp`, ...).
-    pub protocol: &'static str,
+    /// The protocol or tool (written as its lower-case name: `openvpn`,
+    /// `wireguard`, `rdp`, ...).
+    pub protocol: Protocol,
     /// How sure.
     pub confidence: Confidence,
     /// On what basis.
@@ -96,6 +103,11 @@ pub struct Detection {
     pub reason: String,
     /// Facts that support it (names, values, sizes), written as a JSON object.
     pub evidence: Evidence,
+    /// Made from data packets alone, the handshake not seen (OpenVPN
+    /// `P_DATA_V2`, WireGuard transport, ESP): dropped when
+    /// `[detect.vpn] midstream = false`. Not written to output.
+    #[serde(skip)]
+    pub midstream: bool,
 }
 
 impl Detection {
@@ -103,7 +115,7 @@ impl Detection {
     /// confidence (see [`default_severity`]) and no evidence yet.
     pub fn new(
         category: Category,
-        protocol: &'static str,
+        protocol: Protocol,
         confidence: Confidence,
         basis: Basis,
         reason: impl Into<String>,
@@ -116,7 +128,15 @@ impl Detection {
             severity: default_severity(category, confidence),
             reason: reason.into(),
             evidence: Evidence::default(),
+            midstream: false,
         }
+    }
+
+    /// Marks the finding as made without the handshake (builder style):
+    /// see [`Detection::midstream`].
+    pub fn midstream(mut self) -> Self {
+        self.midstream = true;
+        self
     }
 
     /// Adds one piece of evidence (builder style).

@@ -19,7 +19,7 @@ pub struct Related {
     /// Its category.
     pub category: Category,
     /// Its protocol.
-    pub protocol: &'static str,
+    pub protocol: crate::detect::Protocol,
     /// Its transport (6 TCP, 17 UDP, ...).
     pub l4: crate::decode::IpProto,
     /// Its server address.
@@ -121,7 +121,7 @@ impl RelatedCache {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::detect::Basis;
+    use crate::detect::{Basis, Protocol};
 
     #[test]
     fn remembers_confident_findings_per_host_pair() {
@@ -130,14 +130,14 @@ mod tests {
         let b = Addr::v4([10, 0, 0, 2]);
         let sure = Detection::new(
             Category::Vpn,
-            "tinc",
+            Protocol::Tinc,
             Confidence::Certain,
             Basis::Structure,
             "x",
         );
         let weak = Detection::new(
             Category::Vpn,
-            "openvpn",
+            Protocol::OpenVpn,
             Confidence::Medium,
             Basis::Structure,
             "x",
@@ -153,7 +153,7 @@ mod tests {
         );
         let r = c.lookup(b, a);
         assert_eq!(r.len(), 1);
-        assert_eq!(r[0].protocol, "tinc");
+        assert_eq!(r[0].protocol.name(), "tinc");
         let d = Addr::v4([10, 0, 0, 3]);
         c.remember(
             a,
@@ -164,7 +164,7 @@ mod tests {
             Timestamp(2),
             &[Detection::new(
                 Category::Vpn,
-                "tinc",
+                Protocol::Tinc,
                 Confidence::High,
                 Basis::Structure,
                 "x",

@@ -1,95 +1,11 @@
 //! How a detection appears to a SIEM: Suricata's `alert` object with a
 //! stable signature id and a readable signature per detection kind.
 
+#[cfg(test)]
+use super::Protocol;
 use super::{Basis, Category, Confidence, Detection};
 use serde::Serialize;
 use serde::ser::SerializeMap;
-
-/// Protocol names in signature-id order. Append only: a name's position is
-/// part of its signature id, which rules and SIEM searches depend on.
-const PROTOCOLS: &[(&str, &str)] = &[
-    ("openvpn", "OpenVPN"),
-    ("wireguard", "WireGuard"),
-    ("ipsec", "IPsec"),
-    ("l2tp", "L2TP"),
-    ("pptp", "PPTP"),
-    ("sstp", "SSTP"),
-    ("softether", "SoftEther"),
-    ("anyconnect", "Cisco AnyConnect/OpenConnect"),
-    ("fortinet", "Fortinet SSL-VPN"),
-    ("tailscale", "Tailscale"),
-    ("zerotier", "ZeroTier"),
-    ("cloudflare_warp", "Cloudflare WARP"),
-    ("tinc", "tinc"),
-    ("socks", "SOCKS"),
-    ("http_connect", "HTTP CONNECT"),
-    ("http_proxy", "HTTP forward proxy"),
-    ("tor", "Tor"),
-    ("psiphon", "Psiphon"),
-    ("ultrasurf", "UltraSurf"),
-    ("shadowsocks", "Shadowsocks"),
-    ("vmess", "VMess"),
-    ("trojan", "Trojan"),
-    ("obfs4", "obfs4"),
-    ("encrypted_proxy", "fully encrypted proxy"),
-    ("tls_in_tls", "TLS-in-TLS proxy"),
-    ("dns_tunnel", "DNS tunnel"),
-    ("icmp_tunnel", "ICMP tunnel"),
-    ("ipip", "IP-in-IP"),
-    ("6in4", "6in4"),
-    ("4in6", "4in6"),
-    ("6in6", "6in6"),
-    ("gre", "GRE"),
-    ("teredo", "Teredo"),
-    ("vpn_service", "commercial VPN service"),
-    ("nordvpn", "NordVPN"),
-    ("expressvpn", "ExpressVPN"),
-    ("surfshark", "Surfshark"),
-    ("protonvpn", "Proton VPN"),
-    ("mullvad", "Mullvad"),
-    ("windscribe", "Windscribe"),
-    ("pia", "Private Internet Access"),
-    ("cyberghost", "CyberGhost"),
-    ("hotspot_shield", "Hotspot Shield"),
-    ("tunnelbear", "TunnelBear"),
-    ("opera_vpn", "Opera VPN"),
-    ("astrill", "Astrill"),
-    ("rdp", "RDP"),
-    ("vnc", "VNC"),
-    ("teamviewer", "TeamViewer"),
-    ("anydesk", "AnyDesk"),
-    ("rustdesk", "RustDesk"),
-    ("chrome_remote_desktop", "Chrome Remote Desktop"),
-    ("splashtop", "Splashtop"),
-    ("nomachine", "NoMachine"),
-    ("radmin", "Radmin"),
-    ("screenconnect", "ScreenConnect"),
-    ("logmein", "LogMeIn/GoTo"),
-    ("parsec", "Parsec"),
-    ("zoho_assist", "Zoho Assist"),
-    ("ammyy", "Ammyy Admin"),
-    ("citrix", "Citrix ICA/HDX"),
-    ("x11", "X11"),
-    ("xdmcp", "XDMCP"),
-    ("telnet", "Telnet"),
-    ("rsh", "rsh/rlogin/rexec"),
-    ("ssh", "SSH"),
-    ("relay", "relayed session"),
-    ("sanctions", "sanctioned jurisdiction"),
-    ("watch_list", "watch-listed country"),
-    ("hosting_asn", "hosting/VPS network (AS list)"),
-    ("hosting_feed", "hosting/VPS network (feed)"),
-    ("vpn_feed", "VPN exit (feed)"),
-    ("proxy_feed", "proxy exit (feed)"),
-];
-
-/// Display name of a protocol (the name itself when unknown).
-pub fn display_name(protocol: &str) -> &str {
-    PROTOCOLS
-        .iter()
-        .find(|(p, _)| *p == protocol)
-        .map_or(protocol, |(_, d)| d)
-}
 
 fn category_code(c: Category) -> u32 {
     match c {
@@ -127,15 +43,16 @@ pub fn category_text(c: Category) -> &'static str {
 }
 
 /// Stable signature id: 9,000,000 + category × 100,000 + protocol index ×
-/// 10 + basis. Protocols outside the table get an id from a stable hash in
+/// 10 + basis (the index is the variant's position in [`crate::detect::Protocol`]'s
+/// table). List-only services get an id from a stable hash of their name in
 /// the 9,9xx,xxx range.
 pub fn signature_id(d: &Detection) -> u32 {
     let cat = category_code(d.category);
-    match PROTOCOLS.iter().position(|(p, _)| *p == d.protocol) {
-        Some(i) => 9_000_000 + cat * 100_000 + i as u32 * 10 + basis_code(d.basis),
+    match d.protocol.index() {
+        Some(i) => 9_000_000 + cat * 100_000 + i * 10 + basis_code(d.basis),
         None => {
             let mut h = crate::flow::key::Fnv::new();
-            h.bytes(d.protocol.as_bytes());
+            h.bytes(d.protocol.name().as_bytes());
             9_900_000 + (h.finish() % 90_000) as u32 * 10 + basis_code(d.basis)
         }
     }
@@ -177,7 +94,7 @@ pub fn signature(d: &Detection, transport: &str) -> String {
     format!(
         "GATEWARD {} {} ({}, {})",
         upper(d.category),
-        display_name(d.protocol),
+        d.protocol.display_name(),
         transport,
         basis_text(d.basis)
     )
@@ -252,7 +169,7 @@ impl Serialize for AlertMetadata<'_> {
         let d = self.0;
         let mut m = s.serialize_map(None)?;
         m.serialize_entry("gateward_category", &[category_slug(d.category)])?;
-        m.serialize_entry("gateward_protocol", &[d.protocol])?;
+        m.serialize_entry("gateward_protocol", &[d.protocol.name()])?;
         m.serialize_entry("confidence", &[confidence_text(d.confidence)])?;
         m.serialize_entry("basis", &[basis_text(d.basis)])?;
         for (k, v) in &d.evidence.0 {
@@ -319,14 +236,14 @@ mod tests {
     fn ids_are_stable_and_distinct() {
         let a = Detection::new(
             Category::Vpn,
-            "openvpn",
+            Protocol::OpenVpn,
             Confidence::Certain,
             Basis::Structure,
             "x",
         );
         let b = Detection::new(
             Category::Vpn,
-            "wireguard",
+            Protocol::WireGuard,
             Confidence::Certain,
             Basis::Structure,
             "x",
@@ -341,10 +258,16 @@ mod tests {
 
     #[test]
     fn most_severe_prefers_low_severity_then_confidence() {
-        let low = Detection::new(Category::Vpn, "openvpn", Confidence::Low, Basis::Port, "x");
+        let low = Detection::new(
+            Category::Vpn,
+            Protocol::OpenVpn,
+            Confidence::Low,
+            Basis::Port,
+            "x",
+        );
         let sure = Detection::new(
             Category::Proxy,
-            "tor",
+            Protocol::Tor,
             Confidence::High,
             Basis::Structure,
             "x",

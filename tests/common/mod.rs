@@ -62,12 +62,19 @@ impl Run {
             .collect()
     }
 
-    /// The alerts of stdout.
-    #[allow(dead_code)]
+    /// The alerts of single flows in stdout.
     pub fn alerts(&self) -> Vec<Value> {
         self.events()
             .into_iter()
-            .filter(|v| v["event_type"] == "alert")
+            .filter(|v| v["event_type"] == "alert" && v.get("host").is_none())
+            .collect()
+    }
+
+    /// The host alerts (`GATEWARD HOST …`) of the correlation stage.
+    pub fn host_alerts(&self) -> Vec<Value> {
+        self.events()
+            .into_iter()
+            .filter(|v| v["event_type"] == "alert" && v.get("host").is_some())
             .collect()
     }
 

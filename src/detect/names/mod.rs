@@ -18,7 +18,7 @@
 //! DNS look-ups themselves are never flagged: a look-up is not a session
 //! (the corpus labels `DNS.<Service>` benign).
 
-use super::{Basis, Category, Confidence, Detection, FlowFacts, PacketView};
+use super::{Basis, Category, Confidence, Detection, FlowFacts, PacketView, Protocol};
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -106,8 +106,9 @@ struct ListFile {
 pub struct Service {
     /// The listed suffix or organisation.
     pub key: Box<str>,
-    /// Protocol name reported in detections.
-    pub protocol: &'static str,
+    /// Protocol reported in detections (a [`Protocol::Service`] for names
+    /// no variant has).
+    pub protocol: Protocol,
     /// Category reported.
     pub category: Category,
     /// The list it came from (`builtin@<version>`, `config.extra`, a file).
@@ -301,7 +302,8 @@ impl NamesCtx {
         };
         self.services.push(Service {
             key,
-            protocol: intern(&e.protocol, pool),
+            protocol: Protocol::from_name(&e.protocol)
+                .unwrap_or_else(|| Protocol::Service(intern(&e.protocol, pool))),
             category,
             list,
             source: e.source.clone().unwrap_or_default().into(),
@@ -413,9 +415,11 @@ pub struct NamesDetectors {
     done: bool,
 }
 
-impl NamesDetectors {
+impl crate::detect::detector::Family for NamesDetectors {
+    type Ctx = NamesCtx;
+
     /// One payload packet of the flow's inspection window; findings go to `out`.
-    pub fn on_packet(
+    fn on_packet(
         &mut self,
         p: &PacketView<'_>,
         facts: &FlowFacts<'_>,
@@ -430,7 +434,7 @@ impl NamesDetectors {
 
     /// The dissectors may have learnt something (a hello, a certificate,
     /// an HTTP head, a DNS answer); findings go to `out`.
-    pub fn on_facts(&mut self, facts: &FlowFacts<'_>, ctx: &NamesCtx, out: &mut Vec<Detection>) {
+    fn on_facts(&mut self, facts: &FlowFacts<'_>, ctx: &NamesCtx, out: &mut Vec<Detection>) {
         if self.done {
             return;
         }
@@ -446,7 +450,7 @@ impl NamesDetectors {
     }
 
     /// The flow ended (or was evicted): last look at the whole window.
-    pub fn on_end(&mut self, facts: &FlowFacts<'_>, ctx: &NamesCtx, out: &mut Vec<Detection>) {
+    fn on_end(&mut self, facts: &FlowFacts<'_>, ctx: &NamesCtx, out: &mut Vec<Detection>) {
         if self.done || is_dns_flow(facts) {
             return;
         }
@@ -455,10 +459,12 @@ impl NamesDetectors {
     }
 
     /// True when no detector of this family wants more packets or facts.
-    pub fn done(&self) -> bool {
+    fn done(&self) -> bool {
         self.done
     }
+}
 
+impl NamesDetectors {
     /// Looks at every name source not yet looked at. `last` allows the
     /// resolved name to count on its own when the client named no server.
     fn look(
@@ -621,7 +627,7 @@ impl NamesDetectors {
             Category::RemoteAccess => "remote-access tool",
             _ => "VPN service",
         };
-        let service = super::signature::display_name(s.protocol);
+        let service = s.protocol.display_name();
         let entry = if name.eq_ignore_ascii_case(&s.key) {
             String::new()
         } else {
@@ -693,31 +699,31 @@ mod tests {
         // opera-vpn.pcapng, the SNI of every flow.
         assert_eq!(
             c.lookup("eu0.sec-tunnel.com").map(|s| s.protocol),
-            Some("opera_vpn")
+            Some(Protocol::OperaVpn)
         );
         assert_eq!(
             c.lookup("sec-tunnel.com").map(|s| s.protocol),
-            Some("opera_vpn")
+            Some(Protocol::OperaVpn)
         );
         assert_eq!(
             c.lookup("EU0.Sec-Tunnel.COM.").map(|s| s.protocol),
-            Some("opera_vpn")
+            Some(Protocol::OperaVpn)
         );
         assert!(c.lookup("notsec-tunnel.com").is_none());
         assert!(c.lookup("sec-tunnel.com.evil.example").is_none());
         // tunnelbear.pcap, sites.pcapng, protonvpn.pcap.
         assert_eq!(
             c.lookup("api.polargrizzly.com").map(|s| s.protocol),
-            Some("tunnelbear")
+            Some(Protocol::TunnelBear)
         );
         assert_eq!(
             c.lookup("it-mil-v086.prod.surfshark.com")
                 .map(|s| s.protocol),
-            Some("surfshark")
+            Some(Protocol::Surfshark)
         );
         assert_eq!(
             c.lookup("vpn-api.proton.me").map(|s| s.protocol),
-            Some("protonvpn")
+            Some(Protocol::ProtonVpn)
         );
         // Proton Mail is not the VPN.
         assert!(c.lookup("mail.proton.me").is_none());
@@ -757,12 +763,15 @@ mod tests {
             "C=US, ST=CA, L=LosAngeles, O=Private Internet Access, OU=Private Internet Access, CN=newjersey402",
         );
         assert_eq!(cn, Some("newjersey402"));
-        assert_eq!(c.lookup_org(org.unwrap()).map(|s| s.protocol), Some("pia"));
+        assert_eq!(
+            c.lookup_org(org.unwrap()).map(|s| s.protocol.name()),
+            Some("pia")
+        );
         let (org, _) =
             subject_parts("C=CA, ST=San Francisco, O=Windscribe, OU=IT Dept., CN=54.153.90.230");
         assert_eq!(
             c.lookup_org(org.unwrap()).map(|s| s.protocol),
-            Some("windscribe")
+            Some(Protocol::Windscribe)
         );
         assert!(c.lookup_org("Let's Encrypt").is_none());
         assert!(c.lookup_org("Windscribe Inc").is_none());
@@ -788,7 +797,7 @@ mod tests {
         ] {
             let s = c.lookup(name).unwrap_or_else(|| panic!("{name}"));
             assert_eq!(
-                (s.protocol, s.category),
+                (s.protocol.name(), s.category),
                 (protocol, Category::RemoteAccess),
                 "{name}"
             );
@@ -808,18 +817,18 @@ mod tests {
         let (org, cn) = subject_parts("C=DE, O=philandro Software GmbH, CN=AnyNet Relay");
         assert_eq!(
             c.lookup_org(org.unwrap()).map(|s| s.protocol),
-            Some("anydesk")
+            Some(Protocol::AnyDesk)
         );
         assert!(c.lookup_cn(cn.unwrap()).is_none());
         assert_eq!(
             c.lookup_cn("AnyDesk Client").map(|s| s.protocol),
-            Some("anydesk")
+            Some(Protocol::AnyDesk)
         );
         assert!(c.lookup_cn("AnyDesk").is_none());
         assert!(c.lookup("AnyDesk Client").is_none());
         assert_eq!(
             c.lookup_cn("*.teamviewer.com").map(|s| s.protocol),
-            Some("teamviewer")
+            Some(Protocol::TeamViewer)
         );
     }
 
@@ -837,7 +846,7 @@ mod tests {
         let mut out = Vec::new();
         d.san_names(&san, &c, &mut out);
         assert_eq!(out.len(), 1);
-        assert_eq!(out[0].protocol, "psiphon");
+        assert_eq!(out[0].protocol.name(), "psiphon");
         assert_eq!(out[0].confidence, Confidence::Medium);
         assert_eq!(out[0].evidence.get("name"), Some("psiphon3.net"));
         assert_eq!(out[0].evidence.get("name_source"), Some("cert_name"));
@@ -878,7 +887,7 @@ mod tests {
         let c = NamesCtx::from_config(&cfg).unwrap();
         assert_eq!(c.len(), 1);
         let s = c.lookup("gw1.vpn.example").unwrap();
-        assert_eq!((s.protocol, s.list), ("custom_vpn", "config.extra"));
+        assert_eq!((s.protocol.name(), s.list), ("custom_vpn", "config.extra"));
         assert!(c.lookup("eu0.sec-tunnel.com").is_none());
 
         for bad in [

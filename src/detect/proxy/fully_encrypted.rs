@@ -31,8 +31,9 @@
 
 use super::encap::{Shape, Step, is_inner_finished};
 use crate::decode::IpProto;
-use crate::detect::{Basis, Category, Confidence, Detection, FlowFacts, PacketView};
+use crate::detect::{Basis, Category, Confidence, Detection, FlowFacts, PacketView, Protocol};
 use crate::dissect::Direction;
+use crate::detect::detector::Detector;
 
 /// Per-chunk overhead of a Shadowsocks AEAD chunk: encrypted 2-byte length
 /// with its 16-byte tag, plus the payload's 16-byte tag.
@@ -166,19 +167,17 @@ pub(super) struct FullyEncrypted {
     popcount_x100: u16,
 }
 
-impl FullyEncrypted {
+impl Detector for FullyEncrypted {
+    type Ctx = super::ProxyCtx;
+    const PROTOCOL: Protocol = Protocol::EncryptedProxy;
+
     /// True once decided.
-    pub(super) fn done(&self) -> bool {
+    fn done(&self) -> bool {
         self.state == State::Done
     }
 
     /// One payload packet.
-    pub(super) fn on_packet(
-        &mut self,
-        p: &PacketView<'_>,
-        facts: &FlowFacts<'_>,
-        out: &mut Vec<Detection>,
-    ) {
+    fn on_packet(&mut self, p: &PacketView<'_>, facts: &FlowFacts<'_>, _ctx: &Self::Ctx, out: &mut Vec<Detection>) {
         match self.state {
             State::Start => {
                 if p.proto != IpProto::TCP
@@ -219,18 +218,21 @@ impl FullyEncrypted {
             State::Done => {}
         }
     }
+}
+
+impl FullyEncrypted {
 
     fn finding(&self) -> Detection {
         let s = &self.shape;
         let ss = is_inner_finished(s.c2, SS_AEAD_CHUNK_OVERHEAD);
         let (protocol, reason) = if ss {
             (
-                "shadowsocks",
+                Protocol::Shadowsocks,
                 "fully encrypted stream (no GFW exemption applies) carrying a relayed TLS handshake in Shadowsocks AEAD chunk sizes",
             )
         } else {
             (
-                "encrypted_proxy",
+                Protocol::EncryptedProxy,
                 "fully encrypted stream (no GFW exemption applies) carrying a relayed TLS handshake",
             )
         };
@@ -258,6 +260,7 @@ impl FullyEncrypted {
         d
     }
 }
+
 
 /// True when a dissector claimed the flow (its payload is a known protocol).
 fn recognised(facts: &FlowFacts<'_>) -> bool {

@@ -7,16 +7,10 @@
 //! field calls; see docs/detect-proxy.md for what each checks.
 
 mod encap;
-mod fully_encrypted;
-mod psiphon;
 #[cfg(test)]
 mod testdata;
-mod tls_in_tls;
-mod tor;
-mod ultrasurf;
-mod websocket;
 
-use super::{Detection, FlowFacts, PacketView};
+use super::FlowFacts;
 use serde::Deserialize;
 use std::path::PathBuf;
 
@@ -66,115 +60,63 @@ impl ProxyCtx {
     }
 }
 
-/// Per-flow state of this family's detectors (fixed size, no allocation).
-#[derive(Debug, Default)]
-pub struct ProxyDetectors {
-    tor: tor::Tor,
-    psiphon: psiphon::Psiphon,
-    ultrasurf: ultrasurf::UltraSurf,
-    fully_encrypted: fully_encrypted::FullyEncrypted,
-    tls_in_tls: tls_in_tls::TlsInTls,
-    websocket: websocket::WebSocketProxy,
+/// The TLS state, facts and ClientHello of a TCP flow, once the dissector has
+/// them; sets `done` when none will come (not TCP, not TLS, or the TLS
+/// dissector gave up). Shared by the detectors that judge the hello.
+fn client_hello<'a>(
+    facts: &FlowFacts<'a>,
+    done: &mut bool,
+) -> Option<(
+    &'a crate::dissect::tls::TlsState,
+    &'a crate::dissect::tls::TlsFacts,
+    &'a crate::dissect::tls::ClientHelloInfo,
+)> {
+    if facts.proto != crate::decode::IpProto::TCP {
+        // TLS over TCP only.
+        *done = true;
+        return None;
+    }
+    let tls = facts.app?.tls.as_deref();
+    let Some(tls) = tls else {
+        *done = true;
+        return None;
+    };
+    let Some(f) = tls.facts() else {
+        *done |= tls.verdict() != crate::dissect::verdict::Verdict::NeedMore;
+        return None;
+    };
+    Some((tls, f, f.client_hello()?))
 }
 
-impl ProxyDetectors {
-    /// One payload packet of the flow's inspection window; findings go to `out`.
-    pub fn on_packet(
-        &mut self,
-        p: &PacketView<'_>,
-        facts: &FlowFacts<'_>,
-        ctx: &ProxyCtx,
-        out: &mut Vec<Detection>,
-    ) {
-        if !self.tor.done() {
-            self.tor.on_packet(p, facts, ctx.tor_relays.as_ref(), out);
-        }
-        if !self.fully_encrypted.done() {
-            self.fully_encrypted.on_packet(p, facts, out);
-        }
-        if !self.tls_in_tls.done() {
-            self.tls_in_tls.on_packet(p, facts, out);
-        }
-        if !self.websocket.done() {
-            self.websocket.on_packet(p, facts, out);
-        }
-    }
-
-    /// The dissectors may have learnt something (a hello, a certificate,
-    /// an HTTP head, a DNS answer); findings go to `out`.
-    pub fn on_facts(&mut self, facts: &FlowFacts<'_>, _ctx: &ProxyCtx, out: &mut Vec<Detection>) {
-        if !self.tor.done() {
-            self.tor.on_facts(facts, out);
-        }
-        if !self.psiphon.done() {
-            self.psiphon.on_facts(facts, out);
-        }
-        if !self.ultrasurf.done() {
-            self.ultrasurf.on_facts(facts, out);
-        }
-    }
-
-    /// The flow ended (or was evicted): last look at the whole window.
-    pub fn on_end(&mut self, facts: &FlowFacts<'_>, ctx: &ProxyCtx, out: &mut Vec<Detection>) {
-        self.on_facts(facts, ctx, out);
-    }
-
-    /// True when no detector of this family wants more packets or facts.
-    pub fn done(&self) -> bool {
-        self.tor.done()
-            && self.psiphon.done()
-            && self.ultrasurf.done()
-            && self.fully_encrypted.done()
-            && self.tls_in_tls.done()
-            && self.websocket.done()
-    }
+crate::detect::detector::family! {
+    /// Per-flow state of this family's detectors (fixed size, no allocation).
+    pub struct ProxyDetectors: ProxyCtx;
+    mod tor { tor: Tor }
+    mod psiphon { psiphon: Psiphon }
+    mod ultrasurf { ultrasurf: UltraSurf }
+    mod fully_encrypted { fully_encrypted: FullyEncrypted }
+    mod tls_in_tls { tls_in_tls: TlsInTls }
+    mod websocket { websocket: WebSocketProxy }
 }
 
 #[cfg(test)]
 pub(crate) mod tests_util {
     //! Builders for the detectors' unit tests.
-    use crate::decode::Addr;
-    use crate::detect::{FlowFacts, PacketView};
+    use crate::detect::PacketView;
     use crate::dissect::Direction;
     use crate::dissect::tls::{CertInfo, ClientHelloInfo, Ja3, Ja4};
 
-    /// Hex text (whitespace ignored) to bytes.
-    pub(crate) fn hex(s: &str) -> Vec<u8> {
-        let s: Vec<u8> = s.bytes().filter(u8::is_ascii_hexdigit).collect();
-        s.chunks(2)
-            .map(|c| u8::from_str_radix(std::str::from_utf8(c).unwrap(), 16).unwrap())
-            .collect()
-    }
+    pub(crate) use crate::detect::testutil::{facts, hex};
 
-    /// Facts of a TCP flow 10.0.0.1:40000 -> 10.0.0.2:1234 with no dissector.
-    pub(crate) fn facts() -> FlowFacts<'static> {
-        FlowFacts {
-            proto: crate::decode::IpProto::TCP,
-            client: (Addr::v4([10, 0, 0, 1]), 40000),
-            server: (Addr::v4([10, 0, 0, 2]), 1234),
-            packets: &[],
-            app: None,
-            dns_name: None,
-            tunnel: None,
-            pkts: [0, 0],
-            bytes: [0, 0],
-            duration_us: 0,
-        }
-    }
-
-    /// A TCP payload packet view.
+    /// A TCP payload packet view (ports 40000 -> 1234, as [`facts`]).
     pub(crate) fn view(index: u16, dir: Direction, payload: &[u8]) -> PacketView<'_> {
-        PacketView {
+        crate::detect::testutil::packet(
+            crate::decode::IpProto::TCP,
+            (40000, 1234),
             dir,
             index,
-            offset_us: u64::from(index) * 1000,
-            proto: crate::decode::IpProto::TCP,
-            client_port: 40000,
-            server_port: 1234,
-            tcp_flags: 0x18,
-            icmp: None,
             payload,
-        }
+        )
     }
 
     /// A ClientHello's facts.

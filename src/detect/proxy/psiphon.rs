@@ -13,10 +13,11 @@
 //! certificate name list below, so the basis is Name and confidence
 //! Medium. TLS 1.3 hides the certificate: such flows are not judged here.
 
-use crate::decode::IpProto;
+use crate::detect::Protocol;
 use crate::detect::{Basis, Category, Confidence, Detection, FlowFacts};
 use crate::dissect::tls::TlsFacts;
 use crate::dissect::verdict::Verdict;
+use crate::detect::detector::Detector;
 
 /// Default certificates CDNs present to a hello without SNI, as subject
 /// CN suffixes (label boundary): Cloudflare, Amazon CloudFront, Fastly,
@@ -36,31 +37,18 @@ pub(super) struct Psiphon {
     done: bool,
 }
 
-impl Psiphon {
+impl Detector for Psiphon {
+    type Ctx = super::ProxyCtx;
+    const PROTOCOL: Protocol = Protocol::Psiphon;
+
     /// True once decided.
-    pub(super) fn done(&self) -> bool {
+    fn done(&self) -> bool {
         self.done
     }
 
     /// The TLS facts may now hold the hello and the certificate.
-    pub(super) fn on_facts(&mut self, facts: &FlowFacts<'_>, out: &mut Vec<Detection>) {
-        if facts.proto != IpProto::TCP {
-            // TLS over TCP only.
-            self.done = true;
-            return;
-        }
-        let Some(app) = facts.app else {
-            return;
-        };
-        let Some(tls) = app.tls.as_deref() else {
-            self.done = true;
-            return;
-        };
-        let Some(f) = tls.facts() else {
-            self.done |= tls.verdict() != Verdict::NeedMore;
-            return;
-        };
-        let Some(ch) = f.client_hello() else {
+    fn on_facts(&mut self, facts: &FlowFacts<'_>, _ctx: &Self::Ctx, out: &mut Vec<Detection>) {
+        let Some((tls, f, ch)) = super::client_hello(facts, &mut self.done) else {
             return;
         };
         if ch.sni.is_some() || ch.alpn.is_empty() || ch.max_version > 0x0303 {
@@ -76,7 +64,13 @@ impl Psiphon {
             out.push(d);
         }
     }
+
+    /// The flow ended: a last look at the facts.
+    fn on_end(&mut self, facts: &FlowFacts<'_>, ctx: &Self::Ctx, out: &mut Vec<Detection>) {
+        self.on_facts(facts, ctx, out);
+    }
 }
+
 
 /// The subject CN of a DN string (`..., CN=name`).
 pub(super) fn subject_cn(dn: &str) -> Option<&str> {
@@ -104,7 +98,7 @@ fn finding(f: &TlsFacts) -> Option<Detection> {
     Some(
         Detection::new(
             Category::Proxy,
-            "psiphon",
+            Protocol::Psiphon,
             Confidence::Medium,
             Basis::Name,
             "HTTP client TLS 1.2 hello without SNI answered by a CDN's default certificate (meek fronting without SNI, as Psiphon does)",
@@ -141,7 +135,7 @@ mod tests {
     #[test]
     fn psiphon_fronting() {
         let d = finding(&psiphon_facts(None)).unwrap();
-        assert_eq!(d.protocol, "psiphon");
+        assert_eq!(d.protocol.name(), "psiphon");
         assert_eq!(d.evidence.get("cert_cn"), Some("sni.cloudflaressl.com"));
     }
 

@@ -24,8 +24,10 @@
 
 use super::encap::{Shape, Step, is_inner_finished};
 use crate::decode::IpProto;
+use crate::detect::Protocol;
 use crate::detect::{Basis, Category, Confidence, Detection, FlowFacts, PacketView};
 use crate::dissect::Direction;
+use crate::detect::detector::Detector;
 
 /// TLS record content types (RFC 8446 §5.1).
 const HANDSHAKE: u8 = 22;
@@ -76,19 +78,17 @@ pub(super) struct TlsInTls {
     c2_record: u16,
 }
 
-impl TlsInTls {
+impl Detector for TlsInTls {
+    type Ctx = super::ProxyCtx;
+    const PROTOCOL: Protocol = Protocol::TlsInTls;
+
     /// True once decided.
-    pub(super) fn done(&self) -> bool {
+    fn done(&self) -> bool {
         self.state == State::Done
     }
 
     /// One payload packet.
-    pub(super) fn on_packet(
-        &mut self,
-        p: &PacketView<'_>,
-        facts: &FlowFacts<'_>,
-        out: &mut Vec<Detection>,
-    ) {
+    fn on_packet(&mut self, p: &PacketView<'_>, facts: &FlowFacts<'_>, _ctx: &Self::Ctx, out: &mut Vec<Detection>) {
         if p.index >= WINDOW {
             self.state = State::Done;
             return;
@@ -138,11 +138,14 @@ impl TlsInTls {
             State::Done => {}
         }
     }
+}
+
+impl TlsInTls {
 
     fn finding(&self) -> Detection {
         Detection::new(
             Category::Proxy,
-            "tls_in_tls",
+            Protocol::TlsInTls,
             Confidence::Medium,
             Basis::Behaviour,
             "TLS session whose first application data replays a TLS handshake (ClientHello-sized record, server certificate flight, Finished-sized record)",
@@ -152,6 +155,7 @@ impl TlsInTls {
         .with("finished_record", self.c2_record)
     }
 }
+
 
 /// The outer session negotiated TLS 1.3.
 fn tls13(facts: &FlowFacts<'_>) -> bool {
@@ -215,11 +219,11 @@ mod tests {
             (Direction::ToServer, c2),
         ];
         for (i, (dir, b)) in seq.iter().enumerate() {
-            d.on_packet(&view(i as u16, *dir, b), &f, &mut out);
+            d.on_packet(&view(i as u16, *dir, b), &f, &Default::default(), &mut out);
         }
         assert!(d.done());
         assert_eq!(out.len(), 1);
-        assert_eq!(out[0].protocol, "tls_in_tls");
+        assert_eq!(out[0].protocol.name(), "tls_in_tls");
         assert_eq!(out[0].evidence.get("finished_record"), Some("97"));
     }
 
@@ -241,7 +245,7 @@ mod tests {
             (Direction::ToServer, next),
         ];
         for (i, (dir, b)) in seq.iter().enumerate() {
-            d.on_packet(&view(i as u16, *dir, b), &f, &mut out);
+            d.on_packet(&view(i as u16, *dir, b), &f, &Default::default(), &mut out);
         }
         assert!(out.is_empty());
         assert!(d.done());

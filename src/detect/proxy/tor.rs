@@ -21,6 +21,8 @@
 //! format or one address per line) is High on the Address basis.
 
 use crate::decode::IpProto;
+use crate::detect::Protocol;
+use crate::detect::detector::Detector;
 use crate::detect::{Basis, Category, Confidence, Detection, FlowFacts, PacketView};
 use crate::dissect::Direction;
 use crate::dissect::tls::{TlsFacts, TlsState};
@@ -138,20 +140,24 @@ pub(super) struct Tor {
     cells: [u8; 2],
 }
 
-impl Tor {
+impl Detector for Tor {
+    type Ctx = super::ProxyCtx;
+    const PROTOCOL: Protocol = Protocol::Tor;
+
     /// True once every check has concluded.
-    pub(super) fn done(&self) -> bool {
+    fn done(&self) -> bool {
         self.addr_done && self.names_done && !self.sni_only
     }
 
     /// One payload packet: the relay feed on the first, cells later.
-    pub(super) fn on_packet(
+    fn on_packet(
         &mut self,
         p: &PacketView<'_>,
         facts: &FlowFacts<'_>,
-        relays: Option<&RelayList>,
+        ctx: &super::ProxyCtx,
         out: &mut Vec<Detection>,
     ) {
+        let relays = ctx.tor_relays.as_ref();
         if !self.addr_done {
             self.addr_done = true;
             if let Some(list) = relays {
@@ -160,7 +166,7 @@ impl Tor {
                     out.push(
                         Detection::new(
                             Category::Proxy,
-                            "tor",
+                            Protocol::Tor,
                             Confidence::High,
                             Basis::Address,
                             "server address is a listed Tor relay",
@@ -176,41 +182,8 @@ impl Tor {
         }
     }
 
-    fn count_cell(&mut self, p: &PacketView<'_>, out: &mut Vec<Detection>) {
-        if p.index >= WINDOW {
-            self.sni_only = false;
-            return;
-        }
-        let n = p.payload.len();
-        if !(CELL_RECORD_MIN..=CELL_RECORD_MAX).contains(&n) || p.payload[0] != 23 {
-            return;
-        }
-        let n = n as u16;
-        if self.cell_len == 0 {
-            self.cell_len = n;
-        }
-        if n != self.cell_len {
-            return;
-        }
-        let d = usize::from(p.dir == Direction::ToClient);
-        self.cells[d] = self.cells[d].saturating_add(1);
-        if self.cells.iter().all(|&c| c >= CELLS_PER_DIRECTION) {
-            self.sni_only = false;
-            out.push(
-                Detection::new(
-                    Category::Proxy,
-                    "tor",
-                    Confidence::Medium,
-                    Basis::Behaviour,
-                    "TLS with a Tor-style random SNI and no ALPN, then fixed-size cell records both ways",
-                )
-                .with("cell_record_bytes", n),
-            );
-        }
-    }
-
     /// The TLS facts may now hold the hello and the certificate.
-    pub(super) fn on_facts(&mut self, facts: &FlowFacts<'_>, out: &mut Vec<Detection>) {
+    fn on_facts(&mut self, facts: &FlowFacts<'_>, _ctx: &Self::Ctx, out: &mut Vec<Detection>) {
         if self.names_done {
             return;
         }
@@ -242,7 +215,50 @@ impl Tor {
             self.sni_only = true;
         }
     }
+
+    /// The flow ended: a last look at the facts.
+    fn on_end(&mut self, facts: &FlowFacts<'_>, ctx: &Self::Ctx, out: &mut Vec<Detection>) {
+        self.on_facts(facts, ctx, out);
+    }
 }
+
+impl Tor {
+
+    fn count_cell(&mut self, p: &PacketView<'_>, out: &mut Vec<Detection>) {
+        if p.index >= WINDOW {
+            self.sni_only = false;
+            return;
+        }
+        let n = p.payload.len();
+        if !(CELL_RECORD_MIN..=CELL_RECORD_MAX).contains(&n) || p.payload[0] != 23 {
+            return;
+        }
+        let n = n as u16;
+        if self.cell_len == 0 {
+            self.cell_len = n;
+        }
+        if n != self.cell_len {
+            return;
+        }
+        let d = usize::from(p.dir == Direction::ToClient);
+        self.cells[d] = self.cells[d].saturating_add(1);
+        if self.cells.iter().all(|&c| c >= CELLS_PER_DIRECTION) {
+            self.sni_only = false;
+            out.push(
+                Detection::new(
+                    Category::Proxy,
+                    Protocol::Tor,
+                    Confidence::Medium,
+                    Basis::Behaviour,
+                    "TLS with a Tor-style random SNI and no ALPN, then fixed-size cell records both ways",
+                )
+                .with("cell_record_bytes", n),
+            );
+        }
+    }
+
+}
+
 
 /// Nothing more will come from the handshake: TLS 1.3 (certificate
 /// encrypted) or the dissector stopped.
@@ -272,7 +288,7 @@ fn names_finding(f: &TlsFacts) -> Option<Detection> {
     }
     let mut d = Detection::new(
         Category::Proxy,
-        "tor",
+        Protocol::Tor,
         Confidence::High,
         Basis::Name,
         "Tor link certificate: random www.<base32>.net subject issued by a different random www.<base32>.com name",

@@ -12,10 +12,11 @@
 //! current-Chrome extensions, server port not 443. Behavioural evidence
 //! only: Medium.
 
-use crate::decode::IpProto;
+use crate::detect::Protocol;
 use crate::detect::{Basis, Category, Confidence, Detection, FlowFacts};
 use crate::dissect::tls::fingerprint::is_grease;
 use crate::dissect::verdict::Verdict;
+use crate::detect::detector::Detector;
 
 /// TLS padding extension (RFC 7685).
 const EXT_PADDING: u16 = 21;
@@ -29,31 +30,18 @@ pub(super) struct UltraSurf {
     done: bool,
 }
 
-impl UltraSurf {
+impl Detector for UltraSurf {
+    type Ctx = super::ProxyCtx;
+    const PROTOCOL: Protocol = Protocol::UltraSurf;
+
     /// True once decided.
-    pub(super) fn done(&self) -> bool {
+    fn done(&self) -> bool {
         self.done
     }
 
     /// The TLS facts may now hold both hellos.
-    pub(super) fn on_facts(&mut self, facts: &FlowFacts<'_>, out: &mut Vec<Detection>) {
-        if facts.proto != IpProto::TCP {
-            // TLS over TCP only.
-            self.done = true;
-            return;
-        }
-        let Some(app) = facts.app else {
-            return;
-        };
-        let Some(tls) = app.tls.as_deref() else {
-            self.done = true;
-            return;
-        };
-        let Some(f) = tls.facts() else {
-            self.done |= tls.verdict() != Verdict::NeedMore;
-            return;
-        };
-        let Some(ch) = f.client_hello() else {
+    fn on_facts(&mut self, facts: &FlowFacts<'_>, _ctx: &Self::Ctx, out: &mut Vec<Detection>) {
+        let Some((tls, f, ch)) = super::client_hello(facts, &mut self.done) else {
             return;
         };
         let mimic = ch.sni.is_none()
@@ -77,7 +65,7 @@ impl UltraSurf {
         out.push(
             Detection::new(
                 Category::Proxy,
-                "ultrasurf",
+                Protocol::UltraSurf,
                 Confidence::Medium,
                 Basis::Behaviour,
                 "browser-mimicking TLS 1.3 hello (GREASE, padding, h2, older Chrome extension set) without SNI to a bare address on a non-HTTPS port, as UltraSurf connects to its built-in server list",
@@ -87,7 +75,13 @@ impl UltraSurf {
             .with("ja4", &ch.ja4.ja4),
         );
     }
+
+    /// The flow ended: a last look at the facts.
+    fn on_end(&mut self, facts: &FlowFacts<'_>, ctx: &Self::Ctx, out: &mut Vec<Detection>) {
+        self.on_facts(facts, ctx, out);
+    }
 }
+
 
 #[cfg(test)]
 mod tests {
@@ -105,7 +99,7 @@ mod tests {
         f.app = Some(&app);
         let mut d = UltraSurf::default();
         let mut out = Vec::new();
-        d.on_facts(&f, &mut out);
+        d.on_facts(&f, &Default::default(), &mut out);
         assert!(d.done());
         out
     }
@@ -114,7 +108,7 @@ mod tests {
     fn ultrasurf_hello() {
         let out = run(50053);
         assert_eq!(out.len(), 1);
-        assert_eq!(out[0].protocol, "ultrasurf");
+        assert_eq!(out[0].protocol.name(), "ultrasurf");
         assert_eq!(out[0].evidence.get("server_port"), Some("50053"));
     }
 

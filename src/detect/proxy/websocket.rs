@@ -18,8 +18,10 @@
 use super::encap::{Shape, Step};
 use super::fully_encrypted::not_candidate;
 use crate::decode::IpProto;
+use crate::detect::Protocol;
 use crate::detect::{Basis, Category, Confidence, Detection, FlowFacts, PacketView};
 use crate::dissect::Direction;
+use crate::detect::detector::Detector;
 
 /// Bytes of a frame's payload unmasked and tested (the exemptions are
 /// about the message's head; this bounds the work per flow).
@@ -85,19 +87,17 @@ pub(super) struct WebSocketProxy {
     first_frame: u32,
 }
 
-impl WebSocketProxy {
+impl Detector for WebSocketProxy {
+    type Ctx = super::ProxyCtx;
+    const PROTOCOL: Protocol = Protocol::Vmess;
+
     /// True once decided.
-    pub(super) fn done(&self) -> bool {
+    fn done(&self) -> bool {
         self.state == State::Done
     }
 
     /// One payload packet.
-    pub(super) fn on_packet(
-        &mut self,
-        p: &PacketView<'_>,
-        _facts: &FlowFacts<'_>,
-        out: &mut Vec<Detection>,
-    ) {
+    fn on_packet(&mut self, p: &PacketView<'_>, _facts: &FlowFacts<'_>, _ctx: &Self::Ctx, out: &mut Vec<Detection>) {
         if p.index >= WINDOW {
             self.state = State::Done;
             return;
@@ -156,7 +156,7 @@ impl WebSocketProxy {
                     out.push(
                         Detection::new(
                             Category::Proxy,
-                            "vmess",
+                            Protocol::Vmess,
                             Confidence::Medium,
                             Basis::Behaviour,
                             "WebSocket whose binary frames are fully encrypted from the first byte and carry a relayed TLS handshake (VMess-style)",
@@ -171,6 +171,7 @@ impl WebSocketProxy {
         }
     }
 }
+
 
 /// The packet starts a binary frame (masked iff from the client) whose
 /// payload head, once unmasked, is a fully-encrypted candidate.
@@ -238,9 +239,9 @@ mod tests {
         let mut d = WebSocketProxy::default();
         let mut out = Vec::new();
         for (i, (dir, b)) in seq.iter().enumerate() {
-            d.on_packet(&view(i as u16, *dir, b), &f, &mut out);
+            d.on_packet(&view(i as u16, *dir, b), &f, &Default::default(), &mut out);
         }
         assert_eq!(out.len(), 1);
-        assert_eq!(out[0].protocol, "vmess");
+        assert_eq!(out[0].protocol.name(), "vmess");
     }
 }

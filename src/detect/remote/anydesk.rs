@@ -16,7 +16,10 @@
 //! `Certain`. Certificates are only visible up to TLS 1.2.
 
 use super::{found, text};
+use crate::detect::Protocol;
 use crate::detect::{Basis, Confidence, Detection, FlowFacts};
+use crate::detect::detector::Detector;
+use crate::decode::IpProto;
 
 /// Which AnyDesk certificate a DN pair is.
 fn certificate(subject: &str, issuer: &str, self_signed: bool) -> Option<&'static str> {
@@ -35,13 +38,22 @@ fn certificate(subject: &str, issuer: &str, self_signed: bool) -> Option<&'stati
 #[derive(Debug, Default)]
 pub struct AnyDesk {
     /// Decided.
-    pub done: bool,
+    done: bool,
     reported: Option<Confidence>,
 }
 
-impl AnyDesk {
+impl Detector for AnyDesk {
+    type Ctx = super::RemoteCtx;
+    const PROTOCOL: Protocol = Protocol::AnyDesk;
+    const TRANSPORTS: &'static [IpProto] = &[IpProto::TCP];
+
+    /// True once decided.
+    fn done(&self) -> bool {
+        self.done
+    }
+
     /// Reads the TLS facts as the handshake progresses.
-    pub fn on_facts(&mut self, f: &FlowFacts<'_>, out: &mut Vec<Detection>) {
+    fn on_facts(&mut self, f: &FlowFacts<'_>, _ctx: &Self::Ctx, out: &mut Vec<Detection>) {
         let Some(t) = f.app.and_then(|a| a.tls.as_ref()).and_then(|t| t.facts()) else {
             if f.packets.len() >= 4 || f.app.is_some_and(|a| a.tls.is_none()) {
                 self.done = true;
@@ -78,7 +90,7 @@ impl AnyDesk {
         }
         self.reported = Some(conf);
         let mut d = found(
-            "anydesk",
+            Protocol::AnyDesk,
             conf,
             if alpn.is_some() {
                 Basis::Structure
@@ -106,7 +118,13 @@ impl AnyDesk {
         d = d.with("ja4", &ch.ja4.ja4);
         out.push(d);
     }
+
+    /// The flow ended: a last look at the facts.
+    fn on_end(&mut self, facts: &FlowFacts<'_>, ctx: &Self::Ctx, out: &mut Vec<Detection>) {
+        self.on_facts(facts, ctx, out);
+    }
 }
+
 
 #[cfg(test)]
 mod tests {

@@ -8,8 +8,12 @@
 //! the client: `Certain`.
 
 use super::{found, text};
+use crate::detect::Protocol;
 use crate::detect::{Basis, Confidence, Detection, PacketView};
 use crate::dissect::verdict::Direction;
+use crate::detect::detector::Detector;
+use crate::detect::FlowFacts;
+use crate::decode::IpProto;
 
 const PREAMBLE: &[u8] = b"\x7f\x7fICA\x00";
 
@@ -34,14 +38,23 @@ fn module_name(b: &[u8]) -> Option<&[u8]> {
 #[derive(Debug, Default)]
 pub struct Ica {
     /// Decided.
-    pub done: bool,
+    done: bool,
     server: bool,
     client: bool,
 }
 
-impl Ica {
+impl Detector for Ica {
+    type Ctx = super::RemoteCtx;
+    const PROTOCOL: Protocol = Protocol::Citrix;
+    const TRANSPORTS: &'static [IpProto] = &[IpProto::TCP];
+
+    /// True once decided.
+    fn done(&self) -> bool {
+        self.done
+    }
+
     /// Reads the first payloads.
-    pub fn on_packet(&mut self, p: &PacketView<'_>, out: &mut Vec<Detection>) {
+    fn on_packet(&mut self, p: &PacketView<'_>, _facts: &FlowFacts<'_>, _ctx: &Self::Ctx, out: &mut Vec<Detection>) {
         let b = p.payload;
         match p.dir {
             Direction::ToClient if !self.server => {
@@ -51,7 +64,7 @@ impl Ica {
                 }
                 self.server = true;
                 out.push(found(
-                    "citrix",
+                    Protocol::Citrix,
                     Confidence::High,
                     Basis::Structure,
                     "Citrix ICA preamble from the server",
@@ -67,7 +80,7 @@ impl Ica {
             Direction::ToServer if self.client => {
                 self.done = true;
                 let mut d = found(
-                    "citrix",
+                    Protocol::Citrix,
                     Confidence::Certain,
                     Basis::Structure,
                     "Citrix ICA preamble from the server, echoed by the client",
@@ -82,6 +95,7 @@ impl Ica {
         }
     }
 }
+
 
 #[cfg(test)]
 mod tests {
@@ -103,7 +117,7 @@ mod tests {
         let mut ica = Ica::default();
         let mut out = Vec::new();
         for (i, (d, h)) in f.iter().enumerate() {
-            ica.on_packet(&pkt(6, *d, i as u16, &hex(h)), &mut out);
+            ica.on_packet(&pkt(6, *d, i as u16, &hex(h)), &crate::detect::testutil::facts(), &Default::default(), &mut out);
         }
         assert_eq!(out.len(), 2);
         assert_eq!(out[1].confidence, Confidence::Certain);

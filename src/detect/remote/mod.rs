@@ -6,22 +6,7 @@
 //! `names` family's business. The detectors, their confidence rules and
 //! evidence keys are documented in `docs/detect-remote.md`.
 
-use crate::decode::IpProto;
-mod anydesk;
-mod citrix;
-mod nomachine;
-mod radmin;
-mod rdp;
-mod rsh;
-mod rustdesk;
-mod ssh;
-mod teamviewer;
-mod telnet;
-mod vnc;
-mod x11;
-mod xdmcp;
-
-use super::{Basis, Category, Confidence, Detection, FlowFacts, PacketView};
+use super::{Basis, Category, Confidence, Detection, Protocol};
 use crate::dissect::verdict::Direction;
 use serde::Deserialize;
 
@@ -54,158 +39,33 @@ impl Default for RemoteCtx {
 }
 
 impl RemoteCtx {
-    /// Builds the shared settings; errors name the offending key or file.
-    pub fn from_config(cfg: &RemoteConfig) -> Result<Self, String> {
-        Ok(RemoteCtx { ssh: cfg.ssh })
+    /// Builds the shared settings (every value is valid: no error).
+    pub fn from_config(cfg: &RemoteConfig) -> Self {
+        RemoteCtx { ssh: cfg.ssh }
     }
 }
 
-/// Per-flow state of this family's detectors.
-#[derive(Debug, Default)]
-pub struct RemoteDetectors {
-    rdp: rdp::RdpTcp,
-    rdp_udp: rdp::RdpUdp,
-    vnc: vnc::Vnc,
-    teamviewer: teamviewer::TeamViewerTcp,
-    teamviewer_udp: teamviewer::TeamViewerUdp,
-    nomachine: nomachine::NxTcp,
-    nomachine_udp: nomachine::NxUdp,
-    radmin: radmin::Radmin,
-    citrix: citrix::Ica,
-    x11: x11::X11,
-    xdmcp: xdmcp::Xdmcp,
-    telnet: telnet::Telnet,
-    rsh: rsh::Rsh,
-    rustdesk: rustdesk::RustDesk,
-    anydesk: anydesk::AnyDesk,
-    ssh: ssh::Ssh,
-    /// Set once the flow's transport rules every detector out.
-    off: bool,
-}
-
-impl RemoteDetectors {
-    /// One payload packet of the flow's inspection window; findings go to `out`.
-    pub fn on_packet(
-        &mut self,
-        p: &PacketView<'_>,
-        facts: &FlowFacts<'_>,
-        _ctx: &RemoteCtx,
-        out: &mut Vec<Detection>,
-    ) {
-        match p.proto {
-            IpProto::TCP => {
-                if !self.rdp.done {
-                    self.rdp.on_packet(p, out);
-                }
-                if !self.vnc.done {
-                    self.vnc.on_packet(p, out);
-                }
-                if !self.teamviewer.done {
-                    self.teamviewer.on_packet(p, out);
-                }
-                if !self.nomachine.done {
-                    self.nomachine.on_packet(p, out);
-                }
-                if !self.radmin.done {
-                    self.radmin.on_packet(p, out);
-                }
-                if !self.citrix.done {
-                    self.citrix.on_packet(p, out);
-                }
-                if !self.x11.done {
-                    self.x11.on_packet(p, out);
-                }
-                if !self.telnet.done {
-                    self.telnet.on_packet(p, out);
-                }
-                if !self.rsh.done {
-                    self.rsh.on_packet(p, out);
-                }
-                if !self.rustdesk.done {
-                    self.rustdesk.on_packet(p, out);
-                }
-            }
-            IpProto::UDP => {
-                if !self.rdp_udp.done {
-                    self.rdp_udp.on_packet(p, out);
-                }
-                if !self.teamviewer_udp.done {
-                    self.teamviewer_udp.on_packet(p, facts, out);
-                }
-                if !self.nomachine_udp.done {
-                    self.nomachine_udp.on_packet(p, out);
-                }
-                if !self.xdmcp.done {
-                    self.xdmcp.on_packet(p, out);
-                }
-                if !self.rustdesk.done {
-                    self.rustdesk.on_packet(p, out);
-                }
-            }
-            _ => self.off = true,
-        }
-    }
-
-    /// The dissectors may have learnt something; findings go to `out`.
-    pub fn on_facts(&mut self, facts: &FlowFacts<'_>, ctx: &RemoteCtx, out: &mut Vec<Detection>) {
-        if facts.proto != IpProto::TCP {
-            return;
-        }
-        if !self.anydesk.done {
-            self.anydesk.on_facts(facts, out);
-        }
-        if !self.ssh.done {
-            if ctx.ssh {
-                self.ssh.on_facts(facts, false, out);
-            } else {
-                self.ssh.done = true;
-            }
-        }
-    }
-
-    /// The flow ended (or was evicted): last look at the whole window.
-    pub fn on_end(&mut self, facts: &FlowFacts<'_>, ctx: &RemoteCtx, out: &mut Vec<Detection>) {
-        if facts.proto == IpProto::TCP {
-            if !self.anydesk.done {
-                self.anydesk.on_facts(facts, out);
-            }
-            if ctx.ssh && !self.ssh.done {
-                self.ssh.on_facts(facts, true, out);
-            }
-        }
-        if !self.vnc.done {
-            self.vnc.flush(out);
-        }
-        if !self.rsh.done {
-            self.rsh.flush(out);
-        }
-    }
-
-    /// True when no detector of this family wants more packets or facts.
-    pub fn done(&self) -> bool {
-        self.off
-            || (self.rdp.done
-                && self.rdp_udp.done
-                && self.vnc.done
-                && self.teamviewer.done
-                && self.teamviewer_udp.done
-                && self.nomachine.done
-                && self.nomachine_udp.done
-                && self.radmin.done
-                && self.citrix.done
-                && self.x11.done
-                && self.xdmcp.done
-                && self.telnet.done
-                && self.rsh.done
-                && self.rustdesk.done
-                && self.anydesk.done
-                && self.ssh.done)
-    }
+crate::detect::detector::family! {
+    /// Per-flow state of this family's detectors.
+    pub struct RemoteDetectors: RemoteCtx;
+    mod rdp { rdp: RdpTcp, rdp_udp: RdpUdp }
+    mod anydesk { anydesk: AnyDesk }
+    mod ssh { ssh: Ssh }
+    mod vnc { vnc: Vnc }
+    mod teamviewer { teamviewer: TeamViewerTcp, teamviewer_udp: TeamViewerUdp }
+    mod nomachine { nomachine: NxTcp, nomachine_udp: NxUdp }
+    mod radmin { radmin: Radmin }
+    mod citrix { citrix: Ica }
+    mod x11 { x11: X11 }
+    mod xdmcp { xdmcp: Xdmcp }
+    mod telnet { telnet: Telnet }
+    mod rsh { rsh: Rsh }
+    mod rustdesk { rustdesk: RustDesk }
 }
 
 /// A remote-access detection of `protocol`.
 fn found(
-    protocol: &'static str,
+    protocol: Protocol,
     confidence: Confidence,
     basis: Basis,
     reason: impl Into<String>,
@@ -251,41 +111,22 @@ fn printable(b: &[u8]) -> bool {
 #[cfg(test)]
 pub(crate) mod testutil {
     //! Helpers for the detectors' unit tests.
-    use super::*;
+    use crate::decode::IpProto;
+    use crate::detect::PacketView;
+    pub use crate::detect::testutil::{C, S, hex};
+    use crate::dissect::verdict::Direction;
 
-    /// Hex text to bytes (whitespace ignored).
-    pub fn hex(s: &str) -> Vec<u8> {
-        let s: Vec<u8> = s.bytes().filter(|c| !c.is_ascii_whitespace()).collect();
-        s.chunks(2)
-            .map(|c| u8::from_str_radix(std::str::from_utf8(c).unwrap(), 16).unwrap())
-            .collect()
-    }
-
-    /// A packet view of `payload` sent in `dir`.
+    /// A packet view of `payload` sent in `dir` (ports 50000 -> 40000).
     pub fn pkt(proto: u8, dir: Direction, index: u16, payload: &[u8]) -> PacketView<'_> {
-        PacketView {
-            dir,
-            index,
-            offset_us: u64::from(index) * 1000,
-            proto: IpProto(proto),
-            client_port: 50000,
-            server_port: 40000,
-            tcp_flags: if proto == 6 { 0x18 } else { 0 },
-            icmp: None,
-            payload,
-        }
+        crate::detect::testutil::packet(IpProto(proto), (50000, 40000), dir, index, payload)
     }
-
-    /// Client-to-server.
-    pub const C: Direction = Direction::ToServer;
-    /// Server-to-client.
-    pub const S: Direction = Direction::ToClient;
 }
 
 #[cfg(test)]
 mod tests {
     use super::testutil::{C, S, pkt};
     use super::*;
+    use crate::detect::detector::Detector;
 
     /// Hostile input: pseudo-random payloads (and every truncation of a
     /// few real heads) through every packet-level detector must not panic.
@@ -320,19 +161,84 @@ mod tests {
                 for k in 0..6u16 {
                     let dir = if (k + i as u16) % 2 == 0 { C } else { S };
                     let p = pkt(proto, dir, k, &buf);
-                    r.rdp.on_packet(&p, &mut out);
-                    r.rdp_udp.on_packet(&p, &mut out);
-                    r.vnc.on_packet(&p, &mut out);
-                    r.teamviewer.on_packet(&p, &mut out);
-                    r.nomachine.on_packet(&p, &mut out);
-                    r.nomachine_udp.on_packet(&p, &mut out);
-                    r.radmin.on_packet(&p, &mut out);
-                    r.citrix.on_packet(&p, &mut out);
-                    r.x11.on_packet(&p, &mut out);
-                    r.xdmcp.on_packet(&p, &mut out);
-                    r.telnet.on_packet(&p, &mut out);
-                    r.rsh.on_packet(&p, &mut out);
-                    r.rustdesk.on_packet(&p, &mut out);
+                    r.rdp.on_packet(
+                        &p,
+                        &crate::detect::testutil::facts(),
+                        &Default::default(),
+                        &mut out,
+                    );
+                    r.rdp_udp.on_packet(
+                        &p,
+                        &crate::detect::testutil::facts(),
+                        &Default::default(),
+                        &mut out,
+                    );
+                    r.vnc.on_packet(
+                        &p,
+                        &crate::detect::testutil::facts(),
+                        &Default::default(),
+                        &mut out,
+                    );
+                    r.teamviewer.on_packet(
+                        &p,
+                        &crate::detect::testutil::facts(),
+                        &Default::default(),
+                        &mut out,
+                    );
+                    r.nomachine.on_packet(
+                        &p,
+                        &crate::detect::testutil::facts(),
+                        &Default::default(),
+                        &mut out,
+                    );
+                    r.nomachine_udp.on_packet(
+                        &p,
+                        &crate::detect::testutil::facts(),
+                        &Default::default(),
+                        &mut out,
+                    );
+                    r.radmin.on_packet(
+                        &p,
+                        &crate::detect::testutil::facts(),
+                        &Default::default(),
+                        &mut out,
+                    );
+                    r.citrix.on_packet(
+                        &p,
+                        &crate::detect::testutil::facts(),
+                        &Default::default(),
+                        &mut out,
+                    );
+                    r.x11.on_packet(
+                        &p,
+                        &crate::detect::testutil::facts(),
+                        &Default::default(),
+                        &mut out,
+                    );
+                    r.xdmcp.on_packet(
+                        &p,
+                        &crate::detect::testutil::facts(),
+                        &Default::default(),
+                        &mut out,
+                    );
+                    r.telnet.on_packet(
+                        &p,
+                        &crate::detect::testutil::facts(),
+                        &Default::default(),
+                        &mut out,
+                    );
+                    r.rsh.on_packet(
+                        &p,
+                        &crate::detect::testutil::facts(),
+                        &Default::default(),
+                        &mut out,
+                    );
+                    r.rustdesk.on_packet(
+                        &p,
+                        &crate::detect::testutil::facts(),
+                        &Default::default(),
+                        &mut out,
+                    );
                 }
             }
         }

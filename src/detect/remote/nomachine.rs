@@ -12,8 +12,12 @@
 //! datagrams of the window must carry it; two or more each way: `High`.
 
 use super::{di, found, le16, text};
+use crate::detect::Protocol;
 use crate::detect::{Basis, Confidence, Detection, PacketView};
 use crate::dissect::verdict::Direction;
+use crate::detect::detector::Detector;
+use crate::detect::FlowFacts;
+use crate::decode::IpProto;
 
 /// The version of an `NX<NAME>-<version>\n` greeting.
 fn greeting(b: &[u8]) -> Option<(&[u8], &[u8])> {
@@ -34,7 +38,7 @@ fn greeting(b: &[u8]) -> Option<(&[u8], &[u8])> {
 #[derive(Debug, Default)]
 pub struct NxTcp {
     /// Decided.
-    pub done: bool,
+    done: bool,
     seen: [bool; 2],
     reported_high: bool,
     /// The first greeting (`NAME-version`), kept for the final finding.
@@ -42,9 +46,18 @@ pub struct NxTcp {
     first_len: u8,
 }
 
-impl NxTcp {
+impl Detector for NxTcp {
+    type Ctx = super::RemoteCtx;
+    const PROTOCOL: Protocol = Protocol::NoMachine;
+    const TRANSPORTS: &'static [IpProto] = &[IpProto::TCP];
+
+    /// True once decided.
+    fn done(&self) -> bool {
+        self.done
+    }
+
     /// Reads the first payload of each direction.
-    pub fn on_packet(&mut self, p: &PacketView<'_>, out: &mut Vec<Detection>) {
+    fn on_packet(&mut self, p: &PacketView<'_>, _facts: &FlowFacts<'_>, _ctx: &Self::Ctx, out: &mut Vec<Detection>) {
         let d = di(p.dir);
         if self.seen[d] {
             self.done = true;
@@ -62,7 +75,7 @@ impl NxTcp {
         };
         let both = self.seen[0] && self.seen[1];
         let mut det = found(
-            "nomachine",
+            Protocol::NoMachine,
             if both {
                 Confidence::Certain
             } else {
@@ -101,18 +114,28 @@ impl NxTcp {
     }
 }
 
+
 /// NoMachine over UDP.
 #[derive(Debug, Default)]
 pub struct NxUdp {
     /// Decided.
-    pub done: bool,
+    done: bool,
     datagrams: [u8; 2],
     types: u32,
 }
 
-impl NxUdp {
+impl Detector for NxUdp {
+    type Ctx = super::RemoteCtx;
+    const PROTOCOL: Protocol = Protocol::NoMachine;
+    const TRANSPORTS: &'static [IpProto] = &[IpProto::UDP];
+
+    /// True once decided.
+    fn done(&self) -> bool {
+        self.done
+    }
+
     /// Checks each datagram of the window.
-    pub fn on_packet(&mut self, p: &PacketView<'_>, out: &mut Vec<Detection>) {
+    fn on_packet(&mut self, p: &PacketView<'_>, _facts: &FlowFacts<'_>, _ctx: &Self::Ctx, out: &mut Vec<Detection>) {
         let b = p.payload;
         let ok = b.len() >= 8
             && b[0] < 32
@@ -133,7 +156,7 @@ impl NxUdp {
                 .collect();
             out.push(
                 found(
-                    "nomachine",
+                    Protocol::NoMachine,
                     Confidence::High,
                     Basis::Structure,
                     "NoMachine UDP framing both ways (length field matches every datagram)",
@@ -149,6 +172,7 @@ impl NxUdp {
     }
 }
 
+
 #[cfg(test)]
 mod tests {
     use super::super::testutil::{C, S, hex, pkt};
@@ -163,8 +187,8 @@ mod tests {
         );
         let mut n = NxTcp::default();
         let mut out = Vec::new();
-        n.on_packet(&pkt(6, C, 0, &a), &mut out);
-        n.on_packet(&pkt(6, S, 1, &b), &mut out);
+        n.on_packet(&pkt(6, C, 0, &a), &crate::detect::testutil::facts(), &Default::default(), &mut out);
+        n.on_packet(&pkt(6, S, 1, &b), &crate::detect::testutil::facts(), &Default::default(), &mut out);
         assert_eq!(out.len(), 2);
         assert_eq!(out[1].confidence, Confidence::Certain);
         assert_eq!(out[1].evidence.get("server_greeting"), Some("NXD-8.10.1"));
@@ -185,7 +209,7 @@ mod tests {
         let mut n = NxUdp::default();
         let mut out = Vec::new();
         for (i, (h, d)) in f.iter().zip(dirs).enumerate() {
-            n.on_packet(&pkt(17, d, i as u16, &hex(h)), &mut out);
+            n.on_packet(&pkt(17, d, i as u16, &hex(h)), &crate::detect::testutil::facts(), &Default::default(), &mut out);
         }
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].evidence.get("message_types"), Some("1,2"));
@@ -198,7 +222,7 @@ mod tests {
         let dns = hex("abcd01000001000000000000");
         let mut n = NxUdp::default();
         let mut out = Vec::new();
-        n.on_packet(&pkt(17, C, 0, &dns), &mut out);
+        n.on_packet(&pkt(17, C, 0, &dns), &crate::detect::testutil::facts(), &Default::default(), &mut out);
         assert!(n.done && out.is_empty());
     }
 }

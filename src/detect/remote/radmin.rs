@@ -8,7 +8,11 @@
 //! so never `Certain`); one direction is not reported.
 
 use super::{be32, di, found};
+use crate::detect::Protocol;
 use crate::detect::{Basis, Confidence, Detection, PacketView};
+use crate::detect::detector::Detector;
+use crate::detect::FlowFacts;
+use crate::decode::IpProto;
 
 /// The body length and type byte of a whole Radmin message.
 fn message(b: &[u8]) -> Option<(u32, u8)> {
@@ -23,13 +27,22 @@ fn message(b: &[u8]) -> Option<(u32, u8)> {
 #[derive(Debug, Default)]
 pub struct Radmin {
     /// Decided.
-    pub done: bool,
+    done: bool,
     first: [Option<(u32, u8)>; 2],
 }
 
-impl Radmin {
+impl Detector for Radmin {
+    type Ctx = super::RemoteCtx;
+    const PROTOCOL: Protocol = Protocol::Radmin;
+    const TRANSPORTS: &'static [IpProto] = &[IpProto::TCP];
+
+    /// True once decided.
+    fn done(&self) -> bool {
+        self.done
+    }
+
     /// Reads the first payload of each direction.
-    pub fn on_packet(&mut self, p: &PacketView<'_>, out: &mut Vec<Detection>) {
+    fn on_packet(&mut self, p: &PacketView<'_>, _facts: &FlowFacts<'_>, _ctx: &Self::Ctx, out: &mut Vec<Detection>) {
         let d = di(p.dir);
         if self.first[d].is_some() {
             self.done = true;
@@ -44,7 +57,7 @@ impl Radmin {
             self.done = true;
             out.push(
                 found(
-                    "radmin",
+                    Protocol::Radmin,
                     Confidence::High,
                     Basis::Structure,
                     "Radmin message framing in both directions",
@@ -62,6 +75,7 @@ impl Radmin {
     }
 }
 
+
 #[cfg(test)]
 mod tests {
     use super::super::testutil::{C, S, hex, pkt};
@@ -76,9 +90,9 @@ mod tests {
         );
         let mut r = Radmin::default();
         let mut out = Vec::new();
-        r.on_packet(&pkt(6, C, 0, &a), &mut out);
+        r.on_packet(&pkt(6, C, 0, &a), &crate::detect::testutil::facts(), &Default::default(), &mut out);
         assert!(out.is_empty());
-        r.on_packet(&pkt(6, S, 1, &b), &mut out);
+        r.on_packet(&pkt(6, S, 1, &b), &crate::detect::testutil::facts(), &Default::default(), &mut out);
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].confidence, Confidence::High);
     }

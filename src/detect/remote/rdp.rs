@@ -29,8 +29,12 @@
 //! requires, else `Medium`.
 
 use super::{be16, be32, di, found, le16, le32, text};
+use crate::detect::Protocol;
 use crate::detect::{Basis, Confidence, Detection, PacketView};
 use crate::dissect::verdict::Direction;
+use crate::detect::detector::Detector;
+use crate::detect::FlowFacts;
+use crate::decode::IpProto;
 
 const CR: u8 = 0xE0;
 const CC: u8 = 0xD0;
@@ -140,14 +144,23 @@ fn protocols(v: u32) -> String {
 #[derive(Debug, Default)]
 pub struct RdpTcp {
     /// Decided.
-    pub done: bool,
+    done: bool,
     /// The client's request verified (the finding is kept for the confirm).
     request: Option<Box<Detection>>,
 }
 
-impl RdpTcp {
+impl Detector for RdpTcp {
+    type Ctx = super::RemoteCtx;
+    const PROTOCOL: Protocol = Protocol::Rdp;
+    const TRANSPORTS: &'static [IpProto] = &[IpProto::TCP];
+
+    /// True once decided.
+    fn done(&self) -> bool {
+        self.done
+    }
+
     /// Reads the first payload in each direction.
-    pub fn on_packet(&mut self, p: &PacketView<'_>, out: &mut Vec<Detection>) {
+    fn on_packet(&mut self, p: &PacketView<'_>, _facts: &FlowFacts<'_>, _ctx: &Self::Ctx, out: &mut Vec<Detection>) {
         match (p.dir, self.request.take()) {
             (Direction::ToServer, None) => {
                 let Some(req) = parse_request(p.payload) else {
@@ -155,7 +168,7 @@ impl RdpTcp {
                     return;
                 };
                 let mut d = found(
-                    "rdp",
+                    Protocol::Rdp,
                     Confidence::High,
                     Basis::Structure,
                     "RDP X.224 Connection Request with the RDP cookie/negotiation block",
@@ -195,6 +208,7 @@ impl RdpTcp {
         }
     }
 }
+
 
 const SYN: u16 = 0x0001;
 const ACK: u16 = 0x0004;
@@ -274,7 +288,7 @@ fn version_name(v: u16) -> String {
 #[derive(Debug, Default)]
 pub struct RdpUdp {
     /// Decided.
-    pub done: bool,
+    done: bool,
     /// The client's SYN: initial sequence number.
     isn: Option<u32>,
     /// Last source sequence numbers each side sent (small ring).
@@ -284,9 +298,18 @@ pub struct RdpUdp {
     datagrams: u8,
 }
 
-impl RdpUdp {
+impl Detector for RdpUdp {
+    type Ctx = super::RemoteCtx;
+    const PROTOCOL: Protocol = Protocol::Rdp;
+    const TRANSPORTS: &'static [IpProto] = &[IpProto::UDP];
+
+    /// True once decided.
+    fn done(&self) -> bool {
+        self.done
+    }
+
     /// Reads each datagram of the window.
-    pub fn on_packet(&mut self, p: &PacketView<'_>, out: &mut Vec<Detection>) {
+    fn on_packet(&mut self, p: &PacketView<'_>, _facts: &FlowFacts<'_>, _ctx: &Self::Ctx, out: &mut Vec<Detection>) {
         let b = p.payload;
         let d = di(p.dir);
         self.datagrams = self.datagrams.saturating_add(1);
@@ -296,7 +319,7 @@ impl RdpUdp {
                     self.isn = Some(isn);
                     let padded = b.len() >= 1232;
                     let mut det = found(
-                        "rdp",
+                        Protocol::Rdp,
                         if padded {
                             Confidence::High
                         } else {
@@ -319,7 +342,7 @@ impl RdpUdp {
             if let Some((flags, ack, _, up, down)) = parse_syn(b) {
                 if p.dir == Direction::ToClient && flags & ACK != 0 && ack == isn {
                     let mut det = found(
-                        "rdp",
+                        Protocol::Rdp,
                         Confidence::Certain,
                         Basis::Structure,
                         "RDP-UDP SYN and the server's SYN+ACK acknowledging its sequence number",
@@ -356,7 +379,7 @@ impl RdpUdp {
             self.done = true;
             out.push(
                 found(
-                    "rdp",
+                    Protocol::Rdp,
                     Confidence::Certain,
                     Basis::Structure,
                     "RDP-UDP data datagrams: each side acknowledges the other's sequence numbers",
@@ -370,6 +393,7 @@ impl RdpUdp {
         }
     }
 }
+
 
 #[cfg(test)]
 mod tests {
@@ -385,7 +409,7 @@ mod tests {
         let (a, b) = (hex(CR_FRAME4), hex(CC_FRAME5));
         let mut r = RdpTcp::default();
         let mut out = Vec::new();
-        r.on_packet(&pkt(6, C, 0, &a), &mut out);
+        r.on_packet(&pkt(6, C, 0, &a), &crate::detect::testutil::facts(), &Default::default(), &mut out);
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].confidence, Confidence::High);
         assert_eq!(out[0].evidence.get("cookie_user"), Some("WDeployAd"));
@@ -393,7 +417,7 @@ mod tests {
             out[0].evidence.get("requested_protocols"),
             Some("tls|credssp")
         );
-        r.on_packet(&pkt(6, S, 1, &b), &mut out);
+        r.on_packet(&pkt(6, S, 1, &b), &crate::detect::testutil::facts(), &Default::default(), &mut out);
         assert_eq!(out.len(), 2);
         assert_eq!(out[1].confidence, Confidence::Certain);
         assert_eq!(out[1].evidence.get("selected_protocol"), Some("credssp"));
@@ -408,7 +432,7 @@ mod tests {
         assert!(parse_request(&s7).is_none());
         let mut r = RdpTcp::default();
         let mut out = Vec::new();
-        r.on_packet(&pkt(6, C, 0, &s7), &mut out);
+        r.on_packet(&pkt(6, C, 0, &s7), &crate::detect::testutil::facts(), &Default::default(), &mut out);
         assert!(out.is_empty() && r.done);
     }
 
@@ -434,10 +458,10 @@ mod tests {
         let b = hex(SYNACK34);
         let mut r = RdpUdp::default();
         let mut out = Vec::new();
-        r.on_packet(&pkt(17, C, 0, &a), &mut out);
+        r.on_packet(&pkt(17, C, 0, &a), &crate::detect::testutil::facts(), &Default::default(), &mut out);
         assert_eq!(out[0].confidence, Confidence::High);
         assert_eq!(out[0].evidence.get("rdpudp_version"), Some("2"));
-        r.on_packet(&pkt(17, S, 1, &b), &mut out);
+        r.on_packet(&pkt(17, S, 1, &b), &crate::detect::testutil::facts(), &Default::default(), &mut out);
         assert_eq!(out[1].confidence, Confidence::Certain);
         assert!(r.done);
     }
@@ -450,10 +474,10 @@ mod tests {
         let f9 = hex("109760340400000c00010100e65f846ee65f846e1703030034000000000000000153");
         let mut r = RdpUdp::default();
         let mut out = Vec::new();
-        r.on_packet(&pkt(17, C, 0, &f7), &mut out);
-        r.on_packet(&pkt(17, S, 1, &f8), &mut out);
+        r.on_packet(&pkt(17, C, 0, &f7), &crate::detect::testutil::facts(), &Default::default(), &mut out);
+        r.on_packet(&pkt(17, S, 1, &f8), &crate::detect::testutil::facts(), &Default::default(), &mut out);
         assert!(out.is_empty());
-        r.on_packet(&pkt(17, C, 2, &f9), &mut out);
+        r.on_packet(&pkt(17, C, 2, &f9), &crate::detect::testutil::facts(), &Default::default(), &mut out);
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].confidence, Confidence::Certain);
     }
@@ -463,7 +487,7 @@ mod tests {
         let q = b"\xff\xff\xff\xffTSource Engine Query\0";
         let mut r = RdpUdp::default();
         let mut out = Vec::new();
-        r.on_packet(&pkt(17, C, 0, q), &mut out);
+        r.on_packet(&pkt(17, C, 0, q), &crate::detect::testutil::facts(), &Default::default(), &mut out);
         assert!(out.is_empty() && r.done);
     }
 }

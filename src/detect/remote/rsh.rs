@@ -17,8 +17,12 @@
 //! only error text and is not recognised on its own.
 
 use super::{found, printable, text};
+use crate::detect::Protocol;
 use crate::detect::{Basis, Confidence, Detection, PacketView};
 use crate::dissect::verdict::Direction;
+use crate::detect::detector::Detector;
+use crate::detect::FlowFacts;
+use crate::decode::IpProto;
 
 /// Most client bytes read for the head.
 const MAX_HEAD: usize = 512;
@@ -59,16 +63,25 @@ fn head(b: &[u8]) -> Option<Option<Head<'_>>> {
 #[derive(Debug, Default)]
 pub struct Rsh {
     /// Decided.
-    pub done: bool,
+    done: bool,
     /// Client bytes collected (allocated once the first segment fits).
     buf: Option<Vec<u8>>,
     /// The finding, kept for the server's answer.
     pending: Option<Box<Detection>>,
 }
 
-impl Rsh {
+impl Detector for Rsh {
+    type Ctx = super::RemoteCtx;
+    const PROTOCOL: Protocol = Protocol::Rsh;
+    const TRANSPORTS: &'static [IpProto] = &[IpProto::TCP];
+
+    /// True once decided.
+    fn done(&self) -> bool {
+        self.done
+    }
+
     /// Collects the client's head, then reads the server's status byte.
-    pub fn on_packet(&mut self, p: &PacketView<'_>, out: &mut Vec<Detection>) {
+    fn on_packet(&mut self, p: &PacketView<'_>, _facts: &FlowFacts<'_>, _ctx: &Self::Ctx, out: &mut Vec<Detection>) {
         if p.dir == Direction::ToClient {
             self.done = true;
             let Some(mut d) = self.pending.take() else {
@@ -110,7 +123,7 @@ impl Rsh {
                             && third[i + 1..].iter().all(u8::is_ascii_digit)
                     });
                 let mut d = found(
-                    "rsh",
+                    Protocol::Rsh,
                     Confidence::High,
                     Basis::Structure,
                     if rlogin {
@@ -136,6 +149,14 @@ impl Rsh {
         }
     }
 
+    /// The flow ended: report what is held back.
+    fn on_end(&mut self, _facts: &FlowFacts<'_>, _ctx: &Self::Ctx, out: &mut Vec<Detection>) {
+        self.flush(out);
+    }
+}
+
+impl Rsh {
+
     /// The flow ended: nothing held back needs reporting (the High finding
     /// already went out).
     pub fn flush(&mut self, _out: &mut [Detection]) {
@@ -144,6 +165,7 @@ impl Rsh {
         self.buf = None;
     }
 }
+
 
 #[cfg(test)]
 mod tests {
@@ -158,14 +180,14 @@ mod tests {
         let f8 = hex("0150617373776f726420696e636f72726563742e0a");
         let mut r = Rsh::default();
         let mut out = Vec::new();
-        r.on_packet(&pkt(6, C, 0, &f4), &mut out);
+        r.on_packet(&pkt(6, C, 0, &f4), &crate::detect::testutil::facts(), &Default::default(), &mut out);
         assert!(out.is_empty() && !r.done);
-        r.on_packet(&pkt(6, C, 1, &f6), &mut out);
+        r.on_packet(&pkt(6, C, 1, &f6), &crate::detect::testutil::facts(), &Default::default(), &mut out);
         assert_eq!(out[0].confidence, Confidence::High);
         assert_eq!(out[0].evidence.get("user"), Some("lns"));
         assert_eq!(out[0].evidence.get("command"), Some("mkdir testdir"));
         assert_eq!(out[0].evidence.get("stderr_port"), Some("1022"));
-        r.on_packet(&pkt(6, S, 2, &f8), &mut out);
+        r.on_packet(&pkt(6, S, 2, &f8), &crate::detect::testutil::facts(), &Default::default(), &mut out);
         assert_eq!(out[1].confidence, Confidence::Certain);
         assert_eq!(
             out[1].evidence.get("server_error"),
@@ -179,7 +201,7 @@ mod tests {
         let h = b"\0alice\0alice\0xterm/38400\0";
         let mut r = Rsh::default();
         let mut out = Vec::new();
-        r.on_packet(&pkt(6, C, 0, h), &mut out);
+        r.on_packet(&pkt(6, C, 0, h), &crate::detect::testutil::facts(), &Default::default(), &mut out);
         assert_eq!(out[0].evidence.get("variant"), Some("rlogin"));
         assert_eq!(out[0].evidence.get("terminal"), Some("xterm/38400"));
     }
@@ -194,7 +216,7 @@ mod tests {
         ] {
             let mut r = Rsh::default();
             let mut out = Vec::new();
-            r.on_packet(&pkt(6, C, 0, b), &mut out);
+            r.on_packet(&pkt(6, C, 0, b), &crate::detect::testutil::facts(), &Default::default(), &mut out);
             assert!(out.is_empty(), "{b:?}");
         }
     }

@@ -24,7 +24,10 @@
 
 use super::{di, found, printable, text};
 use crate::decode::IpProto;
+use crate::detect::Protocol;
 use crate::detect::{Basis, Confidence, Detection, PacketView};
+use crate::detect::detector::Detector;
+use crate::detect::FlowFacts;
 
 /// A protobuf varint: (value, bytes used).
 fn varint(b: &[u8]) -> Option<(u64, usize)> {
@@ -151,7 +154,7 @@ fn answers(request: u8, response: u8) -> bool {
 #[derive(Debug, Default)]
 pub struct RustDesk {
     /// Decided.
-    pub done: bool,
+    done: bool,
     /// Messages per direction.
     messages: [u8; 2],
     /// Union fields seen per direction, as bits.
@@ -161,9 +164,18 @@ pub struct RustDesk {
     reported: Option<Confidence>,
 }
 
-impl RustDesk {
+impl Detector for RustDesk {
+    type Ctx = super::RemoteCtx;
+    const PROTOCOL: Protocol = Protocol::RustDesk;
+    const TRANSPORTS: &'static [IpProto] = &[IpProto::TCP, IpProto::UDP];
+
+    /// True once decided.
+    fn done(&self) -> bool {
+        self.done
+    }
+
     /// Reads each payload of the window.
-    pub fn on_packet(&mut self, p: &PacketView<'_>, out: &mut Vec<Detection>) {
+    fn on_packet(&mut self, p: &PacketView<'_>, _facts: &FlowFacts<'_>, _ctx: &Self::Ctx, out: &mut Vec<Detection>) {
         let d = di(p.dir);
         let mut got = [0u32; 1];
         let mut count = 0u8;
@@ -228,7 +240,7 @@ impl RustDesk {
                 .join(",")
         };
         let mut det = found(
-            "rustdesk",
+            Protocol::RustDesk,
             conf,
             Basis::Structure,
             "RustDesk rendezvous/relay protobuf messages (RendezvousMessage)",
@@ -253,6 +265,7 @@ impl RustDesk {
     }
 }
 
+
 #[cfg(test)]
 mod tests {
     use super::super::testutil::{C, S, pkt};
@@ -270,9 +283,9 @@ mod tests {
     fn udp_register_peer_pair() {
         let mut r = RustDesk::default();
         let mut out = Vec::new();
-        r.on_packet(&pkt(17, C, 0, REGISTER_PEER), &mut out);
+        r.on_packet(&pkt(17, C, 0, REGISTER_PEER), &crate::detect::testutil::facts(), &Default::default(), &mut out);
         assert!(out.is_empty());
-        r.on_packet(&pkt(17, S, 1, REGISTER_PEER_RESPONSE), &mut out);
+        r.on_packet(&pkt(17, S, 1, REGISTER_PEER_RESPONSE), &crate::detect::testutil::facts(), &Default::default(), &mut out);
         assert_eq!(out[0].confidence, Confidence::Certain);
         assert_eq!(out[0].evidence.get("rustdesk_id"), Some("123456789"));
     }
@@ -286,8 +299,8 @@ mod tests {
         resp.extend_from_slice(REGISTER_PEER_RESPONSE);
         let mut r = RustDesk::default();
         let mut out = Vec::new();
-        r.on_packet(&pkt(6, C, 0, &seg), &mut out);
-        r.on_packet(&pkt(6, S, 1, &resp), &mut out);
+        r.on_packet(&pkt(6, C, 0, &seg), &crate::detect::testutil::facts(), &Default::default(), &mut out);
+        r.on_packet(&pkt(6, S, 1, &resp), &crate::detect::testutil::facts(), &Default::default(), &mut out);
         assert_eq!(out[0].confidence, Confidence::Certain);
     }
 

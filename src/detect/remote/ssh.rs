@@ -16,7 +16,9 @@
 //! the shape can be included.
 
 use super::{found, text};
-use crate::detect::{Basis, Confidence, Detection, FlowFacts};
+use crate::decode::IpProto;
+use crate::detect::detector::Detector;
+use crate::detect::{Basis, Confidence, Detection, FlowFacts, Protocol};
 use crate::dissect::PacketSummary;
 use crate::dissect::verdict::Direction;
 
@@ -89,12 +91,40 @@ fn shape(packets: &[PacketSummary]) -> (&'static str, String) {
 #[derive(Debug, Default)]
 pub struct Ssh {
     /// Decided.
-    pub done: bool,
+    done: bool,
+}
+
+impl Detector for Ssh {
+    type Ctx = super::RemoteCtx;
+    const PROTOCOL: Protocol = Protocol::Ssh;
+    const TRANSPORTS: &'static [IpProto] = &[IpProto::TCP];
+
+    /// True once decided.
+    fn done(&self) -> bool {
+        self.done
+    }
+
+    /// Reads the banners, unless SSH is not reported (`[detect.remote]
+    /// ssh = false`).
+    fn on_facts(&mut self, f: &FlowFacts<'_>, ctx: &Self::Ctx, out: &mut Vec<Detection>) {
+        if ctx.ssh {
+            self.look(f, false, out);
+        } else {
+            self.done = true;
+        }
+    }
+
+    /// The flow ended: the finding goes out even with one banner.
+    fn on_end(&mut self, f: &FlowFacts<'_>, ctx: &Self::Ctx, out: &mut Vec<Detection>) {
+        if ctx.ssh {
+            self.look(f, true, out);
+        }
+    }
 }
 
 impl Ssh {
     /// Reads the dissector's banners; `end` on the flow's last look.
-    pub fn on_facts(&mut self, f: &FlowFacts<'_>, end: bool, out: &mut Vec<Detection>) {
+    fn look(&mut self, f: &FlowFacts<'_>, end: bool, out: &mut Vec<Detection>) {
         let Some(app) = f.app else {
             self.done |= end;
             return;
@@ -116,7 +146,7 @@ impl Ssh {
         }
         self.done = true;
         let mut d = found(
-            "ssh",
+            Protocol::Ssh,
             if both {
                 Confidence::Certain
             } else {

@@ -25,7 +25,10 @@
 //! when the peer's address appears in the payload too.
 
 use super::{di, found, le16, le32};
+use crate::detect::Protocol;
 use crate::detect::{Basis, Confidence, Detection, FlowFacts, PacketView};
+use crate::detect::detector::Detector;
+use crate::decode::IpProto;
 
 /// One message header: (version, command, header + body length, counters).
 type Header = (u8, u8, usize, Option<(u32, u32)>);
@@ -48,7 +51,7 @@ fn header(b: &[u8]) -> Option<Header> {
 #[derive(Debug, Default)]
 pub struct TeamViewerTcp {
     /// Decided.
-    pub done: bool,
+    done: bool,
     /// Body bytes of the current message still expected, per direction.
     remaining: [usize; 2],
     /// Messages framed per direction.
@@ -64,9 +67,18 @@ pub struct TeamViewerTcp {
     reported: Option<Confidence>,
 }
 
-impl TeamViewerTcp {
+impl Detector for TeamViewerTcp {
+    type Ctx = super::RemoteCtx;
+    const PROTOCOL: Protocol = Protocol::TeamViewer;
+    const TRANSPORTS: &'static [IpProto] = &[IpProto::TCP];
+
+    /// True once decided.
+    fn done(&self) -> bool {
+        self.done
+    }
+
     /// Frames each segment of the window.
-    pub fn on_packet(&mut self, p: &PacketView<'_>, out: &mut Vec<Detection>) {
+    fn on_packet(&mut self, p: &PacketView<'_>, _facts: &FlowFacts<'_>, _ctx: &Self::Ctx, out: &mut Vec<Detection>) {
         let d = di(p.dir);
         if self.broken[d] {
             return;
@@ -122,7 +134,7 @@ impl TeamViewerTcp {
             .collect::<Vec<_>>();
         out.push(
             found(
-                "teamviewer",
+                Protocol::TeamViewer,
                 conf,
                 Basis::Structure,
                 if conf == Confidence::Certain {
@@ -144,11 +156,12 @@ impl TeamViewerTcp {
     }
 }
 
+
 /// TeamViewer over UDP.
 #[derive(Debug, Default)]
 pub struct TeamViewerUdp {
     /// Decided.
-    pub done: bool,
+    done: bool,
     datagrams: [u8; 2],
     peer_named: bool,
     reported: bool,
@@ -164,14 +177,18 @@ fn contains(hay: &[u8], needle: &[u8]) -> bool {
     !needle.is_empty() && hay.windows(needle.len()).any(|w| w == needle)
 }
 
-impl TeamViewerUdp {
+impl Detector for TeamViewerUdp {
+    type Ctx = super::RemoteCtx;
+    const PROTOCOL: Protocol = Protocol::TeamViewer;
+    const TRANSPORTS: &'static [IpProto] = &[IpProto::UDP];
+
+    /// True once decided.
+    fn done(&self) -> bool {
+        self.done
+    }
+
     /// Checks each datagram of the window.
-    pub fn on_packet(
-        &mut self,
-        p: &PacketView<'_>,
-        facts: &FlowFacts<'_>,
-        out: &mut Vec<Detection>,
-    ) {
+    fn on_packet(&mut self, p: &PacketView<'_>, facts: &FlowFacts<'_>, _ctx: &Self::Ctx, out: &mut Vec<Detection>) {
         if !udp_header(p.payload) {
             self.done = true;
             return;
@@ -197,7 +214,7 @@ impl TeamViewerUdp {
         };
         out.push(
             found(
-                "teamviewer",
+                Protocol::TeamViewer,
                 conf,
                 Basis::Structure,
                 "TeamViewer UDP datagrams both ways (17 24 header at offset 11)",
@@ -211,6 +228,7 @@ impl TeamViewerUdp {
         );
     }
 }
+
 
 #[cfg(test)]
 mod tests {
@@ -232,11 +250,11 @@ mod tests {
         );
         let mut t = TeamViewerTcp::default();
         let mut out = Vec::new();
-        t.on_packet(&pkt(6, S, 0, &f12), &mut out);
+        t.on_packet(&pkt(6, S, 0, &f12), &crate::detect::testutil::facts(), &Default::default(), &mut out);
         assert!(out.is_empty());
         // frame 14/16 carry the server's counters 2 and 3.
         t.sent[1] = [Some(3), Some(2), Some(1), None];
-        t.on_packet(&pkt(6, C, 1, &f19), &mut out);
+        t.on_packet(&pkt(6, C, 1, &f19), &crate::detect::testutil::facts(), &Default::default(), &mut out);
         assert_eq!(out.last().map(|d| d.confidence), Some(Confidence::Certain));
         let _ = f21;
     }
@@ -252,9 +270,9 @@ mod tests {
         );
         let mut t = TeamViewerTcp::default();
         let mut out = Vec::new();
-        t.on_packet(&pkt(6, C, 0, &f4), &mut out);
+        t.on_packet(&pkt(6, C, 0, &f4), &crate::detect::testutil::facts(), &Default::default(), &mut out);
         assert!(out.is_empty());
-        t.on_packet(&pkt(6, C, 1, &f6), &mut out);
+        t.on_packet(&pkt(6, C, 1, &f6), &crate::detect::testutil::facts(), &Default::default(), &mut out);
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].confidence, Confidence::High);
     }
@@ -264,7 +282,7 @@ mod tests {
         let tls = hex("160303009c0100009803036712bcc57dd01b4bfc34fb063f25191766");
         let mut t = TeamViewerTcp::default();
         let mut out = Vec::new();
-        t.on_packet(&pkt(6, C, 0, &tls), &mut out);
+        t.on_packet(&pkt(6, C, 0, &tls), &crate::detect::testutil::facts(), &Default::default(), &mut out);
         assert!(out.is_empty() && t.done);
         assert!(!udp_header(&tls));
     }

@@ -11,7 +11,11 @@
 //! reports (RFC 1091 TERMINAL-TYPE IS).
 
 use super::{di, found, printable, text};
+use crate::detect::Protocol;
 use crate::detect::{Basis, Confidence, Detection, PacketView};
+use crate::detect::detector::Detector;
+use crate::detect::FlowFacts;
+use crate::decode::IpProto;
 
 const IAC: u8 = 255;
 const SB: u8 = 250;
@@ -78,7 +82,7 @@ fn option_name(o: u8) -> String {
 #[derive(Debug, Default)]
 pub struct Telnet {
     /// Decided.
-    pub done: bool,
+    done: bool,
     /// Negotiation seen per direction (commands in the first payload).
     commands: [u8; 2],
     /// Payloads seen per direction.
@@ -89,10 +93,19 @@ pub struct Telnet {
     reported: Option<Confidence>,
 }
 
-impl Telnet {
+impl Detector for Telnet {
+    type Ctx = super::RemoteCtx;
+    const PROTOCOL: Protocol = Protocol::Telnet;
+    const TRANSPORTS: &'static [IpProto] = &[IpProto::TCP];
+
+    /// True once decided.
+    fn done(&self) -> bool {
+        self.done
+    }
+
     /// Reads the first payload of each direction (and client
     /// subnegotiations for the terminal type until decided).
-    pub fn on_packet(&mut self, p: &PacketView<'_>, out: &mut Vec<Detection>) {
+    fn on_packet(&mut self, p: &PacketView<'_>, _facts: &FlowFacts<'_>, _ctx: &Self::Ctx, out: &mut Vec<Detection>) {
         let d = di(p.dir);
         self.seen[d] = self.seen[d].saturating_add(1);
         let parsed = negotiation(p.payload, &mut self.options);
@@ -138,6 +151,9 @@ impl Telnet {
             self.done = true;
         }
     }
+}
+
+impl Telnet {
 
     fn report(&mut self, conf: Confidence, out: &mut Vec<Detection>) {
         self.reported = Some(conf);
@@ -146,7 +162,7 @@ impl Telnet {
             .map(option_name)
             .collect();
         let mut d = found(
-            "telnet",
+            Protocol::Telnet,
             conf,
             Basis::Structure,
             if conf == Confidence::Certain {
@@ -166,6 +182,7 @@ impl Telnet {
     }
 }
 
+
 #[cfg(test)]
 mod tests {
     use super::super::testutil::{C, S, hex, pkt};
@@ -184,7 +201,7 @@ mod tests {
         let mut t = Telnet::default();
         let mut out = Vec::new();
         for (i, (d, h)) in f.iter().enumerate() {
-            t.on_packet(&pkt(6, *d, i as u16, &hex(h)), &mut out);
+            t.on_packet(&pkt(6, *d, i as u16, &hex(h)), &crate::detect::testutil::facts(), &Default::default(), &mut out);
         }
         let last = out.last().unwrap();
         assert_eq!(last.confidence, Confidence::Certain);
@@ -200,7 +217,7 @@ mod tests {
         assert!(negotiation(&hex("fffa18"), &mut o).is_none());
         let mut t = Telnet::default();
         let mut out = Vec::new();
-        t.on_packet(&pkt(6, S, 0, b"login: "), &mut out);
+        t.on_packet(&pkt(6, S, 0, b"login: "), &crate::detect::testutil::facts(), &Default::default(), &mut out);
         assert!(t.done && out.is_empty());
     }
 }

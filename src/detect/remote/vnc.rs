@@ -9,8 +9,12 @@
 //! `Certain`, reported once the security types arrive (or the flow ends).
 
 use super::{be32, found, text};
+use crate::detect::Protocol;
 use crate::detect::{Basis, Confidence, Detection, PacketView};
 use crate::dissect::verdict::Direction;
+use crate::detect::detector::Detector;
+use crate::detect::FlowFacts;
+use crate::decode::IpProto;
 
 /// True for a 12-byte `RFB ddd.ddd\n` ProtocolVersion message.
 fn is_version(b: &[u8]) -> bool {
@@ -40,16 +44,25 @@ fn security_name(t: u8) -> String {
 #[derive(Debug, Default)]
 pub struct Vnc {
     /// Decided.
-    pub done: bool,
+    done: bool,
     /// Packets seen per direction.
     seen: [u8; 2],
     /// The finding, held until the security types arrive.
     pending: Option<Box<Detection>>,
 }
 
-impl Vnc {
+impl Detector for Vnc {
+    type Ctx = super::RemoteCtx;
+    const PROTOCOL: Protocol = Protocol::Vnc;
+    const TRANSPORTS: &'static [IpProto] = &[IpProto::TCP];
+
+    /// True once decided.
+    fn done(&self) -> bool {
+        self.done
+    }
+
     /// Reads the first two server payloads and the first client payload.
-    pub fn on_packet(&mut self, p: &PacketView<'_>, out: &mut Vec<Detection>) {
+    fn on_packet(&mut self, p: &PacketView<'_>, _facts: &FlowFacts<'_>, _ctx: &Self::Ctx, out: &mut Vec<Detection>) {
         let b = p.payload;
         match p.dir {
             Direction::ToClient => {
@@ -60,7 +73,7 @@ impl Vnc {
                         return;
                     }
                     let d = found(
-                        "vnc",
+                        Protocol::Vnc,
                         Confidence::High,
                         Basis::Structure,
                         "RFB ProtocolVersion message from the server (VNC)",
@@ -109,6 +122,14 @@ impl Vnc {
         }
     }
 
+    /// The flow ended: report what is held back.
+    fn on_end(&mut self, _facts: &FlowFacts<'_>, _ctx: &Self::Ctx, out: &mut Vec<Detection>) {
+        self.flush(out);
+    }
+}
+
+impl Vnc {
+
     /// Reports a finding still held back.
     pub fn flush(&mut self, out: &mut Vec<Detection>) {
         if let Some(d) = self.pending.take() {
@@ -119,6 +140,7 @@ impl Vnc {
         self.done = true;
     }
 }
+
 
 #[cfg(test)]
 mod tests {
@@ -133,11 +155,11 @@ mod tests {
         let f6 = hex("070d850581068202");
         let mut v = Vnc::default();
         let mut out = Vec::new();
-        v.on_packet(&pkt(6, S, 0, &f4), &mut out);
+        v.on_packet(&pkt(6, S, 0, &f4), &crate::detect::testutil::facts(), &Default::default(), &mut out);
         assert_eq!(out[0].confidence, Confidence::High);
-        v.on_packet(&pkt(6, C, 1, &f5), &mut out);
+        v.on_packet(&pkt(6, C, 1, &f5), &crate::detect::testutil::facts(), &Default::default(), &mut out);
         assert_eq!(out.len(), 1);
-        v.on_packet(&pkt(6, S, 2, &f6), &mut out);
+        v.on_packet(&pkt(6, S, 2, &f6), &crate::detect::testutil::facts(), &Default::default(), &mut out);
         assert_eq!(out.len(), 2);
         assert_eq!(out[1].confidence, Confidence::Certain);
         assert_eq!(out[1].evidence.get("client_version"), Some("004.001"));
@@ -152,11 +174,11 @@ mod tests {
     fn client_first_or_other_text_is_not_vnc() {
         let mut v = Vnc::default();
         let mut out = Vec::new();
-        v.on_packet(&pkt(6, S, 0, b"220 ftp ready\n"), &mut out);
+        v.on_packet(&pkt(6, S, 0, b"220 ftp ready\n"), &crate::detect::testutil::facts(), &Default::default(), &mut out);
         assert!(out.is_empty() && v.done);
         let mut v = Vnc::default();
-        v.on_packet(&pkt(6, C, 0, b"RFB 003.008\n"), &mut out);
-        v.on_packet(&pkt(6, S, 1, b"RFB 003.008\n"), &mut out);
+        v.on_packet(&pkt(6, C, 0, b"RFB 003.008\n"), &crate::detect::testutil::facts(), &Default::default(), &mut out);
+        v.on_packet(&pkt(6, S, 1, b"RFB 003.008\n"), &crate::detect::testutil::facts(), &Default::default(), &mut out);
         assert!(out.is_empty() && v.done);
     }
 }

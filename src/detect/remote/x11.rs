@@ -13,8 +13,12 @@
 //! string are evidence.
 
 use super::{found, text};
+use crate::detect::Protocol;
 use crate::detect::{Basis, Confidence, Detection, PacketView};
 use crate::dissect::verdict::Direction;
+use crate::detect::detector::Detector;
+use crate::detect::FlowFacts;
+use crate::decode::IpProto;
 
 fn pad4(n: usize) -> usize {
     (n + 3) & !3
@@ -80,16 +84,25 @@ fn answer(b: &[u8], big: bool) -> Option<(&'static str, &[u8])> {
 #[derive(Debug, Default)]
 pub struct X11 {
     /// Decided.
-    pub done: bool,
+    done: bool,
     /// Byte order of a verified request (Some(big-endian)).
     order: Option<bool>,
     auth: [u8; 24],
     auth_len: u8,
 }
 
-impl X11 {
+impl Detector for X11 {
+    type Ctx = super::RemoteCtx;
+    const PROTOCOL: Protocol = Protocol::X11;
+    const TRANSPORTS: &'static [IpProto] = &[IpProto::TCP];
+
+    /// True once decided.
+    fn done(&self) -> bool {
+        self.done
+    }
+
     /// Reads the first payload of each direction.
-    pub fn on_packet(&mut self, p: &PacketView<'_>, out: &mut Vec<Detection>) {
+    fn on_packet(&mut self, p: &PacketView<'_>, _facts: &FlowFacts<'_>, _ctx: &Self::Ctx, out: &mut Vec<Detection>) {
         match (p.dir, self.order) {
             (Direction::ToServer, None) => {
                 let Some((big, name)) = request(p.payload) else {
@@ -126,9 +139,12 @@ impl X11 {
             _ => self.done = true,
         }
     }
+}
+
+impl X11 {
 
     fn finding(&self, c: Confidence, reason: &str) -> Detection {
-        let mut d = found("x11", c, Basis::Structure, reason).with(
+        let mut d = found(Protocol::X11, c, Basis::Structure, reason).with(
             "byte_order",
             if self.order == Some(true) {
                 "msb_first"
@@ -145,6 +161,7 @@ impl X11 {
         d
     }
 }
+
 
 #[cfg(test)]
 mod tests {
@@ -165,12 +182,12 @@ mod tests {
         ans.extend_from_slice(b"X.Org\0\0\0");
         let mut x = X11::default();
         let mut out = Vec::new();
-        x.on_packet(&pkt(6, C, 0, &req), &mut out);
+        x.on_packet(&pkt(6, C, 0, &req), &crate::detect::testutil::facts(), &Default::default(), &mut out);
         assert_eq!(
             out[0].evidence.get("auth_protocol"),
             Some("MIT-MAGIC-COOKIE-1")
         );
-        x.on_packet(&pkt(6, S, 1, &ans), &mut out);
+        x.on_packet(&pkt(6, S, 1, &ans), &crate::detect::testutil::facts(), &Default::default(), &mut out);
         assert_eq!(out[1].confidence, Confidence::Certain);
         assert_eq!(out[1].evidence.get("vendor"), Some("X.Org"));
     }

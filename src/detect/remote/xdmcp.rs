@@ -10,7 +10,11 @@
 //! answered by a manager message of the matching kind: `Certain`.
 
 use super::{be16, di, found, text};
+use crate::detect::Protocol;
 use crate::detect::{Basis, Confidence, Detection, PacketView};
+use crate::detect::detector::Detector;
+use crate::detect::FlowFacts;
+use crate::decode::IpProto;
 
 fn opcode_name(op: u16) -> &'static str {
     match op {
@@ -61,16 +65,25 @@ fn willing_status(b: &[u8]) -> Option<&[u8]> {
 #[derive(Debug, Default)]
 pub struct Xdmcp {
     /// Decided.
-    pub done: bool,
+    done: bool,
     /// Opcodes seen, as bits.
     ops: u16,
     display_msgs: u8,
     reported: Option<Confidence>,
 }
 
-impl Xdmcp {
+impl Detector for Xdmcp {
+    type Ctx = super::RemoteCtx;
+    const PROTOCOL: Protocol = Protocol::Xdmcp;
+    const TRANSPORTS: &'static [IpProto] = &[IpProto::UDP];
+
+    /// True once decided.
+    fn done(&self) -> bool {
+        self.done
+    }
+
     /// Checks each datagram of the window.
-    pub fn on_packet(&mut self, p: &PacketView<'_>, out: &mut Vec<Detection>) {
+    fn on_packet(&mut self, p: &PacketView<'_>, _facts: &FlowFacts<'_>, _ctx: &Self::Ctx, out: &mut Vec<Detection>) {
         let Some(op) = opcode(p.payload) else {
             self.done = true;
             return;
@@ -111,7 +124,7 @@ impl Xdmcp {
             .map(opcode_name)
             .collect();
         let mut d = found(
-            "xdmcp",
+            Protocol::Xdmcp,
             conf,
             Basis::Structure,
             if conf == Confidence::Certain {
@@ -133,6 +146,7 @@ impl Xdmcp {
     }
 }
 
+
 #[cfg(test)]
 mod tests {
     use super::super::testutil::{C, S, hex, pkt};
@@ -147,9 +161,9 @@ mod tests {
         );
         let mut x = Xdmcp::default();
         let mut out = Vec::new();
-        x.on_packet(&pkt(17, C, 0, &a), &mut out);
+        x.on_packet(&pkt(17, C, 0, &a), &crate::detect::testutil::facts(), &Default::default(), &mut out);
         assert_eq!(out[0].confidence, Confidence::Medium);
-        x.on_packet(&pkt(17, S, 1, &b), &mut out);
+        x.on_packet(&pkt(17, S, 1, &b), &crate::detect::testutil::facts(), &Default::default(), &mut out);
         assert_eq!(out[1].confidence, Confidence::Certain);
         assert_eq!(
             out[1].evidence.get("manager_status"),
@@ -163,7 +177,7 @@ mod tests {
         let b = hex("00010005001700000000001157696c6c696e6720746f206d616e616765");
         let mut x = Xdmcp::default();
         let mut out = Vec::new();
-        x.on_packet(&pkt(17, S, 0, &b), &mut out);
+        x.on_packet(&pkt(17, S, 0, &b), &crate::detect::testutil::facts(), &Default::default(), &mut out);
         assert!(out.is_empty() && x.done);
         assert!(opcode(&hex("00010002000300")).is_none());
     }

@@ -26,6 +26,7 @@
 
 use super::{Basis, Category, Confidence, Detection, FlowFacts, PacketView};
 use crate::decode::IpProto;
+use crate::detect::Protocol;
 use crate::dissect::dns::RrType;
 use crate::dissect::dns::parser::Message;
 use crate::dissect::verdict::Direction;
@@ -55,6 +56,15 @@ impl Default for TunnelConfig {
     }
 }
 
+/// A `[detect.tunnel]` value out of range.
+#[derive(Debug, thiserror::Error)]
+pub enum TunnelConfigError {
+    /// `dns_min_queries` outside 2..=16: the window holds 16 queries, and
+    /// one query proves nothing.
+    #[error("dns_min_queries = {0}: must be 2 to 16 (the window holds 16 queries)")]
+    DnsMinQueries(u8),
+}
+
 /// Read-only settings shared by every worker, built once from the config.
 #[derive(Debug)]
 pub struct TunnelCtx {
@@ -75,12 +85,9 @@ impl Default for TunnelCtx {
 
 impl TunnelCtx {
     /// Builds the shared settings; errors name the offending key or file.
-    pub fn from_config(cfg: &TunnelConfig) -> Result<Self, String> {
+    pub fn from_config(cfg: &TunnelConfig) -> Result<Self, TunnelConfigError> {
         if !(2..=16).contains(&cfg.dns_min_queries) {
-            return Err(format!(
-                "dns_min_queries = {}: must be 2 to 16 (the window holds 16 queries)",
-                cfg.dns_min_queries
-            ));
+            return Err(TunnelConfigError::DnsMinQueries(cfg.dns_min_queries));
         }
         Ok(TunnelCtx {
             dns: cfg.dns,
@@ -110,9 +117,11 @@ pub struct TunnelDetectors {
     kind: Kind,
 }
 
-impl TunnelDetectors {
+impl crate::detect::detector::Family for TunnelDetectors {
+    type Ctx = TunnelCtx;
+
     /// One payload packet of the flow's inspection window; findings go to `out`.
-    pub fn on_packet(
+    fn on_packet(
         &mut self,
         p: &PacketView<'_>,
         _facts: &FlowFacts<'_>,
@@ -143,16 +152,10 @@ impl TunnelDetectors {
 
     /// The dissectors may have learnt something (a hello, a certificate,
     /// an HTTP head, a DNS answer); findings go to `out`.
-    pub fn on_facts(
-        &mut self,
-        _facts: &FlowFacts<'_>,
-        _ctx: &TunnelCtx,
-        _out: &mut Vec<Detection>,
-    ) {
-    }
+    fn on_facts(&mut self, _facts: &FlowFacts<'_>, _ctx: &TunnelCtx, _out: &mut Vec<Detection>) {}
 
     /// The flow ended (or was evicted): last look at the whole window.
-    pub fn on_end(&mut self, _facts: &FlowFacts<'_>, ctx: &TunnelCtx, out: &mut Vec<Detection>) {
+    fn on_end(&mut self, _facts: &FlowFacts<'_>, ctx: &TunnelCtx, out: &mut Vec<Detection>) {
         let found = match &self.kind {
             Kind::Dns(d) => d.verdict(ctx),
             Kind::Icmp(i) => i.verdict(),
@@ -165,7 +168,7 @@ impl TunnelDetectors {
     }
 
     /// True when no detector of this family wants more packets or facts.
-    pub fn done(&self) -> bool {
+    fn done(&self) -> bool {
         matches!(self.kind, Kind::Done)
     }
 }
@@ -407,7 +410,7 @@ impl DnsTunnel {
         };
         let mut d = Detection::new(
             Category::Tunnel,
-            "dns_tunnel",
+            Protocol::DnsTunnel,
             confidence,
             Basis::Behaviour,
             format!(
@@ -597,15 +600,21 @@ impl IcmpTunnel {
             return None;
         };
         Some(
-            Detection::new(Category::Tunnel, "icmp_tunnel", confidence, basis, reason)
-                .with("signature", protocol_detail)
-                .with("echo_requests", self.echoes[0])
-                .with("echo_replies", self.echoes[1])
-                .with("ip_packets_inside", total(self.ip_inside))
-                .with("ptunnel_magic", total(self.ptunnel))
-                .with("replies_mismatched", self.mismatched)
-                .with("replies_matched", self.matched)
-                .with("request_sizes", self.n_sizes),
+            Detection::new(
+                Category::Tunnel,
+                Protocol::IcmpTunnel,
+                confidence,
+                basis,
+                reason,
+            )
+            .with("signature", protocol_detail)
+            .with("echo_requests", self.echoes[0])
+            .with("echo_replies", self.echoes[1])
+            .with("ip_packets_inside", total(self.ip_inside))
+            .with("ptunnel_magic", total(self.ptunnel))
+            .with("replies_mismatched", self.mismatched)
+            .with("replies_matched", self.matched)
+            .with("request_sizes", self.n_sizes),
         )
     }
 }

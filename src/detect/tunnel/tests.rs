@@ -2,6 +2,7 @@
 //! not read at test time).
 
 use super::*;
+use crate::detect::detector::Family;
 
 fn hex(s: &str) -> Vec<u8> {
     (0..s.len())
@@ -105,7 +106,10 @@ fn iodine_is_a_dns_tunnel_with_high_confidence() {
     let out = run(&ctx, &dns_pkts(&IODINE));
     assert_eq!(out.len(), 1, "{out:?}");
     let d = &out[0];
-    assert_eq!((d.category, d.protocol), (Category::Tunnel, "dns_tunnel"));
+    assert_eq!(
+        (d.category, d.protocol.name()),
+        (Category::Tunnel, "dns_tunnel")
+    );
     // Encoded labels, raw bytes, NULL queries, one base domain.
     assert_eq!(d.confidence, Confidence::High);
     assert_eq!(d.evidence.get("tunnel_rrtype_queries"), Some("4"));
@@ -117,7 +121,7 @@ fn dnscat_exfiltration_is_a_dns_tunnel() {
     let ctx = TunnelCtx::default();
     let out = run(&ctx, &dns_pkts(&DNSCAT));
     assert_eq!(out.len(), 1, "{out:?}");
-    assert_eq!(out[0].protocol, "dns_tunnel");
+    assert_eq!(out[0].protocol.name(), "dns_tunnel");
     assert!(out[0].confidence >= Confidence::Medium);
 }
 
@@ -202,7 +206,7 @@ fn icmptunnel_carries_ip_packets_both_ways() {
     ];
     let out = run(&ctx, &pkts);
     assert_eq!(out.len(), 1, "{out:?}");
-    assert_eq!(out[0].protocol, "icmp_tunnel");
+    assert_eq!(out[0].protocol.name(), "icmp_tunnel");
     assert_eq!(out[0].confidence, Confidence::Certain);
     assert_eq!(out[0].basis, Basis::Structure);
     assert_eq!(out[0].evidence.get("signature"), Some("ip_in_icmp"));

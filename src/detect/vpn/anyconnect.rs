@@ -10,7 +10,10 @@
 
 use super::side;
 use crate::decode::IpProto;
+use crate::detect::Protocol;
 use crate::detect::{Basis, Category, Confidence, Detection, PacketView};
+use crate::detect::detector::{Decision, Detector};
+use crate::detect::FlowFacts;
 
 /// DTLS record header length.
 const REC: usize = 13;
@@ -48,27 +51,31 @@ pub(super) fn parse(b: &[u8]) -> Option<(u8, u8, Option<u8>)> {
 pub struct AnyConnect {
     n: [u8; 2],
     hello: bool,
-    stopped: bool,
-    reported: Option<Confidence>,
+    /// Stopped, or how far reported.
+    decision: Decision,
 }
 
-impl AnyConnect {
+impl Detector for AnyConnect {
+    type Ctx = super::VpnCtx;
+    const PROTOCOL: Protocol = Protocol::AnyConnect;
+    const TRANSPORTS: &'static [IpProto] = &[IpProto::UDP];
+
     /// True when this detector needs no more packets.
-    pub fn done(&self) -> bool {
-        self.stopped || self.reported == Some(Confidence::Certain)
+    fn done(&self) -> bool {
+        self.decision.done()
     }
 
     /// One UDP datagram.
-    pub fn on_packet(&mut self, p: &PacketView<'_>, out: &mut Vec<Detection>) {
+    fn on_packet(&mut self, p: &PacketView<'_>, _facts: &FlowFacts<'_>, _ctx: &Self::Ctx, out: &mut Vec<Detection>) {
         if self.done() {
             return;
         }
         if p.proto != IpProto::UDP {
-            self.stopped = true;
+            self.decision.stopped = true;
             return;
         }
         let Some((_, ct, hs)) = parse(p.payload) else {
-            self.stopped = self.reported.is_none();
+            self.decision.stopped = self.decision.reported.is_none();
             return;
         };
         let d = side(p.dir);
@@ -81,14 +88,13 @@ impl AnyConnect {
         } else {
             return;
         };
-        if self.reported.is_some_and(|r| r >= conf) {
+        if !self.decision.raise(conf) {
             return;
         }
-        self.reported = Some(conf);
         out.push(
             Detection::new(
                 Category::Vpn,
-                "anyconnect",
+                Protocol::AnyConnect,
                 conf,
                 Basis::Structure,
                 "AnyConnect DTLS data channel: records with the pre-standard DTLS version 0x0100 (DTLS1_BAD_VER)",
@@ -99,6 +105,7 @@ impl AnyConnect {
         );
     }
 }
+
 
 #[cfg(test)]
 mod tests {
@@ -113,7 +120,7 @@ mod tests {
         let ad = format!("17010000010000000000010070{}", "9a".repeat(0x70));
         let pk: Vec<(bool, &str)> = vec![(true, &ad), (false, hv)];
         let mut det = AnyConnect::default();
-        let out = run(17, &pk, |p, o| det.on_packet(p, o));
+        let out = run(17, &pk, |p, o| det.on_packet(p, &crate::detect::testutil::facts(), &Default::default(), o));
         assert_eq!(out.last().map(|d| d.confidence), Some(Confidence::Certain));
     }
 
@@ -122,6 +129,6 @@ mod tests {
     fn dtls12_is_not_anyconnect() {
         let pk: Vec<(bool, &str)> = vec![(true, "16fefd000000000000000000050102030405")];
         let mut det = AnyConnect::default();
-        assert!(run(17, &pk, |p, o| det.on_packet(p, o)).is_empty());
+        assert!(run(17, &pk, |p, o| det.on_packet(p, &crate::detect::testutil::facts(), &Default::default(), o)).is_empty());
     }
 }

@@ -12,7 +12,9 @@
 //! administrator's web GUI on the same unit presents it too.
 
 use crate::decode::IpProto;
+use crate::detect::Protocol;
 use crate::detect::{Basis, Category, Confidence, Detection, FlowFacts};
+use crate::detect::detector::Detector;
 
 /// Decided once the server's certificate (or its absence) is known.
 #[derive(Debug, Default)]
@@ -36,14 +38,18 @@ fn looks_like_serial(cn: &str) -> bool {
         && cn.bytes().any(|b| b.is_ascii_digit())
 }
 
-impl Fortinet {
+impl Detector for Fortinet {
+    type Ctx = super::VpnCtx;
+    const PROTOCOL: Protocol = Protocol::Fortinet;
+    const TRANSPORTS: &'static [IpProto] = &[IpProto::TCP];
+
     /// True once decided.
-    pub fn done(&self) -> bool {
+    fn done(&self) -> bool {
         self.done
     }
 
     /// Reads the TLS certificate facts when they arrive.
-    pub fn on_facts(&mut self, facts: &FlowFacts<'_>, out: &mut Vec<Detection>) {
+    fn on_facts(&mut self, facts: &FlowFacts<'_>, _ctx: &Self::Ctx, out: &mut Vec<Detection>) {
         if self.done {
             return;
         }
@@ -70,7 +76,7 @@ impl Fortinet {
             out.push(
                 Detection::new(
                     Category::Vpn,
-                    "fortinet",
+                    Protocol::Fortinet,
                     Confidence::Medium,
                     Basis::Name,
                     "TLS server presents a FortiGate factory certificate (Fortinet SSL-VPN gateway)",
@@ -81,6 +87,7 @@ impl Fortinet {
         }
     }
 }
+
 
 #[cfg(test)]
 mod tests {

@@ -12,7 +12,10 @@
 
 use super::{be32, side};
 use crate::decode::IpProto;
+use crate::detect::Protocol;
 use crate::detect::{Basis, Category, Confidence, Detection, PacketView};
+use crate::detect::detector::{Decision, Detector};
+use crate::detect::FlowFacts;
 
 /// Length of the IKE header.
 const IKE_HDR: usize = 28;
@@ -49,9 +52,9 @@ pub struct Ipsec {
     sides: [Side; 2],
     /// An IKE message of one side named an initiator SPI the other side used.
     echo: bool,
-    stopped: bool,
+    /// Stopped, or how far reported.
+    decision: Decision,
     misses: u8,
-    reported: Option<Confidence>,
 }
 
 /// A checked IKE message: (initiator SPI, major version, exchange type).
@@ -121,14 +124,18 @@ pub(super) fn parse_ike(b: &[u8]) -> Option<(u64, u8, u8)> {
     Some((ispi, ver >> 4, xchg))
 }
 
-impl Ipsec {
+impl Detector for Ipsec {
+    type Ctx = super::VpnCtx;
+    const PROTOCOL: Protocol = Protocol::Ipsec;
+    const TRANSPORTS: &'static [IpProto] = &[IpProto::UDP, IpProto::ESP];
+
     /// True when this detector needs no more packets.
-    pub fn done(&self) -> bool {
-        self.stopped || self.reported == Some(Confidence::Certain)
+    fn done(&self) -> bool {
+        self.decision.done()
     }
 
     /// One UDP datagram or ESP (IP protocol 50) packet.
-    pub fn on_packet(&mut self, p: &PacketView<'_>, out: &mut Vec<Detection>) {
+    fn on_packet(&mut self, p: &PacketView<'_>, _facts: &FlowFacts<'_>, _ctx: &Self::Ctx, out: &mut Vec<Detection>) {
         if self.done() {
             return;
         }
@@ -137,7 +144,7 @@ impl Ipsec {
         match p.proto {
             IpProto::ESP => {
                 if !self.esp(d, b) {
-                    self.stopped = self.reported.is_none();
+                    self.decision.stopped = self.decision.reported.is_none();
                     return;
                 }
             }
@@ -164,22 +171,25 @@ impl Ipsec {
                     // ESP in UDP after IKE, or on the NAT-T port.
                 } else {
                     self.misses += 1;
-                    if self.reported.is_none()
+                    if self.decision.reported.is_none()
                         && self.sides.iter().all(|s| s.ike == 0 && s.esp == 0)
                         || self.misses > 3
                     {
-                        self.stopped = true;
+                        self.decision.stopped = true;
                         return;
                     }
                 }
             }
             _ => {
-                self.stopped = true;
+                self.decision.stopped = true;
                 return;
             }
         }
         self.judge(p.proto, out);
     }
+}
+
+impl Ipsec {
 
     /// One ESP packet: constant SPI, increasing sequence number.
     fn esp(&mut self, d: usize, b: &[u8]) -> bool {
@@ -234,11 +244,12 @@ impl Ipsec {
         } else {
             return;
         };
-        if self.reported.is_some_and(|r| r >= conf) {
+        if !self.decision.raise(conf) {
             return;
         }
-        self.reported = Some(conf);
-        let mut d = Detection::new(Category::Vpn, "ipsec", conf, Basis::Structure, why);
+        let mut d = Detection::new(Category::Vpn, Protocol::Ipsec, conf, Basis::Structure, why);
+        // ESP alone, no IKE seen: a midstream find.
+        d.midstream = a.ike == 0 && b.ike == 0;
         let ike = if a.ike > 0 { a } else { b };
         if ike.ike > 0 {
             d = d
@@ -258,6 +269,7 @@ impl Ipsec {
         out.push(d);
     }
 }
+
 
 #[cfg(test)]
 mod tests {
@@ -291,7 +303,7 @@ mod tests {
                    000000000000000000000000";
         let pk: Vec<(bool, &str)> = vec![(true, req), (false, RESP)];
         let mut det = Ipsec::default();
-        let out = run_ports(17, 10500, 500, &pk, |p, o| det.on_packet(p, o));
+        let out = run_ports(17, 10500, 500, &pk, |p, o| det.on_packet(p, &crate::detect::testutil::facts(), &Default::default(), o));
         assert_eq!(out.last().map(|d| d.confidence), Some(Confidence::Certain));
     }
 
@@ -303,7 +315,7 @@ mod tests {
             .collect();
         let pk: Vec<(bool, &str)> = pk.iter().map(|s| (true, s.as_str())).collect();
         let mut det = Ipsec::default();
-        let out = run_ports(17, 14500, 4500, &pk, |p, o| det.on_packet(p, o));
+        let out = run_ports(17, 14500, 4500, &pk, |p, o| det.on_packet(p, &crate::detect::testutil::facts(), &Default::default(), o));
         assert_eq!(out.last().map(|d| d.confidence), Some(Confidence::High));
     }
 
@@ -314,7 +326,7 @@ mod tests {
             "17fefd000100000000000100200102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",
         )];
         let mut det = Ipsec::default();
-        let out = run_ports(17, 5000, 443, &pk, |p, o| det.on_packet(p, o));
+        let out = run_ports(17, 5000, 443, &pk, |p, o| det.on_packet(p, &crate::detect::testutil::facts(), &Default::default(), o));
         assert!(out.is_empty() && det.done());
     }
 }

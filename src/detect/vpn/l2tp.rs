@@ -9,7 +9,10 @@
 
 use super::side;
 use crate::decode::IpProto;
+use crate::detect::Protocol;
 use crate::detect::{Basis, Category, Confidence, Detection, PacketView};
+use crate::detect::detector::{Decision, Detector};
+use crate::detect::FlowFacts;
 
 /// Checks one L2TP control message; returns (version, message type, 0 for
 /// a ZLB acknowledgement).
@@ -55,37 +58,41 @@ pub struct L2tp {
     n: [u8; 2],
     ver: u8,
     first_type: u16,
-    stopped: bool,
-    reported: Option<Confidence>,
+    /// Stopped, or how far reported.
+    decision: Decision,
 }
 
-impl L2tp {
+impl Detector for L2tp {
+    type Ctx = super::VpnCtx;
+    const PROTOCOL: Protocol = Protocol::L2tp;
+    const TRANSPORTS: &'static [IpProto] = &[IpProto::UDP];
+
     /// True when this detector needs no more packets.
-    pub fn done(&self) -> bool {
-        self.stopped || self.reported == Some(Confidence::Certain)
+    fn done(&self) -> bool {
+        self.decision.done()
     }
 
     /// One UDP datagram.
-    pub fn on_packet(&mut self, p: &PacketView<'_>, out: &mut Vec<Detection>) {
+    fn on_packet(&mut self, p: &PacketView<'_>, _facts: &FlowFacts<'_>, _ctx: &Self::Ctx, out: &mut Vec<Detection>) {
         if self.done() {
             return;
         }
         if p.proto != IpProto::UDP {
-            self.stopped = true;
+            self.decision.stopped = true;
             return;
         }
         let d = side(p.dir);
         let Some((ver, t)) = parse(p.payload) else {
             // Data messages (T clear) follow the control exchange.
             if self.n == [0, 0] {
-                self.stopped = true;
+                self.decision.stopped = true;
             }
             return;
         };
         if self.n == [0, 0] {
             if t == 0 {
                 // A lone acknowledgement is too little to start from.
-                self.stopped = true;
+                self.decision.stopped = true;
                 return;
             }
             self.ver = ver;
@@ -99,14 +106,13 @@ impl L2tp {
         } else {
             Confidence::Medium
         };
-        if self.reported.is_some_and(|r| r >= conf) {
+        if !self.decision.raise(conf) {
             return;
         }
-        self.reported = Some(conf);
         out.push(
             Detection::new(
                 Category::Vpn,
-                "l2tp",
+                Protocol::L2tp,
                 conf,
                 Basis::Structure,
                 "L2TP control messages: T/L/S header, length matching, Message Type AVP first",
@@ -117,6 +123,7 @@ impl L2tp {
         );
     }
 }
+
 
 #[cfg(test)]
 mod tests {
@@ -131,7 +138,7 @@ mod tests {
         let rp = "c802001400010000000000018008000000000002";
         let pk: Vec<(bool, &str)> = vec![(true, rq), (false, rp)];
         let mut det = L2tp::default();
-        let out = run(17, &pk, |p, o| det.on_packet(p, o));
+        let out = run(17, &pk, |p, o| det.on_packet(p, &crate::detect::testutil::facts(), &Default::default(), o));
         assert_eq!(out.last().map(|d| d.confidence), Some(Confidence::Certain));
     }
 
@@ -139,6 +146,6 @@ mod tests {
     fn dns_is_not_l2tp() {
         let pk: Vec<(bool, &str)> = vec![(true, "c8020100000100000000000003777777")];
         let mut det = L2tp::default();
-        assert!(run(17, &pk, |p, o| det.on_packet(p, o)).is_empty());
+        assert!(run(17, &pk, |p, o| det.on_packet(p, &crate::detect::testutil::facts(), &Default::default(), o)).is_empty());
     }
 }

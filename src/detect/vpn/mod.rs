@@ -4,18 +4,10 @@
 //! flow's first payload packets; ports never decide anything. The detectors
 //! and their confidence rules are documented in `docs/detect-vpn.md`.
 
+#[cfg(test)]
+use super::PacketView;
+use super::{Basis, Category, Confidence, Detection, FlowFacts, Protocol};
 use crate::decode::IpProto;
-mod anyconnect;
-mod fortinet;
-mod ipsec;
-mod l2tp;
-mod openvpn;
-mod pptp;
-mod softether;
-mod tinc;
-mod wireguard;
-
-use super::{Basis, Category, Confidence, Detection, FlowFacts, PacketView};
 use crate::detect::related::Related;
 use crate::dissect::verdict::Direction;
 use serde::Deserialize;
@@ -49,81 +41,36 @@ impl Default for VpnCtx {
 }
 
 impl VpnCtx {
-    /// Builds the shared settings; errors name the offending key or file.
-    pub fn from_config(cfg: &VpnConfig) -> Result<Self, String> {
-        Ok(VpnCtx {
+    /// Builds the shared settings (every value is valid: no error).
+    pub fn from_config(cfg: &VpnConfig) -> Self {
+        VpnCtx {
             midstream: cfg.midstream,
-        })
+        }
     }
 }
 
-/// Per-flow state of this family's detectors.
-#[derive(Debug, Default)]
-pub struct VpnDetectors {
-    openvpn: openvpn::OpenVpn,
-    wireguard: wireguard::WireGuard,
-    ipsec: ipsec::Ipsec,
-    l2tp: l2tp::L2tp,
-    pptp: pptp::Pptp,
-    softether: softether::SoftEther,
-    tinc: tinc::Tinc,
-    anyconnect: anyconnect::AnyConnect,
-    fortinet: fortinet::Fortinet,
-    /// Set once the flow's transport rules every detector out.
-    off: bool,
+crate::detect::detector::family! {
+    /// Per-flow state of this family's detectors.
+    pub struct VpnDetectors: VpnCtx;
+    mod openvpn { openvpn: OpenVpn }
+    mod wireguard { wireguard: WireGuard }
+    mod ipsec { ipsec: Ipsec }
+    mod l2tp { l2tp: L2tp }
+    mod pptp { pptp: Pptp }
+    mod tinc { tinc: Tinc }
+    mod softether { softether: SoftEther }
+    mod anyconnect { anyconnect: AnyConnect }
+    mod fortinet { fortinet: Fortinet }
+    keep = keep_finding;
+}
+
+/// Findings made from data packets alone are kept only with
+/// `[detect.vpn] midstream = true`.
+fn keep_finding(ctx: &VpnCtx, d: &Detection) -> bool {
+    ctx.midstream || !d.midstream
 }
 
 impl VpnDetectors {
-    /// One payload packet of the flow's inspection window; findings go to `out`.
-    pub fn on_packet(
-        &mut self,
-        p: &PacketView<'_>,
-        _facts: &FlowFacts<'_>,
-        ctx: &VpnCtx,
-        out: &mut Vec<Detection>,
-    ) {
-        let start = out.len();
-        match p.proto {
-            IpProto::TCP => {
-                self.openvpn.on_packet(p, out);
-                self.pptp.on_packet(p, out);
-                self.tinc.on_packet(p, out);
-                self.softether.on_packet(p, out);
-            }
-            IpProto::UDP => {
-                self.openvpn.on_packet(p, out);
-                self.wireguard.on_packet(p, out);
-                self.ipsec.on_packet(p, out);
-                self.l2tp.on_packet(p, out);
-                self.softether.on_packet(p, out);
-                self.anyconnect.on_packet(p, out);
-            }
-            IpProto::ESP => self.ipsec.on_packet(p, out),
-            _ => self.off = true,
-        }
-        if !ctx.midstream && out.len() > start {
-            let mut i = start;
-            while i < out.len() {
-                if is_midstream(&out[i]) {
-                    out.remove(i);
-                } else {
-                    i += 1;
-                }
-            }
-        }
-    }
-
-    /// The dissectors may have learnt something (a hello, a certificate,
-    /// an HTTP head, a DNS answer); findings go to `out`.
-    pub fn on_facts(&mut self, facts: &FlowFacts<'_>, _ctx: &VpnCtx, out: &mut Vec<Detection>) {
-        if facts.proto == IpProto::TCP {
-            self.fortinet.on_facts(facts, out);
-        }
-    }
-
-    /// The flow ended (or was evicted): last look at the whole window.
-    pub fn on_end(&mut self, _facts: &FlowFacts<'_>, _ctx: &VpnCtx, _out: &mut Vec<Detection>) {}
-
     /// The flow ended and other flows between the same two hosts had
     /// confident VPN findings: tie this flow to them where the protocol
     /// says it runs a second channel.
@@ -153,8 +100,8 @@ impl VpnDetectors {
             let either_end =
                 same_server || (r.server == facts.client.0 && r.server_port == facts.client.1);
             let tie = match r.protocol {
-                "tinc" => facts.proto == IpProto::UDP && r.l4 == IpProto::TCP && either_end,
-                "anyconnect" => {
+                Protocol::Tinc => facts.proto == IpProto::UDP && r.l4 == IpProto::TCP && either_end,
+                Protocol::AnyConnect => {
                     facts.proto == IpProto::TCP
                         && r.l4 == IpProto::UDP
                         && same_server
@@ -173,7 +120,7 @@ impl VpnDetectors {
                         Basis::Behaviour,
                         format!(
                             "second channel of a {} session between the same hosts",
-                            crate::detect::signature::display_name(r.protocol)
+                            r.protocol.display_name()
                         ),
                     )
                     .with("related_flow_id", r.flow_id),
@@ -181,27 +128,6 @@ impl VpnDetectors {
             }
         }
     }
-
-    /// True when no detector of this family wants more packets or facts.
-    pub fn done(&self) -> bool {
-        self.off
-            || (self.openvpn.done()
-                && self.wireguard.done()
-                && self.ipsec.done()
-                && self.l2tp.done()
-                && self.pptp.done()
-                && self.softether.done()
-                && self.tinc.done()
-                && self.anyconnect.done()
-                && self.fortinet.done())
-    }
-}
-
-/// A finding made from data packets alone (no handshake seen).
-fn is_midstream(d: &Detection) -> bool {
-    d.evidence.get("midstream").is_some()
-        || (d.reason.contains("handshake not seen"))
-        || (d.protocol == "ipsec" && d.evidence.get("ike_messages").is_none())
 }
 
 /// 0 for client-to-server, 1 for server-to-client.
@@ -235,14 +161,8 @@ fn hex(b: &[u8]) -> String {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-
-    /// Hex text to bytes (test vectors pasted from captures).
-    pub fn unhex(s: &str) -> Vec<u8> {
-        let s: Vec<u8> = s.bytes().filter(|c| c.is_ascii_hexdigit()).collect();
-        s.chunks(2)
-            .map(|c| u8::from_str_radix(std::str::from_utf8(c).unwrap_or("00"), 16).unwrap_or(0))
-            .collect()
-    }
+    use crate::detect::testutil;
+    pub use crate::detect::testutil::hex as unhex;
 
     /// Feeds (to_server, hex) packets to a detector; returns its findings.
     pub fn run(
@@ -264,21 +184,9 @@ pub(crate) mod tests {
         let mut out = Vec::new();
         for (i, (to_server, h)) in pk.iter().enumerate() {
             let bytes = unhex(h);
-            let p = PacketView {
-                dir: if *to_server {
-                    Direction::ToServer
-                } else {
-                    Direction::ToClient
-                },
-                index: i as u16,
-                offset_us: i as u64 * 1000,
-                proto: IpProto(proto),
-                client_port,
-                server_port,
-                tcp_flags: 0,
-                icmp: None,
-                payload: &bytes,
-            };
+            let dir = if *to_server { testutil::C } else { testutil::S };
+            let ports = (client_port, server_port);
+            let p = testutil::packet(IpProto(proto), ports, dir, i as u16, &bytes);
             f(&p, &mut out);
         }
         out

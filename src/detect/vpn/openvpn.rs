@@ -23,7 +23,10 @@
 
 use super::{be32, hex, side};
 use crate::decode::IpProto;
+use crate::detect::Protocol;
 use crate::detect::{Basis, Category, Confidence, Detection, PacketView};
+use crate::detect::detector::Detector;
+use crate::detect::FlowFacts;
 
 const P_CONTROL_HARD_RESET_CLIENT_V1: u8 = 1;
 const P_CONTROL_HARD_RESET_SERVER_V1: u8 = 2;
@@ -139,14 +142,18 @@ pub struct OpenVpn {
     reported: Option<Confidence>,
 }
 
-impl OpenVpn {
+impl Detector for OpenVpn {
+    type Ctx = super::VpnCtx;
+    const PROTOCOL: Protocol = Protocol::OpenVpn;
+    const TRANSPORTS: &'static [IpProto] = &[IpProto::TCP, IpProto::UDP];
+
     /// True when this detector needs no more packets.
-    pub fn done(&self) -> bool {
+    fn done(&self) -> bool {
         self.mode == 3 || self.reported == Some(Confidence::Certain)
     }
 
     /// One payload packet (a UDP datagram or a TCP segment).
-    pub fn on_packet(&mut self, p: &PacketView<'_>, out: &mut Vec<Detection>) {
+    fn on_packet(&mut self, p: &PacketView<'_>, _facts: &FlowFacts<'_>, _ctx: &Self::Ctx, out: &mut Vec<Detection>) {
         if self.done() || p.payload.is_empty() {
             return;
         }
@@ -193,6 +200,9 @@ impl OpenVpn {
         }
         self.judge(out);
     }
+}
+
+impl OpenVpn {
 
     /// Walks the 2-byte-length-prefixed packets of a TCP segment, skipping
     /// the tails of packets that began in earlier segments.
@@ -344,7 +354,7 @@ impl OpenVpn {
             out.push(
                 Detection::new(
                     Category::Vpn,
-                    "openvpn",
+                    Protocol::OpenVpn,
                     Confidence::High,
                     Basis::Structure,
                     "OpenVPN data channel (handshake not seen): P_DATA_V2 packets with a constant peer id, answered on the same key",
@@ -353,7 +363,8 @@ impl OpenVpn {
                 .with("peer_id", hex(&pid))
                 .with("key_id", a.head & 7)
                 .with("packets", format!("{}/{}", a.n, c.n))
-                .with("midstream", true),
+                .with("midstream", true)
+                .midstream(),
             );
             self.mode = 3;
         }
@@ -416,10 +427,16 @@ impl OpenVpn {
                 ops.push_str(op_name(op));
             }
         }
-        let mut d = Detection::new(Category::Vpn, "openvpn", conf, Basis::Structure, why)
-            .with("layout", layout_name(l))
-            .with("opcodes", ops)
-            .with("transport", if self.tcp { "tcp" } else { "udp" });
+        let mut d = Detection::new(
+            Category::Vpn,
+            Protocol::OpenVpn,
+            conf,
+            Basis::Structure,
+            why,
+        )
+        .with("layout", layout_name(l))
+        .with("opcodes", ops)
+        .with("transport", if self.tcp { "tcp" } else { "udp" });
         if a.started {
             d = d.with("session_id_client", hex(&a.sid));
         }
@@ -433,6 +450,7 @@ impl OpenVpn {
         out.push(d);
     }
 }
+
 
 fn op_name(op: u8) -> &'static str {
     match op {
@@ -558,7 +576,7 @@ mod tests {
     #[test]
     fn plain_udp_both_ways_is_certain() {
         let mut det = OpenVpn::default();
-        let out = run(17, PLAIN, |p, o| det.on_packet(p, o));
+        let out = run(17, PLAIN, |p, o| det.on_packet(p, &crate::detect::testutil::facts(), &Default::default(), o));
         let last = out.last().expect("detected");
         assert_eq!(last.confidence, Confidence::Certain);
         assert_eq!(last.evidence.get("layout"), Some("plain"));
@@ -569,7 +587,7 @@ mod tests {
     fn one_direction_is_high() {
         let one: Vec<(bool, &str)> = PLAIN.iter().copied().filter(|(c, _)| *c).collect();
         let mut det = OpenVpn::default();
-        let out = run(17, &one, |p, o| det.on_packet(p, o));
+        let out = run(17, &one, |p, o| det.on_packet(p, &crate::detect::testutil::facts(), &Default::default(), o));
         assert_eq!(out.last().map(|d| d.confidence), Some(Confidence::High));
     }
 
@@ -595,7 +613,7 @@ mod tests {
         let mut pk: Vec<(bool, &str)> = TLS_AUTH.to_vec();
         // openvpn.pcap frame 317 (client ACK) and 316 (server CONTROL head).
         pk.push((false, "20f77fc2efdbe23f57eb478444786340de737de30201dc3724a1eded9a0000000257a1c15f0100000001b02ccff1b5f0174f00000001160303003e02000"));
-        let out = run(17, &pk, |p, o| det.on_packet(p, o));
+        let out = run(17, &pk, |p, o| det.on_packet(p, &crate::detect::testutil::facts(), &Default::default(), o));
         let last = out.last().expect("detected");
         assert_eq!(last.confidence, Confidence::Certain);
         assert_eq!(last.evidence.get("layout"), Some("tls-auth (HMAC 20)"));
@@ -615,7 +633,7 @@ mod tests {
             (false, "0016289ad747beb24d8a1b0100000001507a28a78275788d"),
         ];
         let mut det = OpenVpn::default();
-        let out = run(6, pk, |p, o| det.on_packet(p, o));
+        let out = run(6, pk, |p, o| det.on_packet(p, &crate::detect::testutil::facts(), &Default::default(), o));
         assert_eq!(out.last().map(|d| d.confidence), Some(Confidence::Certain));
     }
 
@@ -634,7 +652,7 @@ mod tests {
             pk.push((false, &s1));
         }
         let mut det = OpenVpn::default();
-        let out = run(17, &pk, |p, o| det.on_packet(p, o));
+        let out = run(17, &pk, |p, o| det.on_packet(p, &crate::detect::testutil::facts(), &Default::default(), o));
         assert_eq!(out.last().map(|d| d.confidence), Some(Confidence::High));
     }
 
@@ -647,7 +665,7 @@ mod tests {
         ];
         assert_eq!(unhex(pk[0].1).len(), 18);
         let mut det = OpenVpn::default();
-        let out = run(17, pk, |p, o| det.on_packet(p, o));
+        let out = run(17, pk, |p, o| det.on_packet(p, &crate::detect::testutil::facts(), &Default::default(), o));
         assert!(out.is_empty());
     }
 }

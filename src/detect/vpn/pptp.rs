@@ -7,7 +7,10 @@
 
 use super::{be32, side};
 use crate::decode::IpProto;
+use crate::detect::Protocol;
 use crate::detect::{Basis, Category, Confidence, Detection, PacketView};
+use crate::detect::detector::{Decision, Detector};
+use crate::detect::FlowFacts;
 
 /// The PPTP magic cookie.
 const MAGIC: u32 = 0x1A2B_3C4D;
@@ -38,23 +41,27 @@ pub struct Pptp {
     n: [u8; 2],
     /// First control type per direction.
     first: [u16; 2],
-    stopped: bool,
-    reported: Option<Confidence>,
+    /// Stopped, or how far reported.
+    decision: Decision,
 }
 
-impl Pptp {
+impl Detector for Pptp {
+    type Ctx = super::VpnCtx;
+    const PROTOCOL: Protocol = Protocol::Pptp;
+    const TRANSPORTS: &'static [IpProto] = &[IpProto::TCP];
+
     /// True when this detector needs no more packets.
-    pub fn done(&self) -> bool {
-        self.stopped || self.reported == Some(Confidence::Certain)
+    fn done(&self) -> bool {
+        self.decision.done()
     }
 
     /// One TCP segment.
-    pub fn on_packet(&mut self, p: &PacketView<'_>, out: &mut Vec<Detection>) {
+    fn on_packet(&mut self, p: &PacketView<'_>, _facts: &FlowFacts<'_>, _ctx: &Self::Ctx, out: &mut Vec<Detection>) {
         if self.done() {
             return;
         }
         if p.proto != IpProto::TCP {
-            self.stopped = true;
+            self.decision.stopped = true;
             return;
         }
         let d = side(p.dir);
@@ -67,7 +74,7 @@ impl Pptp {
             }
             None => {
                 if self.n == [0, 0] {
-                    self.stopped = true;
+                    self.decision.stopped = true;
                 }
                 return;
             }
@@ -77,14 +84,13 @@ impl Pptp {
         } else {
             Confidence::High
         };
-        if self.reported.is_some_and(|r| r >= conf) {
+        if !self.decision.raise(conf) {
             return;
         }
-        self.reported = Some(conf);
         out.push(
             Detection::new(
                 Category::Vpn,
-                "pptp",
+                Protocol::Pptp,
                 conf,
                 Basis::Structure,
                 if conf == Confidence::Certain {
@@ -98,6 +104,7 @@ impl Pptp {
         );
     }
 }
+
 
 #[cfg(test)]
 mod tests {
@@ -118,7 +125,7 @@ mod tests {
         );
         let pk: Vec<(bool, &str)> = vec![(true, &rq), (false, &rp)];
         let mut det = Pptp::default();
-        let out = run(6, &pk, |p, o| det.on_packet(p, o));
+        let out = run(6, &pk, |p, o| det.on_packet(p, &crate::detect::testutil::facts(), &Default::default(), o));
         assert_eq!(out.last().map(|d| d.confidence), Some(Confidence::Certain));
     }
 
@@ -126,7 +133,7 @@ mod tests {
     fn http_is_not_pptp() {
         let pk: Vec<(bool, &str)> = vec![(true, "474554202f20485454502f312e310d0a")];
         let mut det = Pptp::default();
-        assert!(run(6, &pk, |p, o| det.on_packet(p, o)).is_empty());
+        assert!(run(6, &pk, |p, o| det.on_packet(p, &crate::detect::testutil::facts(), &Default::default(), o)).is_empty());
         assert!(det.done());
     }
 }

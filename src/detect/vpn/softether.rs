@@ -12,7 +12,10 @@
 
 use super::side;
 use crate::decode::IpProto;
+use crate::detect::Protocol;
 use crate::detect::{Basis, Category, Confidence, Detection, PacketView};
+use crate::detect::detector::{Decision, Detector};
+use crate::detect::FlowFacts;
 
 /// Elements and values walked per PACK at most.
 const MAX_ITEMS: usize = 256;
@@ -112,19 +115,23 @@ pub struct SoftEther {
     packs: [u8; 2],
     nat_t: bool,
     http: Option<&'static str>,
-    stopped: bool,
+    /// Stopped, or how far reported.
+    decision: Decision,
     seen: u8,
-    reported: Option<Confidence>,
 }
 
-impl SoftEther {
+impl Detector for SoftEther {
+    type Ctx = super::VpnCtx;
+    const PROTOCOL: Protocol = Protocol::SoftEther;
+    const TRANSPORTS: &'static [IpProto] = &[IpProto::TCP, IpProto::UDP];
+
     /// True when this detector needs no more packets.
-    pub fn done(&self) -> bool {
-        self.stopped || self.reported == Some(Confidence::Certain)
+    fn done(&self) -> bool {
+        self.decision.done()
     }
 
     /// One UDP datagram or TCP segment.
-    pub fn on_packet(&mut self, p: &PacketView<'_>, out: &mut Vec<Detection>) {
+    fn on_packet(&mut self, p: &PacketView<'_>, _facts: &FlowFacts<'_>, _ctx: &Self::Ctx, out: &mut Vec<Detection>) {
         if self.done() {
             return;
         }
@@ -136,7 +143,7 @@ impl SoftEther {
                     self.http = parse_http(p.payload);
                 }
                 if self.http.is_none() {
-                    self.stopped = true;
+                    self.decision.stopped = true;
                     return;
                 }
             }
@@ -145,13 +152,13 @@ impl SoftEther {
                     self.packs[d] = self.packs[d].saturating_add(1);
                 } else if d == 1 && parse_nat_t(p.payload) == Some(p.client_port) {
                     self.nat_t = true;
-                } else if self.seen > 8 && self.reported.is_none() {
-                    self.stopped = true;
+                } else if self.seen > 8 && self.decision.reported.is_none() {
+                    self.decision.stopped = true;
                     return;
                 }
             }
             _ => {
-                self.stopped = true;
+                self.decision.stopped = true;
                 return;
             }
         }
@@ -176,22 +183,28 @@ impl SoftEther {
         } else {
             return;
         };
-        if self.reported.is_some_and(|r| r >= conf) {
+        if !self.decision.raise(conf) {
             return;
         }
-        self.reported = Some(conf);
-        let mut det = Detection::new(Category::Vpn, "softether", conf, Basis::Structure, why)
-            .with(
-                "pack_messages",
-                format!("{}/{}", self.packs[0], self.packs[1]),
-            )
-            .with("nat_traversal_echo", self.nat_t);
+        let mut det = Detection::new(
+            Category::Vpn,
+            Protocol::SoftEther,
+            conf,
+            Basis::Structure,
+            why,
+        )
+        .with(
+            "pack_messages",
+            format!("{}/{}", self.packs[0], self.packs[1]),
+        )
+        .with("nat_traversal_echo", self.nat_t);
         if let Some(h) = self.http {
             det = det.with("http", h);
         }
         out.push(det);
     }
 }
+
 
 #[cfg(test)]
 mod tests {
@@ -222,7 +235,7 @@ mod tests {
             ),
         ];
         let mut det = SoftEther::default();
-        let out = run_ports(17, 51381, 5004, &pk, |p, o| det.on_packet(p, o));
+        let out = run_ports(17, 51381, 5004, &pk, |p, o| det.on_packet(p, &crate::detect::testutil::facts(), &Default::default(), o));
         assert_eq!(out.last().map(|d| d.confidence), Some(Confidence::High));
     }
 

@@ -9,7 +9,10 @@
 
 use super::side;
 use crate::decode::IpProto;
+use crate::detect::Protocol;
 use crate::detect::{Basis, Category, Confidence, Detection, PacketView};
+use crate::detect::detector::{Decision, Detector};
+use crate::detect::FlowFacts;
 
 /// Parses an ID line; returns (name, protocol) text.
 pub(super) fn parse_id(b: &[u8]) -> Option<(&str, &str)> {
@@ -40,18 +43,22 @@ pub struct Tinc {
     id: [bool; 2],
     /// Node names (only allocated on a match).
     names: [Option<Box<str>>; 2],
-    stopped: bool,
-    reported: Option<Confidence>,
+    /// Stopped, or how far reported.
+    decision: Decision,
 }
 
-impl Tinc {
+impl Detector for Tinc {
+    type Ctx = super::VpnCtx;
+    const PROTOCOL: Protocol = Protocol::Tinc;
+    const TRANSPORTS: &'static [IpProto] = &[IpProto::TCP];
+
     /// True when this detector needs no more packets.
-    pub fn done(&self) -> bool {
-        self.stopped || self.reported == Some(Confidence::Certain)
+    fn done(&self) -> bool {
+        self.decision.done()
     }
 
     /// One TCP segment.
-    pub fn on_packet(&mut self, p: &PacketView<'_>, out: &mut Vec<Detection>) {
+    fn on_packet(&mut self, p: &PacketView<'_>, _facts: &FlowFacts<'_>, _ctx: &Self::Ctx, out: &mut Vec<Detection>) {
         if self.done() {
             return;
         }
@@ -59,12 +66,12 @@ impl Tinc {
         if p.proto != IpProto::TCP || self.id[d] {
             // Only the first segment of each direction matters.
             if p.proto != IpProto::TCP {
-                self.stopped = true;
+                self.decision.stopped = true;
             }
             return;
         }
         let Some((name, proto)) = parse_id(p.payload) else {
-            self.stopped = true;
+            self.decision.stopped = true;
             return;
         };
         self.id[d] = true;
@@ -74,13 +81,12 @@ impl Tinc {
         } else {
             Confidence::Medium
         };
-        if self.reported.is_some_and(|r| r >= conf) {
+        if !self.decision.raise(conf) {
             return;
         }
-        self.reported = Some(conf);
         let mut det = Detection::new(
             Category::Vpn,
-            "tinc",
+            Protocol::Tinc,
             conf,
             Basis::Structure,
             if conf == Confidence::Certain {
@@ -99,6 +105,7 @@ impl Tinc {
     }
 }
 
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -112,7 +119,7 @@ mod tests {
             (false, "3020696e697a2031370a"),
         ];
         let mut det = Tinc::default();
-        let out = run(6, &pk, |p, o| det.on_packet(p, o));
+        let out = run(6, &pk, |p, o| det.on_packet(p, &crate::detect::testutil::facts(), &Default::default(), o));
         assert_eq!(out.last().map(|d| d.confidence), Some(Confidence::Certain));
         assert_eq!(parse_id(b"0 node_1 17.7\n"), Some(("node_1", "17.7")));
     }

@@ -24,7 +24,9 @@
 
 use super::{hex, le64, side};
 use crate::decode::IpProto;
-use crate::detect::{Basis, Category, Confidence, Detection, PacketView};
+use crate::detect::{Basis, Category, Confidence, Detection, PacketView, Protocol};
+use crate::detect::detector::Detector;
+use crate::detect::FlowFacts;
 
 /// Tailscale disco magic.
 const DISCO_MAGIC: &[u8; 6] = b"TS\xf0\x9f\x92\xac";
@@ -62,18 +64,22 @@ pub struct WireGuard {
     /// initiation with zero reserved bytes.
     reserved: Option<[u8; 3]>,
     stopped: bool,
-    reported: Option<(Confidence, &'static str)>,
+    reported: Option<(Confidence, Protocol)>,
     packets: u8,
 }
 
-impl WireGuard {
+impl Detector for WireGuard {
+    type Ctx = super::VpnCtx;
+    const PROTOCOL: Protocol = Protocol::WireGuard;
+    const TRANSPORTS: &'static [IpProto] = &[IpProto::UDP];
+
     /// True when this detector needs no more packets.
-    pub fn done(&self) -> bool {
+    fn done(&self) -> bool {
         self.stopped || self.reported.is_some_and(|r| r.0 == Confidence::Certain)
     }
 
     /// One UDP datagram.
-    pub fn on_packet(&mut self, p: &PacketView<'_>, out: &mut Vec<Detection>) {
+    fn on_packet(&mut self, p: &PacketView<'_>, _facts: &FlowFacts<'_>, _ctx: &Self::Ctx, out: &mut Vec<Detection>) {
         if self.done() {
             return;
         }
@@ -154,6 +160,9 @@ impl WireGuard {
         }
         self.judge(out);
     }
+}
+
+impl WireGuard {
 
     /// The WARP variant: type-byte high bits or reserved bytes set.
     fn is_warp(&self) -> bool {
@@ -182,11 +191,11 @@ impl WireGuard {
         let transport_both = a.n >= 3 && b.n >= 3;
         let transport_one = a.n >= 6 || b.n >= 6;
         let protocol = if tailscale {
-            "tailscale"
+            Protocol::Tailscale
         } else if warp {
-            "cloudflare_warp"
+            Protocol::CloudflareWarp
         } else {
-            "wireguard"
+            Protocol::WireGuard
         };
         let (conf, why) = if tailscale {
             (
@@ -219,6 +228,8 @@ impl WireGuard {
         }
         self.reported = Some((conf, protocol));
         let mut d = Detection::new(Category::Vpn, protocol, conf, Basis::Structure, why);
+        // Transport data both ways without the handshake: a midstream find.
+        d.midstream = !tailscale && !handshake && transport_both;
         if let Some(i) = a.init.or(b.init) {
             d = d.with("initiator_index", hex(&i.to_le_bytes()));
         }
@@ -247,6 +258,7 @@ impl WireGuard {
     }
 }
 
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -271,11 +283,11 @@ mod tests {
         let t1 = "040000005a80d24e0000000000000000b3b5aae8b513782beb8c9b6ba0f31d8d";
         let pk: Vec<(bool, &str)> = vec![(true, &init), (false, &resp), (true, t1)];
         let mut det = WireGuard::default();
-        let out = run(17, &pk, |p, o| det.on_packet(p, o));
+        let out = run(17, &pk, |p, o| det.on_packet(p, &crate::detect::testutil::facts(), &Default::default(), o));
         let d = out.last().expect("detected");
         assert_eq!(
             (d.protocol, d.confidence),
-            ("wireguard", Confidence::Certain)
+            (Protocol::WireGuard, Confidence::Certain)
         );
     }
 
@@ -294,9 +306,12 @@ mod tests {
             pk.push((false, &s[i]));
         }
         let mut det = WireGuard::default();
-        let out = run(17, &pk, |p, o| det.on_packet(p, o));
+        let out = run(17, &pk, |p, o| det.on_packet(p, &crate::detect::testutil::facts(), &Default::default(), o));
         let d = out.last().expect("detected");
-        assert_eq!((d.protocol, d.confidence), ("wireguard", Confidence::High));
+        assert_eq!(
+            (d.protocol.name(), d.confidence),
+            ("wireguard", Confidence::High)
+        );
     }
 
     // cloudflare-warp.pcap frames 64-66, 72: reserved bytes 027800.
@@ -308,11 +323,11 @@ mod tests {
         let t2 = pad("c40278006890830100000000000000007f0689af9eb4367b", 84);
         let pk: Vec<(bool, &str)> = vec![(true, &init), (false, &resp), (true, &t1), (false, &t2)];
         let mut det = WireGuard::default();
-        let out = run(17, &pk, |p, o| det.on_packet(p, o));
+        let out = run(17, &pk, |p, o| det.on_packet(p, &crate::detect::testutil::facts(), &Default::default(), o));
         let d = out.last().expect("detected");
         assert_eq!(
             (d.protocol, d.confidence),
-            ("cloudflare_warp", Confidence::Certain)
+            (Protocol::CloudflareWarp, Confidence::Certain)
         );
     }
 
@@ -329,8 +344,8 @@ mod tests {
         );
         let pk: Vec<(bool, &str)> = vec![(true, &c), (false, &s)];
         let mut det = WireGuard::default();
-        let out = run(17, &pk, |p, o| det.on_packet(p, o));
-        assert_eq!(out.last().map(|d| d.protocol), Some("tailscale"));
+        let out = run(17, &pk, |p, o| det.on_packet(p, &crate::detect::testutil::facts(), &Default::default(), o));
+        assert_eq!(out.last().map(|d| d.protocol.name()), Some("tailscale"));
     }
 
     // A DNS exchange is not WireGuard.
@@ -339,7 +354,7 @@ mod tests {
         let q = "0401010000010000000000000377777706676f6f676c6503636f6d0000010001";
         let pk: Vec<(bool, &str)> = vec![(true, q), (false, q)];
         let mut det = WireGuard::default();
-        assert!(run(17, &pk, |p, o| det.on_packet(p, o)).is_empty());
+        assert!(run(17, &pk, |p, o| det.on_packet(p, &crate::detect::testutil::facts(), &Default::default(), o)).is_empty());
         assert!(det.done());
     }
 }
