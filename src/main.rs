@@ -34,6 +34,25 @@ enum Command {
     /// Check a configuration file (every key, list and database) and exit
     /// 0 if it is usable, 2 with the offending key otherwise.
     Validate(ValidateArgs),
+    /// Run the per-host correlation stage on EVE JSON Lines (one or several
+    /// sensors' output) and write its host alerts.
+    Correlate(CorrelateArgs),
+}
+
+#[derive(clap::Args)]
+struct CorrelateArgs {
+    /// EVE JSON Lines files, read in order; `-` reads standard input.
+    #[arg(required = true, value_name = "EVE")]
+    inputs: Vec<String>,
+    /// Write the host alerts to FILE instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// TOML configuration file: its `home_net` and `[correlate]` section.
+    #[arg(short, long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Do not print the summary on standard error.
+    #[arg(short, long)]
+    quiet: bool,
 }
 
 #[derive(clap::Args)]
@@ -87,6 +106,7 @@ fn main() -> ExitCode {
             let code = gateward::daemon::run(&args.config, &args.interfaces, args.all_flows);
             ExitCode::from(code.clamp(0, 255) as u8)
         }
+        Command::Correlate(args) => correlate(args),
         Command::Validate(args) => match gateward::daemon::validate(&args.config) {
             Ok(_) => {
                 println!("{}: configuration OK", args.config.display());
@@ -94,6 +114,84 @@ fn main() -> ExitCode {
             }
             Err(e) => fail(e),
         },
+    }
+}
+
+/// The correlation stage's line of the run summary.
+fn print_correlation(c: &gateward::correlate::Correlator) {
+    let st = c.stats();
+    eprintln!(
+        "gateward: correlation: {} observations, hosts tracked {} (peak {}, evicted {}, expired {}), host alerts {} (held back {}), suppressed by allow-list {}, truncated sessions {} findings {}",
+        st.observations,
+        st.hosts_tracked,
+        st.hosts_peak,
+        st.hosts_evicted,
+        st.hosts_expired,
+        st.alerts,
+        st.alerts_held_back,
+        st.suppressed_allowed_tool + st.suppressed_concentrator,
+        st.sessions_truncated,
+        st.findings_truncated
+    );
+}
+
+fn correlate(args: CorrelateArgs) -> ExitCode {
+    use gateward::pipeline::eve::{EveStats, correlate_eve};
+    let cfg = match &args.config {
+        Some(path) => match Config::load(path) {
+            Ok(c) => c,
+            Err(e) => return fail(e),
+        },
+        None => Config::default(),
+    };
+    if args.inputs.iter().filter(|i| *i == "-").count() > 1 {
+        return fail("standard input (-) can be named only once");
+    }
+    let mut correlator = match gateward::correlate::Correlator::new(cfg.correlate_config()) {
+        Ok(c) => c,
+        Err(e) => return fail(e),
+    };
+    let mut out: Box<dyn Write> = match &args.output {
+        Some(path) => match std::fs::File::create(path) {
+            Ok(f) => Box::new(std::io::BufWriter::new(f)),
+            Err(e) => return fail(format!("{}: cannot create output: {e}", path.display())),
+        },
+        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+    };
+    let mut readers: Vec<(String, Box<dyn std::io::BufRead>)> = Vec::new();
+    for name in &args.inputs {
+        let r: Box<dyn std::io::BufRead> = if name == "-" {
+            Box::new(std::io::stdin().lock())
+        } else {
+            match std::fs::File::open(name) {
+                Ok(f) => Box::new(std::io::BufReader::new(f)),
+                Err(e) => return fail(format!("{name}: cannot open: {e}")),
+            }
+        };
+        readers.push((name.clone(), r));
+    }
+    // All inputs form one stream: records of several sensors interleave in
+    // the reorder buffer.
+    let mut chained: Box<dyn std::io::BufRead> = Box::new(std::io::empty());
+    for (_, r) in readers {
+        chained = Box::new(std::io::Read::chain(chained, r));
+    }
+    let mut stats = EveStats::default();
+    let result = correlate_eve(&mut chained, &mut correlator, &mut out, &mut stats);
+    if !args.quiet {
+        eprintln!(
+            "gateward: {} lines read ({} not JSON, {} too long), {} records correlated ({} late)",
+            stats.lines, stats.invalid, stats.too_long, stats.observations, stats.late
+        );
+        print_correlation(&correlator);
+    }
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("gateward: error: {e}");
+            ExitCode::from(1)
+        }
     }
 }
 
@@ -165,20 +263,7 @@ fn analyze(args: AnalyzeArgs) -> ExitCode {
     if !args.quiet {
         eprintln!("{}", outcome.stats.summary());
         if let Some(c) = &outcome.correlator {
-            let st = c.stats();
-            eprintln!(
-                "gateward: correlation: {} observations, hosts tracked {} (peak {}, evicted {}, expired {}), host alerts {} (held back {}), suppressed by allow-list {}, truncated sessions {} findings {}",
-                st.observations,
-                st.hosts_tracked,
-                st.hosts_peak,
-                st.hosts_evicted,
-                st.hosts_expired,
-                st.alerts,
-                st.alerts_held_back,
-                st.suppressed_allowed_tool + st.suppressed_concentrator,
-                st.sessions_truncated,
-                st.findings_truncated
-            );
+            print_correlation(c);
         }
     }
     let mut code = ExitCode::SUCCESS;

@@ -3,6 +3,7 @@
 //! writer. Files are read in order, as one continuous capture.
 
 pub mod batch;
+pub mod eve;
 pub mod live;
 pub mod shard;
 pub mod worker;

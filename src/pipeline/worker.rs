@@ -261,7 +261,9 @@ impl Reporter {
             && let Some(list) = self.observations.as_mut()
             && let Some(o) = ev.observation()
         {
-            list.push((self.now, o));
+            // Keyed as the record's own `timestamp`, which `gateward correlate`
+            // orders by.
+            list.push((self.now.max(s.flow.last_ts), o));
         }
     }
 }
