@@ -224,6 +224,48 @@ pub fn render_metrics(s: &LiveSnapshot) -> String {
             &samples,
         );
     }
+    if let Some(c) = &s.correlate {
+        for (name, kind, help, v) in [
+            (
+                "host_alerts_total",
+                "counter",
+                "Host alerts written by the correlation stage.",
+                c.alerts,
+            ),
+            (
+                "host_alerts_held_back_total",
+                "counter",
+                "Host alerts held back by the per-host rate limit.",
+                c.alerts_held_back,
+            ),
+            (
+                "correlate_observations_total",
+                "counter",
+                "Finished flows fed to the correlation stage.",
+                c.observations,
+            ),
+            (
+                "correlate_hosts",
+                "gauge",
+                "Internal hosts the correlation stage tracks now.",
+                c.hosts_tracked,
+            ),
+            (
+                "correlate_hosts_evicted_total",
+                "counter",
+                "Hosts evicted to stay within correlate.max_hosts.",
+                c.hosts_evicted,
+            ),
+            (
+                "correlate_truncated_total",
+                "counter",
+                "Per-host sessions, fingerprints and findings dropped at their caps.",
+                c.sessions_truncated + c.fingerprints_truncated + c.findings_truncated,
+            ),
+        ] {
+            metric(&mut o, name, kind, help, &one(v));
+        }
+    }
     o
 }
 

@@ -67,6 +67,7 @@ pub fn stats_event(s: &LiveSnapshot, now: Timestamp) -> Vec<u8> {
                 "names_learned": w.dns_names_learned,
                 "cache_evictions": w.dns_cache_evictions,
             },
+            "correlate": s.correlate,
             "detect": {
                 "alerts": w.alerts,
                 "suppressed": w.detections_suppressed,

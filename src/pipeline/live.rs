@@ -149,6 +149,8 @@ pub struct LiveSnapshot {
     pub reloads: u64,
     /// Reloads refused (old settings kept).
     pub reload_failures: u64,
+    /// The correlation stage's counters, when it runs.
+    pub correlate: Option<crate::correlate::CorrelateStats>,
 }
 
 impl LiveSnapshot {
@@ -172,6 +174,8 @@ struct Shared {
     ctx_generation: AtomicU64,
     reloads: AtomicU64,
     reload_failures: AtomicU64,
+    /// The live correlation stage's counters, published by its thread.
+    correlate: Option<Mutex<crate::correlate::CorrelateStats>>,
 }
 
 /// What a finished live run reports.
@@ -199,6 +203,8 @@ pub struct LiveRun {
     out_tx: Option<Sender<Vec<u8>>>,
     output: Arc<dyn LiveOutput>,
     worker_count: usize,
+    /// The correlation thread (ends once every worker has).
+    correlation: Option<JoinHandle<()>>,
 }
 
 impl LiveRun {
@@ -212,6 +218,12 @@ impl LiveRun {
         output: Arc<dyn LiveOutput>,
     ) -> LiveRun {
         let workers = cfg.pipeline.worker_count();
+        let correlator = if cfg.correlate.enabled {
+            // Validated with the configuration, so this cannot fail here.
+            crate::correlate::Correlator::new(cfg.correlate_config()).ok()
+        } else {
+            None
+        };
         let (out_tx, out_rx) = bounded::<Vec<u8>>(workers * 4);
         let (done_tx, writer_done) = bounded::<()>(1);
         let w_out = output.clone();
@@ -240,7 +252,48 @@ impl LiveRun {
             ctx_generation: AtomicU64::new(0),
             reloads: AtomicU64::new(0),
             reload_failures: AtomicU64::new(0),
+            correlate: correlator.as_ref().map(|c| Mutex::new(c.stats().clone())),
         });
+        // The correlation stage: finished flows in arrival order (live
+        // capture has no global order), host alerts into the output queue.
+        let (obs_tx, correlation) = match correlator {
+            Some(mut c) => {
+                let (tx, rx) =
+                    bounded::<Vec<(Timestamp, crate::correlate::Observation)>>(workers * 4);
+                let alerts_out = out_tx.clone();
+                let shared = shared.clone();
+                let h = std::thread::Builder::new()
+                    .name("gw-correlate".into())
+                    .spawn(move || {
+                        let mut alerts = Vec::new();
+                        let publish = |c: &crate::correlate::Correlator,
+                                           alerts: &mut Vec<crate::correlate::HostAlert>| {
+                            let mut buf = Vec::new();
+                            for a in alerts.drain(..) {
+                                a.to_json_line(&mut buf);
+                            }
+                            if !buf.is_empty() {
+                                let _ = alerts_out.send(buf);
+                            }
+                            if let Some(m) = &shared.correlate {
+                                *m.lock().unwrap_or_else(|e| e.into_inner()) = c.stats().clone();
+                            }
+                        };
+                        for mut batch in rx {
+                            batch.sort_by_key(|(t, o)| (*t, o.flow_id));
+                            for (_, o) in &batch {
+                                c.observe(o, &mut alerts);
+                            }
+                            publish(&c, &mut alerts);
+                        }
+                        c.finish(&mut alerts);
+                        publish(&c, &mut alerts);
+                    })
+                    .expect("spawn correlation thread");
+                (Some(tx), Some(h))
+            }
+            None => (None, None),
+        };
 
         let (free_tx, free_rx) = unbounded::<Batch>();
         let mut senders = Vec::with_capacity(workers);
@@ -249,6 +302,9 @@ impl LiveRun {
             let (tx, rx) = bounded::<Batch>(cfg.pipeline.queue_batches);
             senders.push(tx);
             let mut w = Worker::with_ctx(cfg, workers, out_tx.clone(), ctx.clone());
+            if let Some(tx) = &obs_tx {
+                w.observe_to(tx.clone());
+            }
             let free_tx = free_tx.clone();
             let shared = shared.clone();
             handles.push(
@@ -283,6 +339,7 @@ impl LiveRun {
             );
         }
         drop(free_tx);
+        drop(obs_tx);
 
         let stop = Arc::new(AtomicBool::new(false));
         let tunnel_depth = if cfg.decode.decapsulate {
@@ -333,6 +390,7 @@ impl LiveRun {
             out_tx: Some(out_tx),
             output,
             worker_count: workers,
+            correlation,
         }
     }
 
@@ -378,6 +436,11 @@ impl LiveRun {
             reloads: self.shared.reloads.load(Ordering::Relaxed),
             reload_failures: self.shared.reload_failures.load(Ordering::Relaxed),
             outputs: self.output.counters(),
+            correlate: self
+                .shared
+                .correlate
+                .as_ref()
+                .map(|m| m.lock().unwrap_or_else(|e| e.into_inner()).clone()),
             ..Default::default()
         };
         for w in &self.shared.workers {
@@ -416,6 +479,11 @@ impl LiveRun {
             if w.join().is_err() {
                 outcome.worker_panics += 1;
             }
+        }
+        if let Some(c) = self.correlation.take()
+            && c.join().is_err()
+        {
+            outcome.worker_panics += 1;
         }
         outcome.snapshot = self.snapshot();
         if let Some(line) = last(&outcome.snapshot) {

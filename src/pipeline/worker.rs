@@ -271,8 +271,12 @@ impl Reporter {
 /// Where a worker's output goes.
 enum Output {
     /// Buffers of lines in arrival order, handed over when full or on a
-    /// timer (live capture).
-    Unordered(Sender<Vec<u8>>),
+    /// timer (live capture); finished flows go to the live correlation
+    /// thread when there is one.
+    Unordered(
+        Sender<Vec<u8>>,
+        Option<Sender<Vec<(Timestamp, Observation)>>>,
+    ),
     /// One chunk per batch, tagged with the batch's sequence number, so
     /// the writer can restore the reader's order (offline runs).
     Ordered {
@@ -335,7 +339,7 @@ impl Worker {
                 max_fragments: cfg.defrag.max_fragments,
                 timeout_us: cfg.defrag.timeout.saturating_mul(1_000_000),
             }),
-            out_tx: Output::Unordered(out_tx),
+            out_tx: Output::Unordered(out_tx, None),
             clock: Timestamp(0),
             last_sweep: Timestamp(0),
             names: NameCache::new(NameCacheLimits {
@@ -362,6 +366,15 @@ impl Worker {
         w.out_tx = Output::Ordered { tx: out_tx, index };
         w.report.observations = correlate.then(Vec::new);
         w
+    }
+
+    /// Hands finished flows to a live correlation thread (with each output
+    /// flush).
+    pub fn observe_to(&mut self, tx: Sender<Vec<(Timestamp, Observation)>>) {
+        if let Output::Unordered(_, obs) = &mut self.out_tx {
+            *obs = Some(tx);
+            self.report.observations = Some(Vec::new());
+        }
     }
 
     /// The observations gathered since the last hand-over.
@@ -394,7 +407,7 @@ impl Worker {
         }
         self.advance(batch.now);
         match &self.out_tx {
-            Output::Unordered(_) => self.flush_if_full(),
+            Output::Unordered(..) => self.flush_if_full(),
             Output::Ordered { .. } => {
                 let chunk = Chunk {
                     seq: batch.seq,
@@ -439,10 +452,19 @@ impl Worker {
         }
         // The writer only goes away after every worker has finished.
         match &self.out_tx {
-            Output::Unordered(tx) => {
-                let buf =
-                    std::mem::replace(&mut self.report.out, Vec::with_capacity(OUT_CHUNK + 4096));
-                let _ = tx.send(buf);
+            Output::Unordered(tx, obs) => {
+                if !self.report.out.is_empty() {
+                    let buf = std::mem::replace(
+                        &mut self.report.out,
+                        Vec::with_capacity(OUT_CHUNK + 4096),
+                    );
+                    let _ = tx.send(buf);
+                }
+                if let (Some(obs), Some(list)) = (obs, self.report.observations.as_mut())
+                    && !list.is_empty()
+                {
+                    let _ = obs.send(std::mem::take(list));
+                }
             }
             Output::Ordered { tx, index } => {
                 let data = std::mem::take(&mut self.report.out);
