@@ -59,6 +59,8 @@ CTRL_SIB_A = "203.0.113.67"  # controllers of the sibling laptops, same /24
 CTRL_SIB_B = "203.0.113.141"
 VPN_EXIT = "198.51.100.77"   # the OpenVPN server the laptop's own egress goes to
 ANYDESK_RELAY = "198.51.100.200"  # AnyDesk relay (approved peer in captures/demo.toml)
+HELPDESK = "198.51.100.10"   # the IT provider's jump host in its cloud range
+                             #   (in the hosting feed too; approved peer)
 WEB_SERVER = "192.0.2.80"    # an ordinary web server (TLS 8443, HTTP 8080)
 RESOLVER = "192.0.2.53"      # the ISP's resolver
 
@@ -72,6 +74,8 @@ PARTS = [
     ("anydesk support", "anydesk.pcapng",
      {("192.168.1.128", 48260), ("195.181.174.176", 443)},
      {"192.168.1.128": SUPPORT_USER, "195.181.174.176": ANYDESK_RELAY}, 40),
+    ("rdp in from help desk", "recorded/rdp-xfreerdp.pcap", None,
+     {"10.99.0.2": HELPDESK, "198.51.100.1": SUPPORT_USER}, 300),
     ("rdp in from VPS", "recorded/rdp-xfreerdp.pcap", None,
      {"10.99.0.2": CTRL_RDP, "198.51.100.1": FARM}, 60),
     ("openvpn out", "recorded/openvpn-udp-tlscrypt.pcap", None,
