@@ -78,17 +78,16 @@ fn laptop_farm_host_alerts_and_ranks_first() {
     assert!(!alerts.is_empty(), "no host alert:\n{}", r.stderr);
     for a in &alerts {
         assert_eq!(s(a, "event_type"), "alert");
-        assert!(
-            s(a, "alert.signature").starts_with("GATEWARD HOST "),
-            "{a}"
-        );
+        assert!(s(a, "alert.signature").starts_with("GATEWARD HOST "), "{a}");
         assert_eq!(s(a, "src_ip"), s(a, "host.ip"), "{a}");
     }
     let last = last_alert_per_host(&alerts);
 
     // Ranked by score: the laptop-farm host first, strictly above every other.
-    let mut ranked: Vec<(&String, u64)> =
-        last.iter().map(|(ip, a)| (ip, u(a, "host.score"))).collect();
+    let mut ranked: Vec<(&String, u64)> = last
+        .iter()
+        .map(|(ip, a)| (ip, u(a, "host.score")))
+        .collect();
     ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
     assert_eq!(ranked[0].0, FARM, "ranking: {ranked:?}");
     assert!(ranked.len() < 2 || ranked[1].1 < ranked[0].1, "{ranked:?}");
@@ -98,7 +97,10 @@ fn laptop_farm_host_alerts_and_ranks_first() {
     // egress) + 10 (OpenVPN) + 5 (02:30 local time, context).
     assert_eq!(u(farm, "host.score"), 145, "{farm}");
     assert_eq!(u(farm, "alert.signature_id"), 8_700_001, "{farm}");
-    assert_eq!(s(farm, "alert.signature"), "GATEWARD HOST inbound_remote_control");
+    assert_eq!(
+        s(farm, "alert.signature"),
+        "GATEWARD HOST inbound_remote_control"
+    );
     assert_eq!(u(farm, "alert.severity"), 1, "{farm}");
 
     let names: BTreeSet<String> = field(farm, "host.rules")
@@ -123,7 +125,11 @@ fn laptop_farm_host_alerts_and_ranks_first() {
     // Each rule's own ATT&CK ids, score and evidence.
     let expect = [
         ("inbound_remote_control", 45, &["T1133", "T1219"][..]),
-        ("remote_control_with_vpn_egress", 35, &["T1090", "T1219", "T1572"]),
+        (
+            "remote_control_with_vpn_egress",
+            35,
+            &["T1090", "T1219", "T1572"],
+        ),
         ("multiple_controllers", 20, &["T1133", "T1219"]),
         ("shared_egress", 30, &["T1090", "T1133"]),
         ("anonymiser_egress", 10, &["T1090", "T1572"]),
@@ -150,7 +156,10 @@ fn laptop_farm_host_alerts_and_ranks_first() {
     for part in ["rdp", "vnc", "ssh", "203.0.113.66", "hosting/VPS"] {
         assert!(inbound.contains(part), "{part} not in {inbound}");
     }
-    let vpn = s(rule(farm, "remote_control_with_vpn_egress").unwrap(), "reason");
+    let vpn = s(
+        rule(farm, "remote_control_with_vpn_egress").unwrap(),
+        "reason",
+    );
     assert!(vpn.contains("openvpn"), "{vpn}");
     let shared = s(rule(farm, "shared_egress").unwrap(), "reason");
     assert!(shared.contains("203.0.113.0/24"), "{shared}");
@@ -160,7 +169,9 @@ fn laptop_farm_host_alerts_and_ranks_first() {
 
     // The siblings alert too (shared egress), below the farm host.
     for h in SIBLINGS {
-        let a = last.get(h).unwrap_or_else(|| panic!("no host alert for {h}"));
+        let a = last
+            .get(h)
+            .unwrap_or_else(|| panic!("no host alert for {h}"));
         assert!(rule(a, "shared_egress").is_some(), "{a}");
         assert!(rule(a, "remote_control_with_vpn_egress").is_none(), "{a}");
     }
@@ -180,7 +191,9 @@ fn farm_host_alert_grows_as_the_story_unfolds() {
         .map(|a| {
             (
                 u(a, "host.score"),
-                a["host"].get("previous_alert_score").and_then(Value::as_u64),
+                a["host"]
+                    .get("previous_alert_score")
+                    .and_then(Value::as_u64),
             )
         })
         .collect();
@@ -227,7 +240,9 @@ fn allow_listed_support_host_is_seen_but_does_not_alert() {
 #[test]
 fn without_the_allow_rule_the_support_tool_is_scored() {
     let text = std::fs::read_to_string(capture("demo.toml")).unwrap();
-    let at = text.find("[[correlate.allow]]").expect("allow rule in demo.toml");
+    let at = text
+        .find("[[correlate.allow]]")
+        .expect("allow rule in demo.toml");
     let tmp = tempfile::tempdir().unwrap();
     let cfg = tmp.path().join("no-allow.toml");
     std::fs::write(&cfg, &text[..at]).unwrap();
