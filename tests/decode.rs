@@ -58,6 +58,9 @@ const KNOWN: &[Known] = &[
     // enrichment (tests/enrichment.rs): tls12.pcap's flow replayed to five
     // rewritten server addresses, one second apart
     k("sanctioned.pcap", Pcap, Ethernet, 5, 1_703_606_032_925_092),
+    // the laptop-farm demo (tests/host_view.rs): real recorded sessions,
+    // addresses and times rewritten by make-demo.py
+    k("demo-laptop-farm.pcap", Pcap, Ethernet, 791, 1_795_419_000_000_000),
     // application-layer captures (tests/dissectors.rs)
     k("tls12.pcap", Pcap, Ethernet, 1, 1_703_606_032_925_092),
     k("tls12-port8443.pcap", Pcap, Ethernet, 1, 1_703_606_032_925_092),
