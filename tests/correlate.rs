@@ -88,3 +88,36 @@ fn correlate_refuses_a_missing_file_with_one_line() {
     assert_eq!(run.code, Some(2), "{}", run.stderr);
     assert!(run.stderr.contains("correlate.window_s"), "{}", run.stderr);
 }
+
+#[test]
+fn correlate_on_the_demo_captures_output_gives_its_host_alerts() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let cfg = capture("demo.toml").display().to_string();
+    // The demo configuration names its feed relative to the repository.
+    let root = env!("CARGO_MANIFEST_DIR");
+    let run = {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_gateward"))
+            .current_dir(root)
+            .args(["analyze", "-q", "--all-flows", "-w", "2", "-c", &cfg])
+            .arg(capture("demo-laptop-farm.pcap"))
+            .output()
+            .expect("run analyze");
+        assert!(out.status.success());
+        String::from_utf8(out.stdout).expect("UTF-8")
+    };
+    let want: Vec<String> = sorted(&run)
+        .into_iter()
+        .filter(|l| l.contains("\"host\":{"))
+        .collect();
+    assert!(want.len() >= 3, "the demo raises host alerts: {want:?}");
+    let eve = dir.path().join("eve.json");
+    std::fs::write(&eve, &run).expect("write eve");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_gateward"))
+        .current_dir(root)
+        .args(["correlate", "-q", "-c", &cfg])
+        .arg(&eve)
+        .output()
+        .expect("run correlate");
+    assert!(out.status.success());
+    assert_eq!(sorted(&String::from_utf8(out.stdout).expect("UTF-8")), want);
+}
