@@ -10,6 +10,7 @@
 
 use crate::decode::IpProto;
 pub mod app;
+pub mod dissector;
 pub mod dns;
 pub mod http;
 pub mod quic;
@@ -19,6 +20,7 @@ pub mod tls;
 pub mod verdict;
 
 pub use app::Dissectors;
+pub use dissector::{AppProto, Dissector};
 pub use verdict::{Direction, Verdict};
 
 use crate::capture::Timestamp;
@@ -99,8 +101,8 @@ impl FlowApp {
         }
     }
 
-    /// Application protocol once a dissector has confirmed it (`tls`, `dns`, ...).
-    pub fn app_proto(&self) -> Option<&'static str> {
+    /// Application protocol once a dissector has confirmed it.
+    pub fn app_proto(&self) -> Option<AppProto> {
         self.dissectors.as_ref().and_then(|d| d.app_proto())
     }
 

@@ -18,3 +18,26 @@ pub use event::{Hassh, SshEvent, SshPeer};
 pub use state::{BannerInfo, KexInitInfo, MAX_KEXINIT_PACKET, Negotiated, SshState};
 
 use super::verdict;
+
+use super::dissector::{AppProto, Dissector, FlowStart};
+
+/// SSH on any TCP port, recognised by its banner.
+impl Dissector for SshState {
+    type Event = SshEvent;
+
+    fn candidate(flow: &FlowStart) -> Option<Self> {
+        flow.tcp.then(SshState::new)
+    }
+
+    fn feed(&mut self, dir: verdict::Direction, data: &[u8]) -> verdict::Verdict {
+        SshState::feed(self, dir, data)
+    }
+
+    fn event(&self) -> Option<&SshEvent> {
+        SshState::event(self)
+    }
+
+    fn confirmed(&self) -> Option<AppProto> {
+        self.event().map(|_| AppProto::Ssh)
+    }
+}
