@@ -16,6 +16,8 @@ pub mod http;
 pub mod quic;
 pub mod socks;
 pub mod ssh;
+#[cfg(test)]
+pub(crate) mod testutil;
 pub mod tls;
 pub mod verdict;
 

@@ -738,13 +738,7 @@ pub fn answers_for_cache(msg: &[u8]) -> CacheAnswers<'_> {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-
-    fn unhex(s: &str) -> Vec<u8> {
-        s.as_bytes()
-            .chunks(2)
-            .map(|c| u8::from_str_radix(std::str::from_utf8(c).unwrap(), 16).unwrap())
-            .collect()
-    }
+    use crate::dissect::testutil::unhex;
 
     // Real UDP payloads (udp.payload) from the captures named below.
     // ndpi/pcap/dns.pcap frame 4: query A e7.whatsapp.net.

@@ -359,16 +359,7 @@ impl DnsState {
 mod tests {
     use super::super::parser::tests as p;
     use super::*;
-
-    fn unhex(s: &str) -> Vec<u8> {
-        s.as_bytes()
-            .chunks(2)
-            .map(|c| u8::from_str_radix(std::str::from_utf8(c).unwrap(), 16).unwrap())
-            .collect()
-    }
-
-    const C: Direction = Direction::ToServer;
-    const S: Direction = Direction::ToClient;
+    use crate::dissect::testutil::{C, S, unhex};
 
     #[test]
     fn udp_query_then_response() {

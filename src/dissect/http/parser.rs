@@ -352,13 +352,7 @@ fn push_hex(s: &mut String, b: u8) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn unhex(s: &str) -> Vec<u8> {
-        s.as_bytes()
-            .chunks(2)
-            .map(|c| u8::from_str_radix(std::str::from_utf8(c).unwrap(), 16).unwrap())
-            .collect()
-    }
+    use crate::dissect::testutil::unhex;
 
     // ndpi/pcap/http-proxy.pcapng, frame 4: forward-proxy GET, absolute-form target.
     const PROXY_GET: &str = concat!(

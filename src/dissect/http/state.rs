@@ -287,16 +287,7 @@ fn build_request(head: &[u8], truncated: bool) -> Option<HttpEvent> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn unhex(s: &str) -> Vec<u8> {
-        s.as_bytes()
-            .chunks(2)
-            .map(|c| u8::from_str_radix(std::str::from_utf8(c).unwrap(), 16).unwrap())
-            .collect()
-    }
-
-    const C: Direction = Direction::ToServer;
-    const S: Direction = Direction::ToClient;
+    use crate::dissect::testutil::{C, S, unhex};
 
     // Real bytes from the captures named above each constant (tcp.payload).
     // ndpi/pcap/http-proxy.pcapng, frame 4: forward-proxy GET, absolute-form target.

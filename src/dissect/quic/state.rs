@@ -357,6 +357,7 @@ mod tests {
     use super::super::crypto::seal_initial;
     use super::super::test_vectors::*;
     use super::*;
+    use crate::dissect::testutil::{C, S};
 
     /// Feeds datagrams and returns (verdicts, client bytes, server bytes).
     fn run(st: &mut QuicState, dgs: &[(Direction, &str)]) -> (Vec<Verdict>, Vec<u8>, Vec<u8>) {
@@ -381,9 +382,6 @@ mod tests {
     fn msg_len(b: &[u8]) -> usize {
         4 + ((b[1] as usize) << 16 | (b[2] as usize) << 8 | b[3] as usize)
     }
-
-    const C: Direction = Direction::ToServer;
-    const S: Direction = Direction::ToClient;
 
     #[test]
     fn rfc9001_client_and_server() {

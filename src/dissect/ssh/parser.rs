@@ -301,13 +301,7 @@ pub fn negotiate<'a>(client: NameList<'a>, server: NameList<'_>) -> Option<&'a [
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn unhex(s: &str) -> Vec<u8> {
-        let s: Vec<u8> = s.bytes().filter(|b| b.is_ascii_hexdigit()).collect();
-        s.chunks(2)
-            .map(|c| u8::from_str_radix(std::str::from_utf8(c).unwrap(), 16).unwrap())
-            .collect()
-    }
+    use crate::dissect::testutil::unhex;
 
     // ssh-r.pcap, tcp.stream 1, first client payload (frame with the banner).
     const CLIENT_BANNER_HEX: &str = "5353482d322e302d4f70656e5353485f372e340d0a";

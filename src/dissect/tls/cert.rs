@@ -169,6 +169,7 @@ impl CertInfo {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dissect::testutil::unhex;
 
     #[test]
     fn time_format() {
@@ -209,13 +210,6 @@ mod tests {
         "4502201cbd78392e71c89476066090c199e46c2ad6fb8f5fd4bc859d8bf8ceb6c6dfbf022100fd0a5aaf017324c06e0c",
         "1ec46e9203167d13684b598b573b59ac81c66ee87546",
     );
-
-    fn unhex(s: &str) -> Vec<u8> {
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-            .collect()
-    }
 
     #[test]
     fn subject_alt_names_are_kept() {
