@@ -94,6 +94,9 @@ pub trait Dissector: Sized {
     /// What goes under the protocol's key in the flow's EVE record.
     type Event;
 
+    /// The protocol this dissector confirms.
+    const PROTO: AppProto;
+
     /// What happens to this state when a proxy tunnel opens on the flow.
     const ON_TUNNEL: OnTunnel<Self> = OnTunnel::Drop;
 
@@ -107,8 +110,11 @@ pub trait Dissector: Sized {
     /// The metadata extracted so far, once there is any worth logging.
     fn event(&self) -> Option<&Self::Event>;
 
-    /// The protocol, once the bytes seen prove it.
-    fn confirmed(&self) -> Option<AppProto>;
+    /// The protocol, once the bytes seen prove it: by default, as soon as
+    /// there is an event.
+    fn confirmed(&self) -> Option<AppProto> {
+        self.event().map(|_| Self::PROTO)
+    }
 
     /// True if this state stays when another protocol is confirmed for the
     /// flow (normally every other candidate is dropped then).
@@ -122,3 +128,23 @@ pub trait Dissector: Sized {
         false
     }
 }
+
+/// Implements [`Dissector::feed`] and [`Dissector::event`] by the state's
+/// inherent `feed` and `event`, which callers outside the table (tests, fuzz
+/// targets, detectors) use without importing the trait.
+macro_rules! feed_and_event_are_inherent {
+    () => {
+        fn feed(
+            &mut self,
+            dir: $crate::dissect::Direction,
+            data: &[u8],
+        ) -> $crate::dissect::Verdict {
+            Self::feed(self, dir, data)
+        }
+
+        fn event(&self) -> Option<&Self::Event> {
+            Self::event(self)
+        }
+    };
+}
+pub(crate) use feed_and_event_are_inherent;

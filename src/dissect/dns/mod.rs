@@ -17,7 +17,7 @@ pub use state::{DnsFacts, DnsState, MAX_STORED_RECORDS, RrTypeSet, Transport};
 
 use super::verdict;
 
-use super::dissector::{AppProto, Dissector, FlowStart};
+use super::dissector::{AppProto, Dissector, FlowStart, feed_and_event_are_inherent};
 
 /// Ports where DNS is expected (DNS, mDNS, LLMNR). DNS is the one protocol
 /// chosen by port: its header has too little structure to claim arbitrary
@@ -27,6 +27,7 @@ pub const DNS_PORTS: [u16; 3] = [53, 5353, 5355];
 /// DNS on its well-known ports only, over UDP or TCP.
 impl Dissector for DnsState {
     type Event = DnsEvent;
+    const PROTO: AppProto = AppProto::Dns;
 
     fn candidate(flow: &FlowStart) -> Option<Self> {
         let transport = if flow.tcp {
@@ -38,15 +39,5 @@ impl Dissector for DnsState {
             .then(|| DnsState::with_transport(transport))
     }
 
-    fn feed(&mut self, dir: verdict::Direction, data: &[u8]) -> verdict::Verdict {
-        DnsState::feed(self, dir, data)
-    }
-
-    fn event(&self) -> Option<&DnsEvent> {
-        DnsState::event(self)
-    }
-
-    fn confirmed(&self) -> Option<AppProto> {
-        self.event().map(|_| AppProto::Dns)
-    }
+    feed_and_event_are_inherent!();
 }

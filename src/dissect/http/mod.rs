@@ -18,28 +18,19 @@ pub use state::{HttpState, MAX_HEAD_BYTES, MAX_STRING_BYTES};
 
 use super::verdict;
 
-use super::dissector::{AppProto, Dissector, FlowStart, OnTunnel};
+use super::dissector::{AppProto, Dissector, FlowStart, OnTunnel, feed_and_event_are_inherent};
 
 /// HTTP/1.x on any TCP port; a granted CONNECT opens a tunnel.
 impl Dissector for HttpState {
     type Event = HttpEvent;
+    const PROTO: AppProto = AppProto::Http;
     const ON_TUNNEL: OnTunnel<Self> = OnTunnel::Keep;
 
     fn candidate(flow: &FlowStart) -> Option<Self> {
         flow.tcp.then(HttpState::new)
     }
 
-    fn feed(&mut self, dir: verdict::Direction, data: &[u8]) -> verdict::Verdict {
-        HttpState::feed(self, dir, data)
-    }
-
-    fn event(&self) -> Option<&HttpEvent> {
-        HttpState::event(self)
-    }
-
-    fn confirmed(&self) -> Option<AppProto> {
-        self.event().map(|_| AppProto::Http)
-    }
+    feed_and_event_are_inherent!();
 
     fn tunnel_open(&self) -> bool {
         self.event()

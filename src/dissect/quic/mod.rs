@@ -41,6 +41,7 @@ pub type QuicTls = (QuicState, TlsState);
 /// QUIC on any UDP port, recognised by its long header.
 impl Dissector for QuicTls {
     type Event = QuicEvent;
+    const PROTO: AppProto = AppProto::Quic;
 
     fn candidate(flow: &FlowStart) -> Option<Self> {
         (!flow.tcp).then(|| (QuicState::new(), TlsState::new_quic()))
@@ -55,9 +56,5 @@ impl Dissector for QuicTls {
 
     fn event(&self) -> Option<&QuicEvent> {
         self.0.event()
-    }
-
-    fn confirmed(&self) -> Option<AppProto> {
-        self.0.event().map(|_| AppProto::Quic)
     }
 }

@@ -19,25 +19,16 @@ pub use state::{BannerInfo, KexInitInfo, MAX_KEXINIT_PACKET, Negotiated, SshStat
 
 use super::verdict;
 
-use super::dissector::{AppProto, Dissector, FlowStart};
+use super::dissector::{AppProto, Dissector, FlowStart, feed_and_event_are_inherent};
 
 /// SSH on any TCP port, recognised by its banner.
 impl Dissector for SshState {
     type Event = SshEvent;
+    const PROTO: AppProto = AppProto::Ssh;
 
     fn candidate(flow: &FlowStart) -> Option<Self> {
         flow.tcp.then(SshState::new)
     }
 
-    fn feed(&mut self, dir: verdict::Direction, data: &[u8]) -> verdict::Verdict {
-        SshState::feed(self, dir, data)
-    }
-
-    fn event(&self) -> Option<&SshEvent> {
-        SshState::event(self)
-    }
-
-    fn confirmed(&self) -> Option<AppProto> {
-        self.event().map(|_| AppProto::Ssh)
-    }
+    feed_and_event_are_inherent!();
 }

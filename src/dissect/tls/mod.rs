@@ -26,12 +26,13 @@ pub use event::TlsEvent;
 pub use fingerprint::{Ja3, Ja4, Ja4Original, Transport};
 pub use state::{ClientHelloInfo, ServerHelloInfo, TlsFacts, TlsState};
 
-use super::dissector::{AppProto, Dissector, FlowStart, OnTunnel};
+use super::dissector::{AppProto, Dissector, FlowStart, OnTunnel, feed_and_event_are_inherent};
 
 /// TLS on any TCP port (by content), DTLS on any UDP port; restarted on a
 /// proxy tunnel, whose bytes are usually TLS.
 impl Dissector for TlsState {
     type Event = TlsEvent;
+    const PROTO: AppProto = AppProto::Tls;
     const ON_TUNNEL: OnTunnel<Self> = OnTunnel::Restart(TlsState::new);
 
     fn candidate(flow: &FlowStart) -> Option<Self> {
@@ -42,13 +43,7 @@ impl Dissector for TlsState {
         })
     }
 
-    fn feed(&mut self, dir: super::Direction, data: &[u8]) -> super::Verdict {
-        TlsState::feed(self, dir, data)
-    }
-
-    fn event(&self) -> Option<&TlsEvent> {
-        TlsState::event(self)
-    }
+    feed_and_event_are_inherent!();
 
     fn confirmed(&self) -> Option<AppProto> {
         let dtls = self.event()?.version.starts_with("DTLS");
