@@ -234,6 +234,14 @@ impl<'a> Cursor<'a> {
     fn rest(&self) -> &'a [u8] {
         self.data.get(self.pos..).unwrap_or(&[])
     }
+    /// A connection ID with its length byte, refused beyond `max` bytes.
+    fn cid(&mut self, max: usize) -> Result<&'a [u8], ParseError> {
+        let len = usize::from(self.u8()?);
+        if len > max {
+            return Err(ParseError::CidTooLong);
+        }
+        self.take(len)
+    }
 }
 
 /// Parses the packet at the start of `data` and returns it with the bytes
@@ -247,23 +255,28 @@ pub fn parse_packet(data: &[u8]) -> Result<(Packet<'_>, &[u8]), ParseError> {
     c.pos = 1;
     let v = c.take(4)?;
     let version = Version(u32::from_be_bytes([v[0], v[1], v[2], v[3]]));
-    if version == Version::NEGOTIATION {
-        // RFC 9000 17.2.1: CIDs may be up to 255 bytes here, and the fixed
-        // bit is unspecified.
-        let dlen = c.u8()?;
-        let dcid = c.take(usize::from(dlen))?;
-        let slen = c.u8()?;
-        let scid = c.take(usize::from(slen))?;
+    // Version Negotiation and Retry packets fill the rest of the datagram
+    // and carry no packet number.
+    let whole = |dcid, scid, kind| {
+        let bytes = data;
         let pkt = LongPacket {
             first,
             version,
             dcid,
             scid,
-            kind: LongKind::VersionNegotiation { versions: c.rest() },
-            bytes: data,
+            kind,
+            bytes,
             pn_offset: 0,
         };
-        return Ok((Packet::Long(pkt), &[]));
+        (Packet::Long(pkt), &[][..])
+    };
+    if version == Version::NEGOTIATION {
+        // RFC 9000 17.2.1: CIDs may be up to 255 bytes here, and the fixed
+        // bit is unspecified.
+        let dcid = c.cid(255)?;
+        let scid = c.cid(255)?;
+        let versions = c.rest();
+        return Ok(whole(dcid, scid, LongKind::VersionNegotiation { versions }));
     }
     // The fixed bit is not checked here: RFC 9287 lets peers grease it
     // (the server in ndpi quic_0RTT.pcap frame 2 clears it), so only the
@@ -271,30 +284,11 @@ pub fn parse_packet(data: &[u8]) -> Result<(Packet<'_>, &[u8]), ParseError> {
     let family = version
         .family()
         .ok_or(ParseError::UnknownVersion(version))?;
-    let dlen = usize::from(c.u8()?);
-    if dlen > MAX_CID_LEN {
-        return Err(ParseError::CidTooLong);
-    }
-    let dcid = c.take(dlen)?;
-    let slen = usize::from(c.u8()?);
-    if slen > MAX_CID_LEN {
-        return Err(ParseError::CidTooLong);
-    }
-    let scid = c.take(slen)?;
+    let dcid = c.cid(MAX_CID_LEN)?;
+    let scid = c.cid(MAX_CID_LEN)?;
     let ty = LongType::from_bits(family, (first >> 4) & 0x03);
     let kind = match ty {
-        LongType::Retry => {
-            let pkt = LongPacket {
-                first,
-                version,
-                dcid,
-                scid,
-                kind: LongKind::Retry { body: c.rest() },
-                bytes: data,
-                pn_offset: 0,
-            };
-            return Ok((Packet::Long(pkt), &[]));
-        }
+        LongType::Retry => return Ok(whole(dcid, scid, LongKind::Retry { body: c.rest() })),
         LongType::Initial => {
             let tlen = c.varint()?;
             let tlen = usize::try_from(tlen).map_err(|_| ParseError::Truncated)?;
