@@ -75,19 +75,10 @@ fn colon_hex(b: &[u8], upper: bool) -> String {
 }
 
 /// Formats a Unix timestamp as `YYYY-MM-DDTHH:MM:SS` (UTC), proleptic
-/// Gregorian (Howard Hinnant's days-to-civil algorithm), without a date crate.
+/// Gregorian, with the calendar conversion the EVE timestamps use.
 pub fn format_unix_time(ts: i64) -> String {
-    let days = ts.div_euclid(86_400);
+    let (y, m, d) = crate::output::time::civil_from_days(ts.div_euclid(86_400));
     let secs = ts.rem_euclid(86_400);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
     format!(
         "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}",
         secs / 3600,
