@@ -18,3 +18,19 @@ pub fn unhex(s: &str) -> Vec<u8> {
         .map(|p| u8::from_str_radix(std::str::from_utf8(p).unwrap(), 16).unwrap())
         .collect()
 }
+
+/// One step of the xorshift64 generator the never-panic tests draw their
+/// inputs from: deterministic, so a failure reproduces.
+pub fn xorshift(mut x: u64) -> u64 {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    x
+}
+
+/// `len` bytes spread from one generator state (its rotations).
+pub fn spread(x: u64, len: usize) -> Vec<u8> {
+    (0..len)
+        .map(|j| (x.rotate_left((j % 64) as u32) & 0xff) as u8)
+        .collect()
+}

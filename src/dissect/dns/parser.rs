@@ -738,7 +738,7 @@ pub fn answers_for_cache(msg: &[u8]) -> CacheAnswers<'_> {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::dissect::testutil::unhex;
+    use crate::dissect::testutil::{spread, unhex, xorshift};
 
     // Real UDP payloads (udp.payload) from the captures named below.
     // ndpi/pcap/dns.pcap frame 4: query A e7.whatsapp.net.
@@ -886,12 +886,8 @@ pub(crate) mod tests {
     fn random_input_never_panics() {
         let mut x: u64 = 0x5eed_5eed_1234_abcd;
         for i in 0..30_000u32 {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            let mut buf: Vec<u8> = (0..(x % 160) as usize)
-                .map(|j| (x.rotate_left((j % 64) as u32) & 0xff) as u8)
-                .collect();
+            x = xorshift(x);
+            let mut buf: Vec<u8> = spread(x, (x % 160) as usize);
             // Make a plausible header half of the time so bodies get parsed.
             if i % 2 == 0 && buf.len() >= 12 {
                 buf[2] = 0x81;

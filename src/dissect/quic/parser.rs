@@ -526,6 +526,7 @@ impl<'a> Iterator for Frames<'a> {
 mod tests {
     use super::super::test_vectors::{hex, *};
     use super::*;
+    use crate::dissect::testutil::xorshift;
 
     #[test]
     fn varints_rfc9000_a1() {
@@ -710,9 +711,7 @@ mod tests {
         let mut buf = [0u8; 300];
         for round in 0..20_000 {
             for b in buf.iter_mut() {
-                seed ^= seed << 13;
-                seed ^= seed >> 7;
-                seed ^= seed << 17;
+                seed = xorshift(seed);
                 *b = seed as u8;
             }
             let n = (seed as usize) % buf.len();

@@ -468,7 +468,7 @@ impl SshState {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dissect::testutil::{C, S, unhex};
+    use crate::dissect::testutil::{C, S, spread, unhex, xorshift};
 
     // Real bytes: ssh-r.pcap (FoxIO ja4 corpus), tcp.stream 1, the first five
     // payload segments in capture order (client 192.168.1.197:46394 ->
@@ -689,12 +689,8 @@ mod tests {
         for round in 0..2000 {
             let mut st = SshState::new();
             for step in 0..12 {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                let mut chunk: Vec<u8> = (0..(x % 300) as usize)
-                    .map(|i| (x.rotate_left((i % 64) as u32) & 0xff) as u8)
-                    .collect();
+                x = xorshift(x);
+                let mut chunk: Vec<u8> = spread(x, (x % 300) as usize);
                 if step == 0 && round % 2 == 0 {
                     chunk.splice(0..0, b"SSH-2.0-r\r\n".iter().copied());
                 }
