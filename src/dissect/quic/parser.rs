@@ -257,8 +257,7 @@ pub fn parse_packet(data: &[u8]) -> Result<(Packet<'_>, &[u8]), ParseError> {
     let version = Version(u32::from_be_bytes([v[0], v[1], v[2], v[3]]));
     // Version Negotiation and Retry packets fill the rest of the datagram
     // and carry no packet number.
-    let whole = |dcid, scid, kind| {
-        let bytes = data;
+    let long = |dcid, scid, kind, bytes, pn_offset| {
         let pkt = LongPacket {
             first,
             version,
@@ -266,9 +265,9 @@ pub fn parse_packet(data: &[u8]) -> Result<(Packet<'_>, &[u8]), ParseError> {
             scid,
             kind,
             bytes,
-            pn_offset: 0,
+            pn_offset,
         };
-        (Packet::Long(pkt), &[][..])
+        Packet::Long(pkt)
     };
     if version == Version::NEGOTIATION {
         // RFC 9000 17.2.1: CIDs may be up to 255 bytes here, and the fixed
@@ -276,7 +275,8 @@ pub fn parse_packet(data: &[u8]) -> Result<(Packet<'_>, &[u8]), ParseError> {
         let dcid = c.cid(255)?;
         let scid = c.cid(255)?;
         let versions = c.rest();
-        return Ok(whole(dcid, scid, LongKind::VersionNegotiation { versions }));
+        let kind = LongKind::VersionNegotiation { versions };
+        return Ok((long(dcid, scid, kind, data, 0), &[]));
     }
     // The fixed bit is not checked here: RFC 9287 lets peers grease it
     // (the server in ndpi quic_0RTT.pcap frame 2 clears it), so only the
@@ -288,7 +288,10 @@ pub fn parse_packet(data: &[u8]) -> Result<(Packet<'_>, &[u8]), ParseError> {
     let scid = c.cid(MAX_CID_LEN)?;
     let ty = LongType::from_bits(family, (first >> 4) & 0x03);
     let kind = match ty {
-        LongType::Retry => return Ok(whole(dcid, scid, LongKind::Retry { body: c.rest() })),
+        LongType::Retry => {
+            let kind = LongKind::Retry { body: c.rest() };
+            return Ok((long(dcid, scid, kind, data, 0), &[]));
+        }
         LongType::Initial => {
             let tlen = c.varint()?;
             let tlen = usize::try_from(tlen).map_err(|_| ParseError::Truncated)?;
@@ -305,16 +308,7 @@ pub fn parse_packet(data: &[u8]) -> Result<(Packet<'_>, &[u8]), ParseError> {
     let end = pn_offset.checked_add(len).ok_or(ParseError::Truncated)?;
     let bytes = data.get(..end).ok_or(ParseError::Truncated)?;
     let rest = data.get(end..).unwrap_or(&[]);
-    let pkt = LongPacket {
-        first,
-        version,
-        dcid,
-        scid,
-        kind,
-        bytes,
-        pn_offset,
-    };
-    Ok((Packet::Long(pkt), rest))
+    Ok((long(dcid, scid, kind, bytes, pn_offset), rest))
 }
 
 /// Walks the coalesced packets of one UDP datagram (RFC 9000 section 12.2),

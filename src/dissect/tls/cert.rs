@@ -160,7 +160,7 @@ impl CertInfo {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dissect::testutil::unhex;
+    use crate::dissect::testutil::{spread, unhex, xorshift};
 
     #[test]
     fn time_format() {
@@ -221,17 +221,10 @@ mod tests {
     fn bad_der_is_none() {
         assert!(CertInfo::from_der(&[]).is_none());
         assert!(CertInfo::from_der(&[0x30, 0x82, 0xff, 0xff, 0]).is_none());
-        let mut x = 0x1234_5678u32;
+        let mut x = 0x1234_5678u64;
         for len in 0..200 {
-            let v: Vec<u8> = (0..len)
-                .map(|_| {
-                    x ^= x << 13;
-                    x ^= x >> 17;
-                    x ^= x << 5;
-                    x as u8
-                })
-                .collect();
-            let _ = CertInfo::from_der(&v);
+            x = xorshift(x);
+            let _ = CertInfo::from_der(&spread(x, len));
         }
     }
 }
