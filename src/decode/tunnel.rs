@@ -138,24 +138,26 @@ const TEREDO_PORT: u16 = 3544;
 pub fn inner<'a>(p: &Packet<'a>) -> Result<Option<Inner<'a>>, DecodeError> {
     match p.l4 {
         L4::Other { payload } => match p.proto {
-            IpProto::IPIP => Ok(Some(Inner {
-                kind: if p.src.v6 {
-                    TunnelKind::FourInSix
+            IpProto::IPIP | IpProto::IPV6 => {
+                // (inner IPv6, outer IPv6)
+                let inner_v6 = p.proto == IpProto::IPV6;
+                let kind = match (inner_v6, p.src.v6) {
+                    (false, false) => TunnelKind::IpInIp,
+                    (false, true) => TunnelKind::FourInSix,
+                    (true, false) => TunnelKind::SixInFour,
+                    (true, true) => TunnelKind::SixInSix,
+                };
+                let ethertype = if inner_v6 {
+                    ETHERTYPE_IPV6
                 } else {
-                    TunnelKind::IpInIp
-                },
-                start: InnerStart::Ip(ETHERTYPE_IPV4),
-                data: payload,
-            })),
-            IpProto::IPV6 => Ok(Some(Inner {
-                kind: if p.src.v6 {
-                    TunnelKind::SixInSix
-                } else {
-                    TunnelKind::SixInFour
-                },
-                start: InnerStart::Ip(ETHERTYPE_IPV6),
-                data: payload,
-            })),
+                    ETHERTYPE_IPV4
+                };
+                Ok(Some(Inner {
+                    kind,
+                    start: InnerStart::Ip(ethertype),
+                    data: payload,
+                }))
+            }
             IpProto::GRE => gre(payload),
             _ => Ok(None),
         },

@@ -101,12 +101,22 @@ impl Rcode {
     }
 }
 
+/// Writes a code's mnemonic, or its number when it has none (how dig and
+/// Suricata show unassigned codes).
+fn name_or_number(
+    f: &mut fmt::Formatter<'_>,
+    name: Option<&str>,
+    n: impl fmt::Display,
+) -> fmt::Result {
+    match name {
+        Some(n) => f.write_str(n),
+        None => write!(f, "{n}"),
+    }
+}
+
 impl fmt::Display for Rcode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.name() {
-            Some(n) => f.write_str(n),
-            None => write!(f, "{}", self.0),
-        }
+        name_or_number(f, self.name(), self.0)
     }
 }
 
@@ -204,10 +214,7 @@ impl RrType {
 
 impl fmt::Display for RrType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.name() {
-            Some(n) => f.write_str(n),
-            None => write!(f, "{}", self.0),
-        }
+        name_or_number(f, self.name(), self.0)
     }
 }
 
