@@ -7,6 +7,20 @@
 //! is kept in [`FlowApp::packets`] for behaviour-based detectors. Once every
 //! dissector has decided (or the budget is spent) the flow is no longer
 //! inspected and its buffers are freed.
+//!
+//! Adding a dissector (say `foo`) touches:
+//! 1. `src/dissect/foo/` — its state, parser and event, and
+//!    `impl Dissector for FooState` (`type Event`, `const PROTO`,
+//!    `candidate` for which transports/ports it may claim, `feed`, `event`;
+//!    the hooks `confirmed`, `kept_beside_other`, `tunnel_open` and
+//!    `ON_TUNNEL` have defaults);
+//! 2. `pub mod foo;` here;
+//! 3. one line in the `dissector_table!` of `app.rs` (its position is its
+//!    priority when several protocols confirm);
+//! 4. a variant in [`AppProto`] with its EVE string.
+//!
+//! Callers then read it as `dissectors.event::<FooState>()`; writing it in
+//! the flow record is the event writer's business (`src/event.rs`).
 
 use crate::decode::IpProto;
 pub mod app;
