@@ -56,7 +56,7 @@ pub fn shows_rtt(v: &FlowView<'_>) -> bool {
         .detections
         .iter()
         .any(|d| d.category == crate::detect::Category::RemoteAccess)
-        || v.app.app_proto() == Some("tls")
+        || v.app.app_proto() == Some(crate::dissect::AppProto::Tls)
 }
 
 /// Suricata's name for an IP protocol, or the number.
@@ -464,7 +464,7 @@ impl<'a> FlowEvent<'a> {
             endpoints: Endpoints::new((src, sport), (dst, dport), proto),
             icmp_type: f.icmp.map(|i| i.0),
             icmp_code: f.icmp.map(|i| i.1),
-            app_proto: app.app_proto(),
+            app_proto: app.app_proto().map(crate::dissect::AppProto::as_str),
             community_id,
             network_direction: direction.name(),
             src_geo: infos.and_then(|i| i[0].geo_view()),

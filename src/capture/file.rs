@@ -268,16 +268,7 @@ impl<R: Read> FileSource<R> {
             };
             let block_type = endian.u32(&head[0..4]);
             let len = endian.u32(&head[4..8]) as usize;
-            if len < 12 || len % 4 != 0 || len > MAX_BLOCK {
-                return Err(CaptureError::Corrupt {
-                    offset,
-                    what: "impossible pcapng block length",
-                });
-            }
-            if !self.win.fill(len)? {
-                return Err(CaptureError::Truncated { offset });
-            }
-            self.win.consume(len);
+            self.consume_block(len, 12, offset, "impossible pcapng block length")?;
             let start = self.win.start - len;
             let body = start + 8..start + len - 4;
             match block_type {
@@ -297,6 +288,25 @@ impl<R: Read> FileSource<R> {
         }
     }
 
+    /// Checks a pcapng block's total length (at least `min`, a multiple of
+    /// 4, at most [`MAX_BLOCK`]) and consumes the whole block.
+    fn consume_block(
+        &mut self,
+        len: usize,
+        min: usize,
+        offset: u64,
+        what: &'static str,
+    ) -> Result<(), CaptureError> {
+        if len < min || len % 4 != 0 || len > MAX_BLOCK {
+            return Err(CaptureError::Corrupt { offset, what });
+        }
+        if !self.win.fill(len)? {
+            return Err(CaptureError::Truncated { offset });
+        }
+        self.win.consume(len);
+        Ok(())
+    }
+
     fn section_header(&mut self, offset: u64) -> Result<(), CaptureError> {
         let head = self.win.available();
         let bom = [head[8], head[9], head[10], head[11]];
@@ -311,16 +321,8 @@ impl<R: Read> FileSource<R> {
             }
         };
         let len = endian.u32(&head[4..8]) as usize;
-        if len < 28 || len % 4 != 0 || len > MAX_BLOCK {
-            return Err(CaptureError::Corrupt {
-                offset,
-                what: "impossible pcapng section header length",
-            });
-        }
-        if !self.win.fill(len)? {
-            return Err(CaptureError::Truncated { offset });
-        }
-        self.win.consume(len);
+        let what = "impossible pcapng section header length";
+        self.consume_block(len, 28, offset, what)?;
         self.format = Format::Pcapng {
             endian,
             interfaces: Vec::new(),

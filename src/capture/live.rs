@@ -61,14 +61,13 @@ fn device_error(interface: &str, e: impl std::fmt::Display) -> CaptureError {
 
 /// Checks that a BPF expression compiles (for `validate`, without opening
 /// any interface or needing privileges), against Ethernet framing.
-pub fn check_bpf(expr: &str) -> Result<(), String> {
+pub fn check_bpf(expr: &str) -> Result<(), CaptureError> {
     if expr.trim().is_empty() {
         return Ok(());
     }
-    let dead = pcap::Capture::dead(pcap::Linktype::ETHERNET).map_err(|e| e.to_string())?;
-    dead.compile(expr, true)
-        .map(|_| ())
-        .map_err(|e| e.to_string())
+    let filter_error = |e: pcap::Error| CaptureError::Filter(e.to_string());
+    let dead = pcap::Capture::dead(pcap::Linktype::ETHERNET).map_err(filter_error)?;
+    dead.compile(expr, true).map(|_| ()).map_err(filter_error)
 }
 
 impl LiveSource {
@@ -216,7 +215,7 @@ mod tests {
         assert!(check_bpf("").is_ok());
         assert!(check_bpf("tcp port 443 or udp").is_ok());
         let e = check_bpf("tcp prot 443").unwrap_err();
-        assert!(!e.is_empty());
+        assert!(matches!(&e, CaptureError::Filter(m) if !m.is_empty()));
     }
 
     #[test]

@@ -11,8 +11,6 @@ pub use file::{CaptureFormat, FileSource};
 pub use linktype::LinkType;
 pub use live::{LiveOptions, LiveSource, check_bpf};
 
-use std::fmt;
-
 /// Capture timestamp in microseconds since the Unix epoch. The whole engine
 /// runs on this clock (never wall-clock in offline mode) so results do not
 /// depend on CPU speed.
@@ -62,21 +60,27 @@ pub struct RawPacket<'a> {
     pub data: &'a [u8],
 }
 
-/// Why a source could not go on. Every variant names what a user can check.
-#[derive(Debug)]
+/// Why a source could not go on. Every variant names what a user can check;
+/// callers branch on the variant (a missing interface, a truncated file).
+#[derive(Debug, thiserror::Error)]
 pub enum CaptureError {
     /// The file could not be opened or read.
-    Io(std::io::Error),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
     /// The first bytes are not a pcap or pcapng magic number.
+    #[error("not a pcap or pcapng capture (unknown magic number)")]
     NotACapture,
     /// A link type this sensor does not decode.
+    #[error("unsupported link type {0}")]
     UnsupportedLinkType(u32),
     /// The file ends in the middle of a record or block.
+    #[error("truncated capture: record at byte {offset} is cut short")]
     Truncated {
         /// Byte offset of the record that is cut short.
         offset: u64,
     },
     /// A live interface could not be opened or read (libpcap's message).
+    #[error("interface {interface}: {message}")]
     Device {
         /// The interface.
         interface: String,
@@ -84,41 +88,16 @@ pub enum CaptureError {
         message: String,
     },
     /// A header field is impossible (e.g. a record longer than any snap length).
+    #[error("corrupt capture at byte {offset}: {what}")]
     Corrupt {
         /// Byte offset of the bad record or block.
         offset: u64,
         /// What is wrong with it.
         what: &'static str,
     },
-}
-
-impl fmt::Display for CaptureError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            CaptureError::Io(e) => write!(f, "{e}"),
-            CaptureError::NotACapture => {
-                write!(f, "not a pcap or pcapng capture (unknown magic number)")
-            }
-            CaptureError::UnsupportedLinkType(t) => write!(f, "unsupported link type {t}"),
-            CaptureError::Truncated { offset } => {
-                write!(f, "truncated capture: record at byte {offset} is cut short")
-            }
-            CaptureError::Device { interface, message } => {
-                write!(f, "interface {interface}: {message}")
-            }
-            CaptureError::Corrupt { offset, what } => {
-                write!(f, "corrupt capture at byte {offset}: {what}")
-            }
-        }
-    }
-}
-
-impl std::error::Error for CaptureError {}
-
-impl From<std::io::Error> for CaptureError {
-    fn from(e: std::io::Error) -> Self {
-        CaptureError::Io(e)
-    }
+    /// A BPF filter expression does not compile (libpcap's message).
+    #[error("{0}")]
+    Filter(String),
 }
 
 /// What [`PacketSource::poll_packet`] found.

@@ -138,24 +138,26 @@ const TEREDO_PORT: u16 = 3544;
 pub fn inner<'a>(p: &Packet<'a>) -> Result<Option<Inner<'a>>, DecodeError> {
     match p.l4 {
         L4::Other { payload } => match p.proto {
-            IpProto::IPIP => Ok(Some(Inner {
-                kind: if p.src.v6 {
-                    TunnelKind::FourInSix
+            IpProto::IPIP | IpProto::IPV6 => {
+                // (inner IPv6, outer IPv6)
+                let inner_v6 = p.proto == IpProto::IPV6;
+                let kind = match (inner_v6, p.src.v6) {
+                    (false, false) => TunnelKind::IpInIp,
+                    (false, true) => TunnelKind::FourInSix,
+                    (true, false) => TunnelKind::SixInFour,
+                    (true, true) => TunnelKind::SixInSix,
+                };
+                let ethertype = if inner_v6 {
+                    ETHERTYPE_IPV6
                 } else {
-                    TunnelKind::IpInIp
-                },
-                start: InnerStart::Ip(ETHERTYPE_IPV4),
-                data: payload,
-            })),
-            IpProto::IPV6 => Ok(Some(Inner {
-                kind: if p.src.v6 {
-                    TunnelKind::SixInSix
-                } else {
-                    TunnelKind::SixInFour
-                },
-                start: InnerStart::Ip(ETHERTYPE_IPV6),
-                data: payload,
-            })),
+                    ETHERTYPE_IPV4
+                };
+                Ok(Some(Inner {
+                    kind,
+                    start: InnerStart::Ip(ethertype),
+                    data: payload,
+                }))
+            }
             IpProto::GRE => gre(payload),
             _ => Ok(None),
         },
@@ -452,6 +454,16 @@ mod tests {
         }
     }
 
+    /// An outer UDP datagram between the test addresses.
+    fn udp(src_port: u16, dst_port: u16, payload: &[u8]) -> Packet<'_> {
+        let l4 = L4::Udp {
+            src_port,
+            dst_port,
+            payload,
+        };
+        outer(17, l4)
+    }
+
     #[test]
     fn pptp_gre_reaches_ppp_ipv4() {
         // RFC 2637 4.1 header: flags K+S (0x3001), proto 0x880B, len, call id,
@@ -480,14 +492,7 @@ mod tests {
         // seq(2) npdu(1) next=0x85, ext: len 1, 2 bytes content, next 0.
         let mut b = vec![0x34, 0xff, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0x85, 1, 0, 0, 0];
         b.push(0x45);
-        let p = outer(
-            17,
-            L4::Udp {
-                src_port: 2152,
-                dst_port: 2152,
-                payload: &b,
-            },
-        );
+        let p = udp(2152, 2152, &b);
         let i = inner(&p).unwrap().unwrap();
         assert_eq!(i.kind, TunnelKind::GtpU);
         assert_eq!(i.data, &[0x45]);
@@ -496,14 +501,7 @@ mod tests {
     #[test]
     fn vxlan_carries_ethernet() {
         let b = [0x08, 0, 0, 0, 0, 0, 1, 0, 0xaa];
-        let p = outer(
-            17,
-            L4::Udp {
-                src_port: 50000,
-                dst_port: 4789,
-                payload: &b,
-            },
-        );
+        let p = udp(50000, 4789, &b);
         let i = inner(&p).unwrap().unwrap();
         assert_eq!(i.start, InnerStart::Ethernet);
         assert_eq!(i.data, &[0xaa]);
@@ -514,24 +512,10 @@ mod tests {
         let mut b = vec![0x60, 0, 0, 0, 0, 2, 59, 64];
         b.extend_from_slice(&[0; 32]);
         b.extend_from_slice(&[1, 2]);
-        let p = outer(
-            17,
-            L4::Udp {
-                src_port: 3544,
-                dst_port: 40000,
-                payload: &b,
-            },
-        );
+        let p = udp(3544, 40000, &b);
         assert_eq!(inner(&p).unwrap().unwrap().kind, TunnelKind::Teredo);
         b.push(0);
-        let p = outer(
-            17,
-            L4::Udp {
-                src_port: 3544,
-                dst_port: 40000,
-                payload: &b,
-            },
-        );
+        let p = udp(3544, 40000, &b);
         assert!(inner(&p).unwrap().is_none());
     }
 }

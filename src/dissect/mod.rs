@@ -7,18 +7,36 @@
 //! is kept in [`FlowApp::packets`] for behaviour-based detectors. Once every
 //! dissector has decided (or the budget is spent) the flow is no longer
 //! inspected and its buffers are freed.
+//!
+//! Adding a dissector (say `foo`) touches:
+//! 1. `src/dissect/foo/` — its state, parser and event, and
+//!    `impl Dissector for FooState` (`type Event`, `const PROTO`,
+//!    `candidate` for which transports/ports it may claim, `feed`, `event`;
+//!    the hooks `confirmed`, `kept_beside_other`, `tunnel_open` and
+//!    `ON_TUNNEL` have defaults);
+//! 2. `pub mod foo;` here;
+//! 3. one line in the `dissector_table!` of `app.rs` (its position is its
+//!    priority when several protocols confirm);
+//! 4. a variant in [`AppProto`] with its EVE string.
+//!
+//! Callers then read it as `dissectors.event::<FooState>()`; writing it in
+//! the flow record is the event writer's business (`src/event.rs`).
 
 use crate::decode::IpProto;
 pub mod app;
+pub mod dissector;
 pub mod dns;
 pub mod http;
 pub mod quic;
 pub mod socks;
 pub mod ssh;
+#[cfg(test)]
+pub(crate) mod testutil;
 pub mod tls;
 pub mod verdict;
 
 pub use app::Dissectors;
+pub use dissector::{AppProto, Dissector};
 pub use verdict::{Direction, Verdict};
 
 use crate::capture::Timestamp;
@@ -99,8 +117,8 @@ impl FlowApp {
         }
     }
 
-    /// Application protocol once a dissector has confirmed it (`tls`, `dns`, ...).
-    pub fn app_proto(&self) -> Option<&'static str> {
+    /// Application protocol once a dissector has confirmed it.
+    pub fn app_proto(&self) -> Option<AppProto> {
         self.dissectors.as_ref().and_then(|d| d.app_proto())
     }
 

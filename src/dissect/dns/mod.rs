@@ -16,3 +16,28 @@ pub use parser::{CacheAnswer, CacheAnswers, Message, Name, RrType, answers_for_c
 pub use state::{DnsFacts, DnsState, MAX_STORED_RECORDS, RrTypeSet, Transport};
 
 use super::verdict;
+
+use super::dissector::{AppProto, Dissector, FlowStart, feed_and_event_are_inherent};
+
+/// Ports where DNS is expected (DNS, mDNS, LLMNR). DNS is the one protocol
+/// chosen by port: its header has too little structure to claim arbitrary
+/// traffic by content alone.
+pub const DNS_PORTS: [u16; 3] = [53, 5353, 5355];
+
+/// DNS on its well-known ports only, over UDP or TCP.
+impl Dissector for DnsState {
+    type Event = DnsEvent;
+    const PROTO: AppProto = AppProto::Dns;
+
+    fn candidate(flow: &FlowStart) -> Option<Self> {
+        let transport = if flow.tcp {
+            Transport::Tcp
+        } else {
+            Transport::Udp
+        };
+        flow.on_port(&DNS_PORTS)
+            .then(|| DnsState::with_transport(transport))
+    }
+
+    feed_and_event_are_inherent!();
+}

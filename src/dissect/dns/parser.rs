@@ -101,12 +101,22 @@ impl Rcode {
     }
 }
 
+/// Writes a code's mnemonic, or its number when it has none (how dig and
+/// Suricata show unassigned codes).
+fn name_or_number(
+    f: &mut fmt::Formatter<'_>,
+    name: Option<&str>,
+    n: impl fmt::Display,
+) -> fmt::Result {
+    match name {
+        Some(n) => f.write_str(n),
+        None => write!(f, "{n}"),
+    }
+}
+
 impl fmt::Display for Rcode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.name() {
-            Some(n) => f.write_str(n),
-            None => write!(f, "{}", self.0),
-        }
+        name_or_number(f, self.name(), self.0)
     }
 }
 
@@ -204,10 +214,7 @@ impl RrType {
 
 impl fmt::Display for RrType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.name() {
-            Some(n) => f.write_str(n),
-            None => write!(f, "{}", self.0),
-        }
+        name_or_number(f, self.name(), self.0)
     }
 }
 
@@ -738,13 +745,7 @@ pub fn answers_for_cache(msg: &[u8]) -> CacheAnswers<'_> {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-
-    fn unhex(s: &str) -> Vec<u8> {
-        s.as_bytes()
-            .chunks(2)
-            .map(|c| u8::from_str_radix(std::str::from_utf8(c).unwrap(), 16).unwrap())
-            .collect()
-    }
+    use crate::dissect::testutil::{spread, unhex, xorshift};
 
     // Real UDP payloads (udp.payload) from the captures named below.
     // ndpi/pcap/dns.pcap frame 4: query A e7.whatsapp.net.
@@ -892,12 +893,8 @@ pub(crate) mod tests {
     fn random_input_never_panics() {
         let mut x: u64 = 0x5eed_5eed_1234_abcd;
         for i in 0..30_000u32 {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            let mut buf: Vec<u8> = (0..(x % 160) as usize)
-                .map(|j| (x.rotate_left((j % 64) as u32) & 0xff) as u8)
-                .collect();
+            x = xorshift(x);
+            let mut buf: Vec<u8> = spread(x, (x % 160) as usize);
             // Make a plausible header half of the time so bodies get parsed.
             if i % 2 == 0 && buf.len() >= 12 {
                 buf[2] = 0x81;

@@ -359,16 +359,7 @@ impl DnsState {
 mod tests {
     use super::super::parser::tests as p;
     use super::*;
-
-    fn unhex(s: &str) -> Vec<u8> {
-        s.as_bytes()
-            .chunks(2)
-            .map(|c| u8::from_str_radix(std::str::from_utf8(c).unwrap(), 16).unwrap())
-            .collect()
-    }
-
-    const C: Direction = Direction::ToServer;
-    const S: Direction = Direction::ToClient;
+    use crate::dissect::testutil::{C, S, spread, unhex, xorshift};
 
     #[test]
     fn udp_query_then_response() {
@@ -469,12 +460,8 @@ mod tests {
                 DnsState::new_tcp()
             };
             for _ in 0..8 {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                let mut chunk: Vec<u8> = (0..(x % 200) as usize)
-                    .map(|j| (x.rotate_left((j % 64) as u32) & 0xff) as u8)
-                    .collect();
+                x = xorshift(x);
+                let mut chunk: Vec<u8> = spread(x, (x % 200) as usize);
                 if chunk.len() > 14 && x & 8 == 0 {
                     chunk[0] = 0;
                     chunk[4] = 0;

@@ -17,3 +17,23 @@ pub use parser::TargetForm;
 pub use state::{HttpState, MAX_HEAD_BYTES, MAX_STRING_BYTES};
 
 use super::verdict;
+
+use super::dissector::{AppProto, Dissector, FlowStart, OnTunnel, feed_and_event_are_inherent};
+
+/// HTTP/1.x on any TCP port; a granted CONNECT opens a tunnel.
+impl Dissector for HttpState {
+    type Event = HttpEvent;
+    const PROTO: AppProto = AppProto::Http;
+    const ON_TUNNEL: OnTunnel<Self> = OnTunnel::Keep;
+
+    fn candidate(flow: &FlowStart) -> Option<Self> {
+        flow.tcp.then(HttpState::new)
+    }
+
+    feed_and_event_are_inherent!();
+
+    fn tunnel_open(&self) -> bool {
+        self.event()
+            .is_some_and(|e| e.connect_established == Some(true))
+    }
+}

@@ -350,18 +350,12 @@ fn push_hex(s: &mut String, b: u8) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
-
-    fn unhex(s: &str) -> Vec<u8> {
-        s.as_bytes()
-            .chunks(2)
-            .map(|c| u8::from_str_radix(std::str::from_utf8(c).unwrap(), 16).unwrap())
-            .collect()
-    }
+    use crate::dissect::testutil::{unhex, xorshift};
 
     // ndpi/pcap/http-proxy.pcapng, frame 4: forward-proxy GET, absolute-form target.
-    const PROXY_GET: &str = concat!(
+    pub(crate) const PROXY_GET: &str = concat!(
         "47455420687474703a2f2f687474702e636f6d2f20485454502f312e310d0a486f73743a20687474",
         "702e636f6d0d0a557365722d4167656e743a204d6f7a696c6c612f352e30202857696e646f777320",
         "4e542031302e303b2057696e36343b207836343b2072763a39312e3029204765636b6f2f32303130",
@@ -451,9 +445,7 @@ mod tests {
     fn random_input_never_panics() {
         let mut x: u64 = 0xdead_beef_cafe_f00d;
         for _ in 0..20_000 {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
+            x = xorshift(x);
             let buf: Vec<u8> = (0..(x % 120) as usize)
                 .map(|i| {
                     let r = (x.rotate_left((i % 64) as u32) & 0xff) as u8;

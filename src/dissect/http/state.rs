@@ -286,30 +286,11 @@ fn build_request(head: &[u8], truncated: bool) -> Option<HttpEvent> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::parser::tests::PROXY_GET;
     use super::*;
-
-    fn unhex(s: &str) -> Vec<u8> {
-        s.as_bytes()
-            .chunks(2)
-            .map(|c| u8::from_str_radix(std::str::from_utf8(c).unwrap(), 16).unwrap())
-            .collect()
-    }
-
-    const C: Direction = Direction::ToServer;
-    const S: Direction = Direction::ToClient;
+    use crate::dissect::testutil::{C, S, unhex, xorshift};
 
     // Real bytes from the captures named above each constant (tcp.payload).
-    // ndpi/pcap/http-proxy.pcapng, frame 4: forward-proxy GET, absolute-form target.
-    const PROXY_GET: &str = concat!(
-        "47455420687474703a2f2f687474702e636f6d2f20485454502f312e310d0a486f73743a20687474",
-        "702e636f6d0d0a557365722d4167656e743a204d6f7a696c6c612f352e30202857696e646f777320",
-        "4e542031302e303b2057696e36343b207836343b2072763a39312e3029204765636b6f2f32303130",
-        "303130312046697265666f782f39312e300d0a4163636570743a202a2f2a0d0a4163636570742d4c",
-        "616e67756167653a20656e2d55532c656e3b713d302e350d0a4163636570742d456e636f64696e67",
-        "3a20677a69702c206465666c6174650d0a444e543a20310d0a436f6e6e656374696f6e3a206b6565",
-        "702d616c6976650d0a507261676d613a206e6f2d63616368650d0a43616368652d436f6e74726f6c",
-        "3a206e6f2d63616368650d0a0d0a",
-    );
     // ndpi/pcap/http-proxy.pcapng, frame 6: first 460 bytes of the response (the
     // 448-byte head and the start of the gzip body).
     const PROXY_RESPONSE_HEAD: &str = concat!(
@@ -462,9 +443,7 @@ mod tests {
         for round in 0..2000 {
             let mut st = HttpState::new();
             for step in 0..10 {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
+                x = xorshift(x);
                 let mut chunk: Vec<u8> = (0..(x % 200) as usize)
                     .map(|i| match (x.rotate_left((i % 64) as u32) & 0xff) as u8 {
                         r if r % 7 == 0 => b'\n',

@@ -310,50 +310,64 @@ mod tests {
         }
     }
 
+    /// The Initial secrets and (key, iv, hp) per side for the RFC example
+    /// DCID 8394c8f03e515708, version by version.
     #[test]
-    fn rfc9001_a1_keys() {
-        // RFC 9001 appendix A.1.
+    fn rfc_initial_keys() {
+        type Side<'a> = [&'a str; 3];
+        let cases: [(Version, [&str; 2], [Side; 2]); 2] = [
+            // RFC 9001 appendix A.1.
+            (
+                Version::V1,
+                [
+                    "c00cf151ca5be075ed0ebfb5c80323c42d6b7db67881289af4008f1f6c357aea",
+                    "3c199828fd139efd216c155ad844cc81fb82fa8d7446fa7d78be803acdda951b",
+                ],
+                [
+                    [
+                        "1f369613dd76d5467730efcbe3b1a22d",
+                        "fa044b2f42a3fd3b46fb255c",
+                        "9f50449e04a0e810283a1e9933adedd2",
+                    ],
+                    [
+                        "cf3a5331653c364c88f0f379b6067e37",
+                        "0ac1493ca1905853b0bba03e",
+                        "c206b8d9b9f0f37644430b490eeaa314",
+                    ],
+                ],
+            ),
+            // RFC 9369 appendix A.1.
+            (
+                Version::V2,
+                [
+                    "14ec9d6eb9fd7af83bf5a668bc17a7e283766aade7ecd0891f70f9ff7f4bf47b",
+                    "0263db1782731bf4588e7e4d93b7463907cb8cd8200b5da55a8bd488eafc37c1",
+                ],
+                [
+                    [
+                        "8b1a0bc121284290a29e0971b5cd045d",
+                        "91f73e2351d8fa91660e909f",
+                        "45b95e15235d6f45a6b19cbcb0294ba9",
+                    ],
+                    [
+                        "82db637861d55e1d011f19ea71d5d2a7",
+                        "dd13c276499c0249d3310652",
+                        "edf6d05c83121201b436e16877593c3a",
+                    ],
+                ],
+            ),
+        ];
         let dcid = hex("8394c8f03e515708");
-        let (c, s) = initial_secrets(Version::V1, &dcid).unwrap();
-        assert_eq!(
-            c.to_vec(),
-            hex("c00cf151ca5be075ed0ebfb5c80323c42d6b7db67881289af4008f1f6c357aea")
-        );
-        assert_eq!(
-            s.to_vec(),
-            hex("3c199828fd139efd216c155ad844cc81fb82fa8d7446fa7d78be803acdda951b")
-        );
-        let (k, iv, hp) = key_iv_hp(Family::V1, &c);
-        assert_eq!(k.to_vec(), hex("1f369613dd76d5467730efcbe3b1a22d"));
-        assert_eq!(iv.to_vec(), hex("fa044b2f42a3fd3b46fb255c"));
-        assert_eq!(hp.to_vec(), hex("9f50449e04a0e810283a1e9933adedd2"));
-        let (k, iv, hp) = key_iv_hp(Family::V1, &s);
-        assert_eq!(k.to_vec(), hex("cf3a5331653c364c88f0f379b6067e37"));
-        assert_eq!(iv.to_vec(), hex("0ac1493ca1905853b0bba03e"));
-        assert_eq!(hp.to_vec(), hex("c206b8d9b9f0f37644430b490eeaa314"));
-    }
-
-    #[test]
-    fn rfc9369_a1_keys() {
-        // RFC 9369 appendix A.1.
-        let dcid = hex("8394c8f03e515708");
-        let (c, s) = initial_secrets(Version::V2, &dcid).unwrap();
-        assert_eq!(
-            c.to_vec(),
-            hex("14ec9d6eb9fd7af83bf5a668bc17a7e283766aade7ecd0891f70f9ff7f4bf47b")
-        );
-        assert_eq!(
-            s.to_vec(),
-            hex("0263db1782731bf4588e7e4d93b7463907cb8cd8200b5da55a8bd488eafc37c1")
-        );
-        let (k, iv, hp) = key_iv_hp(Family::V2, &c);
-        assert_eq!(k.to_vec(), hex("8b1a0bc121284290a29e0971b5cd045d"));
-        assert_eq!(iv.to_vec(), hex("91f73e2351d8fa91660e909f"));
-        assert_eq!(hp.to_vec(), hex("45b95e15235d6f45a6b19cbcb0294ba9"));
-        let (k, iv, hp) = key_iv_hp(Family::V2, &s);
-        assert_eq!(k.to_vec(), hex("82db637861d55e1d011f19ea71d5d2a7"));
-        assert_eq!(iv.to_vec(), hex("dd13c276499c0249d3310652"));
-        assert_eq!(hp.to_vec(), hex("edf6d05c83121201b436e16877593c3a"));
+        for (version, secrets, keys) in cases {
+            let (c, s) = initial_secrets(version, &dcid).unwrap();
+            let family = version.family().unwrap();
+            for ((secret, want_secret), want) in [c, s].iter().zip(secrets).zip(keys) {
+                assert_eq!(secret.to_vec(), hex(want_secret), "{version:?}");
+                let (k, iv, hp) = key_iv_hp(family, secret);
+                let got = [k.to_vec(), iv.to_vec(), hp.to_vec()];
+                assert_eq!(got, want.map(hex), "{version:?}");
+            }
+        }
     }
 
     /// The plaintext CRYPTO frame both RFC appendices A.2 carry (a

@@ -30,3 +30,31 @@ pub use event::QuicEvent;
 pub use parser::Version;
 pub use reassembly::MAX_CRYPTO_BYTES;
 pub use state::QuicState;
+
+use super::dissector::{AppProto, Dissector, FlowStart};
+use super::tls::TlsState;
+
+/// QUIC with the TLS handshake its CRYPTO frames carry: the pair is one
+/// dissector, the QUIC state feeding the inner TLS state.
+pub type QuicTls = (QuicState, TlsState);
+
+/// QUIC on any UDP port, recognised by its long header.
+impl Dissector for QuicTls {
+    type Event = QuicEvent;
+    const PROTO: AppProto = AppProto::Quic;
+
+    fn candidate(flow: &FlowStart) -> Option<Self> {
+        (!flow.tcp).then(|| (QuicState::new(), TlsState::new_quic()))
+    }
+
+    fn feed(&mut self, dir: Direction, data: &[u8]) -> Verdict {
+        let (quic, tls) = self;
+        quic.feed_with(dir, data, &mut |d, b| {
+            tls.feed_handshake(d, b);
+        })
+    }
+
+    fn event(&self) -> Option<&QuicEvent> {
+        self.0.event()
+    }
+}

@@ -234,6 +234,14 @@ impl<'a> Cursor<'a> {
     fn rest(&self) -> &'a [u8] {
         self.data.get(self.pos..).unwrap_or(&[])
     }
+    /// A connection ID with its length byte, refused beyond `max` bytes.
+    fn cid(&mut self, max: usize) -> Result<&'a [u8], ParseError> {
+        let len = usize::from(self.u8()?);
+        if len > max {
+            return Err(ParseError::CidTooLong);
+        }
+        self.take(len)
+    }
 }
 
 /// Parses the packet at the start of `data` and returns it with the bytes
@@ -247,23 +255,28 @@ pub fn parse_packet(data: &[u8]) -> Result<(Packet<'_>, &[u8]), ParseError> {
     c.pos = 1;
     let v = c.take(4)?;
     let version = Version(u32::from_be_bytes([v[0], v[1], v[2], v[3]]));
-    if version == Version::NEGOTIATION {
-        // RFC 9000 17.2.1: CIDs may be up to 255 bytes here, and the fixed
-        // bit is unspecified.
-        let dlen = c.u8()?;
-        let dcid = c.take(usize::from(dlen))?;
-        let slen = c.u8()?;
-        let scid = c.take(usize::from(slen))?;
+    // Version Negotiation and Retry packets fill the rest of the datagram
+    // and carry no packet number.
+    let long = |dcid, scid, kind, bytes, pn_offset| {
         let pkt = LongPacket {
             first,
             version,
             dcid,
             scid,
-            kind: LongKind::VersionNegotiation { versions: c.rest() },
-            bytes: data,
-            pn_offset: 0,
+            kind,
+            bytes,
+            pn_offset,
         };
-        return Ok((Packet::Long(pkt), &[]));
+        Packet::Long(pkt)
+    };
+    if version == Version::NEGOTIATION {
+        // RFC 9000 17.2.1: CIDs may be up to 255 bytes here, and the fixed
+        // bit is unspecified.
+        let dcid = c.cid(255)?;
+        let scid = c.cid(255)?;
+        let versions = c.rest();
+        let kind = LongKind::VersionNegotiation { versions };
+        return Ok((long(dcid, scid, kind, data, 0), &[]));
     }
     // The fixed bit is not checked here: RFC 9287 lets peers grease it
     // (the server in ndpi quic_0RTT.pcap frame 2 clears it), so only the
@@ -271,29 +284,13 @@ pub fn parse_packet(data: &[u8]) -> Result<(Packet<'_>, &[u8]), ParseError> {
     let family = version
         .family()
         .ok_or(ParseError::UnknownVersion(version))?;
-    let dlen = usize::from(c.u8()?);
-    if dlen > MAX_CID_LEN {
-        return Err(ParseError::CidTooLong);
-    }
-    let dcid = c.take(dlen)?;
-    let slen = usize::from(c.u8()?);
-    if slen > MAX_CID_LEN {
-        return Err(ParseError::CidTooLong);
-    }
-    let scid = c.take(slen)?;
+    let dcid = c.cid(MAX_CID_LEN)?;
+    let scid = c.cid(MAX_CID_LEN)?;
     let ty = LongType::from_bits(family, (first >> 4) & 0x03);
     let kind = match ty {
         LongType::Retry => {
-            let pkt = LongPacket {
-                first,
-                version,
-                dcid,
-                scid,
-                kind: LongKind::Retry { body: c.rest() },
-                bytes: data,
-                pn_offset: 0,
-            };
-            return Ok((Packet::Long(pkt), &[]));
+            let kind = LongKind::Retry { body: c.rest() };
+            return Ok((long(dcid, scid, kind, data, 0), &[]));
         }
         LongType::Initial => {
             let tlen = c.varint()?;
@@ -311,16 +308,7 @@ pub fn parse_packet(data: &[u8]) -> Result<(Packet<'_>, &[u8]), ParseError> {
     let end = pn_offset.checked_add(len).ok_or(ParseError::Truncated)?;
     let bytes = data.get(..end).ok_or(ParseError::Truncated)?;
     let rest = data.get(end..).unwrap_or(&[]);
-    let pkt = LongPacket {
-        first,
-        version,
-        dcid,
-        scid,
-        kind,
-        bytes,
-        pn_offset,
-    };
-    Ok((Packet::Long(pkt), rest))
+    Ok((long(dcid, scid, kind, bytes, pn_offset), rest))
 }
 
 /// Walks the coalesced packets of one UDP datagram (RFC 9000 section 12.2),
@@ -532,6 +520,7 @@ impl<'a> Iterator for Frames<'a> {
 mod tests {
     use super::super::test_vectors::{hex, *};
     use super::*;
+    use crate::dissect::testutil::xorshift;
 
     #[test]
     fn varints_rfc9000_a1() {
@@ -716,9 +705,7 @@ mod tests {
         let mut buf = [0u8; 300];
         for round in 0..20_000 {
             for b in buf.iter_mut() {
-                seed ^= seed << 13;
-                seed ^= seed >> 7;
-                seed ^= seed << 17;
+                seed = xorshift(seed);
                 *b = seed as u8;
             }
             let n = (seed as usize) % buf.len();

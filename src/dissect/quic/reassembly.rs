@@ -145,6 +145,7 @@ impl CryptoStream {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dissect::testutil::xorshift;
 
     #[test]
     fn out_of_order_and_overlap() {
@@ -199,9 +200,7 @@ mod tests {
         for _ in 0..200 {
             let mut s = CryptoStream::default();
             for _ in 0..200 {
-                seed ^= seed << 13;
-                seed ^= seed >> 7;
-                seed ^= seed << 17;
+                seed = xorshift(seed);
                 let off = seed % (MAX_CRYPTO_BYTES as u64 + 4000);
                 let len = (seed >> 32) as usize % data.len();
                 let _ = s.insert(off, &data[..len]);

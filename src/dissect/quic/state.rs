@@ -357,6 +357,7 @@ mod tests {
     use super::super::crypto::seal_initial;
     use super::super::test_vectors::*;
     use super::*;
+    use crate::dissect::testutil::{C, S, xorshift};
 
     /// Feeds datagrams and returns (verdicts, client bytes, server bytes).
     fn run(st: &mut QuicState, dgs: &[(Direction, &str)]) -> (Vec<Verdict>, Vec<u8>, Vec<u8>) {
@@ -381,9 +382,6 @@ mod tests {
     fn msg_len(b: &[u8]) -> usize {
         4 + ((b[1] as usize) << 16 | (b[2] as usize) << 8 | b[3] as usize)
     }
-
-    const C: Direction = Direction::ToServer;
-    const S: Direction = Direction::ToClient;
 
     #[test]
     fn rfc9001_client_and_server() {
@@ -634,9 +632,7 @@ mod tests {
             let mut st = QuicState::new();
             for k in 0..6 {
                 for b in buf.iter_mut() {
-                    seed ^= seed << 13;
-                    seed ^= seed >> 7;
-                    seed ^= seed << 17;
+                    seed = xorshift(seed);
                     *b = seed as u8;
                 }
                 let n = (seed as usize) % buf.len();
@@ -652,9 +648,7 @@ mod tests {
             if round % 10 == 0 {
                 let mut m = real.clone();
                 for _ in 0..3 {
-                    seed ^= seed << 13;
-                    seed ^= seed >> 7;
-                    seed ^= seed << 17;
+                    seed = xorshift(seed);
                     let i = (seed as usize) % m.len();
                     m[i] = (seed >> 40) as u8;
                 }

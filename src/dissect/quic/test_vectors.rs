@@ -2,21 +2,8 @@
 //! shared captures with `tshark -T fields -e udp.payload` (file and frame
 //! named on each constant).
 
-/// Decodes a hex string (whitespace ignored); test helper only.
-pub fn hex(s: &str) -> Vec<u8> {
-    let digits: Vec<u8> = s
-        .bytes()
-        .filter(|b| !b.is_ascii_whitespace())
-        .map(|b| match b {
-            b'0'..=b'9' => b - b'0',
-            b'a'..=b'f' => b - b'a' + 10,
-            b'A'..=b'F' => b - b'A' + 10,
-            _ => panic!("bad hex digit"),
-        })
-        .collect();
-    assert!(digits.len() % 2 == 0, "odd hex length");
-    digits.chunks(2).map(|p| (p[0] << 4) | p[1]).collect()
-}
+/// Decodes the hex constants (the shared test helper).
+pub use crate::dissect::testutil::unhex as hex;
 
 /// RFC 9001 appendix A.2: the protected client Initial (1200 bytes), DCID 8394c8f03e515708.
 pub const RFC9001_A2_CLIENT: &str = "\

@@ -8,3 +8,22 @@ pub mod state;
 
 pub(crate) use super::verdict::{Direction, Verdict};
 pub use state::{SocksEvent, SocksState};
+
+use super::dissector::{AppProto, Dissector, FlowStart, OnTunnel, feed_and_event_are_inherent};
+
+/// SOCKS4/5 on any TCP port; a granted CONNECT opens a tunnel.
+impl Dissector for SocksState {
+    type Event = SocksEvent;
+    const PROTO: AppProto = AppProto::Socks;
+    const ON_TUNNEL: OnTunnel<Self> = OnTunnel::Keep;
+
+    fn candidate(flow: &FlowStart) -> Option<Self> {
+        flow.tcp.then(SocksState::new)
+    }
+
+    feed_and_event_are_inherent!();
+
+    fn tunnel_open(&self) -> bool {
+        SocksState::tunnel_open(self)
+    }
+}

@@ -41,11 +41,7 @@ pub fn v5_greeting(b: &[u8]) -> Parsed<usize> {
         return Err(NotSocks);
     }
     let len = 2 + n as usize;
-    if b.len() < len {
-        Ok(None)
-    } else {
-        Ok(Some(len))
-    }
+    complete(b, len)
 }
 
 /// SOCKS5 method selection reply: VER=5, METHOD (0 none, 2 user/pass, 0xff refused).
@@ -69,11 +65,7 @@ pub fn v5_auth(b: &[u8]) -> Parsed<usize> {
         return Ok(None);
     };
     let len = 3 + ulen as usize + plen as usize;
-    if b.len() < len {
-        Ok(None)
-    } else {
-        Ok(Some(len))
-    }
+    complete(b, len)
 }
 
 /// RFC 1929 reply: VER=1, STATUS (0 = success).
@@ -232,6 +224,12 @@ pub fn v4_reply(b: &[u8]) -> Parsed<u8> {
         _ if b[0] == 0 && (0x5a..=0x5d).contains(&b[1]) => Ok(Some(b[1])),
         _ => Err(NotSocks),
     }
+}
+
+/// `Some(len)` once `b` holds a whole `len`-byte message, else `None`
+/// (wait for more bytes).
+fn complete(b: &[u8], len: usize) -> Parsed<usize> {
+    Ok((b.len() >= len).then_some(len))
 }
 
 #[cfg(test)]

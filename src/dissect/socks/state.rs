@@ -253,20 +253,14 @@ mod tests {
     }
 
     #[test]
-    fn server_first_is_not_socks() {
-        let mut s = SocksState::new();
-        assert_eq!(
-            s.feed(Direction::ToClient, b"SSH-2.0-OpenSSH\r\n"),
-            Verdict::NotMine
-        );
-    }
-
-    #[test]
-    fn http_is_not_socks() {
-        let mut s = SocksState::new();
-        assert_eq!(
-            s.feed(Direction::ToServer, b"GET / HTTP/1.1\r\n"),
-            Verdict::NotMine
-        );
+    fn server_first_or_http_is_not_socks() {
+        let cases: [(Direction, &[u8]); 2] = [
+            (Direction::ToClient, b"SSH-2.0-OpenSSH\r\n"),
+            (Direction::ToServer, b"GET / HTTP/1.1\r\n"),
+        ];
+        for (dir, first) in cases {
+            let mut s = SocksState::new();
+            assert_eq!(s.feed(dir, first), Verdict::NotMine, "{first:?}");
+        }
     }
 }

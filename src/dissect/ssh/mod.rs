@@ -18,3 +18,17 @@ pub use event::{Hassh, SshEvent, SshPeer};
 pub use state::{BannerInfo, KexInitInfo, MAX_KEXINIT_PACKET, Negotiated, SshState};
 
 use super::verdict;
+
+use super::dissector::{AppProto, Dissector, FlowStart, feed_and_event_are_inherent};
+
+/// SSH on any TCP port, recognised by its banner.
+impl Dissector for SshState {
+    type Event = SshEvent;
+    const PROTO: AppProto = AppProto::Ssh;
+
+    fn candidate(flow: &FlowStart) -> Option<Self> {
+        flow.tcp.then(SshState::new)
+    }
+
+    feed_and_event_are_inherent!();
+}

@@ -301,13 +301,7 @@ pub fn negotiate<'a>(client: NameList<'a>, server: NameList<'_>) -> Option<&'a [
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn unhex(s: &str) -> Vec<u8> {
-        let s: Vec<u8> = s.bytes().filter(|b| b.is_ascii_hexdigit()).collect();
-        s.chunks(2)
-            .map(|c| u8::from_str_radix(std::str::from_utf8(c).unwrap(), 16).unwrap())
-            .collect()
-    }
+    use crate::dissect::testutil::{unhex, xorshift};
 
     // ssh-r.pcap, tcp.stream 1, first client payload (frame with the banner).
     const CLIENT_BANNER_HEX: &str = "5353482d322e302d4f70656e5353485f372e340d0a";
@@ -367,9 +361,7 @@ mod tests {
         let mut buf = Vec::new();
         for _ in 0..20_000 {
             buf.clear();
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
+            x = xorshift(x);
             let len = (x % 200) as usize;
             for i in 0..len {
                 buf.push((x.rotate_left(i as u32 % 64) & 0xff) as u8);

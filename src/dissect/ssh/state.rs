@@ -468,6 +468,7 @@ impl SshState {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dissect::testutil::{C, S, spread, unhex, xorshift};
 
     // Real bytes: ssh-r.pcap (FoxIO ja4 corpus), tcp.stream 1, the first five
     // payload segments in capture order (client 192.168.1.197:46394 ->
@@ -542,16 +543,6 @@ mod tests {
         "0000156e6f6e652c7a6c6962406f70656e7373682e636f6d000000156e6f6e652c7a6c6962406f70",
         "656e7373682e636f6d0000000000000000000000000000000000000000000000",
     );
-
-    fn unhex(s: &str) -> Vec<u8> {
-        s.as_bytes()
-            .chunks(2)
-            .map(|c| u8::from_str_radix(std::str::from_utf8(c).unwrap(), 16).unwrap())
-            .collect()
-    }
-
-    const C: Direction = Direction::ToServer;
-    const S: Direction = Direction::ToClient;
 
     #[test]
     fn real_flow_split_kexinit() {
@@ -698,12 +689,8 @@ mod tests {
         for round in 0..2000 {
             let mut st = SshState::new();
             for step in 0..12 {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                let mut chunk: Vec<u8> = (0..(x % 300) as usize)
-                    .map(|i| (x.rotate_left((i % 64) as u32) & 0xff) as u8)
-                    .collect();
+                x = xorshift(x);
+                let mut chunk: Vec<u8> = spread(x, (x % 300) as usize);
                 if step == 0 && round % 2 == 0 {
                     chunk.splice(0..0, b"SSH-2.0-r\r\n".iter().copied());
                 }

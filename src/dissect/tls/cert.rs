@@ -75,19 +75,10 @@ fn colon_hex(b: &[u8], upper: bool) -> String {
 }
 
 /// Formats a Unix timestamp as `YYYY-MM-DDTHH:MM:SS` (UTC), proleptic
-/// Gregorian (Howard Hinnant's days-to-civil algorithm), without a date crate.
+/// Gregorian, with the calendar conversion the EVE timestamps use.
 pub fn format_unix_time(ts: i64) -> String {
-    let days = ts.div_euclid(86_400);
+    let (y, m, d) = crate::output::time::civil_from_days(ts.div_euclid(86_400));
     let secs = ts.rem_euclid(86_400);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
     format!(
         "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}",
         secs / 3600,
@@ -169,6 +160,7 @@ impl CertInfo {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dissect::testutil::{spread, unhex, xorshift};
 
     #[test]
     fn time_format() {
@@ -210,13 +202,6 @@ mod tests {
         "1ec46e9203167d13684b598b573b59ac81c66ee87546",
     );
 
-    fn unhex(s: &str) -> Vec<u8> {
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-            .collect()
-    }
-
     #[test]
     fn subject_alt_names_are_kept() {
         let c = CertInfo::from_der(&unhex(PSIPHON_LEAF_HEX)).expect("real certificate parses");
@@ -236,17 +221,10 @@ mod tests {
     fn bad_der_is_none() {
         assert!(CertInfo::from_der(&[]).is_none());
         assert!(CertInfo::from_der(&[0x30, 0x82, 0xff, 0xff, 0]).is_none());
-        let mut x = 0x1234_5678u32;
+        let mut x = 0x1234_5678u64;
         for len in 0..200 {
-            let v: Vec<u8> = (0..len)
-                .map(|_| {
-                    x ^= x << 13;
-                    x ^= x >> 17;
-                    x ^= x << 5;
-                    x as u8
-                })
-                .collect();
-            let _ = CertInfo::from_der(&v);
+            x = xorshift(x);
+            let _ = CertInfo::from_der(&spread(x, len));
         }
     }
 }

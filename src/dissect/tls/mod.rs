@@ -25,3 +25,33 @@ pub use cert::CertInfo;
 pub use event::TlsEvent;
 pub use fingerprint::{Ja3, Ja4, Ja4Original, Transport};
 pub use state::{ClientHelloInfo, ServerHelloInfo, TlsFacts, TlsState};
+
+use super::dissector::{AppProto, Dissector, FlowStart, OnTunnel, feed_and_event_are_inherent};
+
+/// TLS on any TCP port (by content), DTLS on any UDP port; restarted on a
+/// proxy tunnel, whose bytes are usually TLS.
+impl Dissector for TlsState {
+    type Event = TlsEvent;
+    const PROTO: AppProto = AppProto::Tls;
+    const ON_TUNNEL: OnTunnel<Self> = OnTunnel::Restart(TlsState::new);
+
+    fn candidate(flow: &FlowStart) -> Option<Self> {
+        Some(if flow.tcp {
+            TlsState::new()
+        } else {
+            TlsState::new_dtls()
+        })
+    }
+
+    feed_and_event_are_inherent!();
+
+    fn confirmed(&self) -> Option<AppProto> {
+        let dtls = self.event()?.version.starts_with("DTLS");
+        Some(if dtls { AppProto::Dtls } else { AppProto::Tls })
+    }
+
+    /// A handshake already read stays (TLS inside a confirmed protocol).
+    fn kept_beside_other(&self) -> bool {
+        self.event().is_some()
+    }
+}

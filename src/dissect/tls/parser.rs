@@ -120,6 +120,26 @@ impl<'a> Reader<'a> {
         let b = self.take(3)?;
         Ok(u32::from_be_bytes([0, b[0], b[1], b[2]]))
     }
+    /// A hello's legacy session id: at most 32 bytes (RFC 8446 4.1.2).
+    fn session_id(&mut self) -> Result<&'a [u8], ParseError> {
+        let id = self.vec8()?;
+        if id.len() > 32 {
+            return Err(ParseError::Invalid);
+        }
+        Ok(id)
+    }
+
+    /// A hello's optional extensions block (absent when the body ends):
+    /// a truncated block is reported up to what is there.
+    fn extensions_block(&mut self) -> Result<Option<&'a [u8]>, ParseError> {
+        if self.is_empty() {
+            return Ok(None);
+        }
+        let n = self.u16()? as usize;
+        let rest = self.rest();
+        Ok(Some(rest.get(..n).unwrap_or(rest)))
+    }
+
     fn vec8(&mut self) -> Result<&'a [u8], ParseError> {
         let n = self.u8()? as usize;
         self.take(n)
@@ -395,21 +415,11 @@ impl<'a> ClientHello<'a> {
         let mut r = Reader::new(body);
         let legacy_version = r.u16()?;
         let random = r.take(32)?;
-        let session_id = r.vec8()?;
-        if session_id.len() > 32 {
-            return Err(ParseError::Invalid);
-        }
+        let session_id = r.session_id()?;
         let cookie = if dtls { Some(r.vec8()?) } else { None };
         let cipher_suites_raw = r.vec16()?;
         let compression_methods = r.vec8()?;
-        let extensions_raw = if r.is_empty() {
-            None
-        } else {
-            // A truncated block is reported up to what is there.
-            let n = r.u16()? as usize;
-            let rest = r.rest();
-            Some(rest.get(..n).unwrap_or(rest))
-        };
+        let extensions_raw = r.extensions_block()?;
         Ok(ClientHello {
             legacy_version,
             random,
@@ -538,19 +548,10 @@ impl<'a> ServerHello<'a> {
         let mut r = Reader::new(body);
         let version = r.u16()?;
         let random = r.take(32)?;
-        let session_id = r.vec8()?;
-        if session_id.len() > 32 {
-            return Err(ParseError::Invalid);
-        }
+        let session_id = r.session_id()?;
         let cipher_suite = r.u16()?;
         let compression_method = r.u8()?;
-        let extensions_raw = if r.is_empty() {
-            None
-        } else {
-            let n = r.u16()? as usize;
-            let rest = r.rest();
-            Some(rest.get(..n).unwrap_or(rest))
-        };
+        let extensions_raw = r.extensions_block()?;
         Ok(ServerHello {
             version,
             random,

@@ -935,9 +935,7 @@ fn dtls_fragment(
 mod tests {
     use super::super::testdata::*;
     use super::*;
-
-    const C: Direction = Direction::ToServer;
-    const S: Direction = Direction::ToClient;
+    use crate::dissect::testutil::{C, S};
 
     #[test]
     fn hello_retry_flow_keeps_both_hellos() {

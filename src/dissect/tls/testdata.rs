@@ -130,13 +130,5 @@ pub const HRR_SH: &str = concat!(
     "8c45990f8c08132e07045997e4ec9022",
 );
 
-/// Decodes the hex constants above.
-pub fn hex(s: &str) -> Vec<u8> {
-    let s: Vec<u8> = s.bytes().filter(u8::is_ascii_hexdigit).collect();
-    s.chunks_exact(2)
-        .map(|p| {
-            let d = |c: u8| (c as char).to_digit(16).unwrap_or(0) as u8;
-            (d(p[0]) << 4) | d(p[1])
-        })
-        .collect()
-}
+/// Decodes the hex constants (the shared test helper).
+pub use crate::dissect::testutil::unhex as hex;
