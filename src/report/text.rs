@@ -20,8 +20,14 @@ struct Out<'a> {
 }
 
 impl Out<'_> {
+    /// `text` after `first`, kept as it is (alignment included) when it
+    /// fits, else wrapped with `rest` as the hanging indent.
     fn para(&mut self, first: &str, rest: &str, text: &str) -> io::Result<()> {
-        for l in wrap(&clean(text), WIDTH, first, rest) {
+        let text = clean(text);
+        if !text.contains('\n') && first.chars().count() + text.chars().count() <= WIDTH {
+            return writeln!(self.w, "{}", format!("{first}{text}").trim_end());
+        }
+        for l in wrap(&text, WIDTH, first, rest) {
             writeln!(self.w, "{l}")?;
         }
         Ok(())
