@@ -81,7 +81,10 @@ fn golden_report() -> Report {
     let run = RunSummary {
         inputs: GOLDEN.iter().map(|s| s.to_string()).collect(),
         packets: obs.iter().map(|o| o.pkts_toserver + o.pkts_toclient).sum(),
-        bytes: obs.iter().map(|o| o.bytes_toserver + o.bytes_toclient).sum(),
+        bytes: obs
+            .iter()
+            .map(|o| o.bytes_toserver + o.bytes_toclient)
+            .sum(),
         flows: obs.len() as u64,
         alerts: 0,
         host_alerts: alerts.len() as u64,
@@ -112,7 +115,8 @@ fn sanctioned_hosts() -> Vec<HostSummary> {
     c.hosts_ranked()
 }
 
-const HOSTILE: &str = "<script>alert(\"x\")</script>' onmouseover='x' \u{1b}[31m\u{7}\u{0}\r\n\u{202e}evil";
+const HOSTILE: &str =
+    "<script>alert(\"x\")</script>' onmouseover='x' \u{1b}[31m\u{7}\u{0}\r\n\u{202e}evil";
 
 /// A report whose every string field that traffic can fill is hostile.
 fn hostile_report() -> Report {
@@ -173,10 +177,19 @@ fn golden_flows_rank_hosts_with_reasons_timelines_and_counts() {
         .iter()
         .find(|h| h.ip.to_string() == "192.168.133.129")
         .expect("the sanctioned.pcap host scores");
-    assert!(sanctioned.rules.iter().any(|h| h.name.name() == "sanctioned_contact"));
+    assert!(
+        sanctioned
+            .rules
+            .iter()
+            .any(|h| h.name.name() == "sanctioned_contact")
+    );
     assert!(r.hosts.iter().any(|h| !h.timeline.is_empty()));
     assert!(!r.top_flows.is_empty());
-    assert!(r.detection_kinds.iter().any(|k| k.kind == "remote_access/rdp"));
+    assert!(
+        r.detection_kinds
+            .iter()
+            .any(|k| k.kind == "remote_access/rdp")
+    );
     assert!(r.detection_kinds.iter().any(|k| k.kind == "vpn/wireguard"));
     assert_eq!(r.correlation.observations, r.totals.observations);
     let text = render(&r, ReportFormat::Text);
@@ -194,8 +207,21 @@ mod schema {
     use serde_json::Value;
 
     const KNOWN: &[&str] = &[
-        "$schema", "$id", "$defs", "title", "description", "type", "properties", "required",
-        "additionalProperties", "items", "enum", "const", "minimum", "maximum", "$ref",
+        "$schema",
+        "$id",
+        "$defs",
+        "title",
+        "description",
+        "type",
+        "properties",
+        "required",
+        "additionalProperties",
+        "items",
+        "enum",
+        "const",
+        "minimum",
+        "maximum",
+        "$ref",
     ];
 
     fn type_ok(t: &str, v: &Value) -> bool {
@@ -261,7 +287,12 @@ mod schema {
         }
         if let Some(o) = v.as_object() {
             let props = s.get("properties").and_then(Value::as_object);
-            for r in s.get("required").and_then(Value::as_array).into_iter().flatten() {
+            for r in s
+                .get("required")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
                 if let Some(r) = r.as_str()
                     && !o.contains_key(r)
                 {
@@ -272,7 +303,9 @@ mod schema {
                 let p = format!("{path}.{k}");
                 match (props.and_then(|p| p.get(k)), s.get("additionalProperties")) {
                     (Some(ps), _) => validate(root, ps, x, &p, errs),
-                    (None, Some(Value::Bool(false))) => errs.push(format!("{p}: not in the schema")),
+                    (None, Some(Value::Bool(false))) => {
+                        errs.push(format!("{p}: not in the schema"))
+                    }
                     (None, Some(a @ Value::Object(_))) => validate(root, a, x, &p, errs),
                     (None, _) => {}
                 }
@@ -351,7 +384,10 @@ fn every_schema_field_is_documented() {
         .iter()
         .filter(|n| !doc.contains(&format!("`{n}`")))
         .collect();
-    assert!(missing.is_empty(), "fields not in docs/report.md: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "fields not in docs/report.md: {missing:?}"
+    );
 }
 
 #[test]
@@ -366,7 +402,9 @@ fn text_form_fits_80_columns_and_has_no_control_characters() {
                 line.chars().count()
             );
             assert!(
-                !line.chars().any(|c| c.is_control() || ('\u{202a}'..='\u{202e}').contains(&c)),
+                !line
+                    .chars()
+                    .any(|c| c.is_control() || ('\u{202a}'..='\u{202e}').contains(&c)),
                 "{name} line {}: control character: {line:?}",
                 i + 1
             );
@@ -388,9 +426,14 @@ const TAGS: &[&str] = &[
 #[test]
 fn html_form_escapes_hostile_strings_and_is_self_contained() {
     let html = render(&hostile_report(), ReportFormat::Html);
-    assert!(html.contains("&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&#39; onmouseover=&#39;x&#39;"));
+    assert!(html.contains(
+        "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&#39; onmouseover=&#39;x&#39;"
+    ));
     assert!(html.contains("\\u{1b}[31m\\u{7}\\u{0}\\u{d}\\u{a}\\u{202e}evil"));
-    assert!(!html.chars().any(|c| c.is_control() && c != '\n'), "raw control character");
+    assert!(
+        !html.chars().any(|c| c.is_control() && c != '\n'),
+        "raw control character"
+    );
     assert!(!html.contains('\u{202e}'));
     let mut rest = html.as_str();
     while let Some(at) = rest.find('<') {
@@ -401,17 +444,29 @@ fn html_form_escapes_hostile_strings_and_is_self_contained() {
             .chars()
             .take_while(|c| c.is_ascii_alphanumeric() || *c == '!')
             .collect();
-        let name = if name.eq_ignore_ascii_case("!doctype") { "!DOCTYPE".into() } else { name };
+        let name = if name.eq_ignore_ascii_case("!doctype") {
+            "!DOCTYPE".into()
+        } else {
+            name
+        };
         assert!(TAGS.contains(&name.as_str()), "unexpected tag <{tag}>");
         assert!(!tag.contains(" on"), "event handler in <{tag}>");
-        assert!(!tag.contains('\''.to_string().as_str()) || name == "meta", "quote in <{tag}>");
+        assert!(
+            !tag.contains('\''.to_string().as_str()) || name == "meta",
+            "quote in <{tag}>"
+        );
         rest = &rest[tag_end + 1..];
     }
-    for bad in ["<script", "<img", "<link", "@import", "src=", "href=", "https://", "url(h"] {
+    for bad in [
+        "<script", "<img", "<link", "@import", "src=", "href=", "https://", "url(h",
+    ] {
         assert!(!html.contains(bad), "HTML contains {bad}");
     }
     let external = html.matches("http://").count();
-    assert_eq!(external, html.matches("xmlns=\"http://www.w3.org/2000/svg\"").count());
+    assert_eq!(
+        external,
+        html.matches("xmlns=\"http://www.w3.org/2000/svg\"").count()
+    );
 }
 
 #[test]
@@ -424,7 +479,10 @@ fn every_form_writes_an_empty_report() {
     for f in [ReportFormat::Text, ReportFormat::Json, ReportFormat::Html] {
         assert!(!render(&r, f).is_empty());
     }
-    assert_eq!(ReportFormat::from_path(Path::new("out/r.htm")), Some(ReportFormat::Html));
+    assert_eq!(
+        ReportFormat::from_path(Path::new("out/r.htm")),
+        Some(ReportFormat::Html)
+    );
 }
 
 /// Runs `cmd` for at most `limit`, killing it after: a hung browser must
@@ -526,11 +584,20 @@ fn html_renders_in_headless_chromium_to_a_non_blank_page() {
     let keep = Path::new(env!("CARGO_TARGET_TMPDIR"));
     let _ = std::fs::copy(&shot, keep.join("report-screenshot.png"));
     let _ = std::fs::copy(&page, keep.join("report-golden.html"));
-    // The score badge and the section rule colours must be on screen.
-    let (pixels, non_white, colours, found) =
-        png_stats(&shot, &[[0xb9, 0x1c, 0x1c], [0xe5, 0xe7, 0xeb]]);
+    // The score badge, a table header and the first host's timeline bar
+    // (sanctioned contact) must be on screen.
+    let (pixels, non_white, colours, found) = png_stats(
+        &shot,
+        &[[0xb9, 0x1c, 0x1c], [0xe5, 0xe7, 0xeb], [0xcc, 0x79, 0xa7]],
+    );
     assert_eq!(pixels, 1200 * 900);
-    assert!(non_white * 50 > pixels, "{non_white} of {pixels} pixels not white");
+    assert!(
+        non_white * 50 > pixels,
+        "{non_white} of {pixels} pixels not white"
+    );
     assert!(colours >= 16, "only {colours} colours");
-    assert!(found.iter().all(|f| *f), "expected colours on screen: {found:?}");
+    assert!(
+        found.iter().all(|f| *f),
+        "expected colours on screen: {found:?}"
+    );
 }

@@ -5,9 +5,7 @@
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, HashMap};
 
-use crate::correlate::observation::{
-    Confidence, EventKind, ObsDetection, Observation, truncate,
-};
+use crate::correlate::observation::{Confidence, EventKind, ObsDetection, Observation, truncate};
 use crate::correlate::time::format_eve_time;
 use crate::correlate::{CorrelateStats, HostSummary};
 

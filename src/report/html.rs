@@ -20,6 +20,7 @@ table{border-collapse:collapse;width:100%;margin:8px 0}th,td{border:1px solid #d
 th{background:#e5e7eb}td.n{text-align:right;font-variant-numeric:tabular-nums}
 code,.mono{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.9em;overflow-wrap:anywhere}
 .host{border:1px solid #9ca3af;border-left:8px solid #b91c1c;border-radius:4px;padding:12px;margin:16px 0;background:#fff}
+.host.low{border-left-color:#b45309}.low .score{background:#b45309}td.rule,td.nw{white-space:nowrap}
 .score{display:inline-block;background:#b91c1c;color:#fff;border-radius:4px;padding:1px 8px;margin-left:8px}
 .muted{color:#4b5563}.ctx{color:#4b5563;font-style:italic}
 svg.timeline{display:block;margin:8px 0;border:1px solid #d1d5db}
@@ -65,17 +66,14 @@ pub(super) fn write(r: &Report, w: &mut dyn Write) -> io::Result<()> {
     w.write_all(s.as_bytes())
 }
 
+/// The run in two lines (the hosts matter more), inputs folded away.
 fn run(s: &mut String, r: &Report) {
     let u = &r.run;
     let inputs: Vec<String> = u.inputs.iter().map(|i| H(i).to_string()).collect();
     let _ = write!(
         s,
-        "<h2 id=\"run\">Run</h2><table><tr><th>inputs</th><td class=\"mono\">{}</td></tr>\
-         <tr><th>packets</th><td class=\"n\">{}</td></tr><tr><th>bytes</th><td class=\"n\">{}</td></tr>\
-         <tr><th>flows</th><td class=\"n\">{}</td></tr><tr><th>alerts</th><td class=\"n\">{}</td></tr>\
-         <tr><th>host alerts</th><td class=\"n\">{}</td></tr><tr><th>elapsed</th><td class=\"n\">{:.2} s</td></tr>\
-         <tr><th>capture time</th><td>{} to {}</td></tr></table>",
-        if inputs.is_empty() { "-".to_owned() } else { inputs.join("<br>") },
+        "<h2 id=\"run\">Run</h2><p>{} packets · {} bytes · {} flows · {} alerts · {} host alerts · {:.2} s<br>\
+         capture time {} to {}</p><details><summary>{} inputs</summary><p class=\"mono\">{}</p></details>",
         u.packets,
         u.bytes,
         u.flows,
@@ -83,15 +81,22 @@ fn run(s: &mut String, r: &Report) {
         u.host_alerts,
         u.elapsed_s,
         opt_html(&u.first_capture_time),
-        opt_html(&u.last_capture_time)
+        opt_html(&u.last_capture_time),
+        inputs.len(),
+        if inputs.is_empty() {
+            "-".to_owned()
+        } else {
+            inputs.join("<br>")
+        },
     );
 }
 
 fn host(s: &mut String, i: usize, h: &HostSummary) {
     let _ = write!(
         s,
-        "<article class=\"host\"><h3>{}. <span class=\"mono\">{}</span><span class=\"score\">score {}</span></h3>\
+        "<article class=\"host{}\"><h3>{}. <span class=\"mono\">{}</span><span class=\"score\">score {}</span></h3>\
          <p class=\"muted\">seen {} to {} · host alerts {}</p>",
+        if h.alerts == 0 { " low" } else { "" },
         i + 1,
         h.ip,
         h.score,
@@ -101,7 +106,11 @@ fn host(s: &mut String, i: usize, h: &HostSummary) {
     );
     if !h.controlling_peers.is_empty() {
         let peers: Vec<String> = h.controlling_peers.iter().map(|p| p.to_string()).collect();
-        let countries: Vec<String> = h.controlling_countries.iter().map(|c| H(c).to_string()).collect();
+        let countries: Vec<String> = h
+            .controlling_countries
+            .iter()
+            .map(|c| H(c).to_string())
+            .collect();
         let _ = write!(
             s,
             "<p>Controlled from <span class=\"mono\">{}</span>{}</p>",
@@ -119,14 +128,22 @@ fn host(s: &mut String, i: usize, h: &HostSummary) {
         let cids: Vec<String> = hit.community_ids.iter().map(|c| H(c).to_string()).collect();
         let _ = write!(
             s,
-            "<tr><td class=\"n\">+{}</td><td class=\"mono\">{}{}</td><td>{}</td><td class=\"mono\">{}</td>\
+            "<tr><td class=\"n\">+{}</td><td class=\"mono rule\">{}{}</td><td>{}</td><td class=\"mono\">{}</td>\
              <td class=\"mono\">flows {}<br>{}</td></tr>",
             hit.score,
             H(hit.name.name()),
-            if hit.context { " <span class=\"ctx\">(context)</span>" } else { "" },
+            if hit.context {
+                " <span class=\"ctx\">(context)</span>"
+            } else {
+                ""
+            },
             H(&hit.reason),
             H(&hit.attack.join(", ")),
-            if ids.is_empty() { "-".to_owned() } else { ids.join(", ") },
+            if ids.is_empty() {
+                "-".to_owned()
+            } else {
+                ids.join(", ")
+            },
             cids.join("<br>")
         );
     }
@@ -146,7 +163,11 @@ fn host(s: &mut String, i: usize, h: &HostSummary) {
                 H(&t.protocol),
                 t.peer,
                 opt_html(&t.peer_country),
-                if t.interactive == Some(true) { ", interactive" } else { "" },
+                if t.interactive == Some(true) {
+                    ", interactive"
+                } else {
+                    ""
+                },
                 t.flow_id,
                 opt_html(&t.community_id)
             );
@@ -159,7 +180,7 @@ fn host(s: &mut String, i: usize, h: &HostSummary) {
 fn endpoint(ip: &Option<std::net::IpAddr>, port: Option<u16>, country: &Option<String>) -> String {
     let mut e = ip.map_or_else(|| "-".to_owned(), |a| a.to_string());
     if let Some(p) = port {
-        e.push_str(&format!(" : {p}"));
+        e.push_str(&format!(" :{p}"));
     }
     if let Some(c) = country {
         e.push_str(&format!(" ({})", H(c)));
@@ -177,7 +198,7 @@ fn flows(s: &mut String, r: &Report) {
         s.push_str("<p>No flagged flow.</p>");
         return;
     }
-    s.push_str("<table><tr><th>start</th><th>client</th><th>server</th><th>proto</th><th>confidence</th><th>detections</th><th>flow</th></tr>");
+    s.push_str("<table><tr><th>start</th><th>client</th><th>server</th><th>proto</th><th>confidence</th><th>detections</th></tr>");
     for f in &r.top_flows {
         flow_row(s, f);
     }
@@ -210,7 +231,7 @@ fn flow_row(s: &mut String, f: &FlaggedFlow) {
         .collect();
     let _ = write!(
         s,
-        "<tr><td>{}</td><td class=\"mono\">{}</td><td class=\"mono\">{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"mono\">{}<br>{}</td></tr>",
+        "<tr><td class=\"nw\">{}</td><td class=\"mono nw\">{}</td><td class=\"mono nw\">{}</td><td>{}</td><td>{}</td><td>{}<br><span class=\"mono muted\">flow {} · {}</span></td></tr>",
         H(&short_time(&f.start)),
         endpoint(&f.src_ip, f.src_port, &f.src_country),
         endpoint(&f.dest_ip, f.dest_port, &f.dest_country),

@@ -19,7 +19,7 @@ const WIDTH: f64 = 1000.0;
 const LABEL_W: f64 = 170.0;
 const X0: f64 = 180.0;
 const X1: f64 = 980.0;
-const TOP: f64 = 30.0;
+const TOP: f64 = 10.0;
 const LANE_H: f64 = 30.0;
 const BAR_H: f64 = 18.0;
 const TICKS: u64 = 5;
@@ -66,10 +66,16 @@ fn pattern_body(k: SessionKind) -> &'static str {
 
 fn tick_label(us: u64, span_us: u64) -> String {
     let t = format_eve_time(us);
-    if span_us < 86_400_000_000 {
+    if span_us < 60_000_000 {
+        t.get(11..23).unwrap_or("").to_owned()
+    } else if span_us < 86_400_000_000 {
         t.get(11..19).unwrap_or("").to_owned()
     } else {
-        format!("{} {}", t.get(5..10).unwrap_or(""), t.get(11..16).unwrap_or(""))
+        format!(
+            "{} {}",
+            t.get(5..10).unwrap_or(""),
+            t.get(11..16).unwrap_or("")
+        )
     }
 }
 
@@ -84,8 +90,16 @@ pub(super) fn timeline(timeline: &[TimelineEntry], id: usize) -> String {
         .into_iter()
         .filter(|k| entries.iter().any(|e| e.kind == *k))
         .collect();
-    let t0 = entries.iter().map(|e| e.start_us.min(e.end_us)).min().unwrap_or(0);
-    let t1 = entries.iter().map(|e| e.end_us.max(e.start_us)).max().unwrap_or(0);
+    let t0 = entries
+        .iter()
+        .map(|e| e.start_us.min(e.end_us))
+        .min()
+        .unwrap_or(0);
+    let t1 = entries
+        .iter()
+        .map(|e| e.end_us.max(e.start_us))
+        .max()
+        .unwrap_or(0);
     let span = (t1 - t0).max(1_000_000);
     let x = |t: u64| X0 + (t.saturating_sub(t0) as f64 / span as f64) * (X1 - X0);
     let axis_y = TOP + lanes.len() as f64 * LANE_H + 6.0;
@@ -144,7 +158,9 @@ pub(super) fn timeline(timeline: &[TimelineEntry], id: usize) -> String {
             tick_label(t, span)
         );
     }
-    // Bars.
+    // Bars; a label is drawn only where it does not overlap the lane's
+    // previous one (the <title> always has it).
+    let mut label_end = vec![f64::MIN; lanes.len()];
     for e in entries {
         let Some(lane) = lanes.iter().position(|k| *k == e.kind) else {
             continue;
@@ -168,7 +184,12 @@ pub(super) fn timeline(timeline: &[TimelineEntry], id: usize) -> String {
             e.flow_id
         );
         let label: String = e.protocol.chars().take(24).collect();
-        if bw >= 7.5 * label.chars().count() as f64 + 8.0 {
+        let label_w = 7.0 * label.chars().count() as f64;
+        if bx < label_end[lane] + 4.0 {
+            continue;
+        }
+        if bw >= label_w + 8.0 {
+            label_end[lane] = bx + 4.0 + label_w;
             let _ = write!(
                 s,
                 r##"<text x="{:.1}" y="{}" class="bar">{}</text>"##,
@@ -176,7 +197,8 @@ pub(super) fn timeline(timeline: &[TimelineEntry], id: usize) -> String {
                 by + BAR_H - 5.0,
                 H(&label)
             );
-        } else if bx + bw + 8.0 * label.chars().count() as f64 <= X1 + 20.0 {
+        } else if bx + bw + label_w <= X1 + 20.0 {
+            label_end[lane] = bx + bw + 3.0 + label_w;
             let _ = write!(
                 s,
                 r##"<text x="{:.1}" y="{}" class="barout">{}</text>"##,

@@ -199,7 +199,11 @@ fn host(o: &mut Out<'_>, rank: usize, h: &HostSummary) -> io::Result<()> {
         }
     }
     if !h.timeline.is_empty() {
-        o.para("   ", "   ", &format!("timeline ({} sessions):", h.timeline.len()))?;
+        o.para(
+            "   ",
+            "   ",
+            &format!("timeline ({} sessions):", h.timeline.len()),
+        )?;
     }
     for t in &h.timeline {
         let mut line = format!(

@@ -32,15 +32,31 @@ fn limits(max_flows: usize, max_kinds: usize) -> ReportLimits {
 }
 
 fn finish(b: ReportBuilder) -> Report {
-    b.finish(Vec::new(), &CorrelateStats::default(), RunSummary::default())
+    b.finish(
+        Vec::new(),
+        &CorrelateStats::default(),
+        RunSummary::default(),
+    )
 }
 
 #[test]
 fn keeps_the_strongest_flows_by_confidence_then_category() {
     let mut b = ReportBuilder::new(limits(3, 16));
-    b.add_observation(&obs(1, 100, vec![det("vpn", "openvpn", Confidence::Medium)]));
-    b.add_observation(&obs(2, 200, vec![det("remote_access", "rdp", Confidence::High)]));
-    b.add_observation(&obs(3, 300, vec![det("vpn", "wireguard", Confidence::High)]));
+    b.add_observation(&obs(
+        1,
+        100,
+        vec![det("vpn", "openvpn", Confidence::Medium)],
+    ));
+    b.add_observation(&obs(
+        2,
+        200,
+        vec![det("remote_access", "rdp", Confidence::High)],
+    ));
+    b.add_observation(&obs(
+        3,
+        300,
+        vec![det("vpn", "wireguard", Confidence::High)],
+    ));
     b.add_observation(&obs(4, 400, vec![det("proxy", "socks5", Confidence::Low)]));
     b.add_observation(&obs(
         5,
@@ -112,7 +128,12 @@ fn memory_stays_bounded_over_many_hostile_flows() {
     assert_eq!(f.detections.len(), MAX_FLOW_DETECTIONS);
     assert!(f.detections[0].evidence.len() <= MAX_FLOW_EVIDENCE);
     assert!(f.detections[0].protocol.len() <= 64);
-    assert!(f.detections[0].evidence.values().all(|v| v.len() <= MAX_EVIDENCE_VALUE));
+    assert!(
+        f.detections[0]
+            .evidence
+            .values()
+            .all(|v| v.len() <= MAX_EVIDENCE_VALUE)
+    );
     assert!(r.totals.detail_truncated > 0);
 }
 
@@ -139,7 +160,11 @@ fn finish_ranks_and_caps_hosts_and_sanitises_the_run() {
         ..RunSummary::default()
     };
     let r = b.finish(
-        vec![host("10.0.0.3", 10), host("10.0.0.2", 90), host("10.0.0.1", 10)],
+        vec![
+            host("10.0.0.3", 10),
+            host("10.0.0.2", 90),
+            host("10.0.0.1", 10),
+        ],
         &CorrelateStats::default(),
         run,
     );
