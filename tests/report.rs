@@ -601,3 +601,48 @@ fn html_renders_in_headless_chromium_to_a_non_blank_page() {
         "expected colours on screen: {found:?}"
     );
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+    /// Any strings and times from the traffic: no writer panics, the text
+    /// stays within 80 columns, the HTML has no raw `<` from the input.
+    #[test]
+    fn any_observation_writes_in_every_form(
+        cat in "\\PC{0,80}",
+        proto in ".{0,300}",
+        key in ".{0,40}",
+        val in ".{0,400}",
+        start in proptest::num::u64::ANY,
+        end in proptest::num::u64::ANY,
+        id in proptest::num::u64::ANY,
+    ) {
+        let o = Observation {
+            flow_id: id,
+            start_us: start,
+            end_us: end,
+            proto: proto.clone(),
+            community_id: Some(val.clone()),
+            detections: vec![ObsDetection {
+                category: cat,
+                protocol: proto,
+                confidence: Confidence::High,
+                basis: key.clone(),
+                evidence: [(key, val)].into(),
+            }],
+            ..Observation::default()
+        };
+        let mut b = ReportBuilder::new(ReportLimits::default());
+        b.add_observation(&o);
+        let r = b.finish(Vec::new(), &Default::default(), RunSummary::default());
+        let text = render(&r, ReportFormat::Text);
+        proptest::prop_assert!(text.lines().all(|l| l.chars().count() <= 80));
+        let html = render(&r, ReportFormat::Html);
+        proptest::prop_assert!(!html.contains("<<") && !html.chars().any(|c| c.is_control() && c != '\n'));
+        let json: Value = serde_json::from_str(&render(&r, ReportFormat::Json)).expect("JSON");
+        let s = load_schema();
+        let mut errs = Vec::new();
+        schema::validate(&s, &s, &json, "$", &mut errs);
+        proptest::prop_assert!(errs.is_empty(), "{:?}", errs);
+    }
+}
