@@ -6,6 +6,7 @@
 #   iproute2, iputils-ping, curl
 #                      tests/live.rs runs the daemon in network namespaces
 #   tcpreplay          tests/replay.rs replays recorded captures onto a veth pair
+#   chromium           tests/report.rs renders the HTML report headless
 # Idempotent. Without root or apt-get it installs nothing: the build then
 # needs libpcap-dev present, and the tests that need the peers print SKIP.
 set -u
@@ -21,6 +22,7 @@ have ip || need+=(iproute2)
 have ping || need+=(iputils-ping)
 have curl || need+=(curl)
 have tcpreplay || need+=(tcpreplay)
+have chromium || need+=(chromium)
 
 if [ ${#need[@]} -eq 0 ]; then
   echo "install-deps: everything present"

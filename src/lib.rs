@@ -19,5 +19,6 @@ pub mod event;
 pub mod flow;
 pub mod output;
 pub mod pipeline;
+pub mod report;
 pub mod sink;
 pub mod stats;

@@ -16,6 +16,7 @@ const LAYERS: &[&str] = &[
     "dissect",   // application protocols
     "detect",    // detectors and the detection model
     "correlate", // the cross-flow, per-host stage
+    "report",    // the analyst's report (text, JSON, HTML)
     "event",     // the EVE wire schema
     "sink",      // outputs behind bounded queues
     "stats",     // run counters
