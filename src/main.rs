@@ -50,6 +50,8 @@ struct CorrelateArgs {
     /// TOML configuration file: its `home_net` and `[correlate]` section.
     #[arg(short, long, value_name = "FILE")]
     config: Option<PathBuf>,
+    #[command(flatten)]
+    report: ReportArgs,
     /// Do not print the summary on standard error.
     #[arg(short, long)]
     quiet: bool,
@@ -93,9 +95,67 @@ struct AnalyzeArgs {
     /// Worker threads (overrides pipeline.workers; default: one per core).
     #[arg(short, long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
     workers: Option<u16>,
+    #[command(flatten)]
+    report: ReportArgs,
     /// Do not print the run summary on standard error.
     #[arg(short, long)]
     quiet: bool,
+}
+
+/// The analyst's report, for `analyze` and `correlate`.
+#[derive(clap::Args)]
+struct ReportArgs {
+    /// Write the analyst's report to FILE after the run (hosts ranked with
+    /// their reasons, timelines, top flagged flows, counts, the run summary).
+    #[arg(long, value_name = "FILE")]
+    report: Option<PathBuf>,
+    /// Report format: text, json or html (default: from FILE's extension).
+    #[arg(long, value_name = "FORMAT", requires = "report")]
+    report_format: Option<String>,
+}
+
+/// Where the report goes and in which form, checked before the run.
+struct ReportTarget {
+    path: PathBuf,
+    format: gateward::report::ReportFormat,
+    file: std::fs::File,
+}
+
+impl ReportArgs {
+    /// The report's file (created now, so a bad path fails before any
+    /// work) and format, or a one-line error.
+    fn open(&self) -> Result<Option<ReportTarget>, String> {
+        let Some(path) = &self.report else {
+            return Ok(None);
+        };
+        let format = match &self.report_format {
+            Some(f) => f.parse().map_err(|e| format!("--report-format: {e}"))?,
+            None => gateward::report::ReportFormat::from_path(path).ok_or_else(|| {
+                format!(
+                    "{}: cannot tell the report format from the name; use --report-format text|json|html",
+                    path.display()
+                )
+            })?,
+        };
+        let file = std::fs::File::create(path)
+            .map_err(|e| format!("{}: cannot create report: {e}", path.display()))?;
+        Ok(Some(ReportTarget {
+            path: path.clone(),
+            format,
+            file,
+        }))
+    }
+}
+
+impl ReportTarget {
+    /// Writes the report; an error is one line naming the file.
+    fn write(self, report: &gateward::report::Report) -> Result<(), String> {
+        let mut w = std::io::BufWriter::new(self.file);
+        report
+            .write(self.format, &mut w)
+            .and_then(|_| w.flush())
+            .map_err(|e| format!("{}: writing report: {e}", self.path.display()))
+    }
 }
 
 fn main() -> ExitCode {
@@ -151,6 +211,10 @@ fn correlate(args: CorrelateArgs) -> ExitCode {
         Ok(c) => c,
         Err(e) => return fail(e),
     };
+    let report = match args.report.open() {
+        Ok(r) => r,
+        Err(e) => return fail(e),
+    };
     let mut out: Box<dyn Write> = match &args.output {
         Some(path) => match std::fs::File::create(path) {
             Ok(f) => Box::new(std::io::BufWriter::new(f)),
@@ -177,7 +241,35 @@ fn correlate(args: CorrelateArgs) -> ExitCode {
         chained = Box::new(std::io::Read::chain(chained, r));
     }
     let mut stats = EveStats::default();
-    let result = correlate_eve(&mut chained, &mut correlator, &mut out, &mut stats);
+    let mut builder = report
+        .as_ref()
+        .map(|_| gateward::report::ReportBuilder::new(Default::default()));
+    let result = correlate_eve(
+        &mut chained,
+        &mut correlator,
+        &mut out,
+        &mut stats,
+        &mut |o| {
+            if let Some(b) = builder.as_mut() {
+                b.add_observation(o);
+            }
+        },
+    );
+    if let (Some(target), Some(b)) = (report, builder) {
+        let hosts = correlator.hosts_ranked();
+        let run = gateward::report::RunSummary {
+            inputs: args.inputs.clone(),
+            host_alerts: correlator.stats().alerts,
+            first_capture_time: hosts.iter().map(|h| h.first_seen.clone()).min(),
+            last_capture_time: hosts.iter().map(|h| h.last_seen.clone()).max(),
+            ..Default::default()
+        };
+        let r = b.finish(hosts, correlator.stats(), run);
+        if let Err(e) = target.write(&r) {
+            eprintln!("gateward: error: {e}");
+            return ExitCode::from(1);
+        }
+    }
     if !args.quiet {
         eprintln!(
             "gateward: {} lines read ({} not JSON, {} too long), {} records correlated ({} late)",
@@ -259,7 +351,36 @@ fn analyze(args: AnalyzeArgs) -> ExitCode {
         },
         None => Box::new(std::io::stdout()),
     };
-    let outcome = pipeline::run_offline(&inputs, &cfg, ctx, out);
+    let report = match args.report.open() {
+        Ok(r) => r,
+        Err(e) => return fail(e),
+    };
+    if report.is_some() && !cfg.correlate.enabled {
+        return fail("--report needs the correlation stage (correlate.enabled = true)");
+    }
+    let outcome = pipeline::run_offline(&inputs, &cfg, ctx, out, report.is_some());
+    if let (Some(target), Some(builder), Some(c)) =
+        (report, outcome.report, outcome.correlator.as_ref())
+    {
+        let w = &outcome.stats.workers;
+        let hosts = c.hosts_ranked();
+        let run = gateward::report::RunSummary {
+            inputs: args.captures.clone(),
+            packets: w.packets,
+            bytes: w.bytes,
+            flows: w.flows,
+            alerts: w.alerts,
+            host_alerts: c.stats().alerts,
+            elapsed_s: outcome.stats.elapsed_secs,
+            first_capture_time: hosts.iter().map(|h| h.first_seen.clone()).min(),
+            last_capture_time: hosts.iter().map(|h| h.last_seen.clone()).max(),
+        };
+        let r = builder.finish(hosts, c.stats(), run);
+        if let Err(e) = target.write(&r) {
+            eprintln!("gateward: error: {e}");
+            return ExitCode::from(1);
+        }
+    }
     if !args.quiet {
         eprintln!("{}", outcome.stats.summary());
         if let Some(c) = &outcome.correlator {

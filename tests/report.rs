@@ -646,3 +646,85 @@ proptest::proptest! {
         proptest::prop_assert!(errs.is_empty(), "{:?}", errs);
     }
 }
+
+/// `gateward analyze --report` on the laptop-farm demo: the JSON report
+/// validates, ranks the farm host first with its rules, and `correlate
+/// --report` on the same run's EVE gives the same ranking.
+#[test]
+fn analyze_and_correlate_write_the_demo_report_with_the_farm_host_first() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let json = dir.path().join("report.json");
+    let eve = dir.path().join("eve.json");
+    let run = Command::new(env!("CARGO_BIN_EXE_gateward"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args([
+            "analyze",
+            "-q",
+            "--all-flows",
+            "-c",
+            "captures/demo.toml",
+            "--report",
+        ])
+        .arg(&json)
+        .arg("-o")
+        .arg(&eve)
+        .arg("captures/demo-laptop-farm.pcap")
+        .output()
+        .expect("run analyze");
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let v: Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).expect("report")).expect("JSON");
+    let s = load_schema();
+    let mut errs = Vec::new();
+    schema::validate(&s, &s, &v, "$", &mut errs);
+    assert!(errs.is_empty(), "{errs:#?}");
+    let hosts = v["hosts"].as_array().expect("hosts");
+    assert_eq!(hosts[0]["ip"], "10.20.0.23", "{:#}", v["hosts"]);
+    let rules: Vec<&str> = hosts[0]["rules"]
+        .as_array()
+        .expect("rules")
+        .iter()
+        .filter_map(|r| r["name"].as_str())
+        .collect();
+    assert!(rules.contains(&"inbound_remote_control"), "{rules:?}");
+    assert!(
+        rules.contains(&"remote_control_with_vpn_egress"),
+        "{rules:?}"
+    );
+    assert!(
+        hosts.iter().all(|h| h["ip"] != "10.20.0.40"),
+        "the approved host scores nothing"
+    );
+
+    let again = dir.path().join("again.json");
+    let c = Command::new(env!("CARGO_BIN_EXE_gateward"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["correlate", "-q", "-c", "captures/demo.toml", "--report"])
+        .arg(&again)
+        .arg(&eve)
+        .output()
+        .expect("run correlate");
+    assert!(c.status.success(), "{}", String::from_utf8_lossy(&c.stderr));
+    let w: Value =
+        serde_json::from_str(&std::fs::read_to_string(&again).expect("report")).expect("JSON");
+    assert_eq!(w["hosts"], v["hosts"]);
+}
+
+#[test]
+fn a_report_name_without_a_known_extension_is_refused_before_the_run() {
+    let run = common::gateward(
+        &[
+            "analyze",
+            "--report",
+            "/tmp/report.pdf",
+            "captures/none.pcap",
+        ],
+        None,
+    );
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
+    assert!(run.stderr.contains("--report-format"), "{}", run.stderr);
+}

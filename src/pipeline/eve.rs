@@ -56,12 +56,14 @@ pub fn wanted(v: &serde_json::Value) -> bool {
 }
 
 /// Feeds the EVE records of `input` to `correlator` and writes its host
-/// alerts to `out` as JSON Lines. Errors are I/O errors of input or output.
+/// alerts to `out` as JSON Lines; `also` sees each record fed (the report
+/// gathers from it). Errors are I/O errors of input or output.
 pub fn correlate_eve(
     input: &mut dyn BufRead,
     correlator: &mut Correlator,
     out: &mut dyn Write,
     stats: &mut EveStats,
+    also: &mut dyn FnMut(&Observation),
 ) -> std::io::Result<()> {
     let mut waiting: BTreeMap<(u64, u64, u64), Observation> = BTreeMap::new();
     let mut newest: u64 = 0;
@@ -117,11 +119,13 @@ pub fn correlate_eve(
             }
             fed_until = fed_until.max(e.key().0);
             let o = e.remove();
+            also(&o);
             feed(correlator, &o, &mut alerts, stats);
         }
         write_alerts(&mut alerts, out, &mut buf)?;
     }
     while let Some((_, o)) = waiting.pop_first() {
+        also(&o);
         feed(correlator, &o, &mut alerts, stats);
     }
     correlator.finish(&mut alerts);
@@ -176,7 +180,7 @@ mod tests {
         text.extend(b"\n{\"event_type\":\"stats\"}\n");
         let mut out = Vec::new();
         let mut stats = EveStats::default();
-        correlate_eve(&mut &text[..], &mut c, &mut out, &mut stats).expect("reads");
+        correlate_eve(&mut &text[..], &mut c, &mut out, &mut stats, &mut |_| {}).expect("reads");
         assert_eq!(stats.invalid, 2);
         assert_eq!(stats.too_long, 1);
         assert_eq!(stats.observations, 0);

@@ -63,6 +63,9 @@ pub struct RunOutcome {
     /// The correlation stage at the end of the run (host ranking for the
     /// report, its counters), when it ran.
     pub correlator: Option<Correlator>,
+    /// What the analyst's report gathered from the stage's input, when a
+    /// report was asked for.
+    pub report: Option<crate::report::ReportBuilder>,
 }
 
 struct Fanout {
@@ -178,11 +181,14 @@ impl Fanout {
 /// processed, the next input is read, and the errors are returned.
 /// `ctx` holds the detection settings and enrichment snapshot, loaded once
 /// by the caller (so a broken database is reported before any packet).
+/// With `report`, the flows the correlation stage reads are also gathered
+/// for the analyst's report (returned in [`RunOutcome::report`]).
 pub fn run_offline(
     inputs: &[Input],
     cfg: &Config,
     ctx: std::sync::Arc<crate::detect::engine::DetectCtx>,
     out: Box<dyn Write + Send>,
+    report: bool,
 ) -> RunOutcome {
     let started = Instant::now();
     let workers = cfg.pipeline.worker_count();
@@ -196,7 +202,7 @@ pub fn run_offline(
     let correlate = correlator.is_some();
     let writer = std::thread::Builder::new()
         .name("gw-writer".into())
-        .spawn(move || write_all(out, out_rx, correlator))
+        .spawn(move || write_all(out, out_rx, correlator, report))
         .expect("spawn writer thread");
 
     let (free_tx, free_rx) = unbounded::<Batch>();
@@ -264,7 +270,8 @@ pub fn run_offline(
             Err(_) => stats.worker_panics += 1,
         }
     }
-    let (output_errors, output_error, correlator) = writer.join().unwrap_or((1, None, None));
+    let (output_errors, output_error, stage) = writer.join().unwrap_or((1, None, None));
+    let (correlator, report) = stage.map_or((None, None), |(c, r)| (Some(c), r));
     stats.output_errors = output_errors;
     stats.elapsed_secs = started.elapsed().as_secs_f64();
     RunOutcome {
@@ -272,6 +279,7 @@ pub fn run_offline(
         errors,
         output_error,
         correlator,
+        report,
     }
 }
 
@@ -298,17 +306,20 @@ fn pump<S: PacketSource>(mut src: S, fan: &mut Fanout) -> Result<(), CaptureErro
 /// stage sees the same sequence whatever the worker count; its host alerts
 /// are written in between. A closed pipe (`| head`) ends writing quietly;
 /// other errors are returned.
+type StageEnd = (Correlator, Option<crate::report::ReportBuilder>);
+
 fn write_all(
     out: Box<dyn Write + Send>,
     rx: Receiver<Chunk>,
     correlator: Option<Correlator>,
-) -> (u64, Option<std::io::Error>, Option<Correlator>) {
+    report: bool,
+) -> (u64, Option<std::io::Error>, Option<StageEnd>) {
     let mut w = Sink {
         out: std::io::BufWriter::with_capacity(1 << 20, out),
         failed: 0,
         error: None,
     };
-    let mut stage = correlator.map(Stage::new);
+    let mut stage = correlator.map(|c| Stage::new(c, report));
     let mut next: u64 = 0;
     let mut early: std::collections::BTreeMap<u64, Chunk> = Default::default();
     let take = |c: Chunk, w: &mut Sink, stage: &mut Option<Stage>| {
@@ -352,6 +363,7 @@ fn write_all(
 /// sorted, until a tick releases them.
 struct Stage {
     correlator: Correlator,
+    report: Option<crate::report::ReportBuilder>,
     waiting: std::collections::BTreeMap<(Timestamp, u64, u64), Observation>,
     arrivals: u64,
     alerts: Vec<crate::correlate::HostAlert>,
@@ -359,9 +371,10 @@ struct Stage {
 }
 
 impl Stage {
-    fn new(correlator: Correlator) -> Self {
+    fn new(correlator: Correlator, report: bool) -> Self {
         Stage {
             correlator,
+            report: report.then(|| crate::report::ReportBuilder::new(Default::default())),
             waiting: Default::default(),
             arrivals: 0,
             alerts: Vec::new(),
@@ -384,6 +397,9 @@ impl Stage {
             }
             let o = entry.remove();
             self.correlator.observe(&o, &mut self.alerts);
+            if let Some(r) = self.report.as_mut() {
+                r.add_observation(&o);
+            }
         }
         self.write_alerts(w);
     }
@@ -396,10 +412,10 @@ impl Stage {
         }
     }
 
-    fn finish(mut self, w: &mut Sink) -> Correlator {
+    fn finish(mut self, w: &mut Sink) -> StageEnd {
         self.correlator.finish(&mut self.alerts);
         self.write_alerts(w);
-        self.correlator
+        (self.correlator, self.report)
     }
 }
 
