@@ -96,6 +96,56 @@ impl Decision {
     }
 }
 
+/// What a detector's `done` reads: a plain flag, or a [`Decision`].
+pub trait Progress {
+    /// True once nothing can change any more.
+    fn finished(&self) -> bool;
+}
+
+impl Progress for bool {
+    fn finished(&self) -> bool {
+        *self
+    }
+}
+
+impl Progress for Decision {
+    fn finished(&self) -> bool {
+        self.done()
+    }
+}
+
+/// The head every [`Detector`] impl repeats: its context, protocol,
+/// transports (left out: all) and a `done` that reads one field (a `bool`
+/// or a [`Decision`], see [`Progress`]).
+///
+/// ```ignore
+/// impl Detector for Pptp {
+///     detector_head! { ctx: super::VpnCtx, protocol: Pptp, transports: [TCP], done: decision }
+///     fn on_packet(/* ... */) { /* ... */ }
+/// }
+/// ```
+macro_rules! detector_head {
+    (
+        ctx: $ctx:ty,
+        protocol: $protocol:ident,
+        $( transports: [ $( $t:ident ),+ ], )?
+        done: $field:ident $(,)?
+    ) => {
+        type Ctx = $ctx;
+        const PROTOCOL: $crate::detect::Protocol = $crate::detect::Protocol::$protocol;
+        $(
+            const TRANSPORTS: &'static [$crate::decode::IpProto] =
+                &[ $( $crate::decode::IpProto::$t ),+ ];
+        )?
+
+        /// True when this detector needs no more packets or facts.
+        fn done(&self) -> bool {
+            $crate::detect::detector::Progress::finished(&self.$field)
+        }
+    };
+}
+pub(crate) use detector_head;
+
 /// A detector family as the engine drives it: the per-flow states of the
 /// family's detectors, fed the same hooks.
 pub trait Family: Default {

@@ -11,9 +11,8 @@ use super::{found, text};
 use crate::detect::Protocol;
 use crate::detect::{Basis, Confidence, Detection, PacketView};
 use crate::dissect::verdict::Direction;
-use crate::detect::detector::Detector;
+use crate::detect::detector::{detector_head, Detector};
 use crate::detect::FlowFacts;
-use crate::decode::IpProto;
 
 const PREAMBLE: &[u8] = b"\x7f\x7fICA\x00";
 
@@ -44,14 +43,7 @@ pub struct Ica {
 }
 
 impl Detector for Ica {
-    type Ctx = super::RemoteCtx;
-    const PROTOCOL: Protocol = Protocol::Citrix;
-    const TRANSPORTS: &'static [IpProto] = &[IpProto::TCP];
-
-    /// True once decided.
-    fn done(&self) -> bool {
-        self.done
-    }
+    detector_head! { ctx: super::RemoteCtx, protocol: Citrix, transports: [TCP], done: done }
 
     /// Reads the first payloads.
     fn on_packet(&mut self, p: &PacketView<'_>, _facts: &FlowFacts<'_>, _ctx: &Self::Ctx, out: &mut Vec<Detection>) {

@@ -15,9 +15,8 @@ use super::{di, found, le16, text};
 use crate::detect::Protocol;
 use crate::detect::{Basis, Confidence, Detection, PacketView};
 use crate::dissect::verdict::Direction;
-use crate::detect::detector::Detector;
+use crate::detect::detector::{detector_head, Detector};
 use crate::detect::FlowFacts;
-use crate::decode::IpProto;
 
 /// The version of an `NX<NAME>-<version>\n` greeting.
 fn greeting(b: &[u8]) -> Option<(&[u8], &[u8])> {
@@ -47,14 +46,7 @@ pub struct NxTcp {
 }
 
 impl Detector for NxTcp {
-    type Ctx = super::RemoteCtx;
-    const PROTOCOL: Protocol = Protocol::NoMachine;
-    const TRANSPORTS: &'static [IpProto] = &[IpProto::TCP];
-
-    /// True once decided.
-    fn done(&self) -> bool {
-        self.done
-    }
+    detector_head! { ctx: super::RemoteCtx, protocol: NoMachine, transports: [TCP], done: done }
 
     /// Reads the first payload of each direction.
     fn on_packet(&mut self, p: &PacketView<'_>, _facts: &FlowFacts<'_>, _ctx: &Self::Ctx, out: &mut Vec<Detection>) {
@@ -125,14 +117,7 @@ pub struct NxUdp {
 }
 
 impl Detector for NxUdp {
-    type Ctx = super::RemoteCtx;
-    const PROTOCOL: Protocol = Protocol::NoMachine;
-    const TRANSPORTS: &'static [IpProto] = &[IpProto::UDP];
-
-    /// True once decided.
-    fn done(&self) -> bool {
-        self.done
-    }
+    detector_head! { ctx: super::RemoteCtx, protocol: NoMachine, transports: [UDP], done: done }
 
     /// Checks each datagram of the window.
     fn on_packet(&mut self, p: &PacketView<'_>, _facts: &FlowFacts<'_>, _ctx: &Self::Ctx, out: &mut Vec<Detection>) {

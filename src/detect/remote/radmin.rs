@@ -10,9 +10,8 @@
 use super::{be32, di, found};
 use crate::detect::Protocol;
 use crate::detect::{Basis, Confidence, Detection, PacketView};
-use crate::detect::detector::Detector;
+use crate::detect::detector::{detector_head, Detector};
 use crate::detect::FlowFacts;
-use crate::decode::IpProto;
 
 /// The body length and type byte of a whole Radmin message.
 fn message(b: &[u8]) -> Option<(u32, u8)> {
@@ -32,14 +31,7 @@ pub struct Radmin {
 }
 
 impl Detector for Radmin {
-    type Ctx = super::RemoteCtx;
-    const PROTOCOL: Protocol = Protocol::Radmin;
-    const TRANSPORTS: &'static [IpProto] = &[IpProto::TCP];
-
-    /// True once decided.
-    fn done(&self) -> bool {
-        self.done
-    }
+    detector_head! { ctx: super::RemoteCtx, protocol: Radmin, transports: [TCP], done: done }
 
     /// Reads the first payload of each direction.
     fn on_packet(&mut self, p: &PacketView<'_>, _facts: &FlowFacts<'_>, _ctx: &Self::Ctx, out: &mut Vec<Detection>) {

@@ -32,9 +32,8 @@ use super::{be16, be32, di, found, le16, le32, text};
 use crate::detect::Protocol;
 use crate::detect::{Basis, Confidence, Detection, PacketView};
 use crate::dissect::verdict::Direction;
-use crate::detect::detector::Detector;
+use crate::detect::detector::{detector_head, Detector};
 use crate::detect::FlowFacts;
-use crate::decode::IpProto;
 
 const CR: u8 = 0xE0;
 const CC: u8 = 0xD0;
@@ -150,14 +149,7 @@ pub struct RdpTcp {
 }
 
 impl Detector for RdpTcp {
-    type Ctx = super::RemoteCtx;
-    const PROTOCOL: Protocol = Protocol::Rdp;
-    const TRANSPORTS: &'static [IpProto] = &[IpProto::TCP];
-
-    /// True once decided.
-    fn done(&self) -> bool {
-        self.done
-    }
+    detector_head! { ctx: super::RemoteCtx, protocol: Rdp, transports: [TCP], done: done }
 
     /// Reads the first payload in each direction.
     fn on_packet(&mut self, p: &PacketView<'_>, _facts: &FlowFacts<'_>, _ctx: &Self::Ctx, out: &mut Vec<Detection>) {
@@ -299,14 +291,7 @@ pub struct RdpUdp {
 }
 
 impl Detector for RdpUdp {
-    type Ctx = super::RemoteCtx;
-    const PROTOCOL: Protocol = Protocol::Rdp;
-    const TRANSPORTS: &'static [IpProto] = &[IpProto::UDP];
-
-    /// True once decided.
-    fn done(&self) -> bool {
-        self.done
-    }
+    detector_head! { ctx: super::RemoteCtx, protocol: Rdp, transports: [UDP], done: done }
 
     /// Reads each datagram of the window.
     fn on_packet(&mut self, p: &PacketView<'_>, _facts: &FlowFacts<'_>, _ctx: &Self::Ctx, out: &mut Vec<Detection>) {

@@ -20,9 +20,8 @@ use super::{found, printable, text};
 use crate::detect::Protocol;
 use crate::detect::{Basis, Confidence, Detection, PacketView};
 use crate::dissect::verdict::Direction;
-use crate::detect::detector::Detector;
+use crate::detect::detector::{detector_head, Detector};
 use crate::detect::FlowFacts;
-use crate::decode::IpProto;
 
 /// Most client bytes read for the head.
 const MAX_HEAD: usize = 512;
@@ -71,14 +70,7 @@ pub struct Rsh {
 }
 
 impl Detector for Rsh {
-    type Ctx = super::RemoteCtx;
-    const PROTOCOL: Protocol = Protocol::Rsh;
-    const TRANSPORTS: &'static [IpProto] = &[IpProto::TCP];
-
-    /// True once decided.
-    fn done(&self) -> bool {
-        self.done
-    }
+    detector_head! { ctx: super::RemoteCtx, protocol: Rsh, transports: [TCP], done: done }
 
     /// Collects the client's head, then reads the server's status byte.
     fn on_packet(&mut self, p: &PacketView<'_>, _facts: &FlowFacts<'_>, _ctx: &Self::Ctx, out: &mut Vec<Detection>) {

@@ -26,7 +26,7 @@ use super::{di, found, printable, text};
 use crate::decode::IpProto;
 use crate::detect::Protocol;
 use crate::detect::{Basis, Confidence, Detection, PacketView};
-use crate::detect::detector::Detector;
+use crate::detect::detector::{detector_head, Detector};
 use crate::detect::FlowFacts;
 
 /// A protobuf varint: (value, bytes used).
@@ -165,14 +165,7 @@ pub struct RustDesk {
 }
 
 impl Detector for RustDesk {
-    type Ctx = super::RemoteCtx;
-    const PROTOCOL: Protocol = Protocol::RustDesk;
-    const TRANSPORTS: &'static [IpProto] = &[IpProto::TCP, IpProto::UDP];
-
-    /// True once decided.
-    fn done(&self) -> bool {
-        self.done
-    }
+    detector_head! { ctx: super::RemoteCtx, protocol: RustDesk, transports: [TCP, UDP], done: done }
 
     /// Reads each payload of the window.
     fn on_packet(&mut self, p: &PacketView<'_>, _facts: &FlowFacts<'_>, _ctx: &Self::Ctx, out: &mut Vec<Detection>) {

@@ -27,8 +27,7 @@
 use super::{di, found, le16, le32};
 use crate::detect::Protocol;
 use crate::detect::{Basis, Confidence, Detection, FlowFacts, PacketView};
-use crate::detect::detector::Detector;
-use crate::decode::IpProto;
+use crate::detect::detector::{detector_head, Detector};
 
 /// One message header: (version, command, header + body length, counters).
 type Header = (u8, u8, usize, Option<(u32, u32)>);
@@ -68,14 +67,7 @@ pub struct TeamViewerTcp {
 }
 
 impl Detector for TeamViewerTcp {
-    type Ctx = super::RemoteCtx;
-    const PROTOCOL: Protocol = Protocol::TeamViewer;
-    const TRANSPORTS: &'static [IpProto] = &[IpProto::TCP];
-
-    /// True once decided.
-    fn done(&self) -> bool {
-        self.done
-    }
+    detector_head! { ctx: super::RemoteCtx, protocol: TeamViewer, transports: [TCP], done: done }
 
     /// Frames each segment of the window.
     fn on_packet(&mut self, p: &PacketView<'_>, _facts: &FlowFacts<'_>, _ctx: &Self::Ctx, out: &mut Vec<Detection>) {
@@ -178,14 +170,7 @@ fn contains(hay: &[u8], needle: &[u8]) -> bool {
 }
 
 impl Detector for TeamViewerUdp {
-    type Ctx = super::RemoteCtx;
-    const PROTOCOL: Protocol = Protocol::TeamViewer;
-    const TRANSPORTS: &'static [IpProto] = &[IpProto::UDP];
-
-    /// True once decided.
-    fn done(&self) -> bool {
-        self.done
-    }
+    detector_head! { ctx: super::RemoteCtx, protocol: TeamViewer, transports: [UDP], done: done }
 
     /// Checks each datagram of the window.
     fn on_packet(&mut self, p: &PacketView<'_>, facts: &FlowFacts<'_>, _ctx: &Self::Ctx, out: &mut Vec<Detection>) {

@@ -13,9 +13,8 @@
 use super::{di, found, printable, text};
 use crate::detect::Protocol;
 use crate::detect::{Basis, Confidence, Detection, PacketView};
-use crate::detect::detector::Detector;
+use crate::detect::detector::{detector_head, Detector};
 use crate::detect::FlowFacts;
-use crate::decode::IpProto;
 
 const IAC: u8 = 255;
 const SB: u8 = 250;
@@ -94,14 +93,7 @@ pub struct Telnet {
 }
 
 impl Detector for Telnet {
-    type Ctx = super::RemoteCtx;
-    const PROTOCOL: Protocol = Protocol::Telnet;
-    const TRANSPORTS: &'static [IpProto] = &[IpProto::TCP];
-
-    /// True once decided.
-    fn done(&self) -> bool {
-        self.done
-    }
+    detector_head! { ctx: super::RemoteCtx, protocol: Telnet, transports: [TCP], done: done }
 
     /// Reads the first payload of each direction (and client
     /// subnegotiations for the terminal type until decided).

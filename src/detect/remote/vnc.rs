@@ -12,9 +12,8 @@ use super::{be32, found, text};
 use crate::detect::Protocol;
 use crate::detect::{Basis, Confidence, Detection, PacketView};
 use crate::dissect::verdict::Direction;
-use crate::detect::detector::Detector;
+use crate::detect::detector::{detector_head, Detector};
 use crate::detect::FlowFacts;
-use crate::decode::IpProto;
 
 /// True for a 12-byte `RFB ddd.ddd\n` ProtocolVersion message.
 fn is_version(b: &[u8]) -> bool {
@@ -52,14 +51,7 @@ pub struct Vnc {
 }
 
 impl Detector for Vnc {
-    type Ctx = super::RemoteCtx;
-    const PROTOCOL: Protocol = Protocol::Vnc;
-    const TRANSPORTS: &'static [IpProto] = &[IpProto::TCP];
-
-    /// True once decided.
-    fn done(&self) -> bool {
-        self.done
-    }
+    detector_head! { ctx: super::RemoteCtx, protocol: Vnc, transports: [TCP], done: done }
 
     /// Reads the first two server payloads and the first client payload.
     fn on_packet(&mut self, p: &PacketView<'_>, _facts: &FlowFacts<'_>, _ctx: &Self::Ctx, out: &mut Vec<Detection>) {

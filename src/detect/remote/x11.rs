@@ -16,9 +16,8 @@ use super::{found, text};
 use crate::detect::Protocol;
 use crate::detect::{Basis, Confidence, Detection, PacketView};
 use crate::dissect::verdict::Direction;
-use crate::detect::detector::Detector;
+use crate::detect::detector::{detector_head, Detector};
 use crate::detect::FlowFacts;
-use crate::decode::IpProto;
 
 fn pad4(n: usize) -> usize {
     (n + 3) & !3
@@ -92,14 +91,7 @@ pub struct X11 {
 }
 
 impl Detector for X11 {
-    type Ctx = super::RemoteCtx;
-    const PROTOCOL: Protocol = Protocol::X11;
-    const TRANSPORTS: &'static [IpProto] = &[IpProto::TCP];
-
-    /// True once decided.
-    fn done(&self) -> bool {
-        self.done
-    }
+    detector_head! { ctx: super::RemoteCtx, protocol: X11, transports: [TCP], done: done }
 
     /// Reads the first payload of each direction.
     fn on_packet(&mut self, p: &PacketView<'_>, _facts: &FlowFacts<'_>, _ctx: &Self::Ctx, out: &mut Vec<Detection>) {

@@ -12,9 +12,8 @@
 use super::{be16, di, found, text};
 use crate::detect::Protocol;
 use crate::detect::{Basis, Confidence, Detection, PacketView};
-use crate::detect::detector::Detector;
+use crate::detect::detector::{detector_head, Detector};
 use crate::detect::FlowFacts;
-use crate::decode::IpProto;
 
 fn opcode_name(op: u16) -> &'static str {
     match op {
@@ -73,14 +72,7 @@ pub struct Xdmcp {
 }
 
 impl Detector for Xdmcp {
-    type Ctx = super::RemoteCtx;
-    const PROTOCOL: Protocol = Protocol::Xdmcp;
-    const TRANSPORTS: &'static [IpProto] = &[IpProto::UDP];
-
-    /// True once decided.
-    fn done(&self) -> bool {
-        self.done
-    }
+    detector_head! { ctx: super::RemoteCtx, protocol: Xdmcp, transports: [UDP], done: done }
 
     /// Checks each datagram of the window.
     fn on_packet(&mut self, p: &PacketView<'_>, _facts: &FlowFacts<'_>, _ctx: &Self::Ctx, out: &mut Vec<Detection>) {

@@ -8,10 +8,9 @@
 //! bytes, message type 1-20).
 
 use super::side;
-use crate::decode::IpProto;
 use crate::detect::Protocol;
 use crate::detect::{Basis, Category, Confidence, Detection, PacketView};
-use crate::detect::detector::{Decision, Detector};
+use crate::detect::detector::{detector_head, Decision, Detector};
 use crate::detect::FlowFacts;
 
 /// Checks one L2TP control message; returns (version, message type, 0 for
@@ -63,22 +62,11 @@ pub struct L2tp {
 }
 
 impl Detector for L2tp {
-    type Ctx = super::VpnCtx;
-    const PROTOCOL: Protocol = Protocol::L2tp;
-    const TRANSPORTS: &'static [IpProto] = &[IpProto::UDP];
-
-    /// True when this detector needs no more packets.
-    fn done(&self) -> bool {
-        self.decision.done()
-    }
+    detector_head! { ctx: super::VpnCtx, protocol: L2tp, transports: [UDP], done: decision }
 
     /// One UDP datagram.
     fn on_packet(&mut self, p: &PacketView<'_>, _facts: &FlowFacts<'_>, _ctx: &Self::Ctx, out: &mut Vec<Detection>) {
         if self.done() {
-            return;
-        }
-        if p.proto != IpProto::UDP {
-            self.decision.stopped = true;
             return;
         }
         let d = side(p.dir);
@@ -128,7 +116,7 @@ impl Detector for L2tp {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::detect::vpn::tests::run;
+    use crate::detect::vpn::tests::feed;
 
     // An SCCRQ (RFC 2661 §6.1) as sent by xl2tpd: header, Message Type AVP
     // (1), Protocol Version AVP; and the SCCRP answer.
@@ -138,7 +126,7 @@ mod tests {
         let rp = "c802001400010000000000018008000000000002";
         let pk: Vec<(bool, &str)> = vec![(true, rq), (false, rp)];
         let mut det = L2tp::default();
-        let out = run(17, &pk, |p, o| det.on_packet(p, &crate::detect::testutil::facts(), &Default::default(), o));
+        let out = feed(&mut det, 17, &pk);
         assert_eq!(out.last().map(|d| d.confidence), Some(Confidence::Certain));
     }
 
@@ -146,6 +134,6 @@ mod tests {
     fn dns_is_not_l2tp() {
         let pk: Vec<(bool, &str)> = vec![(true, "c8020100000100000000000003777777")];
         let mut det = L2tp::default();
-        assert!(run(17, &pk, |p, o| det.on_packet(p, &crate::detect::testutil::facts(), &Default::default(), o)).is_empty());
+        assert!(feed(&mut det, 17, &pk).is_empty());
     }
 }

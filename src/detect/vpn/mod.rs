@@ -161,19 +161,39 @@ fn hex(b: &[u8]) -> String {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::detect::detector::Detector;
     use crate::detect::testutil;
     pub use crate::detect::testutil::hex as unhex;
 
-    /// Feeds (to_server, hex) packets to a detector; returns its findings.
-    pub fn run(
-        proto: u8,
-        pk: &[(bool, &str)],
-        f: impl FnMut(&PacketView<'_>, &mut Vec<Detection>),
-    ) -> Vec<Detection> {
-        run_ports(proto, 40000, 40001, pk, f)
+    /// Feeds (to_server, hex) packets to a detector's own `on_packet` (test
+    /// facts, default context); returns its findings.
+    pub fn feed<D: Detector>(det: &mut D, proto: u8, pk: &[(bool, &str)]) -> Vec<Detection>
+    where
+        D::Ctx: Default,
+    {
+        feed_ports(det, proto, 40000, 40001, pk)
     }
 
-    /// As [`run`] with explicit ports.
+    /// As [`feed`] with explicit ports.
+    pub fn feed_ports<D: Detector>(
+        det: &mut D,
+        proto: u8,
+        client_port: u16,
+        server_port: u16,
+        pk: &[(bool, &str)],
+    ) -> Vec<Detection>
+    where
+        D::Ctx: Default,
+    {
+        let ctx = D::Ctx::default();
+        let facts = testutil::facts();
+        run_ports(proto, client_port, server_port, pk, |p, o| {
+            det.on_packet(p, &facts, &ctx, o)
+        })
+    }
+
+    /// Feeds (to_server, hex) packets between the given ports to `f`;
+    /// returns the findings.
     pub fn run_ports(
         proto: u8,
         client_port: u16,

@@ -555,7 +555,7 @@ fn check_layout(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::detect::vpn::tests::{run, unhex};
+    use crate::detect::vpn::tests::{feed, unhex};
 
     // openvpn.pcap frames 1, 2, 3, 10, 11 and 17 (UDP, plain layout; the
     // capture holds both NAT sides of one session): client hard reset,
@@ -576,7 +576,7 @@ mod tests {
     #[test]
     fn plain_udp_both_ways_is_certain() {
         let mut det = OpenVpn::default();
-        let out = run(17, PLAIN, |p, o| det.on_packet(p, &crate::detect::testutil::facts(), &Default::default(), o));
+        let out = feed(&mut det, 17, PLAIN);
         let last = out.last().expect("detected");
         assert_eq!(last.confidence, Confidence::Certain);
         assert_eq!(last.evidence.get("layout"), Some("plain"));
@@ -587,7 +587,7 @@ mod tests {
     fn one_direction_is_high() {
         let one: Vec<(bool, &str)> = PLAIN.iter().copied().filter(|(c, _)| *c).collect();
         let mut det = OpenVpn::default();
-        let out = run(17, &one, |p, o| det.on_packet(p, &crate::detect::testutil::facts(), &Default::default(), o));
+        let out = feed(&mut det, 17, &one);
         assert_eq!(out.last().map(|d| d.confidence), Some(Confidence::High));
     }
 
@@ -613,7 +613,7 @@ mod tests {
         let mut pk: Vec<(bool, &str)> = TLS_AUTH.to_vec();
         // openvpn.pcap frame 317 (client ACK) and 316 (server CONTROL head).
         pk.push((false, "20f77fc2efdbe23f57eb478444786340de737de30201dc3724a1eded9a0000000257a1c15f0100000001b02ccff1b5f0174f00000001160303003e02000"));
-        let out = run(17, &pk, |p, o| det.on_packet(p, &crate::detect::testutil::facts(), &Default::default(), o));
+        let out = feed(&mut det, 17, &pk);
         let last = out.last().expect("detected");
         assert_eq!(last.confidence, Confidence::Certain);
         assert_eq!(last.evidence.get("layout"), Some("tls-auth (HMAC 20)"));
@@ -633,7 +633,7 @@ mod tests {
             (false, "0016289ad747beb24d8a1b0100000001507a28a78275788d"),
         ];
         let mut det = OpenVpn::default();
-        let out = run(6, pk, |p, o| det.on_packet(p, &crate::detect::testutil::facts(), &Default::default(), o));
+        let out = feed(&mut det, 6, pk);
         assert_eq!(out.last().map(|d| d.confidence), Some(Confidence::Certain));
     }
 
@@ -652,7 +652,7 @@ mod tests {
             pk.push((false, &s1));
         }
         let mut det = OpenVpn::default();
-        let out = run(17, &pk, |p, o| det.on_packet(p, &crate::detect::testutil::facts(), &Default::default(), o));
+        let out = feed(&mut det, 17, &pk);
         assert_eq!(out.last().map(|d| d.confidence), Some(Confidence::High));
     }
 
@@ -665,7 +665,7 @@ mod tests {
         ];
         assert_eq!(unhex(pk[0].1).len(), 18);
         let mut det = OpenVpn::default();
-        let out = run(17, pk, |p, o| det.on_packet(p, &crate::detect::testutil::facts(), &Default::default(), o));
+        let out = feed(&mut det, 17, pk);
         assert!(out.is_empty());
     }
 }

@@ -6,10 +6,9 @@
 //! Start-Control-Connection-Request (1) and -Reply (2), both 156 bytes.
 
 use super::{be32, side};
-use crate::decode::IpProto;
 use crate::detect::Protocol;
 use crate::detect::{Basis, Category, Confidence, Detection, PacketView};
-use crate::detect::detector::{Decision, Detector};
+use crate::detect::detector::{detector_head, Decision, Detector};
 use crate::detect::FlowFacts;
 
 /// The PPTP magic cookie.
@@ -46,22 +45,11 @@ pub struct Pptp {
 }
 
 impl Detector for Pptp {
-    type Ctx = super::VpnCtx;
-    const PROTOCOL: Protocol = Protocol::Pptp;
-    const TRANSPORTS: &'static [IpProto] = &[IpProto::TCP];
-
-    /// True when this detector needs no more packets.
-    fn done(&self) -> bool {
-        self.decision.done()
-    }
+    detector_head! { ctx: super::VpnCtx, protocol: Pptp, transports: [TCP], done: decision }
 
     /// One TCP segment.
     fn on_packet(&mut self, p: &PacketView<'_>, _facts: &FlowFacts<'_>, _ctx: &Self::Ctx, out: &mut Vec<Detection>) {
         if self.done() {
-            return;
-        }
-        if p.proto != IpProto::TCP {
-            self.decision.stopped = true;
             return;
         }
         let d = side(p.dir);
@@ -109,7 +97,7 @@ impl Detector for Pptp {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::detect::vpn::tests::run;
+    use crate::detect::vpn::tests::feed;
 
     // pptp.pcap frames 4 and 6: Start-Control-Connection-Request / -Reply
     // (first 32 bytes pasted, the rest zero-filled host/vendor names).
@@ -125,7 +113,7 @@ mod tests {
         );
         let pk: Vec<(bool, &str)> = vec![(true, &rq), (false, &rp)];
         let mut det = Pptp::default();
-        let out = run(6, &pk, |p, o| det.on_packet(p, &crate::detect::testutil::facts(), &Default::default(), o));
+        let out = feed(&mut det, 6, &pk);
         assert_eq!(out.last().map(|d| d.confidence), Some(Confidence::Certain));
     }
 
@@ -133,7 +121,7 @@ mod tests {
     fn http_is_not_pptp() {
         let pk: Vec<(bool, &str)> = vec![(true, "474554202f20485454502f312e310d0a")];
         let mut det = Pptp::default();
-        assert!(run(6, &pk, |p, o| det.on_packet(p, &crate::detect::testutil::facts(), &Default::default(), o)).is_empty());
+        assert!(feed(&mut det, 6, &pk).is_empty());
         assert!(det.done());
     }
 }

@@ -14,7 +14,7 @@ use super::side;
 use crate::decode::IpProto;
 use crate::detect::Protocol;
 use crate::detect::{Basis, Category, Confidence, Detection, PacketView};
-use crate::detect::detector::{Decision, Detector};
+use crate::detect::detector::{detector_head, Decision, Detector};
 use crate::detect::FlowFacts;
 
 /// Elements and values walked per PACK at most.
@@ -121,14 +121,7 @@ pub struct SoftEther {
 }
 
 impl Detector for SoftEther {
-    type Ctx = super::VpnCtx;
-    const PROTOCOL: Protocol = Protocol::SoftEther;
-    const TRANSPORTS: &'static [IpProto] = &[IpProto::TCP, IpProto::UDP];
-
-    /// True when this detector needs no more packets.
-    fn done(&self) -> bool {
-        self.decision.done()
-    }
+    detector_head! { ctx: super::VpnCtx, protocol: SoftEther, transports: [TCP, UDP], done: decision }
 
     /// One UDP datagram or TCP segment.
     fn on_packet(&mut self, p: &PacketView<'_>, _facts: &FlowFacts<'_>, _ctx: &Self::Ctx, out: &mut Vec<Detection>) {
@@ -209,7 +202,7 @@ impl Detector for SoftEther {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::detect::vpn::tests::{run_ports, unhex};
+    use crate::detect::vpn::tests::{feed_ports, unhex};
 
     // softether.pcap frame 41: a 99-byte PACK (opcode=get_token, tran_id,
     // nat_traversal_version).
@@ -235,7 +228,7 @@ mod tests {
             ),
         ];
         let mut det = SoftEther::default();
-        let out = run_ports(17, 51381, 5004, &pk, |p, o| det.on_packet(p, &crate::detect::testutil::facts(), &Default::default(), o));
+        let out = feed_ports(&mut det, 17, 51381, 5004, &pk);
         assert_eq!(out.last().map(|d| d.confidence), Some(Confidence::High));
     }
 

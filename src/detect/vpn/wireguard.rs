@@ -83,10 +83,6 @@ impl Detector for WireGuard {
         if self.done() {
             return;
         }
-        if p.proto != IpProto::UDP {
-            self.stopped = true;
-            return;
-        }
         let b = p.payload;
         let d = side(p.dir);
         self.packets = self.packets.saturating_add(1);
@@ -262,7 +258,7 @@ impl WireGuard {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::detect::vpn::tests::run;
+    use crate::detect::vpn::tests::feed;
 
     fn pad(h: &str, len: usize) -> String {
         format!("{h}{}", "5a".repeat(len - h.len() / 2))
@@ -283,7 +279,7 @@ mod tests {
         let t1 = "040000005a80d24e0000000000000000b3b5aae8b513782beb8c9b6ba0f31d8d";
         let pk: Vec<(bool, &str)> = vec![(true, &init), (false, &resp), (true, t1)];
         let mut det = WireGuard::default();
-        let out = run(17, &pk, |p, o| det.on_packet(p, &crate::detect::testutil::facts(), &Default::default(), o));
+        let out = feed(&mut det, 17, &pk);
         let d = out.last().expect("detected");
         assert_eq!(
             (d.protocol, d.confidence),
@@ -306,7 +302,7 @@ mod tests {
             pk.push((false, &s[i]));
         }
         let mut det = WireGuard::default();
-        let out = run(17, &pk, |p, o| det.on_packet(p, &crate::detect::testutil::facts(), &Default::default(), o));
+        let out = feed(&mut det, 17, &pk);
         let d = out.last().expect("detected");
         assert_eq!(
             (d.protocol.name(), d.confidence),
@@ -323,7 +319,7 @@ mod tests {
         let t2 = pad("c40278006890830100000000000000007f0689af9eb4367b", 84);
         let pk: Vec<(bool, &str)> = vec![(true, &init), (false, &resp), (true, &t1), (false, &t2)];
         let mut det = WireGuard::default();
-        let out = run(17, &pk, |p, o| det.on_packet(p, &crate::detect::testutil::facts(), &Default::default(), o));
+        let out = feed(&mut det, 17, &pk);
         let d = out.last().expect("detected");
         assert_eq!(
             (d.protocol, d.confidence),
@@ -344,7 +340,7 @@ mod tests {
         );
         let pk: Vec<(bool, &str)> = vec![(true, &c), (false, &s)];
         let mut det = WireGuard::default();
-        let out = run(17, &pk, |p, o| det.on_packet(p, &crate::detect::testutil::facts(), &Default::default(), o));
+        let out = feed(&mut det, 17, &pk);
         assert_eq!(out.last().map(|d| d.protocol.name()), Some("tailscale"));
     }
 
@@ -354,7 +350,7 @@ mod tests {
         let q = "0401010000010000000000000377777706676f6f676c6503636f6d0000010001";
         let pk: Vec<(bool, &str)> = vec![(true, q), (false, q)];
         let mut det = WireGuard::default();
-        assert!(run(17, &pk, |p, o| det.on_packet(p, &crate::detect::testutil::facts(), &Default::default(), o)).is_empty());
+        assert!(feed(&mut det, 17, &pk).is_empty());
         assert!(det.done());
     }
 }
