@@ -55,17 +55,24 @@ impl CountryCode {
     }
 }
 
-impl fmt::Debug for CountryCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
+/// `Debug` and `Display` of a code type: its text (`as_str`).
+macro_rules! text_fmt {
+    ($t:ty) => {
+        impl fmt::Debug for $t {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl fmt::Display for $t {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
 }
 
-impl fmt::Display for CountryCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+text_fmt!(CountryCode);
 
 /// An ISO 3166-2 subdivision code: country, `-`, one to three letters or
 /// digits (`UA-43`, `RU-MOW`, `US-CA`), stored inline.
@@ -111,17 +118,7 @@ impl SubdivisionCode {
     }
 }
 
-impl fmt::Debug for SubdivisionCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl fmt::Display for SubdivisionCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+text_fmt!(SubdivisionCode);
 
 /// Which record layout answered.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -91,7 +91,7 @@ impl Detector for Ica {
 
 #[cfg(test)]
 mod tests {
-    use super::super::testutil::{C, S, hex, pkt};
+    use super::super::testutil::{C, S, hex, send};
     use super::*;
 
     #[test]
@@ -109,7 +109,7 @@ mod tests {
         let mut ica = Ica::default();
         let mut out = Vec::new();
         for (i, (d, h)) in f.iter().enumerate() {
-            ica.on_packet(&pkt(6, *d, i as u16, &hex(h)), &crate::detect::testutil::facts(), &Default::default(), &mut out);
+            send(&mut ica, 6, *d, i as u16, &hex(h), &mut out);
         }
         assert_eq!(out.len(), 2);
         assert_eq!(out[1].confidence, Confidence::Certain);

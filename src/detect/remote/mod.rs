@@ -112,13 +112,35 @@ fn printable(b: &[u8]) -> bool {
 pub(crate) mod testutil {
     //! Helpers for the detectors' unit tests.
     use crate::decode::IpProto;
-    use crate::detect::PacketView;
+    use crate::detect::detector::Detector;
     pub use crate::detect::testutil::{C, S, hex};
+    use crate::detect::{Detection, PacketView};
     use crate::dissect::verdict::Direction;
 
     /// A packet view of `payload` sent in `dir` (ports 50000 -> 40000).
     pub fn pkt(proto: u8, dir: Direction, index: u16, payload: &[u8]) -> PacketView<'_> {
         crate::detect::testutil::packet(IpProto(proto), (50000, 40000), dir, index, payload)
+    }
+
+    /// Feeds [`pkt`]`(proto, dir, index, payload)` to a detector's own
+    /// `on_packet` (test facts, default context); findings go to `out`.
+    pub fn send<D: Detector>(
+        det: &mut D,
+        proto: u8,
+        dir: Direction,
+        index: u16,
+        payload: &[u8],
+        out: &mut Vec<Detection>,
+    ) where
+        D::Ctx: Default,
+    {
+        let p = pkt(proto, dir, index, payload);
+        det.on_packet(
+            &p,
+            &crate::detect::testutil::facts(),
+            &D::Ctx::default(),
+            out,
+        );
     }
 }
 

@@ -160,7 +160,7 @@ impl Detector for NxUdp {
 
 #[cfg(test)]
 mod tests {
-    use super::super::testutil::{C, S, hex, pkt};
+    use super::super::testutil::{C, S, hex, send};
     use super::*;
 
     #[test]
@@ -172,8 +172,8 @@ mod tests {
         );
         let mut n = NxTcp::default();
         let mut out = Vec::new();
-        n.on_packet(&pkt(6, C, 0, &a), &crate::detect::testutil::facts(), &Default::default(), &mut out);
-        n.on_packet(&pkt(6, S, 1, &b), &crate::detect::testutil::facts(), &Default::default(), &mut out);
+        send(&mut n, 6, C, 0, &a, &mut out);
+        send(&mut n, 6, S, 1, &b, &mut out);
         assert_eq!(out.len(), 2);
         assert_eq!(out[1].confidence, Confidence::Certain);
         assert_eq!(out[1].evidence.get("server_greeting"), Some("NXD-8.10.1"));
@@ -194,7 +194,7 @@ mod tests {
         let mut n = NxUdp::default();
         let mut out = Vec::new();
         for (i, (h, d)) in f.iter().zip(dirs).enumerate() {
-            n.on_packet(&pkt(17, d, i as u16, &hex(h)), &crate::detect::testutil::facts(), &Default::default(), &mut out);
+            send(&mut n, 17, d, i as u16, &hex(h), &mut out);
         }
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].evidence.get("message_types"), Some("1,2"));
@@ -207,7 +207,7 @@ mod tests {
         let dns = hex("abcd01000001000000000000");
         let mut n = NxUdp::default();
         let mut out = Vec::new();
-        n.on_packet(&pkt(17, C, 0, &dns), &crate::detect::testutil::facts(), &Default::default(), &mut out);
+        send(&mut n, 17, C, 0, &dns, &mut out);
         assert!(n.done && out.is_empty());
     }
 }

@@ -70,7 +70,7 @@ impl Detector for Radmin {
 
 #[cfg(test)]
 mod tests {
-    use super::super::testutil::{C, S, hex, pkt};
+    use super::super::testutil::{C, S, hex, send};
     use super::*;
 
     #[test]
@@ -82,9 +82,9 @@ mod tests {
         );
         let mut r = Radmin::default();
         let mut out = Vec::new();
-        r.on_packet(&pkt(6, C, 0, &a), &crate::detect::testutil::facts(), &Default::default(), &mut out);
+        send(&mut r, 6, C, 0, &a, &mut out);
         assert!(out.is_empty());
-        r.on_packet(&pkt(6, S, 1, &b), &crate::detect::testutil::facts(), &Default::default(), &mut out);
+        send(&mut r, 6, S, 1, &b, &mut out);
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].confidence, Confidence::High);
     }

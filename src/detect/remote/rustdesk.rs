@@ -261,7 +261,7 @@ impl Detector for RustDesk {
 
 #[cfg(test)]
 mod tests {
-    use super::super::testutil::{C, S, pkt};
+    use super::super::testutil::{C, S, send};
     use super::*;
 
     /// register_peer { id: "123456789", serial: 0 } encoded per
@@ -276,9 +276,9 @@ mod tests {
     fn udp_register_peer_pair() {
         let mut r = RustDesk::default();
         let mut out = Vec::new();
-        r.on_packet(&pkt(17, C, 0, REGISTER_PEER), &crate::detect::testutil::facts(), &Default::default(), &mut out);
+        send(&mut r, 17, C, 0, REGISTER_PEER, &mut out);
         assert!(out.is_empty());
-        r.on_packet(&pkt(17, S, 1, REGISTER_PEER_RESPONSE), &crate::detect::testutil::facts(), &Default::default(), &mut out);
+        send(&mut r, 17, S, 1, REGISTER_PEER_RESPONSE, &mut out);
         assert_eq!(out[0].confidence, Confidence::Certain);
         assert_eq!(out[0].evidence.get("rustdesk_id"), Some("123456789"));
     }
@@ -292,8 +292,8 @@ mod tests {
         resp.extend_from_slice(REGISTER_PEER_RESPONSE);
         let mut r = RustDesk::default();
         let mut out = Vec::new();
-        r.on_packet(&pkt(6, C, 0, &seg), &crate::detect::testutil::facts(), &Default::default(), &mut out);
-        r.on_packet(&pkt(6, S, 1, &resp), &crate::detect::testutil::facts(), &Default::default(), &mut out);
+        send(&mut r, 6, C, 0, &seg, &mut out);
+        send(&mut r, 6, S, 1, &resp, &mut out);
         assert_eq!(out[0].confidence, Confidence::Certain);
     }
 

@@ -217,7 +217,7 @@ impl Detector for TeamViewerUdp {
 
 #[cfg(test)]
 mod tests {
-    use super::super::testutil::{C, S, hex, pkt};
+    use super::super::testutil::{C, S, hex, send};
     use super::*;
 
     #[test]
@@ -235,11 +235,11 @@ mod tests {
         );
         let mut t = TeamViewerTcp::default();
         let mut out = Vec::new();
-        t.on_packet(&pkt(6, S, 0, &f12), &crate::detect::testutil::facts(), &Default::default(), &mut out);
+        send(&mut t, 6, S, 0, &f12, &mut out);
         assert!(out.is_empty());
         // frame 14/16 carry the server's counters 2 and 3.
         t.sent[1] = [Some(3), Some(2), Some(1), None];
-        t.on_packet(&pkt(6, C, 1, &f19), &crate::detect::testutil::facts(), &Default::default(), &mut out);
+        send(&mut t, 6, C, 1, &f19, &mut out);
         assert_eq!(out.last().map(|d| d.confidence), Some(Confidence::Certain));
         let _ = f21;
     }
@@ -255,9 +255,9 @@ mod tests {
         );
         let mut t = TeamViewerTcp::default();
         let mut out = Vec::new();
-        t.on_packet(&pkt(6, C, 0, &f4), &crate::detect::testutil::facts(), &Default::default(), &mut out);
+        send(&mut t, 6, C, 0, &f4, &mut out);
         assert!(out.is_empty());
-        t.on_packet(&pkt(6, C, 1, &f6), &crate::detect::testutil::facts(), &Default::default(), &mut out);
+        send(&mut t, 6, C, 1, &f6, &mut out);
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].confidence, Confidence::High);
     }
@@ -267,7 +267,7 @@ mod tests {
         let tls = hex("160303009c0100009803036712bcc57dd01b4bfc34fb063f25191766");
         let mut t = TeamViewerTcp::default();
         let mut out = Vec::new();
-        t.on_packet(&pkt(6, C, 0, &tls), &crate::detect::testutil::facts(), &Default::default(), &mut out);
+        send(&mut t, 6, C, 0, &tls, &mut out);
         assert!(out.is_empty() && t.done);
         assert!(!udp_header(&tls));
     }

@@ -177,7 +177,7 @@ impl Telnet {
 
 #[cfg(test)]
 mod tests {
-    use super::super::testutil::{C, S, hex, pkt};
+    use super::super::testutil::{C, S, hex, send};
     use super::*;
 
     #[test]
@@ -193,7 +193,7 @@ mod tests {
         let mut t = Telnet::default();
         let mut out = Vec::new();
         for (i, (d, h)) in f.iter().enumerate() {
-            t.on_packet(&pkt(6, *d, i as u16, &hex(h)), &crate::detect::testutil::facts(), &Default::default(), &mut out);
+            send(&mut t, 6, *d, i as u16, &hex(h), &mut out);
         }
         let last = out.last().unwrap();
         assert_eq!(last.confidence, Confidence::Certain);
@@ -209,7 +209,7 @@ mod tests {
         assert!(negotiation(&hex("fffa18"), &mut o).is_none());
         let mut t = Telnet::default();
         let mut out = Vec::new();
-        t.on_packet(&pkt(6, S, 0, b"login: "), &crate::detect::testutil::facts(), &Default::default(), &mut out);
+        send(&mut t, 6, S, 0, b"login: ", &mut out);
         assert!(t.done && out.is_empty());
     }
 }

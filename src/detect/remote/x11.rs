@@ -157,7 +157,7 @@ impl X11 {
 
 #[cfg(test)]
 mod tests {
-    use super::super::testutil::{C, S, hex, pkt};
+    use super::super::testutil::{C, S, hex, send};
     use super::*;
 
     // Built from the X11 protocol specification, section 8 (no X11 setup in
@@ -174,12 +174,12 @@ mod tests {
         ans.extend_from_slice(b"X.Org\0\0\0");
         let mut x = X11::default();
         let mut out = Vec::new();
-        x.on_packet(&pkt(6, C, 0, &req), &crate::detect::testutil::facts(), &Default::default(), &mut out);
+        send(&mut x, 6, C, 0, &req, &mut out);
         assert_eq!(
             out[0].evidence.get("auth_protocol"),
             Some("MIT-MAGIC-COOKIE-1")
         );
-        x.on_packet(&pkt(6, S, 1, &ans), &crate::detect::testutil::facts(), &Default::default(), &mut out);
+        send(&mut x, 6, S, 1, &ans, &mut out);
         assert_eq!(out[1].confidence, Confidence::Certain);
         assert_eq!(out[1].evidence.get("vendor"), Some("X.Org"));
     }

@@ -141,7 +141,7 @@ impl Detector for Xdmcp {
 
 #[cfg(test)]
 mod tests {
-    use super::super::testutil::{C, S, hex, pkt};
+    use super::super::testutil::{C, S, hex, send};
     use super::*;
 
     #[test]
@@ -153,9 +153,9 @@ mod tests {
         );
         let mut x = Xdmcp::default();
         let mut out = Vec::new();
-        x.on_packet(&pkt(17, C, 0, &a), &crate::detect::testutil::facts(), &Default::default(), &mut out);
+        send(&mut x, 17, C, 0, &a, &mut out);
         assert_eq!(out[0].confidence, Confidence::Medium);
-        x.on_packet(&pkt(17, S, 1, &b), &crate::detect::testutil::facts(), &Default::default(), &mut out);
+        send(&mut x, 17, S, 1, &b, &mut out);
         assert_eq!(out[1].confidence, Confidence::Certain);
         assert_eq!(
             out[1].evidence.get("manager_status"),
@@ -169,7 +169,7 @@ mod tests {
         let b = hex("00010005001700000000001157696c6c696e6720746f206d616e616765");
         let mut x = Xdmcp::default();
         let mut out = Vec::new();
-        x.on_packet(&pkt(17, S, 0, &b), &crate::detect::testutil::facts(), &Default::default(), &mut out);
+        send(&mut x, 17, S, 0, &b, &mut out);
         assert!(out.is_empty() && x.done);
         assert!(opcode(&hex("00010002000300")).is_none());
     }
