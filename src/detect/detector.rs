@@ -257,12 +257,9 @@ macro_rules! family {
                 ctx: &$ctx,
                 out: &mut Vec<$crate::detect::Detection>,
             ) {
-                use $crate::detect::detector::Detector;
-                $( $(
-                    if <$module::$det>::accepts(facts.proto) && !self.$field.done() {
-                        self.$field.on_facts(facts, ctx, out);
-                    }
-                )+ )*
+                $crate::detect::detector::family_hook!(
+                    self, on_facts, facts, ctx, out; $( $( $module::$det => $field ),+ ),*
+                );
             }
 
             fn on_end(
@@ -271,12 +268,9 @@ macro_rules! family {
                 ctx: &$ctx,
                 out: &mut Vec<$crate::detect::Detection>,
             ) {
-                use $crate::detect::detector::Detector;
-                $( $(
-                    if <$module::$det>::accepts(facts.proto) && !self.$field.done() {
-                        self.$field.on_end(facts, ctx, out);
-                    }
-                )+ )*
+                $crate::detect::detector::family_hook!(
+                    self, on_end, facts, ctx, out; $( $( $module::$det => $field ),+ ),*
+                );
             }
 
             fn done(&self) -> bool {
@@ -295,3 +289,18 @@ macro_rules! family {
     };
 }
 pub(crate) use family;
+
+/// One flow-level hook ([`Detector::on_facts`] or [`Detector::on_end`])
+/// of a [`family!`], in registration order: each detector that accepts the
+/// flow's transport and is not done.
+macro_rules! family_hook {
+    ($self:ident, $hook:ident, $facts:ident, $ctx:ident, $out:ident; $( $det:path => $field:ident ),+) => {
+        use $crate::detect::detector::Detector;
+        $(
+            if <$det>::accepts($facts.proto) && !$self.$field.done() {
+                $self.$field.$hook($facts, $ctx, $out);
+            }
+        )+
+    };
+}
+pub(crate) use family_hook;

@@ -69,6 +69,18 @@ pub enum Confidence {
     Certain,
 }
 
+impl Confidence {
+    /// `Certain` once confirmed (both directions seen, the other side
+    /// answered), `High` before.
+    pub fn certain_if(confirmed: bool) -> Confidence {
+        if confirmed {
+            Confidence::Certain
+        } else {
+            Confidence::High
+        }
+    }
+}
+
 /// What a decision rests on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]

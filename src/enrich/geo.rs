@@ -515,6 +515,13 @@ mod tests {
         a.and_then(|a| a.country).map(|s| s.to_string())
     }
 
+    /// Asserts the subdivision each address is placed in.
+    fn assert_subdivisions(db: &GeoDb, cases: &[(&str, &str)]) {
+        for (ip, code) in cases {
+            assert_eq!(sub(geo(db, ip)).as_deref(), Some(*code), "{ip}");
+        }
+    }
+
     #[test]
     fn codes_parse_and_join() {
         let ua = CountryCode::parse("ua").unwrap();
@@ -538,11 +545,16 @@ mod tests {
         assert_eq!(country(Some(a)).as_deref(), Some("UA"));
         assert_eq!(sub(Some(a)).as_deref(), Some("UA-43"));
         assert!(!a.subdivision_from_name);
-        assert_eq!(sub(geo(&d, "31.28.224.1")).as_deref(), Some("UA-40"));
-        assert_eq!(sub(geo(&d, "5.153.172.1")).as_deref(), Some("UA-14"));
-        assert_eq!(sub(geo(&d, "45.10.32.1")).as_deref(), Some("UA-09"));
-        assert_eq!(sub(geo(&d, "77.88.8.8")).as_deref(), Some("RU-MOW"));
-        assert_eq!(sub(geo(&d, "2001:678:128::5")).as_deref(), Some("UA-43"));
+        assert_subdivisions(
+            &d,
+            &[
+                ("31.28.224.1", "UA-40"),
+                ("5.153.172.1", "UA-14"),
+                ("45.10.32.1", "UA-09"),
+                ("77.88.8.8", "RU-MOW"),
+                ("2001:678:128::5", "UA-43"),
+            ],
+        );
         // Narrower network inside a wider one, and the wider one around it.
         assert_eq!(country(geo(&d, "195.201.4.1")).as_deref(), Some("DE"));
         assert_eq!(country(geo(&d, "195.201.7.1")).as_deref(), Some("DE"));
@@ -569,11 +581,16 @@ mod tests {
         assert_eq!(country(Some(a)).as_deref(), Some("RU"));
         assert_eq!(sub(Some(a)).as_deref(), Some("UA-43"));
         assert!(a.subdivision_from_name);
-        assert_eq!(sub(geo(&d, "31.28.224.1")).as_deref(), Some("UA-40"));
-        assert_eq!(sub(geo(&d, "37.139.96.1")).as_deref(), Some("UA-40"));
-        assert_eq!(sub(geo(&d, "5.153.172.1")).as_deref(), Some("UA-14"));
-        assert_eq!(sub(geo(&d, "188.190.219.1")).as_deref(), Some("UA-09"));
-        assert_eq!(sub(geo(&d, "176.104.32.1")).as_deref(), Some("UA-30"));
+        assert_subdivisions(
+            &d,
+            &[
+                ("31.28.224.1", "UA-40"),
+                ("37.139.96.1", "UA-40"),
+                ("5.153.172.1", "UA-14"),
+                ("188.190.219.1", "UA-09"),
+                ("176.104.32.1", "UA-30"),
+            ],
+        );
         // Regions outside Ukraine are not mapped.
         let us = geo(&d, "8.8.8.8").unwrap();
         assert_eq!(country(Some(us)).as_deref(), Some("US"));

@@ -37,6 +37,18 @@ fn dbip() -> Enricher {
     .unwrap()
 }
 
+/// Looks `addr` up, checking the country and subdivision it is placed in.
+fn placed(e: &Enricher, addr: &str, country: &str, subdivision: &str) -> IpInfo {
+    let info = e.lookup(ip(addr));
+    assert_eq!(info.country_iso.unwrap().as_str(), country, "{addr}");
+    assert_eq!(
+        info.subdivision_iso.unwrap().as_str(),
+        subdivision,
+        "{addr}"
+    );
+    info
+}
+
 fn parse(text: &str) -> Result<EnrichConfig, String> {
     toml::from_str::<EnrichConfig>(text).map_err(|e| e.to_string())
 }
@@ -171,9 +183,7 @@ fn defaults_without_databases_use_the_builtin_hint_and_say_what_is_inactive() {
 fn geoip2_layout_end_to_end() {
     let e = geoip2();
     assert!(e.warnings().is_empty(), "{:?}", e.warnings());
-    let crimea = e.lookup(ip("46.172.192.9"));
-    assert_eq!(crimea.country_iso.unwrap().as_str(), "UA");
-    assert_eq!(crimea.subdivision_iso.unwrap().as_str(), "UA-43");
+    let crimea = placed(&e, "46.172.192.9", "UA", "UA-43");
     let m = crimea.sanction.unwrap();
     assert_eq!((m.rule, m.approximate, m.watch), ("UA-43", false, false));
     assert_eq!(crimea.asn, Some(28761));
@@ -223,9 +233,7 @@ fn ip_location_db_layout_end_to_end() {
     let e = dbip();
     assert!(e.warnings().is_empty(), "{:?}", e.warnings());
     // DB-IP files Crimea under RU; the subdivision is still Ukraine's.
-    let crimea = e.lookup(ip("46.172.195.1"));
-    assert_eq!(crimea.country_iso.unwrap().as_str(), "RU");
-    assert_eq!(crimea.subdivision_iso.unwrap().as_str(), "UA-43");
+    let crimea = placed(&e, "46.172.195.1", "RU", "UA-43");
     assert!(crimea.geo.unwrap().subdivision_from_name);
     assert_eq!(crimea.geo.unwrap().layout, "ip-location-db");
     assert_eq!(crimea.sanction.unwrap().rule, "UA-43");

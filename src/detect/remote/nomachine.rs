@@ -68,11 +68,7 @@ impl Detector for NxTcp {
         let both = self.seen[0] && self.seen[1];
         let mut det = found(
             Protocol::NoMachine,
-            if both {
-                Confidence::Certain
-            } else {
-                Confidence::High
-            },
+            Confidence::certain_if(both),
             Basis::Structure,
             if both {
                 "NoMachine NX greetings from both sides"

@@ -139,11 +139,7 @@ impl Ssh {
         self.done = true;
         let mut d = found(
             Protocol::Ssh,
-            if both {
-                Confidence::Certain
-            } else {
-                Confidence::High
-            },
+            Confidence::certain_if(both),
             Basis::Structure,
             if both {
                 "SSH identification strings from both sides"

@@ -192,11 +192,7 @@ impl Detector for TeamViewerUdp {
         }
         self.reported = true;
         self.done = true;
-        let conf = if self.peer_named {
-            Confidence::Certain
-        } else {
-            Confidence::High
-        };
+        let conf = Confidence::certain_if(self.peer_named);
         out.push(
             found(
                 Protocol::TeamViewer,

@@ -67,11 +67,7 @@ impl Detector for Pptp {
                 return;
             }
         }
-        let conf = if self.n[0] > 0 && self.n[1] > 0 {
-            Confidence::Certain
-        } else {
-            Confidence::High
-        };
+        let conf = Confidence::certain_if(self.n[0] > 0 && self.n[1] > 0);
         if !self.decision.raise(conf) {
             return;
         }
