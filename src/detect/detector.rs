@@ -251,27 +251,13 @@ macro_rules! family {
                 )?
             }
 
-            fn on_facts(
-                &mut self,
-                facts: &$crate::detect::FlowFacts<'_>,
-                ctx: &$ctx,
-                out: &mut Vec<$crate::detect::Detection>,
-            ) {
-                $crate::detect::detector::family_hook!(
-                    self, on_facts, facts, ctx, out; $( $( $module::$det => $field ),+ ),*
-                );
-            }
+            $crate::detect::detector::family_hook!(
+                on_facts, $ctx; $( $( $module::$det => $field ),+ ),*
+            );
 
-            fn on_end(
-                &mut self,
-                facts: &$crate::detect::FlowFacts<'_>,
-                ctx: &$ctx,
-                out: &mut Vec<$crate::detect::Detection>,
-            ) {
-                $crate::detect::detector::family_hook!(
-                    self, on_end, facts, ctx, out; $( $( $module::$det => $field ),+ ),*
-                );
-            }
+            $crate::detect::detector::family_hook!(
+                on_end, $ctx; $( $( $module::$det => $field ),+ ),*
+            );
 
             fn done(&self) -> bool {
                 use $crate::detect::detector::Detector;
@@ -290,17 +276,24 @@ macro_rules! family {
 }
 pub(crate) use family;
 
-/// One flow-level hook ([`Detector::on_facts`] or [`Detector::on_end`])
-/// of a [`family!`], in registration order: each detector that accepts the
-/// flow's transport and is not done.
+/// One flow-level hook of a [`family!`] ([`Family::on_facts`] or
+/// [`Family::on_end`]): the same hook of each detector that accepts the
+/// flow's transport and is not done, in registration order.
 macro_rules! family_hook {
-    ($self:ident, $hook:ident, $facts:ident, $ctx:ident, $out:ident; $( $det:path => $field:ident ),+) => {
-        use $crate::detect::detector::Detector;
-        $(
-            if <$det>::accepts($facts.proto) && !$self.$field.done() {
-                $self.$field.$hook($facts, $ctx, $out);
-            }
-        )+
+    ($hook:ident, $ctx:ty; $( $det:path => $field:ident ),+) => {
+        fn $hook(
+            &mut self,
+            facts: &$crate::detect::FlowFacts<'_>,
+            ctx: &$ctx,
+            out: &mut Vec<$crate::detect::Detection>,
+        ) {
+            use $crate::detect::detector::Detector;
+            $(
+                if <$det>::accepts(facts.proto) && !self.$field.done() {
+                    self.$field.$hook(facts, ctx, out);
+                }
+            )+
+        }
     };
 }
 pub(crate) use family_hook;

@@ -59,9 +59,6 @@ impl Detector for AnyConnect {
 
     /// One UDP datagram.
     fn on_packet(&mut self, p: &PacketView<'_>, _facts: &FlowFacts<'_>, _ctx: &Self::Ctx, out: &mut Vec<Detection>) {
-        if self.done() {
-            return;
-        }
         let Some((_, ct, hs)) = parse(p.payload) else {
             self.decision.stopped = self.decision.reported.is_none();
             return;

@@ -129,9 +129,6 @@ impl Detector for Ipsec {
 
     /// One UDP datagram or ESP (IP protocol 50) packet.
     fn on_packet(&mut self, p: &PacketView<'_>, _facts: &FlowFacts<'_>, _ctx: &Self::Ctx, out: &mut Vec<Detection>) {
-        if self.done() {
-            return;
-        }
         let d = side(p.dir);
         let b = p.payload;
         match p.proto {

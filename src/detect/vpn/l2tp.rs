@@ -66,9 +66,6 @@ impl Detector for L2tp {
 
     /// One UDP datagram.
     fn on_packet(&mut self, p: &PacketView<'_>, _facts: &FlowFacts<'_>, _ctx: &Self::Ctx, out: &mut Vec<Detection>) {
-        if self.done() {
-            return;
-        }
         let d = side(p.dir);
         let Some((ver, t)) = parse(p.payload) else {
             // Data messages (T clear) follow the control exchange.

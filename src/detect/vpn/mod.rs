@@ -166,7 +166,8 @@ pub(crate) mod tests {
     pub use crate::detect::testutil::hex as unhex;
 
     /// Feeds (to_server, hex) packets to a detector's own `on_packet` (test
-    /// facts, default context); returns its findings.
+    /// facts, default context) while it is not done, as its family does;
+    /// returns its findings.
     pub fn feed<D: Detector>(det: &mut D, proto: u8, pk: &[(bool, &str)]) -> Vec<Detection>
     where
         D::Ctx: Default,
@@ -188,7 +189,9 @@ pub(crate) mod tests {
         let ctx = D::Ctx::default();
         let facts = testutil::facts();
         run_ports(proto, client_port, server_port, pk, |p, o| {
-            det.on_packet(p, &facts, &ctx, o)
+            if !det.done() {
+                det.on_packet(p, &facts, &ctx, o);
+            }
         })
     }
 

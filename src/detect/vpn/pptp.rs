@@ -49,9 +49,6 @@ impl Detector for Pptp {
 
     /// One TCP segment.
     fn on_packet(&mut self, p: &PacketView<'_>, _facts: &FlowFacts<'_>, _ctx: &Self::Ctx, out: &mut Vec<Detection>) {
-        if self.done() {
-            return;
-        }
         let d = side(p.dir);
         match parse(p.payload) {
             Some(t) => {

@@ -125,9 +125,6 @@ impl Detector for SoftEther {
 
     /// One UDP datagram or TCP segment.
     fn on_packet(&mut self, p: &PacketView<'_>, _facts: &FlowFacts<'_>, _ctx: &Self::Ctx, out: &mut Vec<Detection>) {
-        if self.done() {
-            return;
-        }
         let d = side(p.dir);
         self.seen = self.seen.saturating_add(1);
         match p.proto {

@@ -51,9 +51,6 @@ impl Detector for Tinc {
 
     /// One TCP segment.
     fn on_packet(&mut self, p: &PacketView<'_>, _facts: &FlowFacts<'_>, _ctx: &Self::Ctx, out: &mut Vec<Detection>) {
-        if self.done() {
-            return;
-        }
         let d = side(p.dir);
         if self.id[d] {
             // Only the first segment of each direction matters.

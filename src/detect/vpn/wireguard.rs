@@ -80,9 +80,6 @@ impl Detector for WireGuard {
 
     /// One UDP datagram.
     fn on_packet(&mut self, p: &PacketView<'_>, _facts: &FlowFacts<'_>, _ctx: &Self::Ctx, out: &mut Vec<Detection>) {
-        if self.done() {
-            return;
-        }
         let b = p.payload;
         let d = side(p.dir);
         self.packets = self.packets.saturating_add(1);
