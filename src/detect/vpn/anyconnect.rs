@@ -8,9 +8,9 @@
 //! AnyConnect data channel. (The CSTP side is an ordinary TLS session
 //! without a recognisable name; it is not flagged here.)
 
-use super::side;
+use super::{side, structure};
 use crate::detect::Protocol;
-use crate::detect::{Basis, Category, Confidence, Detection, PacketView};
+use crate::detect::{Confidence, Detection, PacketView};
 use crate::detect::detector::{detector_head, Decision, Detector};
 use crate::detect::FlowFacts;
 
@@ -77,11 +77,9 @@ impl Detector for AnyConnect {
             return;
         }
         out.push(
-            Detection::new(
-                Category::Vpn,
+            structure(
                 Protocol::AnyConnect,
                 conf,
-                Basis::Structure,
                 "AnyConnect DTLS data channel: records with the pre-standard DTLS version 0x0100 (DTLS1_BAD_VER)",
             )
             .with("dtls_version", "0x0100")
@@ -95,7 +93,7 @@ impl Detector for AnyConnect {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::detect::vpn::tests::feed;
+    use crate::detect::vpn::tests::{feed, last_confidence};
 
     // anyconnect-vpn.pcap frame 439 (server HelloVerifyRequest, 48 bytes)
     // and frame 467's header on a synthetic body (application data).
@@ -104,9 +102,10 @@ mod tests {
         let hv = "160100000000000000000000230300001700000000000000170100146291bcf11a76eec56236218cac4cd4c37c12411d";
         let ad = format!("17010000010000000000010070{}", "9a".repeat(0x70));
         let pk: Vec<(bool, &str)> = vec![(true, &ad), (false, hv)];
-        let mut det = AnyConnect::default();
-        let out = feed(&mut det, 17, &pk);
-        assert_eq!(out.last().map(|d| d.confidence), Some(Confidence::Certain));
+        assert_eq!(
+            last_confidence::<AnyConnect>(17, &pk),
+            Some(Confidence::Certain)
+        );
     }
 
     // Standard DTLS 1.2 (0xfefd) is WebRTC, not AnyConnect.

@@ -7,9 +7,9 @@
 //! AVP that is the mandatory Message Type AVP (vendor 0, attribute 0, 8
 //! bytes, message type 1-20).
 
-use super::side;
+use super::{side, structure};
 use crate::detect::Protocol;
-use crate::detect::{Basis, Category, Confidence, Detection, PacketView};
+use crate::detect::{Confidence, Detection, PacketView};
 use crate::detect::detector::{detector_head, Decision, Detector};
 use crate::detect::FlowFacts;
 
@@ -95,11 +95,9 @@ impl Detector for L2tp {
             return;
         }
         out.push(
-            Detection::new(
-                Category::Vpn,
+            structure(
                 Protocol::L2tp,
                 conf,
-                Basis::Structure,
                 "L2TP control messages: T/L/S header, length matching, Message Type AVP first",
             )
             .with("version", self.ver)
@@ -113,7 +111,7 @@ impl Detector for L2tp {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::detect::vpn::tests::feed;
+    use crate::detect::vpn::tests::{feed, last_confidence};
 
     // An SCCRQ (RFC 2661 §6.1) as sent by xl2tpd: header, Message Type AVP
     // (1), Protocol Version AVP; and the SCCRP answer.
@@ -122,9 +120,10 @@ mod tests {
         let rq = "c802001400000000000000008008000000000001";
         let rp = "c802001400010000000000018008000000000002";
         let pk: Vec<(bool, &str)> = vec![(true, rq), (false, rp)];
-        let mut det = L2tp::default();
-        let out = feed(&mut det, 17, &pk);
-        assert_eq!(out.last().map(|d| d.confidence), Some(Confidence::Certain));
+        assert_eq!(
+            last_confidence::<L2tp>(17, &pk),
+            Some(Confidence::Certain)
+        );
     }
 
     #[test]

@@ -148,6 +148,17 @@ fn le64(b: &[u8], o: usize) -> Option<u64> {
     Some(u64::from_le_bytes(b.get(o..o + 8)?.try_into().ok()?))
 }
 
+/// A VPN finding resting on verified message structure.
+fn structure(protocol: Protocol, confidence: Confidence, reason: &'static str) -> Detection {
+    Detection::new(
+        Category::Vpn,
+        protocol,
+        confidence,
+        Basis::Structure,
+        reason,
+    )
+}
+
 /// Lower-case hex of a short byte string (evidence values).
 fn hex(b: &[u8]) -> String {
     use std::fmt::Write;
@@ -173,6 +184,17 @@ pub(crate) mod tests {
         D::Ctx: Default,
     {
         feed_ports(det, proto, 40000, 40001, pk)
+    }
+
+    /// The confidence of the last finding a fresh `D` reports on `pk`
+    /// (see [`feed`]); `None` when it reports nothing.
+    pub fn last_confidence<D: Detector>(proto: u8, pk: &[(bool, &str)]) -> Option<Confidence>
+    where
+        D::Ctx: Default,
+    {
+        feed(&mut D::default(), proto, pk)
+            .last()
+            .map(|d| d.confidence)
     }
 
     /// As [`feed`] with explicit ports.

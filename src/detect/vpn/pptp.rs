@@ -5,9 +5,9 @@
 //! (1-15) and 2 reserved zero bytes. A session opens with
 //! Start-Control-Connection-Request (1) and -Reply (2), both 156 bytes.
 
-use super::{be32, side};
+use super::{be32, side, structure};
 use crate::detect::Protocol;
-use crate::detect::{Basis, Category, Confidence, Detection, PacketView};
+use crate::detect::{Confidence, Detection, PacketView};
 use crate::detect::detector::{detector_head, Decision, Detector};
 use crate::detect::FlowFacts;
 
@@ -69,11 +69,9 @@ impl Detector for Pptp {
             return;
         }
         out.push(
-            Detection::new(
-                Category::Vpn,
+            structure(
                 Protocol::Pptp,
                 conf,
-                Basis::Structure,
                 if conf == Confidence::Certain {
                     "PPTP control connection both ways (magic cookie 0x1A2B3C4D, Start-Control-Connection)"
                 } else {
@@ -90,7 +88,7 @@ impl Detector for Pptp {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::detect::vpn::tests::feed;
+    use crate::detect::vpn::tests::{feed, last_confidence};
 
     // pptp.pcap frames 4 and 6: Start-Control-Connection-Request / -Reply
     // (first 32 bytes pasted, the rest zero-filled host/vendor names).
@@ -105,9 +103,10 @@ mod tests {
             "00".repeat(123)
         );
         let pk: Vec<(bool, &str)> = vec![(true, &rq), (false, &rp)];
-        let mut det = Pptp::default();
-        let out = feed(&mut det, 6, &pk);
-        assert_eq!(out.last().map(|d| d.confidence), Some(Confidence::Certain));
+        assert_eq!(
+            last_confidence::<Pptp>(6, &pk),
+            Some(Confidence::Certain)
+        );
     }
 
     #[test]

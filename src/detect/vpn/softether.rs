@@ -10,10 +10,10 @@
 //! `/vpnsvc/vpn.cgi`, and the dynamic-DNS client posts `PACK` + a 10-digit
 //! length + the base64 of a PACK.
 
-use super::side;
+use super::{side, structure};
 use crate::decode::IpProto;
 use crate::detect::Protocol;
-use crate::detect::{Basis, Category, Confidence, Detection, PacketView};
+use crate::detect::{Confidence, Detection, PacketView};
 use crate::detect::detector::{detector_head, Decision, Detector};
 use crate::detect::FlowFacts;
 
@@ -176,11 +176,9 @@ impl Detector for SoftEther {
         if !self.decision.raise(conf) {
             return;
         }
-        let mut det = Detection::new(
-            Category::Vpn,
+        let mut det = structure(
             Protocol::SoftEther,
             conf,
-            Basis::Structure,
             why,
         )
         .with(

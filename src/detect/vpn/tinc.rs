@@ -7,9 +7,9 @@
 //! (`1 ...`, tinc 1.0) or the binary SPTPS handshake (tinc 1.1). The UDP
 //! data channel is encrypted from its first byte and is not recognised.
 
-use super::side;
+use super::{side, structure};
 use crate::detect::Protocol;
-use crate::detect::{Basis, Category, Confidence, Detection, PacketView};
+use crate::detect::{Confidence, Detection, PacketView};
 use crate::detect::detector::{detector_head, Decision, Detector};
 use crate::detect::FlowFacts;
 
@@ -70,11 +70,9 @@ impl Detector for Tinc {
         if !self.decision.raise(conf) {
             return;
         }
-        let mut det = Detection::new(
-            Category::Vpn,
+        let mut det = structure(
             Protocol::Tinc,
             conf,
-            Basis::Structure,
             if conf == Confidence::Certain {
                 "tinc meta connection: ID lines (protocol 17) both ways"
             } else {
