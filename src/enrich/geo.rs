@@ -271,38 +271,37 @@ impl GeoDb {
             Slot::City => Precision::Subdivision,
             _ => Precision::Country,
         };
-        for f in &self.files {
-            if f.v4_only && ip.is_ipv6() {
-                continue;
-            }
-            let res = f.reader.lookup(ip).map_err(|_| DecodeError)?;
-            let Some(rec) = res.decode::<GeoRecord<'_>>().map_err(|_| DecodeError)? else {
-                continue;
-            };
-            if let Some(answer) = rec.answer(precision, f.db_type) {
-                return Ok(Some(answer));
-            }
-        }
-        Ok(None)
+        self.first(ip, |f, rec: GeoRecord<'_>| rec.answer(precision, f.db_type))
     }
 
     /// AS number and organisation of `ip`.
     pub fn asn(&self, ip: IpAddr) -> Result<Option<AsAnswer<'_>>, DecodeError> {
+        self.first(ip, |_, rec: AsnRecord<'_>| {
+            (rec.autonomous_system_number.is_some() || rec.autonomous_system_organization.is_some())
+                .then(|| AsAnswer {
+                    number: rec.autonomous_system_number,
+                    organization: rec.autonomous_system_organization.filter(|s| !s.is_empty()),
+                })
+        })
+    }
+
+    /// The first answer `pick` makes of a file's record of `ip`, files in
+    /// order (IPv4-only files are skipped for IPv6).
+    fn first<'a, R: Deserialize<'a>, A>(
+        &'a self,
+        ip: IpAddr,
+        mut pick: impl FnMut(&'a DbFile, R) -> Option<A>,
+    ) -> Result<Option<A>, DecodeError> {
         for f in &self.files {
             if f.v4_only && ip.is_ipv6() {
                 continue;
             }
             let res = f.reader.lookup(ip).map_err(|_| DecodeError)?;
-            let Some(rec) = res.decode::<AsnRecord<'_>>().map_err(|_| DecodeError)? else {
+            let Some(rec) = res.decode::<R>().map_err(|_| DecodeError)? else {
                 continue;
             };
-            if rec.autonomous_system_number.is_some()
-                || rec.autonomous_system_organization.is_some()
-            {
-                return Ok(Some(AsAnswer {
-                    number: rec.autonomous_system_number,
-                    organization: rec.autonomous_system_organization.filter(|s| !s.is_empty()),
-                }));
+            if let Some(answer) = pick(f, rec) {
+                return Ok(Some(answer));
             }
         }
         Ok(None)

