@@ -116,7 +116,7 @@ impl Progress for Decision {
 
 /// The head every [`Detector`] impl repeats: its context, protocol,
 /// transports (left out: all) and a `done` that reads one field (a `bool`
-/// or a [`Decision`], see [`Progress`]).
+/// or a [`Decision`], see [`Progress`]; or `state == State::Done`).
 ///
 /// ```ignore
 /// impl Detector for Pptp {
@@ -129,19 +129,35 @@ macro_rules! detector_head {
         ctx: $ctx:ty,
         protocol: $protocol:ident,
         $( transports: [ $( $t:ident ),+ ], )?
+        done: $field:ident == $finished:path $(,)?
+    ) => {
+        $crate::detect::detector::detector_head!(@consts $ctx, $protocol $(, [ $( $t ),+ ])?);
+
+        /// True when this detector needs no more packets or facts.
+        fn done(&self) -> bool {
+            self.$field == $finished
+        }
+    };
+    (
+        ctx: $ctx:ty,
+        protocol: $protocol:ident,
+        $( transports: [ $( $t:ident ),+ ], )?
         done: $field:ident $(,)?
     ) => {
+        $crate::detect::detector::detector_head!(@consts $ctx, $protocol $(, [ $( $t ),+ ])?);
+
+        /// True when this detector needs no more packets or facts.
+        fn done(&self) -> bool {
+            $crate::detect::detector::Progress::finished(&self.$field)
+        }
+    };
+    (@consts $ctx:ty, $protocol:ident $(, [ $( $t:ident ),+ ])?) => {
         type Ctx = $ctx;
         const PROTOCOL: $crate::detect::Protocol = $crate::detect::Protocol::$protocol;
         $(
             const TRANSPORTS: &'static [$crate::decode::IpProto] =
                 &[ $( $crate::decode::IpProto::$t ),+ ];
         )?
-
-        /// True when this detector needs no more packets or facts.
-        fn done(&self) -> bool {
-            $crate::detect::detector::Progress::finished(&self.$field)
-        }
     };
 }
 pub(crate) use detector_head;
