@@ -257,6 +257,14 @@ mod tests {
     use super::*;
     use crate::detect::vpn::tests::feed;
 
+    /// Protocol and confidence of the last finding a fresh detector reports
+    /// on `pk` (UDP).
+    fn last(pk: &[(bool, &str)]) -> (Protocol, Confidence) {
+        let out = feed(&mut WireGuard::default(), 17, pk);
+        let d = out.last().expect("detected");
+        (d.protocol, d.confidence)
+    }
+
     fn pad(h: &str, len: usize) -> String {
         format!("{h}{}", "5a".repeat(len - h.len() / 2))
     }
@@ -275,13 +283,7 @@ mod tests {
         );
         let t1 = "040000005a80d24e0000000000000000b3b5aae8b513782beb8c9b6ba0f31d8d";
         let pk: Vec<(bool, &str)> = vec![(true, &init), (false, &resp), (true, t1)];
-        let mut det = WireGuard::default();
-        let out = feed(&mut det, 17, &pk);
-        let d = out.last().expect("detected");
-        assert_eq!(
-            (d.protocol, d.confidence),
-            (Protocol::WireGuard, Confidence::Certain)
-        );
+        assert_eq!(last(&pk), (Protocol::WireGuard, Confidence::Certain));
     }
 
     // mullvad_wireguard.pcap frames 1-9: transport only, both ways.
@@ -298,13 +300,8 @@ mod tests {
             pk.push((true, &c[i]));
             pk.push((false, &s[i]));
         }
-        let mut det = WireGuard::default();
-        let out = feed(&mut det, 17, &pk);
-        let d = out.last().expect("detected");
-        assert_eq!(
-            (d.protocol.name(), d.confidence),
-            ("wireguard", Confidence::High)
-        );
+        let (protocol, confidence) = last(&pk);
+        assert_eq!((protocol.name(), confidence), ("wireguard", Confidence::High));
     }
 
     // cloudflare-warp.pcap frames 64-66, 72: reserved bytes 027800.
@@ -315,13 +312,7 @@ mod tests {
         let t1 = pad("c40278006884ee00010000000000000077f597b966c0cebe", 84);
         let t2 = pad("c40278006890830100000000000000007f0689af9eb4367b", 84);
         let pk: Vec<(bool, &str)> = vec![(true, &init), (false, &resp), (true, &t1), (false, &t2)];
-        let mut det = WireGuard::default();
-        let out = feed(&mut det, 17, &pk);
-        let d = out.last().expect("detected");
-        assert_eq!(
-            (d.protocol, d.confidence),
-            (Protocol::CloudflareWarp, Confidence::Certain)
-        );
+        assert_eq!(last(&pk), (Protocol::CloudflareWarp, Confidence::Certain));
     }
 
     // tailscale.pcap frames 1, 2: disco both ways.
