@@ -25,6 +25,7 @@ pub mod signature;
 pub(crate) mod testutil;
 pub mod tunnel;
 pub mod vpn;
+mod wire;
 
 use crate::decode::Addr;
 use crate::dissect::verdict::Direction;

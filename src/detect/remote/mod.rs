@@ -7,7 +7,7 @@
 //! evidence keys are documented in `docs/detect-remote.md`.
 
 use super::{Basis, Category, Confidence, Detection, Protocol};
-use crate::dissect::verdict::Direction;
+use crate::detect::wire::{be16, be32, le16, le32, side as di};
 use serde::Deserialize;
 
 /// The `[detect.remote]` configuration section.
@@ -71,30 +71,6 @@ fn found(
     reason: impl Into<String>,
 ) -> Detection {
     Detection::new(Category::RemoteAccess, protocol, confidence, basis, reason)
-}
-
-/// 0 for client-to-server, 1 for server-to-client.
-fn di(d: Direction) -> usize {
-    match d {
-        Direction::ToServer => 0,
-        Direction::ToClient => 1,
-    }
-}
-
-fn be16(b: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_be_bytes(b.get(at..at + 2)?.try_into().ok()?))
-}
-
-fn le16(b: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_le_bytes(b.get(at..at + 2)?.try_into().ok()?))
-}
-
-fn be32(b: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_be_bytes(b.get(at..at + 4)?.try_into().ok()?))
-}
-
-fn le32(b: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_le_bytes(b.get(at..at + 4)?.try_into().ok()?))
 }
 
 /// Bytes as evidence text: printable ASCII kept, anything else escaped.

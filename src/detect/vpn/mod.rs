@@ -9,7 +9,7 @@ use super::PacketView;
 use super::{Basis, Category, Confidence, Detection, FlowFacts, Protocol};
 use crate::decode::IpProto;
 use crate::detect::related::Related;
-use crate::dissect::verdict::Direction;
+use crate::detect::wire::{be32, le64, side};
 use serde::Deserialize;
 
 /// The `[detect.vpn]` configuration section.
@@ -128,24 +128,6 @@ impl VpnDetectors {
             }
         }
     }
-}
-
-/// 0 for client-to-server, 1 for server-to-client.
-fn side(d: Direction) -> usize {
-    match d {
-        Direction::ToServer => 0,
-        Direction::ToClient => 1,
-    }
-}
-
-/// Big-endian u32 at `o`, if present.
-fn be32(b: &[u8], o: usize) -> Option<u32> {
-    Some(u32::from_be_bytes(b.get(o..o + 4)?.try_into().ok()?))
-}
-
-/// Little-endian u64 at `o`, if present.
-fn le64(b: &[u8], o: usize) -> Option<u64> {
-    Some(u64::from_le_bytes(b.get(o..o + 8)?.try_into().ok()?))
 }
 
 /// A VPN finding resting on verified message structure.
