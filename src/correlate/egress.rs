@@ -224,27 +224,20 @@ mod tests {
         let mut t = SharedEgress::new(&cfg);
         let h = |s: &str| Member::Host(s.parse().expect("ip"));
         let p = |s: &str| -> IpAddr { s.parse().expect("ip") };
-        assert!(
-            t.observe(&cfg, 8, p("198.51.100.7"), h("10.0.0.1"), 0, 0, 1, None)
-                .0
-                .is_none()
-        );
-        assert!(
-            t.observe(&cfg, 8, p("198.51.100.7"), h("10.0.0.1"), 1, 1, 2, None)
-                .0
-                .is_none()
-        );
-        assert!(
-            t.observe(&cfg, 8, p("198.51.100.9"), h("10.0.0.2"), 2, 2, 3, None)
-                .0
-                .is_none()
-        );
-        // Another /24 does not count.
-        assert!(
-            t.observe(&cfg, 8, p("198.51.101.9"), h("10.0.0.3"), 3, 3, 4, None)
-                .0
-                .is_none()
-        );
+        for (peer, host, start_us, time_us, flow_id) in [
+            ("198.51.100.7", "10.0.0.1", 0, 0, 1),
+            ("198.51.100.7", "10.0.0.1", 1, 1, 2),
+            ("198.51.100.9", "10.0.0.2", 2, 2, 3),
+            // Another /24 does not count.
+            ("198.51.101.9", "10.0.0.3", 3, 3, 4),
+        ] {
+            assert!(
+                t.observe(&cfg, 8, p(peer), h(host), start_us, time_us, flow_id, None)
+                    .0
+                    .is_none(),
+                "{host} via {peer} at {time_us}"
+            );
+        }
         let hit = t
             .observe(&cfg, 8, p("198.51.100.200"), h("10.0.0.3"), 4, 4, 5, None)
             .0

@@ -261,20 +261,20 @@ impl HostState {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn session(flow_id: u64, end_us: u64) -> Session {
+impl Session {
+    /// A remote-access session for the tests: an external peer, no ports,
+    /// times, enrichment or flags; tests override what they look at.
+    pub(crate) fn sample(kind: SessionKind, protocol: &str, peer: &str, flow_id: u64) -> Session {
         Session {
-            kind: SessionKind::RemoteIn,
+            kind,
             category: "remote_access".into(),
-            protocol: "rdp".into(),
-            peer: "203.0.113.5".parse().expect("ip"),
-            server_port: Some(3389),
+            protocol: protocol.into(),
+            peer: peer.parse().expect("ip"),
+            server_port: None,
             peer_info: PeerInfo::default(),
             peer_external: true,
-            start_us: end_us.saturating_sub(10),
-            end_us,
+            start_us: 0,
+            end_us: 0,
             flow_id,
             community_id: None,
             duration_s: None,
@@ -285,6 +285,20 @@ mod tests {
             relay: false,
             advisory_service: None,
             feeds: Vec::new(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn session(flow_id: u64, end_us: u64) -> Session {
+        Session {
+            server_port: Some(3389),
+            start_us: end_us.saturating_sub(10),
+            end_us,
+            ..Session::sample(SessionKind::RemoteIn, "rdp", "203.0.113.5", flow_id)
         }
     }
 

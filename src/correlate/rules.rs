@@ -685,29 +685,16 @@ pub fn leader(hits: &[RuleHit]) -> Option<&RuleHit> {
 mod tests {
     use super::*;
     use crate::correlate::config::{Location, WorkingHours};
-    use crate::correlate::observation::{PeerInfo, RttInfo};
+    use crate::correlate::observation::RttInfo;
 
     fn s(kind: SessionKind, protocol: &str, flow_id: u64, peer: &str) -> Session {
         Session {
-            kind,
-            category: "remote_access".into(),
-            protocol: protocol.into(),
-            peer: peer.parse().expect("ip"),
-            server_port: None,
-            peer_info: PeerInfo::default(),
-            peer_external: true,
             start_us: 1_000 * US_PER_S,
             end_us: 2_000 * US_PER_S,
-            flow_id,
             community_id: Some(format!("1:{flow_id}")),
             duration_s: Some(1000.0),
             interactive: Some(true),
-            rtt: None,
-            from_hosting: false,
-            anonymised: false,
-            relay: false,
-            advisory_service: None,
-            feeds: Vec::new(),
+            ..Session::sample(kind, protocol, peer, flow_id)
         }
     }
 

@@ -256,20 +256,12 @@ impl Correlator {
         }
         if to_concentrator && !src_in {
             any = true;
-            let (hit, eff) = self.egress.observe(
-                &self.cfg.shared_egress,
-                self.cfg.max_evidence,
+            self.observe_egress(
                 src,
                 Member::ConcentratorSession(dest, obs.flow_id),
-                obs.start_us,
+                obs,
                 obs.end_us,
-                obs.flow_id,
-                obs.community_id.as_deref(),
             );
-            self.count_egress(eff);
-            if let Some(hit) = hit {
-                self.egress_finding(hit);
-            }
         }
         if let Some(d) = &obs.dns {
             let client = if obs.src_port == Some(53) && obs.dest_port != Some(53) {
@@ -402,20 +394,7 @@ impl Correlator {
             self.touched.push(host);
         }
         if inbound_control {
-            let (hit, eff) = self.egress.observe(
-                &self.cfg.shared_egress,
-                self.cfg.max_evidence,
-                peer,
-                Member::Host(host),
-                obs.start_us,
-                t,
-                obs.flow_id,
-                obs.community_id.as_deref(),
-            );
-            self.count_egress(eff);
-            if let Some(hit) = hit {
-                self.egress_finding(hit);
-            }
+            self.observe_egress(peer, Member::Host(host), obs, t);
         }
         if let (Some(proto), Some(port)) = (repeat_protocol, obs.dest_port) {
             let (hit, evicted) = self.repeat.observe(
@@ -443,6 +422,25 @@ impl Correlator {
             }
         }
         true
+    }
+
+    /// Feeds one flow of `obs` (last seen at `time_us`) to the shared-egress
+    /// tracker: counts the effect and records the finding when it fires.
+    fn observe_egress(&mut self, peer: IpAddr, member: Member, obs: &Observation, time_us: u64) {
+        let (hit, eff) = self.egress.observe(
+            &self.cfg.shared_egress,
+            self.cfg.max_evidence,
+            peer,
+            member,
+            obs.start_us,
+            time_us,
+            obs.flow_id,
+            obs.community_id.as_deref(),
+        );
+        self.count_egress(eff);
+        if let Some(hit) = hit {
+            self.egress_finding(hit);
+        }
     }
 
     fn count_egress(&mut self, eff: super::egress::EgressEffect) {

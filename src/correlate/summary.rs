@@ -135,29 +135,16 @@ mod tests {
         };
         let mut h = HostState::new("10.0.0.1".parse().expect("ip"), 0);
         for (i, start) in [50u64, 10, 40, 20, 30].into_iter().enumerate() {
+            let peer = format!("198.51.100.{i}");
             h.sessions.push_back(Session {
-                kind: SessionKind::RemoteIn,
-                category: "remote_access".into(),
-                protocol: "vnc".into(),
-                peer: IpAddr::from([198, 51, 100, i as u8]),
                 server_port: Some(5900),
                 peer_info: PeerInfo {
                     country_iso: Some(if i % 2 == 0 { "DE" } else { "FR" }.into()),
                     ..PeerInfo::default()
                 },
-                peer_external: true,
                 start_us: start,
                 end_us: start + 5,
-                flow_id: i as u64,
-                community_id: None,
-                duration_s: None,
-                interactive: None,
-                rtt: None,
-                from_hosting: false,
-                anonymised: false,
-                relay: false,
-                advisory_service: None,
-                feeds: Vec::new(),
+                ..Session::sample(SessionKind::RemoteIn, "vnc", &peer, i as u64)
             });
         }
         let s = summarize(&cfg, &h, Vec::new(), 0);

@@ -96,6 +96,72 @@ impl Decision {
     }
 }
 
+/// What a detector's `done` reads: a plain flag, or a [`Decision`].
+pub trait Progress {
+    /// True once nothing can change any more.
+    fn finished(&self) -> bool;
+}
+
+impl Progress for bool {
+    fn finished(&self) -> bool {
+        *self
+    }
+}
+
+impl Progress for Decision {
+    fn finished(&self) -> bool {
+        self.done()
+    }
+}
+
+/// The head every [`Detector`] impl repeats: its context, protocol,
+/// transports (left out: all) and a `done` that reads one field (a `bool`
+/// or a [`Decision`], see [`Progress`]; or `state == State::Done`).
+///
+/// ```ignore
+/// impl Detector for Pptp {
+///     detector_head! { ctx: super::VpnCtx, protocol: Pptp, transports: [TCP], done: decision }
+///     fn on_packet(/* ... */) { /* ... */ }
+/// }
+/// ```
+macro_rules! detector_head {
+    (
+        ctx: $ctx:ty,
+        protocol: $protocol:ident,
+        $( transports: [ $( $t:ident ),+ ], )?
+        done: $field:ident == $finished:path $(,)?
+    ) => {
+        $crate::detect::detector::detector_head!(@consts $ctx, $protocol $(, [ $( $t ),+ ])?);
+
+        /// True when this detector needs no more packets or facts.
+        fn done(&self) -> bool {
+            self.$field == $finished
+        }
+    };
+    (
+        ctx: $ctx:ty,
+        protocol: $protocol:ident,
+        $( transports: [ $( $t:ident ),+ ], )?
+        done: $field:ident $(,)?
+    ) => {
+        $crate::detect::detector::detector_head!(@consts $ctx, $protocol $(, [ $( $t ),+ ])?);
+
+        /// True when this detector needs no more packets or facts.
+        fn done(&self) -> bool {
+            $crate::detect::detector::Progress::finished(&self.$field)
+        }
+    };
+    (@consts $ctx:ty, $protocol:ident $(, [ $( $t:ident ),+ ])?) => {
+        type Ctx = $ctx;
+        const PROTOCOL: $crate::detect::Protocol = $crate::detect::Protocol::$protocol;
+        $(
+            const TRANSPORTS: &'static [$crate::decode::IpProto] =
+                &[ $( $crate::decode::IpProto::$t ),+ ];
+        )?
+    };
+}
+pub(crate) use detector_head;
+
 /// A detector family as the engine drives it: the per-flow states of the
 /// family's detectors, fed the same hooks.
 pub trait Family: Default {
@@ -201,33 +267,13 @@ macro_rules! family {
                 )?
             }
 
-            fn on_facts(
-                &mut self,
-                facts: &$crate::detect::FlowFacts<'_>,
-                ctx: &$ctx,
-                out: &mut Vec<$crate::detect::Detection>,
-            ) {
-                use $crate::detect::detector::Detector;
-                $( $(
-                    if <$module::$det>::accepts(facts.proto) && !self.$field.done() {
-                        self.$field.on_facts(facts, ctx, out);
-                    }
-                )+ )*
-            }
+            $crate::detect::detector::family_hook!(
+                on_facts, $ctx; $( $( $module::$det => $field ),+ ),*
+            );
 
-            fn on_end(
-                &mut self,
-                facts: &$crate::detect::FlowFacts<'_>,
-                ctx: &$ctx,
-                out: &mut Vec<$crate::detect::Detection>,
-            ) {
-                use $crate::detect::detector::Detector;
-                $( $(
-                    if <$module::$det>::accepts(facts.proto) && !self.$field.done() {
-                        self.$field.on_end(facts, ctx, out);
-                    }
-                )+ )*
-            }
+            $crate::detect::detector::family_hook!(
+                on_end, $ctx; $( $( $module::$det => $field ),+ ),*
+            );
 
             fn done(&self) -> bool {
                 use $crate::detect::detector::Detector;
@@ -245,3 +291,25 @@ macro_rules! family {
     };
 }
 pub(crate) use family;
+
+/// One flow-level hook of a [`family!`] ([`Family::on_facts`] or
+/// [`Family::on_end`]): the same hook of each detector that accepts the
+/// flow's transport and is not done, in registration order.
+macro_rules! family_hook {
+    ($hook:ident, $ctx:ty; $( $det:path => $field:ident ),+) => {
+        fn $hook(
+            &mut self,
+            facts: &$crate::detect::FlowFacts<'_>,
+            ctx: &$ctx,
+            out: &mut Vec<$crate::detect::Detection>,
+        ) {
+            use $crate::detect::detector::Detector;
+            $(
+                if <$det>::accepts(facts.proto) && !self.$field.done() {
+                    self.$field.$hook(facts, ctx, out);
+                }
+            )+
+        }
+    };
+}
+pub(crate) use family_hook;

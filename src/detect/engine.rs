@@ -442,11 +442,7 @@ fn proxy_handshake(f: &FlowFacts<'_>) -> Progress {
             let mut d = Detection::new(
                 Category::Proxy,
                 Protocol::HttpConnect,
-                if established {
-                    Confidence::Certain
-                } else {
-                    Confidence::High
-                },
+                Confidence::certain_if(established),
                 Basis::Structure,
                 if established {
                     "HTTP CONNECT tunnel opened by the proxy (2xx)"

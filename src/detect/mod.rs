@@ -25,6 +25,7 @@ pub mod signature;
 pub(crate) mod testutil;
 pub mod tunnel;
 pub mod vpn;
+mod wire;
 
 use crate::decode::Addr;
 use crate::dissect::verdict::Direction;
@@ -67,6 +68,18 @@ pub enum Confidence {
     High,
     /// Protocol structure verified in both directions.
     Certain,
+}
+
+impl Confidence {
+    /// `Certain` once confirmed (both directions seen, the other side
+    /// answered), `High` before.
+    pub fn certain_if(confirmed: bool) -> Confidence {
+        if confirmed {
+            Confidence::Certain
+        } else {
+            Confidence::High
+        }
+    }
 }
 
 /// What a decision rests on.

@@ -128,34 +128,21 @@ impl AlertMetadata<'_> {
     /// Adds the endpoints' countries, subdivisions, AS numbers and feeds, so
     /// SIEM dashboards can pivot on them from the alert alone.
     pub fn add_enrichment(&mut self, infos: &[crate::enrich::IpInfo; 2]) {
-        for (side, i) in [("src", &infos[0]), ("dest", &infos[1])] {
+        let keys = [
+            (&infos[0], ["src_country", "src_subdivision", "src_asn"]),
+            (&infos[1], ["dest_country", "dest_subdivision", "dest_asn"]),
+        ];
+        for (i, [country, subdivision, asn]) in keys {
             if let Some(g) = i.geo_view() {
                 if let Some(c) = g.country_iso {
-                    self.1.push((
-                        if side == "src" {
-                            "src_country"
-                        } else {
-                            "dest_country"
-                        },
-                        c.to_string(),
-                    ));
+                    self.1.push((country, c.to_string()));
                 }
                 if let Some(s) = g.subdivision_iso {
-                    self.1.push((
-                        if side == "src" {
-                            "src_subdivision"
-                        } else {
-                            "dest_subdivision"
-                        },
-                        s.to_string(),
-                    ));
+                    self.1.push((subdivision, s.to_string()));
                 }
             }
             if let Some(n) = i.asn {
-                self.1.push((
-                    if side == "src" { "src_asn" } else { "dest_asn" },
-                    n.to_string(),
-                ));
+                self.1.push((asn, n.to_string()));
             }
             for f in i.feed_names() {
                 self.1.push(("feeds", f.to_string()));

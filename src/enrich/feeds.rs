@@ -274,39 +274,32 @@ trait Key: Copy + Ord + Default + std::fmt::Debug {
     fn range(bits: Self, len: u8) -> (Self, Self);
 }
 
-impl Key for u32 {
-    const BITS: u32 = 32;
-    fn succ(self) -> Option<Self> {
-        self.checked_add(1)
-    }
-    fn top16(self) -> usize {
-        (self >> 16) as usize
-    }
-    fn from_top16(h: usize) -> Self {
-        (h as u32) << 16
-    }
-    fn range(bits: Self, len: u8) -> (Self, Self) {
-        let host = u32::MAX.checked_shr(u32::from(len)).unwrap_or(0);
-        (bits & !host, bits | host)
-    }
+/// The same [`Key`] for each unsigned width: the top 16 bits pick the
+/// bucket.
+macro_rules! impl_key {
+    ($($t:ty),+) => {
+        $(
+            impl Key for $t {
+                const BITS: u32 = <$t>::BITS;
+                fn succ(self) -> Option<Self> {
+                    self.checked_add(1)
+                }
+                fn top16(self) -> usize {
+                    (self >> (Self::BITS - 16)) as usize
+                }
+                fn from_top16(h: usize) -> Self {
+                    (h as $t) << (Self::BITS - 16)
+                }
+                fn range(bits: Self, len: u8) -> (Self, Self) {
+                    let host = <$t>::MAX.checked_shr(u32::from(len)).unwrap_or(0);
+                    (bits & !host, bits | host)
+                }
+            }
+        )+
+    };
 }
 
-impl Key for u128 {
-    const BITS: u32 = 128;
-    fn succ(self) -> Option<Self> {
-        self.checked_add(1)
-    }
-    fn top16(self) -> usize {
-        (self >> 112) as usize
-    }
-    fn from_top16(h: usize) -> Self {
-        (h as u128) << 112
-    }
-    fn range(bits: Self, len: u8) -> (Self, Self) {
-        let host = u128::MAX.checked_shr(u32::from(len)).unwrap_or(0);
-        (bits & !host, bits | host)
-    }
-}
+impl_key!(u32, u128);
 
 #[derive(Clone, Copy, Debug)]
 struct Pfx<K> {

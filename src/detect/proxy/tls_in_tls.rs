@@ -27,7 +27,7 @@ use crate::decode::IpProto;
 use crate::detect::Protocol;
 use crate::detect::{Basis, Category, Confidence, Detection, FlowFacts, PacketView};
 use crate::dissect::Direction;
-use crate::detect::detector::Detector;
+use crate::detect::detector::{detector_head, Detector};
 
 /// TLS record content types (RFC 8446 §5.1).
 const HANDSHAKE: u8 = 22;
@@ -79,13 +79,7 @@ pub(super) struct TlsInTls {
 }
 
 impl Detector for TlsInTls {
-    type Ctx = super::ProxyCtx;
-    const PROTOCOL: Protocol = Protocol::TlsInTls;
-
-    /// True once decided.
-    fn done(&self) -> bool {
-        self.state == State::Done
-    }
+    detector_head! { ctx: super::ProxyCtx, protocol: TlsInTls, done: state == State::Done }
 
     /// One payload packet.
     fn on_packet(&mut self, p: &PacketView<'_>, facts: &FlowFacts<'_>, _ctx: &Self::Ctx, out: &mut Vec<Detection>) {

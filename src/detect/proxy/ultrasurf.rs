@@ -16,7 +16,7 @@ use crate::detect::Protocol;
 use crate::detect::{Basis, Category, Confidence, Detection, FlowFacts};
 use crate::dissect::tls::fingerprint::is_grease;
 use crate::dissect::verdict::Verdict;
-use crate::detect::detector::Detector;
+use crate::detect::detector::{detector_head, Detector};
 
 /// TLS padding extension (RFC 7685).
 const EXT_PADDING: u16 = 21;
@@ -31,13 +31,7 @@ pub(super) struct UltraSurf {
 }
 
 impl Detector for UltraSurf {
-    type Ctx = super::ProxyCtx;
-    const PROTOCOL: Protocol = Protocol::UltraSurf;
-
-    /// True once decided.
-    fn done(&self) -> bool {
-        self.done
-    }
+    detector_head! { ctx: super::ProxyCtx, protocol: UltraSurf, done: done }
 
     /// The TLS facts may now hold both hellos.
     fn on_facts(&mut self, facts: &FlowFacts<'_>, _ctx: &Self::Ctx, out: &mut Vec<Detection>) {

@@ -21,7 +21,7 @@ use crate::decode::IpProto;
 use crate::detect::Protocol;
 use crate::detect::{Basis, Category, Confidence, Detection, FlowFacts, PacketView};
 use crate::dissect::Direction;
-use crate::detect::detector::Detector;
+use crate::detect::detector::{detector_head, Detector};
 
 /// Bytes of a frame's payload unmasked and tested (the exemptions are
 /// about the message's head; this bounds the work per flow).
@@ -88,13 +88,7 @@ pub(super) struct WebSocketProxy {
 }
 
 impl Detector for WebSocketProxy {
-    type Ctx = super::ProxyCtx;
-    const PROTOCOL: Protocol = Protocol::Vmess;
-
-    /// True once decided.
-    fn done(&self) -> bool {
-        self.state == State::Done
-    }
+    detector_head! { ctx: super::ProxyCtx, protocol: Vmess, done: state == State::Done }
 
     /// One payload packet.
     fn on_packet(&mut self, p: &PacketView<'_>, _facts: &FlowFacts<'_>, _ctx: &Self::Ctx, out: &mut Vec<Detection>) {

@@ -18,8 +18,7 @@
 use super::{found, text};
 use crate::detect::Protocol;
 use crate::detect::{Basis, Confidence, Detection, FlowFacts};
-use crate::detect::detector::Detector;
-use crate::decode::IpProto;
+use crate::detect::detector::{detector_head, Detector};
 
 /// Which AnyDesk certificate a DN pair is.
 fn certificate(subject: &str, issuer: &str, self_signed: bool) -> Option<&'static str> {
@@ -43,14 +42,7 @@ pub struct AnyDesk {
 }
 
 impl Detector for AnyDesk {
-    type Ctx = super::RemoteCtx;
-    const PROTOCOL: Protocol = Protocol::AnyDesk;
-    const TRANSPORTS: &'static [IpProto] = &[IpProto::TCP];
-
-    /// True once decided.
-    fn done(&self) -> bool {
-        self.done
-    }
+    detector_head! { ctx: super::RemoteCtx, protocol: AnyDesk, transports: [TCP], done: done }
 
     /// Reads the TLS facts as the handshake progresses.
     fn on_facts(&mut self, f: &FlowFacts<'_>, _ctx: &Self::Ctx, out: &mut Vec<Detection>) {

@@ -11,9 +11,8 @@ use super::{found, text};
 use crate::detect::Protocol;
 use crate::detect::{Basis, Confidence, Detection, PacketView};
 use crate::dissect::verdict::Direction;
-use crate::detect::detector::Detector;
+use crate::detect::detector::{detector_head, Detector};
 use crate::detect::FlowFacts;
-use crate::decode::IpProto;
 
 const PREAMBLE: &[u8] = b"\x7f\x7fICA\x00";
 
@@ -44,14 +43,7 @@ pub struct Ica {
 }
 
 impl Detector for Ica {
-    type Ctx = super::RemoteCtx;
-    const PROTOCOL: Protocol = Protocol::Citrix;
-    const TRANSPORTS: &'static [IpProto] = &[IpProto::TCP];
-
-    /// True once decided.
-    fn done(&self) -> bool {
-        self.done
-    }
+    detector_head! { ctx: super::RemoteCtx, protocol: Citrix, transports: [TCP], done: done }
 
     /// Reads the first payloads.
     fn on_packet(&mut self, p: &PacketView<'_>, _facts: &FlowFacts<'_>, _ctx: &Self::Ctx, out: &mut Vec<Detection>) {
@@ -99,7 +91,7 @@ impl Detector for Ica {
 
 #[cfg(test)]
 mod tests {
-    use super::super::testutil::{C, S, hex, pkt};
+    use super::super::testutil::{C, S, hex, send};
     use super::*;
 
     #[test]
@@ -117,7 +109,7 @@ mod tests {
         let mut ica = Ica::default();
         let mut out = Vec::new();
         for (i, (d, h)) in f.iter().enumerate() {
-            ica.on_packet(&pkt(6, *d, i as u16, &hex(h)), &crate::detect::testutil::facts(), &Default::default(), &mut out);
+            send(&mut ica, 6, *d, i as u16, &hex(h), &mut out);
         }
         assert_eq!(out.len(), 2);
         assert_eq!(out[1].confidence, Confidence::Certain);

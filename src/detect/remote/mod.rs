@@ -7,7 +7,7 @@
 //! evidence keys are documented in `docs/detect-remote.md`.
 
 use super::{Basis, Category, Confidence, Detection, Protocol};
-use crate::dissect::verdict::Direction;
+use crate::detect::wire::{be16, be32, le16, le32, side as di};
 use serde::Deserialize;
 
 /// The `[detect.remote]` configuration section.
@@ -73,30 +73,6 @@ fn found(
     Detection::new(Category::RemoteAccess, protocol, confidence, basis, reason)
 }
 
-/// 0 for client-to-server, 1 for server-to-client.
-fn di(d: Direction) -> usize {
-    match d {
-        Direction::ToServer => 0,
-        Direction::ToClient => 1,
-    }
-}
-
-fn be16(b: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_be_bytes(b.get(at..at + 2)?.try_into().ok()?))
-}
-
-fn le16(b: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_le_bytes(b.get(at..at + 2)?.try_into().ok()?))
-}
-
-fn be32(b: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_be_bytes(b.get(at..at + 4)?.try_into().ok()?))
-}
-
-fn le32(b: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_le_bytes(b.get(at..at + 4)?.try_into().ok()?))
-}
-
 /// Bytes as evidence text: printable ASCII kept, anything else escaped.
 fn text(b: &[u8]) -> String {
     let b = &b[..b.len().min(crate::detect::MAX_EVIDENCE_VALUE)];
@@ -112,13 +88,35 @@ fn printable(b: &[u8]) -> bool {
 pub(crate) mod testutil {
     //! Helpers for the detectors' unit tests.
     use crate::decode::IpProto;
-    use crate::detect::PacketView;
+    use crate::detect::detector::Detector;
     pub use crate::detect::testutil::{C, S, hex};
+    use crate::detect::{Detection, PacketView};
     use crate::dissect::verdict::Direction;
 
     /// A packet view of `payload` sent in `dir` (ports 50000 -> 40000).
     pub fn pkt(proto: u8, dir: Direction, index: u16, payload: &[u8]) -> PacketView<'_> {
         crate::detect::testutil::packet(IpProto(proto), (50000, 40000), dir, index, payload)
+    }
+
+    /// Feeds [`pkt`]`(proto, dir, index, payload)` to a detector's own
+    /// `on_packet` (test facts, default context); findings go to `out`.
+    pub fn send<D: Detector>(
+        det: &mut D,
+        proto: u8,
+        dir: Direction,
+        index: u16,
+        payload: &[u8],
+        out: &mut Vec<Detection>,
+    ) where
+        D::Ctx: Default,
+    {
+        let p = pkt(proto, dir, index, payload);
+        det.on_packet(
+            &p,
+            &crate::detect::testutil::facts(),
+            &D::Ctx::default(),
+            out,
+        );
     }
 }
 

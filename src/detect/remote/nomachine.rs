@@ -15,9 +15,8 @@ use super::{di, found, le16, text};
 use crate::detect::Protocol;
 use crate::detect::{Basis, Confidence, Detection, PacketView};
 use crate::dissect::verdict::Direction;
-use crate::detect::detector::Detector;
+use crate::detect::detector::{detector_head, Detector};
 use crate::detect::FlowFacts;
-use crate::decode::IpProto;
 
 /// The version of an `NX<NAME>-<version>\n` greeting.
 fn greeting(b: &[u8]) -> Option<(&[u8], &[u8])> {
@@ -47,14 +46,7 @@ pub struct NxTcp {
 }
 
 impl Detector for NxTcp {
-    type Ctx = super::RemoteCtx;
-    const PROTOCOL: Protocol = Protocol::NoMachine;
-    const TRANSPORTS: &'static [IpProto] = &[IpProto::TCP];
-
-    /// True once decided.
-    fn done(&self) -> bool {
-        self.done
-    }
+    detector_head! { ctx: super::RemoteCtx, protocol: NoMachine, transports: [TCP], done: done }
 
     /// Reads the first payload of each direction.
     fn on_packet(&mut self, p: &PacketView<'_>, _facts: &FlowFacts<'_>, _ctx: &Self::Ctx, out: &mut Vec<Detection>) {
@@ -76,11 +68,7 @@ impl Detector for NxTcp {
         let both = self.seen[0] && self.seen[1];
         let mut det = found(
             Protocol::NoMachine,
-            if both {
-                Confidence::Certain
-            } else {
-                Confidence::High
-            },
+            Confidence::certain_if(both),
             Basis::Structure,
             if both {
                 "NoMachine NX greetings from both sides"
@@ -125,14 +113,7 @@ pub struct NxUdp {
 }
 
 impl Detector for NxUdp {
-    type Ctx = super::RemoteCtx;
-    const PROTOCOL: Protocol = Protocol::NoMachine;
-    const TRANSPORTS: &'static [IpProto] = &[IpProto::UDP];
-
-    /// True once decided.
-    fn done(&self) -> bool {
-        self.done
-    }
+    detector_head! { ctx: super::RemoteCtx, protocol: NoMachine, transports: [UDP], done: done }
 
     /// Checks each datagram of the window.
     fn on_packet(&mut self, p: &PacketView<'_>, _facts: &FlowFacts<'_>, _ctx: &Self::Ctx, out: &mut Vec<Detection>) {
@@ -175,7 +156,7 @@ impl Detector for NxUdp {
 
 #[cfg(test)]
 mod tests {
-    use super::super::testutil::{C, S, hex, pkt};
+    use super::super::testutil::{C, S, hex, send};
     use super::*;
 
     #[test]
@@ -187,8 +168,8 @@ mod tests {
         );
         let mut n = NxTcp::default();
         let mut out = Vec::new();
-        n.on_packet(&pkt(6, C, 0, &a), &crate::detect::testutil::facts(), &Default::default(), &mut out);
-        n.on_packet(&pkt(6, S, 1, &b), &crate::detect::testutil::facts(), &Default::default(), &mut out);
+        send(&mut n, 6, C, 0, &a, &mut out);
+        send(&mut n, 6, S, 1, &b, &mut out);
         assert_eq!(out.len(), 2);
         assert_eq!(out[1].confidence, Confidence::Certain);
         assert_eq!(out[1].evidence.get("server_greeting"), Some("NXD-8.10.1"));
@@ -209,7 +190,7 @@ mod tests {
         let mut n = NxUdp::default();
         let mut out = Vec::new();
         for (i, (h, d)) in f.iter().zip(dirs).enumerate() {
-            n.on_packet(&pkt(17, d, i as u16, &hex(h)), &crate::detect::testutil::facts(), &Default::default(), &mut out);
+            send(&mut n, 17, d, i as u16, &hex(h), &mut out);
         }
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].evidence.get("message_types"), Some("1,2"));
@@ -222,7 +203,7 @@ mod tests {
         let dns = hex("abcd01000001000000000000");
         let mut n = NxUdp::default();
         let mut out = Vec::new();
-        n.on_packet(&pkt(17, C, 0, &dns), &crate::detect::testutil::facts(), &Default::default(), &mut out);
+        send(&mut n, 17, C, 0, &dns, &mut out);
         assert!(n.done && out.is_empty());
     }
 }

@@ -10,9 +10,8 @@
 use super::{be32, di, found};
 use crate::detect::Protocol;
 use crate::detect::{Basis, Confidence, Detection, PacketView};
-use crate::detect::detector::Detector;
+use crate::detect::detector::{detector_head, Detector};
 use crate::detect::FlowFacts;
-use crate::decode::IpProto;
 
 /// The body length and type byte of a whole Radmin message.
 fn message(b: &[u8]) -> Option<(u32, u8)> {
@@ -32,14 +31,7 @@ pub struct Radmin {
 }
 
 impl Detector for Radmin {
-    type Ctx = super::RemoteCtx;
-    const PROTOCOL: Protocol = Protocol::Radmin;
-    const TRANSPORTS: &'static [IpProto] = &[IpProto::TCP];
-
-    /// True once decided.
-    fn done(&self) -> bool {
-        self.done
-    }
+    detector_head! { ctx: super::RemoteCtx, protocol: Radmin, transports: [TCP], done: done }
 
     /// Reads the first payload of each direction.
     fn on_packet(&mut self, p: &PacketView<'_>, _facts: &FlowFacts<'_>, _ctx: &Self::Ctx, out: &mut Vec<Detection>) {
@@ -78,7 +70,7 @@ impl Detector for Radmin {
 
 #[cfg(test)]
 mod tests {
-    use super::super::testutil::{C, S, hex, pkt};
+    use super::super::testutil::{C, S, hex, send};
     use super::*;
 
     #[test]
@@ -90,9 +82,9 @@ mod tests {
         );
         let mut r = Radmin::default();
         let mut out = Vec::new();
-        r.on_packet(&pkt(6, C, 0, &a), &crate::detect::testutil::facts(), &Default::default(), &mut out);
+        send(&mut r, 6, C, 0, &a, &mut out);
         assert!(out.is_empty());
-        r.on_packet(&pkt(6, S, 1, &b), &crate::detect::testutil::facts(), &Default::default(), &mut out);
+        send(&mut r, 6, S, 1, &b, &mut out);
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].confidence, Confidence::High);
     }

@@ -32,9 +32,8 @@ use super::{be16, be32, di, found, le16, le32, text};
 use crate::detect::Protocol;
 use crate::detect::{Basis, Confidence, Detection, PacketView};
 use crate::dissect::verdict::Direction;
-use crate::detect::detector::Detector;
+use crate::detect::detector::{detector_head, Detector};
 use crate::detect::FlowFacts;
-use crate::decode::IpProto;
 
 const CR: u8 = 0xE0;
 const CC: u8 = 0xD0;
@@ -150,14 +149,7 @@ pub struct RdpTcp {
 }
 
 impl Detector for RdpTcp {
-    type Ctx = super::RemoteCtx;
-    const PROTOCOL: Protocol = Protocol::Rdp;
-    const TRANSPORTS: &'static [IpProto] = &[IpProto::TCP];
-
-    /// True once decided.
-    fn done(&self) -> bool {
-        self.done
-    }
+    detector_head! { ctx: super::RemoteCtx, protocol: Rdp, transports: [TCP], done: done }
 
     /// Reads the first payload in each direction.
     fn on_packet(&mut self, p: &PacketView<'_>, _facts: &FlowFacts<'_>, _ctx: &Self::Ctx, out: &mut Vec<Detection>) {
@@ -299,14 +291,7 @@ pub struct RdpUdp {
 }
 
 impl Detector for RdpUdp {
-    type Ctx = super::RemoteCtx;
-    const PROTOCOL: Protocol = Protocol::Rdp;
-    const TRANSPORTS: &'static [IpProto] = &[IpProto::UDP];
-
-    /// True once decided.
-    fn done(&self) -> bool {
-        self.done
-    }
+    detector_head! { ctx: super::RemoteCtx, protocol: Rdp, transports: [UDP], done: done }
 
     /// Reads each datagram of the window.
     fn on_packet(&mut self, p: &PacketView<'_>, _facts: &FlowFacts<'_>, _ctx: &Self::Ctx, out: &mut Vec<Detection>) {
@@ -397,7 +382,7 @@ impl Detector for RdpUdp {
 
 #[cfg(test)]
 mod tests {
-    use super::super::testutil::{C, S, hex, pkt};
+    use super::super::testutil::{C, S, hex, send};
     use super::*;
 
     // rdp_over_tls.pcap frame 4 (client) and frame 5 (server).
@@ -409,7 +394,7 @@ mod tests {
         let (a, b) = (hex(CR_FRAME4), hex(CC_FRAME5));
         let mut r = RdpTcp::default();
         let mut out = Vec::new();
-        r.on_packet(&pkt(6, C, 0, &a), &crate::detect::testutil::facts(), &Default::default(), &mut out);
+        send(&mut r, 6, C, 0, &a, &mut out);
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].confidence, Confidence::High);
         assert_eq!(out[0].evidence.get("cookie_user"), Some("WDeployAd"));
@@ -417,7 +402,7 @@ mod tests {
             out[0].evidence.get("requested_protocols"),
             Some("tls|credssp")
         );
-        r.on_packet(&pkt(6, S, 1, &b), &crate::detect::testutil::facts(), &Default::default(), &mut out);
+        send(&mut r, 6, S, 1, &b, &mut out);
         assert_eq!(out.len(), 2);
         assert_eq!(out[1].confidence, Confidence::Certain);
         assert_eq!(out[1].evidence.get("selected_protocol"), Some("credssp"));
@@ -432,7 +417,7 @@ mod tests {
         assert!(parse_request(&s7).is_none());
         let mut r = RdpTcp::default();
         let mut out = Vec::new();
-        r.on_packet(&pkt(6, C, 0, &s7), &crate::detect::testutil::facts(), &Default::default(), &mut out);
+        send(&mut r, 6, C, 0, &s7, &mut out);
         assert!(out.is_empty() && r.done);
     }
 
@@ -458,10 +443,10 @@ mod tests {
         let b = hex(SYNACK34);
         let mut r = RdpUdp::default();
         let mut out = Vec::new();
-        r.on_packet(&pkt(17, C, 0, &a), &crate::detect::testutil::facts(), &Default::default(), &mut out);
+        send(&mut r, 17, C, 0, &a, &mut out);
         assert_eq!(out[0].confidence, Confidence::High);
         assert_eq!(out[0].evidence.get("rdpudp_version"), Some("2"));
-        r.on_packet(&pkt(17, S, 1, &b), &crate::detect::testutil::facts(), &Default::default(), &mut out);
+        send(&mut r, 17, S, 1, &b, &mut out);
         assert_eq!(out[1].confidence, Confidence::Certain);
         assert!(r.done);
     }
@@ -474,10 +459,10 @@ mod tests {
         let f9 = hex("109760340400000c00010100e65f846ee65f846e1703030034000000000000000153");
         let mut r = RdpUdp::default();
         let mut out = Vec::new();
-        r.on_packet(&pkt(17, C, 0, &f7), &crate::detect::testutil::facts(), &Default::default(), &mut out);
-        r.on_packet(&pkt(17, S, 1, &f8), &crate::detect::testutil::facts(), &Default::default(), &mut out);
+        send(&mut r, 17, C, 0, &f7, &mut out);
+        send(&mut r, 17, S, 1, &f8, &mut out);
         assert!(out.is_empty());
-        r.on_packet(&pkt(17, C, 2, &f9), &crate::detect::testutil::facts(), &Default::default(), &mut out);
+        send(&mut r, 17, C, 2, &f9, &mut out);
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].confidence, Confidence::Certain);
     }
@@ -487,7 +472,7 @@ mod tests {
         let q = b"\xff\xff\xff\xffTSource Engine Query\0";
         let mut r = RdpUdp::default();
         let mut out = Vec::new();
-        r.on_packet(&pkt(17, C, 0, q), &crate::detect::testutil::facts(), &Default::default(), &mut out);
+        send(&mut r, 17, C, 0, q, &mut out);
         assert!(out.is_empty() && r.done);
     }
 }

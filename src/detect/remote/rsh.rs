@@ -20,9 +20,8 @@ use super::{found, printable, text};
 use crate::detect::Protocol;
 use crate::detect::{Basis, Confidence, Detection, PacketView};
 use crate::dissect::verdict::Direction;
-use crate::detect::detector::Detector;
+use crate::detect::detector::{detector_head, Detector};
 use crate::detect::FlowFacts;
-use crate::decode::IpProto;
 
 /// Most client bytes read for the head.
 const MAX_HEAD: usize = 512;
@@ -71,14 +70,7 @@ pub struct Rsh {
 }
 
 impl Detector for Rsh {
-    type Ctx = super::RemoteCtx;
-    const PROTOCOL: Protocol = Protocol::Rsh;
-    const TRANSPORTS: &'static [IpProto] = &[IpProto::TCP];
-
-    /// True once decided.
-    fn done(&self) -> bool {
-        self.done
-    }
+    detector_head! { ctx: super::RemoteCtx, protocol: Rsh, transports: [TCP], done: done }
 
     /// Collects the client's head, then reads the server's status byte.
     fn on_packet(&mut self, p: &PacketView<'_>, _facts: &FlowFacts<'_>, _ctx: &Self::Ctx, out: &mut Vec<Detection>) {
@@ -169,7 +161,7 @@ impl Rsh {
 
 #[cfg(test)]
 mod tests {
-    use super::super::testutil::{C, S, hex, pkt};
+    use super::super::testutil::{C, S, hex, send};
     use super::*;
 
     #[test]
@@ -180,14 +172,14 @@ mod tests {
         let f8 = hex("0150617373776f726420696e636f72726563742e0a");
         let mut r = Rsh::default();
         let mut out = Vec::new();
-        r.on_packet(&pkt(6, C, 0, &f4), &crate::detect::testutil::facts(), &Default::default(), &mut out);
+        send(&mut r, 6, C, 0, &f4, &mut out);
         assert!(out.is_empty() && !r.done);
-        r.on_packet(&pkt(6, C, 1, &f6), &crate::detect::testutil::facts(), &Default::default(), &mut out);
+        send(&mut r, 6, C, 1, &f6, &mut out);
         assert_eq!(out[0].confidence, Confidence::High);
         assert_eq!(out[0].evidence.get("user"), Some("lns"));
         assert_eq!(out[0].evidence.get("command"), Some("mkdir testdir"));
         assert_eq!(out[0].evidence.get("stderr_port"), Some("1022"));
-        r.on_packet(&pkt(6, S, 2, &f8), &crate::detect::testutil::facts(), &Default::default(), &mut out);
+        send(&mut r, 6, S, 2, &f8, &mut out);
         assert_eq!(out[1].confidence, Confidence::Certain);
         assert_eq!(
             out[1].evidence.get("server_error"),
@@ -201,7 +193,7 @@ mod tests {
         let h = b"\0alice\0alice\0xterm/38400\0";
         let mut r = Rsh::default();
         let mut out = Vec::new();
-        r.on_packet(&pkt(6, C, 0, h), &crate::detect::testutil::facts(), &Default::default(), &mut out);
+        send(&mut r, 6, C, 0, h, &mut out);
         assert_eq!(out[0].evidence.get("variant"), Some("rlogin"));
         assert_eq!(out[0].evidence.get("terminal"), Some("xterm/38400"));
     }
@@ -216,7 +208,7 @@ mod tests {
         ] {
             let mut r = Rsh::default();
             let mut out = Vec::new();
-            r.on_packet(&pkt(6, C, 0, b), &crate::detect::testutil::facts(), &Default::default(), &mut out);
+            send(&mut r, 6, C, 0, b, &mut out);
             assert!(out.is_empty(), "{b:?}");
         }
     }

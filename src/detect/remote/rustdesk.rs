@@ -26,7 +26,7 @@ use super::{di, found, printable, text};
 use crate::decode::IpProto;
 use crate::detect::Protocol;
 use crate::detect::{Basis, Confidence, Detection, PacketView};
-use crate::detect::detector::Detector;
+use crate::detect::detector::{detector_head, Detector};
 use crate::detect::FlowFacts;
 
 /// A protobuf varint: (value, bytes used).
@@ -165,14 +165,7 @@ pub struct RustDesk {
 }
 
 impl Detector for RustDesk {
-    type Ctx = super::RemoteCtx;
-    const PROTOCOL: Protocol = Protocol::RustDesk;
-    const TRANSPORTS: &'static [IpProto] = &[IpProto::TCP, IpProto::UDP];
-
-    /// True once decided.
-    fn done(&self) -> bool {
-        self.done
-    }
+    detector_head! { ctx: super::RemoteCtx, protocol: RustDesk, transports: [TCP, UDP], done: done }
 
     /// Reads each payload of the window.
     fn on_packet(&mut self, p: &PacketView<'_>, _facts: &FlowFacts<'_>, _ctx: &Self::Ctx, out: &mut Vec<Detection>) {
@@ -268,7 +261,7 @@ impl Detector for RustDesk {
 
 #[cfg(test)]
 mod tests {
-    use super::super::testutil::{C, S, pkt};
+    use super::super::testutil::{C, S, send};
     use super::*;
 
     /// register_peer { id: "123456789", serial: 0 } encoded per
@@ -283,9 +276,9 @@ mod tests {
     fn udp_register_peer_pair() {
         let mut r = RustDesk::default();
         let mut out = Vec::new();
-        r.on_packet(&pkt(17, C, 0, REGISTER_PEER), &crate::detect::testutil::facts(), &Default::default(), &mut out);
+        send(&mut r, 17, C, 0, REGISTER_PEER, &mut out);
         assert!(out.is_empty());
-        r.on_packet(&pkt(17, S, 1, REGISTER_PEER_RESPONSE), &crate::detect::testutil::facts(), &Default::default(), &mut out);
+        send(&mut r, 17, S, 1, REGISTER_PEER_RESPONSE, &mut out);
         assert_eq!(out[0].confidence, Confidence::Certain);
         assert_eq!(out[0].evidence.get("rustdesk_id"), Some("123456789"));
     }
@@ -299,8 +292,8 @@ mod tests {
         resp.extend_from_slice(REGISTER_PEER_RESPONSE);
         let mut r = RustDesk::default();
         let mut out = Vec::new();
-        r.on_packet(&pkt(6, C, 0, &seg), &crate::detect::testutil::facts(), &Default::default(), &mut out);
-        r.on_packet(&pkt(6, S, 1, &resp), &crate::detect::testutil::facts(), &Default::default(), &mut out);
+        send(&mut r, 6, C, 0, &seg, &mut out);
+        send(&mut r, 6, S, 1, &resp, &mut out);
         assert_eq!(out[0].confidence, Confidence::Certain);
     }
 

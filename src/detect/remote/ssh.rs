@@ -16,8 +16,7 @@
 //! the shape can be included.
 
 use super::{found, text};
-use crate::decode::IpProto;
-use crate::detect::detector::Detector;
+use crate::detect::detector::{detector_head, Detector};
 use crate::detect::{Basis, Confidence, Detection, FlowFacts, Protocol};
 use crate::dissect::PacketSummary;
 use crate::dissect::verdict::Direction;
@@ -95,14 +94,7 @@ pub struct Ssh {
 }
 
 impl Detector for Ssh {
-    type Ctx = super::RemoteCtx;
-    const PROTOCOL: Protocol = Protocol::Ssh;
-    const TRANSPORTS: &'static [IpProto] = &[IpProto::TCP];
-
-    /// True once decided.
-    fn done(&self) -> bool {
-        self.done
-    }
+    detector_head! { ctx: super::RemoteCtx, protocol: Ssh, transports: [TCP], done: done }
 
     /// Reads the banners, unless SSH is not reported (`[detect.remote]
     /// ssh = false`).
@@ -147,11 +139,7 @@ impl Ssh {
         self.done = true;
         let mut d = found(
             Protocol::Ssh,
-            if both {
-                Confidence::Certain
-            } else {
-                Confidence::High
-            },
+            Confidence::certain_if(both),
             Basis::Structure,
             if both {
                 "SSH identification strings from both sides"

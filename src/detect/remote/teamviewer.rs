@@ -27,8 +27,7 @@
 use super::{di, found, le16, le32};
 use crate::detect::Protocol;
 use crate::detect::{Basis, Confidence, Detection, FlowFacts, PacketView};
-use crate::detect::detector::Detector;
-use crate::decode::IpProto;
+use crate::detect::detector::{detector_head, Detector};
 
 /// One message header: (version, command, header + body length, counters).
 type Header = (u8, u8, usize, Option<(u32, u32)>);
@@ -68,14 +67,7 @@ pub struct TeamViewerTcp {
 }
 
 impl Detector for TeamViewerTcp {
-    type Ctx = super::RemoteCtx;
-    const PROTOCOL: Protocol = Protocol::TeamViewer;
-    const TRANSPORTS: &'static [IpProto] = &[IpProto::TCP];
-
-    /// True once decided.
-    fn done(&self) -> bool {
-        self.done
-    }
+    detector_head! { ctx: super::RemoteCtx, protocol: TeamViewer, transports: [TCP], done: done }
 
     /// Frames each segment of the window.
     fn on_packet(&mut self, p: &PacketView<'_>, _facts: &FlowFacts<'_>, _ctx: &Self::Ctx, out: &mut Vec<Detection>) {
@@ -178,14 +170,7 @@ fn contains(hay: &[u8], needle: &[u8]) -> bool {
 }
 
 impl Detector for TeamViewerUdp {
-    type Ctx = super::RemoteCtx;
-    const PROTOCOL: Protocol = Protocol::TeamViewer;
-    const TRANSPORTS: &'static [IpProto] = &[IpProto::UDP];
-
-    /// True once decided.
-    fn done(&self) -> bool {
-        self.done
-    }
+    detector_head! { ctx: super::RemoteCtx, protocol: TeamViewer, transports: [UDP], done: done }
 
     /// Checks each datagram of the window.
     fn on_packet(&mut self, p: &PacketView<'_>, facts: &FlowFacts<'_>, _ctx: &Self::Ctx, out: &mut Vec<Detection>) {
@@ -207,11 +192,7 @@ impl Detector for TeamViewerUdp {
         }
         self.reported = true;
         self.done = true;
-        let conf = if self.peer_named {
-            Confidence::Certain
-        } else {
-            Confidence::High
-        };
+        let conf = Confidence::certain_if(self.peer_named);
         out.push(
             found(
                 Protocol::TeamViewer,
@@ -232,7 +213,7 @@ impl Detector for TeamViewerUdp {
 
 #[cfg(test)]
 mod tests {
-    use super::super::testutil::{C, S, hex, pkt};
+    use super::super::testutil::{C, S, hex, send};
     use super::*;
 
     #[test]
@@ -250,11 +231,11 @@ mod tests {
         );
         let mut t = TeamViewerTcp::default();
         let mut out = Vec::new();
-        t.on_packet(&pkt(6, S, 0, &f12), &crate::detect::testutil::facts(), &Default::default(), &mut out);
+        send(&mut t, 6, S, 0, &f12, &mut out);
         assert!(out.is_empty());
         // frame 14/16 carry the server's counters 2 and 3.
         t.sent[1] = [Some(3), Some(2), Some(1), None];
-        t.on_packet(&pkt(6, C, 1, &f19), &crate::detect::testutil::facts(), &Default::default(), &mut out);
+        send(&mut t, 6, C, 1, &f19, &mut out);
         assert_eq!(out.last().map(|d| d.confidence), Some(Confidence::Certain));
         let _ = f21;
     }
@@ -270,9 +251,9 @@ mod tests {
         );
         let mut t = TeamViewerTcp::default();
         let mut out = Vec::new();
-        t.on_packet(&pkt(6, C, 0, &f4), &crate::detect::testutil::facts(), &Default::default(), &mut out);
+        send(&mut t, 6, C, 0, &f4, &mut out);
         assert!(out.is_empty());
-        t.on_packet(&pkt(6, C, 1, &f6), &crate::detect::testutil::facts(), &Default::default(), &mut out);
+        send(&mut t, 6, C, 1, &f6, &mut out);
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].confidence, Confidence::High);
     }
@@ -282,7 +263,7 @@ mod tests {
         let tls = hex("160303009c0100009803036712bcc57dd01b4bfc34fb063f25191766");
         let mut t = TeamViewerTcp::default();
         let mut out = Vec::new();
-        t.on_packet(&pkt(6, C, 0, &tls), &crate::detect::testutil::facts(), &Default::default(), &mut out);
+        send(&mut t, 6, C, 0, &tls, &mut out);
         assert!(out.is_empty() && t.done);
         assert!(!udp_header(&tls));
     }

@@ -13,9 +13,8 @@
 use super::{di, found, printable, text};
 use crate::detect::Protocol;
 use crate::detect::{Basis, Confidence, Detection, PacketView};
-use crate::detect::detector::Detector;
+use crate::detect::detector::{detector_head, Detector};
 use crate::detect::FlowFacts;
-use crate::decode::IpProto;
 
 const IAC: u8 = 255;
 const SB: u8 = 250;
@@ -94,14 +93,7 @@ pub struct Telnet {
 }
 
 impl Detector for Telnet {
-    type Ctx = super::RemoteCtx;
-    const PROTOCOL: Protocol = Protocol::Telnet;
-    const TRANSPORTS: &'static [IpProto] = &[IpProto::TCP];
-
-    /// True once decided.
-    fn done(&self) -> bool {
-        self.done
-    }
+    detector_head! { ctx: super::RemoteCtx, protocol: Telnet, transports: [TCP], done: done }
 
     /// Reads the first payload of each direction (and client
     /// subnegotiations for the terminal type until decided).
@@ -185,7 +177,7 @@ impl Telnet {
 
 #[cfg(test)]
 mod tests {
-    use super::super::testutil::{C, S, hex, pkt};
+    use super::super::testutil::{C, S, hex, send};
     use super::*;
 
     #[test]
@@ -201,7 +193,7 @@ mod tests {
         let mut t = Telnet::default();
         let mut out = Vec::new();
         for (i, (d, h)) in f.iter().enumerate() {
-            t.on_packet(&pkt(6, *d, i as u16, &hex(h)), &crate::detect::testutil::facts(), &Default::default(), &mut out);
+            send(&mut t, 6, *d, i as u16, &hex(h), &mut out);
         }
         let last = out.last().unwrap();
         assert_eq!(last.confidence, Confidence::Certain);
@@ -217,7 +209,7 @@ mod tests {
         assert!(negotiation(&hex("fffa18"), &mut o).is_none());
         let mut t = Telnet::default();
         let mut out = Vec::new();
-        t.on_packet(&pkt(6, S, 0, b"login: "), &crate::detect::testutil::facts(), &Default::default(), &mut out);
+        send(&mut t, 6, S, 0, b"login: ", &mut out);
         assert!(t.done && out.is_empty());
     }
 }

@@ -12,9 +12,8 @@ use super::{be32, found, text};
 use crate::detect::Protocol;
 use crate::detect::{Basis, Confidence, Detection, PacketView};
 use crate::dissect::verdict::Direction;
-use crate::detect::detector::Detector;
+use crate::detect::detector::{detector_head, Detector};
 use crate::detect::FlowFacts;
-use crate::decode::IpProto;
 
 /// True for a 12-byte `RFB ddd.ddd\n` ProtocolVersion message.
 fn is_version(b: &[u8]) -> bool {
@@ -52,14 +51,7 @@ pub struct Vnc {
 }
 
 impl Detector for Vnc {
-    type Ctx = super::RemoteCtx;
-    const PROTOCOL: Protocol = Protocol::Vnc;
-    const TRANSPORTS: &'static [IpProto] = &[IpProto::TCP];
-
-    /// True once decided.
-    fn done(&self) -> bool {
-        self.done
-    }
+    detector_head! { ctx: super::RemoteCtx, protocol: Vnc, transports: [TCP], done: done }
 
     /// Reads the first two server payloads and the first client payload.
     fn on_packet(&mut self, p: &PacketView<'_>, _facts: &FlowFacts<'_>, _ctx: &Self::Ctx, out: &mut Vec<Detection>) {
@@ -144,7 +136,7 @@ impl Vnc {
 
 #[cfg(test)]
 mod tests {
-    use super::super::testutil::{C, S, hex, pkt};
+    use super::super::testutil::{C, S, hex, send};
     use super::*;
 
     // vnc.pcap frames 4, 5, 6.
@@ -155,11 +147,11 @@ mod tests {
         let f6 = hex("070d850581068202");
         let mut v = Vnc::default();
         let mut out = Vec::new();
-        v.on_packet(&pkt(6, S, 0, &f4), &crate::detect::testutil::facts(), &Default::default(), &mut out);
+        send(&mut v, 6, S, 0, &f4, &mut out);
         assert_eq!(out[0].confidence, Confidence::High);
-        v.on_packet(&pkt(6, C, 1, &f5), &crate::detect::testutil::facts(), &Default::default(), &mut out);
+        send(&mut v, 6, C, 1, &f5, &mut out);
         assert_eq!(out.len(), 1);
-        v.on_packet(&pkt(6, S, 2, &f6), &crate::detect::testutil::facts(), &Default::default(), &mut out);
+        send(&mut v, 6, S, 2, &f6, &mut out);
         assert_eq!(out.len(), 2);
         assert_eq!(out[1].confidence, Confidence::Certain);
         assert_eq!(out[1].evidence.get("client_version"), Some("004.001"));
@@ -174,11 +166,11 @@ mod tests {
     fn client_first_or_other_text_is_not_vnc() {
         let mut v = Vnc::default();
         let mut out = Vec::new();
-        v.on_packet(&pkt(6, S, 0, b"220 ftp ready\n"), &crate::detect::testutil::facts(), &Default::default(), &mut out);
+        send(&mut v, 6, S, 0, b"220 ftp ready\n", &mut out);
         assert!(out.is_empty() && v.done);
         let mut v = Vnc::default();
-        v.on_packet(&pkt(6, C, 0, b"RFB 003.008\n"), &crate::detect::testutil::facts(), &Default::default(), &mut out);
-        v.on_packet(&pkt(6, S, 1, b"RFB 003.008\n"), &crate::detect::testutil::facts(), &Default::default(), &mut out);
+        send(&mut v, 6, C, 0, b"RFB 003.008\n", &mut out);
+        send(&mut v, 6, S, 1, b"RFB 003.008\n", &mut out);
         assert!(out.is_empty() && v.done);
     }
 }

@@ -16,9 +16,8 @@ use super::{found, text};
 use crate::detect::Protocol;
 use crate::detect::{Basis, Confidence, Detection, PacketView};
 use crate::dissect::verdict::Direction;
-use crate::detect::detector::Detector;
+use crate::detect::detector::{detector_head, Detector};
 use crate::detect::FlowFacts;
-use crate::decode::IpProto;
 
 fn pad4(n: usize) -> usize {
     (n + 3) & !3
@@ -92,14 +91,7 @@ pub struct X11 {
 }
 
 impl Detector for X11 {
-    type Ctx = super::RemoteCtx;
-    const PROTOCOL: Protocol = Protocol::X11;
-    const TRANSPORTS: &'static [IpProto] = &[IpProto::TCP];
-
-    /// True once decided.
-    fn done(&self) -> bool {
-        self.done
-    }
+    detector_head! { ctx: super::RemoteCtx, protocol: X11, transports: [TCP], done: done }
 
     /// Reads the first payload of each direction.
     fn on_packet(&mut self, p: &PacketView<'_>, _facts: &FlowFacts<'_>, _ctx: &Self::Ctx, out: &mut Vec<Detection>) {
@@ -165,7 +157,7 @@ impl X11 {
 
 #[cfg(test)]
 mod tests {
-    use super::super::testutil::{C, S, hex, pkt};
+    use super::super::testutil::{C, S, hex, send};
     use super::*;
 
     // Built from the X11 protocol specification, section 8 (no X11 setup in
@@ -182,12 +174,12 @@ mod tests {
         ans.extend_from_slice(b"X.Org\0\0\0");
         let mut x = X11::default();
         let mut out = Vec::new();
-        x.on_packet(&pkt(6, C, 0, &req), &crate::detect::testutil::facts(), &Default::default(), &mut out);
+        send(&mut x, 6, C, 0, &req, &mut out);
         assert_eq!(
             out[0].evidence.get("auth_protocol"),
             Some("MIT-MAGIC-COOKIE-1")
         );
-        x.on_packet(&pkt(6, S, 1, &ans), &crate::detect::testutil::facts(), &Default::default(), &mut out);
+        send(&mut x, 6, S, 1, &ans, &mut out);
         assert_eq!(out[1].confidence, Confidence::Certain);
         assert_eq!(out[1].evidence.get("vendor"), Some("X.Org"));
     }

@@ -12,9 +12,8 @@
 use super::{be16, di, found, text};
 use crate::detect::Protocol;
 use crate::detect::{Basis, Confidence, Detection, PacketView};
-use crate::detect::detector::Detector;
+use crate::detect::detector::{detector_head, Detector};
 use crate::detect::FlowFacts;
-use crate::decode::IpProto;
 
 fn opcode_name(op: u16) -> &'static str {
     match op {
@@ -73,14 +72,7 @@ pub struct Xdmcp {
 }
 
 impl Detector for Xdmcp {
-    type Ctx = super::RemoteCtx;
-    const PROTOCOL: Protocol = Protocol::Xdmcp;
-    const TRANSPORTS: &'static [IpProto] = &[IpProto::UDP];
-
-    /// True once decided.
-    fn done(&self) -> bool {
-        self.done
-    }
+    detector_head! { ctx: super::RemoteCtx, protocol: Xdmcp, transports: [UDP], done: done }
 
     /// Checks each datagram of the window.
     fn on_packet(&mut self, p: &PacketView<'_>, _facts: &FlowFacts<'_>, _ctx: &Self::Ctx, out: &mut Vec<Detection>) {
@@ -149,7 +141,7 @@ impl Detector for Xdmcp {
 
 #[cfg(test)]
 mod tests {
-    use super::super::testutil::{C, S, hex, pkt};
+    use super::super::testutil::{C, S, hex, send};
     use super::*;
 
     #[test]
@@ -161,9 +153,9 @@ mod tests {
         );
         let mut x = Xdmcp::default();
         let mut out = Vec::new();
-        x.on_packet(&pkt(17, C, 0, &a), &crate::detect::testutil::facts(), &Default::default(), &mut out);
+        send(&mut x, 17, C, 0, &a, &mut out);
         assert_eq!(out[0].confidence, Confidence::Medium);
-        x.on_packet(&pkt(17, S, 1, &b), &crate::detect::testutil::facts(), &Default::default(), &mut out);
+        send(&mut x, 17, S, 1, &b, &mut out);
         assert_eq!(out[1].confidence, Confidence::Certain);
         assert_eq!(
             out[1].evidence.get("manager_status"),
@@ -177,7 +169,7 @@ mod tests {
         let b = hex("00010005001700000000001157696c6c696e6720746f206d616e616765");
         let mut x = Xdmcp::default();
         let mut out = Vec::new();
-        x.on_packet(&pkt(17, S, 0, &b), &crate::detect::testutil::facts(), &Default::default(), &mut out);
+        send(&mut x, 17, S, 0, &b, &mut out);
         assert!(out.is_empty() && x.done);
         assert!(opcode(&hex("00010002000300")).is_none());
     }

@@ -566,22 +566,14 @@ impl IcmpTunnel {
         let (protocol_detail, confidence, basis, reason) = if total(self.ptunnel) > 0 {
             (
                 "ptunnel",
-                if both(self.ptunnel) {
-                    Confidence::Certain
-                } else {
-                    Confidence::High
-                },
+                Confidence::certain_if(both(self.ptunnel)),
                 Basis::Structure,
                 "ICMP echo data starts with ptunnel's magic number",
             )
         } else if total(self.ip_inside) >= 2 {
             (
                 "ip_in_icmp",
-                if both(self.ip_inside) {
-                    Confidence::Certain
-                } else {
-                    Confidence::High
-                },
+                Confidence::certain_if(both(self.ip_inside)),
                 Basis::Structure,
                 "ICMP echo data are whole IP packets (valid headers and lengths)",
             )

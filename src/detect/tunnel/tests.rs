@@ -71,13 +71,7 @@ fn run(ctx: &TunnelCtx, pkts: &[Pkt]) -> Vec<Detection> {
         proto: IpProto(pkts.first().map_or(17, |p| p.2)),
         client: (a, 44639),
         server: (b, 53),
-        packets: &[],
-        app: None,
-        dns_name: None,
-        tunnel: None,
-        pkts: [0, 0],
-        bytes: [0, 0],
-        duration_us: 0,
+        ..crate::detect::testutil::facts()
     };
     for (i, (p, dir, proto, icmp)) in pkts.iter().enumerate() {
         if t.done() {

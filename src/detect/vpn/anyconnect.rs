@@ -8,11 +8,10 @@
 //! AnyConnect data channel. (The CSTP side is an ordinary TLS session
 //! without a recognisable name; it is not flagged here.)
 
-use super::side;
-use crate::decode::IpProto;
+use super::{side, structure};
 use crate::detect::Protocol;
-use crate::detect::{Basis, Category, Confidence, Detection, PacketView};
-use crate::detect::detector::{Decision, Detector};
+use crate::detect::{Confidence, Detection, PacketView};
+use crate::detect::detector::{detector_head, Decision, Detector};
 use crate::detect::FlowFacts;
 
 /// DTLS record header length.
@@ -56,24 +55,10 @@ pub struct AnyConnect {
 }
 
 impl Detector for AnyConnect {
-    type Ctx = super::VpnCtx;
-    const PROTOCOL: Protocol = Protocol::AnyConnect;
-    const TRANSPORTS: &'static [IpProto] = &[IpProto::UDP];
-
-    /// True when this detector needs no more packets.
-    fn done(&self) -> bool {
-        self.decision.done()
-    }
+    detector_head! { ctx: super::VpnCtx, protocol: AnyConnect, transports: [UDP], done: decision }
 
     /// One UDP datagram.
     fn on_packet(&mut self, p: &PacketView<'_>, _facts: &FlowFacts<'_>, _ctx: &Self::Ctx, out: &mut Vec<Detection>) {
-        if self.done() {
-            return;
-        }
-        if p.proto != IpProto::UDP {
-            self.decision.stopped = true;
-            return;
-        }
         let Some((_, ct, hs)) = parse(p.payload) else {
             self.decision.stopped = self.decision.reported.is_none();
             return;
@@ -92,11 +77,9 @@ impl Detector for AnyConnect {
             return;
         }
         out.push(
-            Detection::new(
-                Category::Vpn,
+            structure(
                 Protocol::AnyConnect,
                 conf,
-                Basis::Structure,
                 "AnyConnect DTLS data channel: records with the pre-standard DTLS version 0x0100 (DTLS1_BAD_VER)",
             )
             .with("dtls_version", "0x0100")
@@ -110,7 +93,7 @@ impl Detector for AnyConnect {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::detect::vpn::tests::run;
+    use crate::detect::vpn::tests::{feed, last_confidence};
 
     // anyconnect-vpn.pcap frame 439 (server HelloVerifyRequest, 48 bytes)
     // and frame 467's header on a synthetic body (application data).
@@ -119,9 +102,10 @@ mod tests {
         let hv = "160100000000000000000000230300001700000000000000170100146291bcf11a76eec56236218cac4cd4c37c12411d";
         let ad = format!("17010000010000000000010070{}", "9a".repeat(0x70));
         let pk: Vec<(bool, &str)> = vec![(true, &ad), (false, hv)];
-        let mut det = AnyConnect::default();
-        let out = run(17, &pk, |p, o| det.on_packet(p, &crate::detect::testutil::facts(), &Default::default(), o));
-        assert_eq!(out.last().map(|d| d.confidence), Some(Confidence::Certain));
+        assert_eq!(
+            last_confidence::<AnyConnect>(17, &pk),
+            Some(Confidence::Certain)
+        );
     }
 
     // Standard DTLS 1.2 (0xfefd) is WebRTC, not AnyConnect.
@@ -129,6 +113,6 @@ mod tests {
     fn dtls12_is_not_anyconnect() {
         let pk: Vec<(bool, &str)> = vec![(true, "16fefd000000000000000000050102030405")];
         let mut det = AnyConnect::default();
-        assert!(run(17, &pk, |p, o| det.on_packet(p, &crate::detect::testutil::facts(), &Default::default(), o)).is_empty());
+        assert!(feed(&mut det, 17, &pk).is_empty());
     }
 }

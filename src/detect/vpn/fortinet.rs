@@ -14,7 +14,7 @@
 use crate::decode::IpProto;
 use crate::detect::Protocol;
 use crate::detect::{Basis, Category, Confidence, Detection, FlowFacts};
-use crate::detect::detector::Detector;
+use crate::detect::detector::{detector_head, Detector};
 
 /// Decided once the server's certificate (or its absence) is known.
 #[derive(Debug, Default)]
@@ -39,14 +39,7 @@ fn looks_like_serial(cn: &str) -> bool {
 }
 
 impl Detector for Fortinet {
-    type Ctx = super::VpnCtx;
-    const PROTOCOL: Protocol = Protocol::Fortinet;
-    const TRANSPORTS: &'static [IpProto] = &[IpProto::TCP];
-
-    /// True once decided.
-    fn done(&self) -> bool {
-        self.done
-    }
+    detector_head! { ctx: super::VpnCtx, protocol: Fortinet, transports: [TCP], done: done }
 
     /// Reads the TLS certificate facts when they arrive.
     fn on_facts(&mut self, facts: &FlowFacts<'_>, _ctx: &Self::Ctx, out: &mut Vec<Detection>) {

@@ -14,7 +14,7 @@ use super::{be32, side};
 use crate::decode::IpProto;
 use crate::detect::Protocol;
 use crate::detect::{Basis, Category, Confidence, Detection, PacketView};
-use crate::detect::detector::{Decision, Detector};
+use crate::detect::detector::{detector_head, Decision, Detector};
 use crate::detect::FlowFacts;
 
 /// Length of the IKE header.
@@ -125,20 +125,10 @@ pub(super) fn parse_ike(b: &[u8]) -> Option<(u64, u8, u8)> {
 }
 
 impl Detector for Ipsec {
-    type Ctx = super::VpnCtx;
-    const PROTOCOL: Protocol = Protocol::Ipsec;
-    const TRANSPORTS: &'static [IpProto] = &[IpProto::UDP, IpProto::ESP];
-
-    /// True when this detector needs no more packets.
-    fn done(&self) -> bool {
-        self.decision.done()
-    }
+    detector_head! { ctx: super::VpnCtx, protocol: Ipsec, transports: [UDP, ESP], done: decision }
 
     /// One UDP datagram or ESP (IP protocol 50) packet.
     fn on_packet(&mut self, p: &PacketView<'_>, _facts: &FlowFacts<'_>, _ctx: &Self::Ctx, out: &mut Vec<Detection>) {
-        if self.done() {
-            return;
-        }
         let d = side(p.dir);
         let b = p.payload;
         match p.proto {
@@ -274,7 +264,7 @@ impl Ipsec {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::detect::vpn::tests::{run_ports, unhex};
+    use crate::detect::vpn::tests::{feed_ports, unhex};
 
     // ipsec_isakmp_esp.pcap frame 17: the responder's 52-byte IKE_SA_INIT
     // answer (a COOKIE notify) to the initiator SPI b64ef32131a48952.
@@ -303,7 +293,7 @@ mod tests {
                    000000000000000000000000";
         let pk: Vec<(bool, &str)> = vec![(true, req), (false, RESP)];
         let mut det = Ipsec::default();
-        let out = run_ports(17, 10500, 500, &pk, |p, o| det.on_packet(p, &crate::detect::testutil::facts(), &Default::default(), o));
+        let out = feed_ports(&mut det, 17, 10500, 500, &pk);
         assert_eq!(out.last().map(|d| d.confidence), Some(Confidence::Certain));
     }
 
@@ -315,7 +305,7 @@ mod tests {
             .collect();
         let pk: Vec<(bool, &str)> = pk.iter().map(|s| (true, s.as_str())).collect();
         let mut det = Ipsec::default();
-        let out = run_ports(17, 14500, 4500, &pk, |p, o| det.on_packet(p, &crate::detect::testutil::facts(), &Default::default(), o));
+        let out = feed_ports(&mut det, 17, 14500, 4500, &pk);
         assert_eq!(out.last().map(|d| d.confidence), Some(Confidence::High));
     }
 
@@ -326,7 +316,7 @@ mod tests {
             "17fefd000100000000000100200102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",
         )];
         let mut det = Ipsec::default();
-        let out = run_ports(17, 5000, 443, &pk, |p, o| det.on_packet(p, &crate::detect::testutil::facts(), &Default::default(), o));
+        let out = feed_ports(&mut det, 17, 5000, 443, &pk);
         assert!(out.is_empty() && det.done());
     }
 }

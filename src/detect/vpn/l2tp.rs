@@ -7,11 +7,10 @@
 //! AVP that is the mandatory Message Type AVP (vendor 0, attribute 0, 8
 //! bytes, message type 1-20).
 
-use super::side;
-use crate::decode::IpProto;
+use super::{side, structure};
 use crate::detect::Protocol;
-use crate::detect::{Basis, Category, Confidence, Detection, PacketView};
-use crate::detect::detector::{Decision, Detector};
+use crate::detect::{Confidence, Detection, PacketView};
+use crate::detect::detector::{detector_head, Decision, Detector};
 use crate::detect::FlowFacts;
 
 /// Checks one L2TP control message; returns (version, message type, 0 for
@@ -63,24 +62,10 @@ pub struct L2tp {
 }
 
 impl Detector for L2tp {
-    type Ctx = super::VpnCtx;
-    const PROTOCOL: Protocol = Protocol::L2tp;
-    const TRANSPORTS: &'static [IpProto] = &[IpProto::UDP];
-
-    /// True when this detector needs no more packets.
-    fn done(&self) -> bool {
-        self.decision.done()
-    }
+    detector_head! { ctx: super::VpnCtx, protocol: L2tp, transports: [UDP], done: decision }
 
     /// One UDP datagram.
     fn on_packet(&mut self, p: &PacketView<'_>, _facts: &FlowFacts<'_>, _ctx: &Self::Ctx, out: &mut Vec<Detection>) {
-        if self.done() {
-            return;
-        }
-        if p.proto != IpProto::UDP {
-            self.decision.stopped = true;
-            return;
-        }
         let d = side(p.dir);
         let Some((ver, t)) = parse(p.payload) else {
             // Data messages (T clear) follow the control exchange.
@@ -110,11 +95,9 @@ impl Detector for L2tp {
             return;
         }
         out.push(
-            Detection::new(
-                Category::Vpn,
+            structure(
                 Protocol::L2tp,
                 conf,
-                Basis::Structure,
                 "L2TP control messages: T/L/S header, length matching, Message Type AVP first",
             )
             .with("version", self.ver)
@@ -128,7 +111,7 @@ impl Detector for L2tp {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::detect::vpn::tests::run;
+    use crate::detect::vpn::tests::{feed, last_confidence};
 
     // An SCCRQ (RFC 2661 §6.1) as sent by xl2tpd: header, Message Type AVP
     // (1), Protocol Version AVP; and the SCCRP answer.
@@ -137,15 +120,16 @@ mod tests {
         let rq = "c802001400000000000000008008000000000001";
         let rp = "c802001400010000000000018008000000000002";
         let pk: Vec<(bool, &str)> = vec![(true, rq), (false, rp)];
-        let mut det = L2tp::default();
-        let out = run(17, &pk, |p, o| det.on_packet(p, &crate::detect::testutil::facts(), &Default::default(), o));
-        assert_eq!(out.last().map(|d| d.confidence), Some(Confidence::Certain));
+        assert_eq!(
+            last_confidence::<L2tp>(17, &pk),
+            Some(Confidence::Certain)
+        );
     }
 
     #[test]
     fn dns_is_not_l2tp() {
         let pk: Vec<(bool, &str)> = vec![(true, "c8020100000100000000000003777777")];
         let mut det = L2tp::default();
-        assert!(run(17, &pk, |p, o| det.on_packet(p, &crate::detect::testutil::facts(), &Default::default(), o)).is_empty());
+        assert!(feed(&mut det, 17, &pk).is_empty());
     }
 }

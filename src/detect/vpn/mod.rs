@@ -9,7 +9,7 @@ use super::PacketView;
 use super::{Basis, Category, Confidence, Detection, FlowFacts, Protocol};
 use crate::decode::IpProto;
 use crate::detect::related::Related;
-use crate::dissect::verdict::Direction;
+use crate::detect::wire::{be32, le64, side};
 use serde::Deserialize;
 
 /// The `[detect.vpn]` configuration section.
@@ -130,22 +130,15 @@ impl VpnDetectors {
     }
 }
 
-/// 0 for client-to-server, 1 for server-to-client.
-fn side(d: Direction) -> usize {
-    match d {
-        Direction::ToServer => 0,
-        Direction::ToClient => 1,
-    }
-}
-
-/// Big-endian u32 at `o`, if present.
-fn be32(b: &[u8], o: usize) -> Option<u32> {
-    Some(u32::from_be_bytes(b.get(o..o + 4)?.try_into().ok()?))
-}
-
-/// Little-endian u64 at `o`, if present.
-fn le64(b: &[u8], o: usize) -> Option<u64> {
-    Some(u64::from_le_bytes(b.get(o..o + 8)?.try_into().ok()?))
+/// A VPN finding resting on verified message structure.
+fn structure(protocol: Protocol, confidence: Confidence, reason: &'static str) -> Detection {
+    Detection::new(
+        Category::Vpn,
+        protocol,
+        confidence,
+        Basis::Structure,
+        reason,
+    )
 }
 
 /// Lower-case hex of a short byte string (evidence values).
@@ -161,19 +154,53 @@ fn hex(b: &[u8]) -> String {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::detect::detector::Detector;
     use crate::detect::testutil;
     pub use crate::detect::testutil::hex as unhex;
 
-    /// Feeds (to_server, hex) packets to a detector; returns its findings.
-    pub fn run(
-        proto: u8,
-        pk: &[(bool, &str)],
-        f: impl FnMut(&PacketView<'_>, &mut Vec<Detection>),
-    ) -> Vec<Detection> {
-        run_ports(proto, 40000, 40001, pk, f)
+    /// Feeds (to_server, hex) packets to a detector's own `on_packet` (test
+    /// facts, default context) while it is not done, as its family does;
+    /// returns its findings.
+    pub fn feed<D: Detector>(det: &mut D, proto: u8, pk: &[(bool, &str)]) -> Vec<Detection>
+    where
+        D::Ctx: Default,
+    {
+        feed_ports(det, proto, 40000, 40001, pk)
     }
 
-    /// As [`run`] with explicit ports.
+    /// The confidence of the last finding a fresh `D` reports on `pk`
+    /// (see [`feed`]); `None` when it reports nothing.
+    pub fn last_confidence<D: Detector>(proto: u8, pk: &[(bool, &str)]) -> Option<Confidence>
+    where
+        D::Ctx: Default,
+    {
+        feed(&mut D::default(), proto, pk)
+            .last()
+            .map(|d| d.confidence)
+    }
+
+    /// As [`feed`] with explicit ports.
+    pub fn feed_ports<D: Detector>(
+        det: &mut D,
+        proto: u8,
+        client_port: u16,
+        server_port: u16,
+        pk: &[(bool, &str)],
+    ) -> Vec<Detection>
+    where
+        D::Ctx: Default,
+    {
+        let ctx = D::Ctx::default();
+        let facts = testutil::facts();
+        run_ports(proto, client_port, server_port, pk, |p, o| {
+            if !det.done() {
+                det.on_packet(p, &facts, &ctx, o);
+            }
+        })
+    }
+
+    /// Feeds (to_server, hex) packets between the given ports to `f`;
+    /// returns the findings.
     pub fn run_ports(
         proto: u8,
         client_port: u16,

@@ -21,10 +21,10 @@
 //! survive decide. Mid-stream sessions (handshake missed) are recognised by
 //! `P_DATA_V2` packets carrying a constant 3-byte peer id.
 
-use super::{be32, hex, side};
+use super::{be32, hex, side, structure};
 use crate::decode::IpProto;
 use crate::detect::Protocol;
-use crate::detect::{Basis, Category, Confidence, Detection, PacketView};
+use crate::detect::{Confidence, Detection, PacketView};
 use crate::detect::detector::Detector;
 use crate::detect::FlowFacts;
 
@@ -352,11 +352,9 @@ impl OpenVpn {
             let pid = if v2(&a) { a.peer_id } else { c.peer_id };
             self.reported = Some(Confidence::High);
             out.push(
-                Detection::new(
-                    Category::Vpn,
+                structure(
                     Protocol::OpenVpn,
                     Confidence::High,
-                    Basis::Structure,
                     "OpenVPN data channel (handshake not seen): P_DATA_V2 packets with a constant peer id, answered on the same key",
                 )
                 .with("opcodes", "P_DATA_V2/P_DATA_V1")
@@ -427,11 +425,9 @@ impl OpenVpn {
                 ops.push_str(op_name(op));
             }
         }
-        let mut d = Detection::new(
-            Category::Vpn,
+        let mut d = structure(
             Protocol::OpenVpn,
             conf,
-            Basis::Structure,
             why,
         )
         .with("layout", layout_name(l))
@@ -555,7 +551,7 @@ fn check_layout(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::detect::vpn::tests::{run, unhex};
+    use crate::detect::vpn::tests::{feed, last_confidence, unhex};
 
     // openvpn.pcap frames 1, 2, 3, 10, 11 and 17 (UDP, plain layout; the
     // capture holds both NAT sides of one session): client hard reset,
@@ -576,7 +572,7 @@ mod tests {
     #[test]
     fn plain_udp_both_ways_is_certain() {
         let mut det = OpenVpn::default();
-        let out = run(17, PLAIN, |p, o| det.on_packet(p, &crate::detect::testutil::facts(), &Default::default(), o));
+        let out = feed(&mut det, 17, PLAIN);
         let last = out.last().expect("detected");
         assert_eq!(last.confidence, Confidence::Certain);
         assert_eq!(last.evidence.get("layout"), Some("plain"));
@@ -586,9 +582,10 @@ mod tests {
     #[test]
     fn one_direction_is_high() {
         let one: Vec<(bool, &str)> = PLAIN.iter().copied().filter(|(c, _)| *c).collect();
-        let mut det = OpenVpn::default();
-        let out = run(17, &one, |p, o| det.on_packet(p, &crate::detect::testutil::facts(), &Default::default(), o));
-        assert_eq!(out.last().map(|d| d.confidence), Some(Confidence::High));
+        assert_eq!(
+            last_confidence::<OpenVpn>(17, &one),
+            Some(Confidence::High)
+        );
     }
 
     // openvpn.pcap frames 312-314 (UDP, tls-auth with a 20-byte HMAC).
@@ -613,7 +610,7 @@ mod tests {
         let mut pk: Vec<(bool, &str)> = TLS_AUTH.to_vec();
         // openvpn.pcap frame 317 (client ACK) and 316 (server CONTROL head).
         pk.push((false, "20f77fc2efdbe23f57eb478444786340de737de30201dc3724a1eded9a0000000257a1c15f0100000001b02ccff1b5f0174f00000001160303003e02000"));
-        let out = run(17, &pk, |p, o| det.on_packet(p, &crate::detect::testutil::facts(), &Default::default(), o));
+        let out = feed(&mut det, 17, &pk);
         let last = out.last().expect("detected");
         assert_eq!(last.confidence, Confidence::Certain);
         assert_eq!(last.evidence.get("layout"), Some("tls-auth (HMAC 20)"));
@@ -632,9 +629,10 @@ mod tests {
             (true, "001628507a28a78275788d01000000009ad747beb24d8a1b"),
             (false, "0016289ad747beb24d8a1b0100000001507a28a78275788d"),
         ];
-        let mut det = OpenVpn::default();
-        let out = run(6, pk, |p, o| det.on_packet(p, &crate::detect::testutil::facts(), &Default::default(), o));
-        assert_eq!(out.last().map(|d| d.confidence), Some(Confidence::Certain));
+        assert_eq!(
+            last_confidence::<OpenVpn>(6, pk),
+            Some(Confidence::Certain)
+        );
     }
 
     // openvpn_nohmac.pcapng frames 102-105 (client P_DATA_V2, peer id
@@ -651,9 +649,10 @@ mod tests {
         for _ in 0..4 {
             pk.push((false, &s1));
         }
-        let mut det = OpenVpn::default();
-        let out = run(17, &pk, |p, o| det.on_packet(p, &crate::detect::testutil::facts(), &Default::default(), o));
-        assert_eq!(out.last().map(|d| d.confidence), Some(Confidence::High));
+        assert_eq!(
+            last_confidence::<OpenVpn>(17, &pk),
+            Some(Confidence::High)
+        );
     }
 
     // dns.pcap-like benign traffic: a DNS query/response pair never fits.
@@ -665,7 +664,7 @@ mod tests {
         ];
         assert_eq!(unhex(pk[0].1).len(), 18);
         let mut det = OpenVpn::default();
-        let out = run(17, pk, |p, o| det.on_packet(p, &crate::detect::testutil::facts(), &Default::default(), o));
+        let out = feed(&mut det, 17, pk);
         assert!(out.is_empty());
     }
 }

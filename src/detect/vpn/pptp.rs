@@ -5,11 +5,10 @@
 //! (1-15) and 2 reserved zero bytes. A session opens with
 //! Start-Control-Connection-Request (1) and -Reply (2), both 156 bytes.
 
-use super::{be32, side};
-use crate::decode::IpProto;
+use super::{be32, side, structure};
 use crate::detect::Protocol;
-use crate::detect::{Basis, Category, Confidence, Detection, PacketView};
-use crate::detect::detector::{Decision, Detector};
+use crate::detect::{Confidence, Detection, PacketView};
+use crate::detect::detector::{detector_head, Decision, Detector};
 use crate::detect::FlowFacts;
 
 /// The PPTP magic cookie.
@@ -46,24 +45,10 @@ pub struct Pptp {
 }
 
 impl Detector for Pptp {
-    type Ctx = super::VpnCtx;
-    const PROTOCOL: Protocol = Protocol::Pptp;
-    const TRANSPORTS: &'static [IpProto] = &[IpProto::TCP];
-
-    /// True when this detector needs no more packets.
-    fn done(&self) -> bool {
-        self.decision.done()
-    }
+    detector_head! { ctx: super::VpnCtx, protocol: Pptp, transports: [TCP], done: decision }
 
     /// One TCP segment.
     fn on_packet(&mut self, p: &PacketView<'_>, _facts: &FlowFacts<'_>, _ctx: &Self::Ctx, out: &mut Vec<Detection>) {
-        if self.done() {
-            return;
-        }
-        if p.proto != IpProto::TCP {
-            self.decision.stopped = true;
-            return;
-        }
         let d = side(p.dir);
         match parse(p.payload) {
             Some(t) => {
@@ -79,20 +64,14 @@ impl Detector for Pptp {
                 return;
             }
         }
-        let conf = if self.n[0] > 0 && self.n[1] > 0 {
-            Confidence::Certain
-        } else {
-            Confidence::High
-        };
+        let conf = Confidence::certain_if(self.n[0] > 0 && self.n[1] > 0);
         if !self.decision.raise(conf) {
             return;
         }
         out.push(
-            Detection::new(
-                Category::Vpn,
+            structure(
                 Protocol::Pptp,
                 conf,
-                Basis::Structure,
                 if conf == Confidence::Certain {
                     "PPTP control connection both ways (magic cookie 0x1A2B3C4D, Start-Control-Connection)"
                 } else {
@@ -109,7 +88,7 @@ impl Detector for Pptp {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::detect::vpn::tests::run;
+    use crate::detect::vpn::tests::{feed, last_confidence};
 
     // pptp.pcap frames 4 and 6: Start-Control-Connection-Request / -Reply
     // (first 32 bytes pasted, the rest zero-filled host/vendor names).
@@ -124,16 +103,17 @@ mod tests {
             "00".repeat(123)
         );
         let pk: Vec<(bool, &str)> = vec![(true, &rq), (false, &rp)];
-        let mut det = Pptp::default();
-        let out = run(6, &pk, |p, o| det.on_packet(p, &crate::detect::testutil::facts(), &Default::default(), o));
-        assert_eq!(out.last().map(|d| d.confidence), Some(Confidence::Certain));
+        assert_eq!(
+            last_confidence::<Pptp>(6, &pk),
+            Some(Confidence::Certain)
+        );
     }
 
     #[test]
     fn http_is_not_pptp() {
         let pk: Vec<(bool, &str)> = vec![(true, "474554202f20485454502f312e310d0a")];
         let mut det = Pptp::default();
-        assert!(run(6, &pk, |p, o| det.on_packet(p, &crate::detect::testutil::facts(), &Default::default(), o)).is_empty());
+        assert!(feed(&mut det, 6, &pk).is_empty());
         assert!(det.done());
     }
 }

@@ -10,11 +10,11 @@
 //! `/vpnsvc/vpn.cgi`, and the dynamic-DNS client posts `PACK` + a 10-digit
 //! length + the base64 of a PACK.
 
-use super::side;
+use super::{side, structure};
 use crate::decode::IpProto;
 use crate::detect::Protocol;
-use crate::detect::{Basis, Category, Confidence, Detection, PacketView};
-use crate::detect::detector::{Decision, Detector};
+use crate::detect::{Confidence, Detection, PacketView};
+use crate::detect::detector::{detector_head, Decision, Detector};
 use crate::detect::FlowFacts;
 
 /// Elements and values walked per PACK at most.
@@ -121,20 +121,10 @@ pub struct SoftEther {
 }
 
 impl Detector for SoftEther {
-    type Ctx = super::VpnCtx;
-    const PROTOCOL: Protocol = Protocol::SoftEther;
-    const TRANSPORTS: &'static [IpProto] = &[IpProto::TCP, IpProto::UDP];
-
-    /// True when this detector needs no more packets.
-    fn done(&self) -> bool {
-        self.decision.done()
-    }
+    detector_head! { ctx: super::VpnCtx, protocol: SoftEther, transports: [TCP, UDP], done: decision }
 
     /// One UDP datagram or TCP segment.
     fn on_packet(&mut self, p: &PacketView<'_>, _facts: &FlowFacts<'_>, _ctx: &Self::Ctx, out: &mut Vec<Detection>) {
-        if self.done() {
-            return;
-        }
         let d = side(p.dir);
         self.seen = self.seen.saturating_add(1);
         match p.proto {
@@ -186,11 +176,9 @@ impl Detector for SoftEther {
         if !self.decision.raise(conf) {
             return;
         }
-        let mut det = Detection::new(
-            Category::Vpn,
+        let mut det = structure(
             Protocol::SoftEther,
             conf,
-            Basis::Structure,
             why,
         )
         .with(
@@ -209,7 +197,7 @@ impl Detector for SoftEther {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::detect::vpn::tests::{run_ports, unhex};
+    use crate::detect::vpn::tests::{feed_ports, unhex};
 
     // softether.pcap frame 41: a 99-byte PACK (opcode=get_token, tran_id,
     // nat_traversal_version).
@@ -235,7 +223,7 @@ mod tests {
             ),
         ];
         let mut det = SoftEther::default();
-        let out = run_ports(17, 51381, 5004, &pk, |p, o| det.on_packet(p, &crate::detect::testutil::facts(), &Default::default(), o));
+        let out = feed_ports(&mut det, 17, 51381, 5004, &pk);
         assert_eq!(out.last().map(|d| d.confidence), Some(Confidence::High));
     }
 

@@ -7,11 +7,10 @@
 //! (`1 ...`, tinc 1.0) or the binary SPTPS handshake (tinc 1.1). The UDP
 //! data channel is encrypted from its first byte and is not recognised.
 
-use super::side;
-use crate::decode::IpProto;
+use super::{side, structure};
 use crate::detect::Protocol;
-use crate::detect::{Basis, Category, Confidence, Detection, PacketView};
-use crate::detect::detector::{Decision, Detector};
+use crate::detect::{Confidence, Detection, PacketView};
+use crate::detect::detector::{detector_head, Decision, Detector};
 use crate::detect::FlowFacts;
 
 /// Parses an ID line; returns (name, protocol) text.
@@ -48,26 +47,13 @@ pub struct Tinc {
 }
 
 impl Detector for Tinc {
-    type Ctx = super::VpnCtx;
-    const PROTOCOL: Protocol = Protocol::Tinc;
-    const TRANSPORTS: &'static [IpProto] = &[IpProto::TCP];
-
-    /// True when this detector needs no more packets.
-    fn done(&self) -> bool {
-        self.decision.done()
-    }
+    detector_head! { ctx: super::VpnCtx, protocol: Tinc, transports: [TCP], done: decision }
 
     /// One TCP segment.
     fn on_packet(&mut self, p: &PacketView<'_>, _facts: &FlowFacts<'_>, _ctx: &Self::Ctx, out: &mut Vec<Detection>) {
-        if self.done() {
-            return;
-        }
         let d = side(p.dir);
-        if p.proto != IpProto::TCP || self.id[d] {
+        if self.id[d] {
             // Only the first segment of each direction matters.
-            if p.proto != IpProto::TCP {
-                self.decision.stopped = true;
-            }
             return;
         }
         let Some((name, proto)) = parse_id(p.payload) else {
@@ -84,11 +70,9 @@ impl Detector for Tinc {
         if !self.decision.raise(conf) {
             return;
         }
-        let mut det = Detection::new(
-            Category::Vpn,
+        let mut det = structure(
             Protocol::Tinc,
             conf,
-            Basis::Structure,
             if conf == Confidence::Certain {
                 "tinc meta connection: ID lines (protocol 17) both ways"
             } else {
@@ -109,7 +93,7 @@ impl Detector for Tinc {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::detect::vpn::tests::run;
+    use crate::detect::vpn::tests::feed;
 
     // tinc.pcap frames 5 and 10: "0 thinkpad 17\n" / "0 iniz 17\n".
     #[test]
@@ -119,7 +103,7 @@ mod tests {
             (false, "3020696e697a2031370a"),
         ];
         let mut det = Tinc::default();
-        let out = run(6, &pk, |p, o| det.on_packet(p, &crate::detect::testutil::facts(), &Default::default(), o));
+        let out = feed(&mut det, 6, &pk);
         assert_eq!(out.last().map(|d| d.confidence), Some(Confidence::Certain));
         assert_eq!(parse_id(b"0 node_1 17.7\n"), Some(("node_1", "17.7")));
     }

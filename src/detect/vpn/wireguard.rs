@@ -80,13 +80,6 @@ impl Detector for WireGuard {
 
     /// One UDP datagram.
     fn on_packet(&mut self, p: &PacketView<'_>, _facts: &FlowFacts<'_>, _ctx: &Self::Ctx, out: &mut Vec<Detection>) {
-        if self.done() {
-            return;
-        }
-        if p.proto != IpProto::UDP {
-            self.stopped = true;
-            return;
-        }
         let b = p.payload;
         let d = side(p.dir);
         self.packets = self.packets.saturating_add(1);
@@ -262,7 +255,15 @@ impl WireGuard {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::detect::vpn::tests::run;
+    use crate::detect::vpn::tests::feed;
+
+    /// Protocol and confidence of the last finding a fresh detector reports
+    /// on `pk` (UDP).
+    fn last(pk: &[(bool, &str)]) -> (Protocol, Confidence) {
+        let out = feed(&mut WireGuard::default(), 17, pk);
+        let d = out.last().expect("detected");
+        (d.protocol, d.confidence)
+    }
 
     fn pad(h: &str, len: usize) -> String {
         format!("{h}{}", "5a".repeat(len - h.len() / 2))
@@ -282,13 +283,7 @@ mod tests {
         );
         let t1 = "040000005a80d24e0000000000000000b3b5aae8b513782beb8c9b6ba0f31d8d";
         let pk: Vec<(bool, &str)> = vec![(true, &init), (false, &resp), (true, t1)];
-        let mut det = WireGuard::default();
-        let out = run(17, &pk, |p, o| det.on_packet(p, &crate::detect::testutil::facts(), &Default::default(), o));
-        let d = out.last().expect("detected");
-        assert_eq!(
-            (d.protocol, d.confidence),
-            (Protocol::WireGuard, Confidence::Certain)
-        );
+        assert_eq!(last(&pk), (Protocol::WireGuard, Confidence::Certain));
     }
 
     // mullvad_wireguard.pcap frames 1-9: transport only, both ways.
@@ -305,13 +300,8 @@ mod tests {
             pk.push((true, &c[i]));
             pk.push((false, &s[i]));
         }
-        let mut det = WireGuard::default();
-        let out = run(17, &pk, |p, o| det.on_packet(p, &crate::detect::testutil::facts(), &Default::default(), o));
-        let d = out.last().expect("detected");
-        assert_eq!(
-            (d.protocol.name(), d.confidence),
-            ("wireguard", Confidence::High)
-        );
+        let (protocol, confidence) = last(&pk);
+        assert_eq!((protocol.name(), confidence), ("wireguard", Confidence::High));
     }
 
     // cloudflare-warp.pcap frames 64-66, 72: reserved bytes 027800.
@@ -322,13 +312,7 @@ mod tests {
         let t1 = pad("c40278006884ee00010000000000000077f597b966c0cebe", 84);
         let t2 = pad("c40278006890830100000000000000007f0689af9eb4367b", 84);
         let pk: Vec<(bool, &str)> = vec![(true, &init), (false, &resp), (true, &t1), (false, &t2)];
-        let mut det = WireGuard::default();
-        let out = run(17, &pk, |p, o| det.on_packet(p, &crate::detect::testutil::facts(), &Default::default(), o));
-        let d = out.last().expect("detected");
-        assert_eq!(
-            (d.protocol, d.confidence),
-            (Protocol::CloudflareWarp, Confidence::Certain)
-        );
+        assert_eq!(last(&pk), (Protocol::CloudflareWarp, Confidence::Certain));
     }
 
     // tailscale.pcap frames 1, 2: disco both ways.
@@ -344,7 +328,7 @@ mod tests {
         );
         let pk: Vec<(bool, &str)> = vec![(true, &c), (false, &s)];
         let mut det = WireGuard::default();
-        let out = run(17, &pk, |p, o| det.on_packet(p, &crate::detect::testutil::facts(), &Default::default(), o));
+        let out = feed(&mut det, 17, &pk);
         assert_eq!(out.last().map(|d| d.protocol.name()), Some("tailscale"));
     }
 
@@ -354,7 +338,7 @@ mod tests {
         let q = "0401010000010000000000000377777706676f6f676c6503636f6d0000010001";
         let pk: Vec<(bool, &str)> = vec![(true, q), (false, q)];
         let mut det = WireGuard::default();
-        assert!(run(17, &pk, |p, o| det.on_packet(p, &crate::detect::testutil::facts(), &Default::default(), o)).is_empty());
+        assert!(feed(&mut det, 17, &pk).is_empty());
         assert!(det.done());
     }
 }
