@@ -404,13 +404,22 @@ fn multiple_controllers(cfg: &CorrelateConfig, ss: &[&Session], now_us: u64) -> 
     }
     let mut ev = Evidence::new(cfg.max_evidence);
     recent.iter().for_each(|s| ev.session(s));
+    // Without a geolocation database no country is known: say nothing of
+    // countries rather than "0 countries".
+    let from = if countries.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " from {} countr{} ({})",
+            countries.len(),
+            if countries.len() == 1 { "y" } else { "ies" },
+            list(&countries, 5)
+        )
+    };
     let reason = format!(
-        "{} distinct controlling peers ({}) from {} countr{} ({}) within {} s",
+        "{} distinct controlling peers ({}){from} within {} s",
         peers.len(),
         list(&peers, 5),
-        countries.len(),
-        if countries.len() == 1 { "y" } else { "ies" },
-        list(&countries, 5),
         cfg.multi_controller_window_s
     );
     hit(
