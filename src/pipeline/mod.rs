@@ -193,6 +193,7 @@ pub fn run_offline(
     let started = Instant::now();
     let workers = cfg.pipeline.worker_count();
     let (out_tx, out_rx) = bounded::<Chunk>(workers * 4);
+    let (spare_tx, spare_rx) = unbounded::<Vec<u8>>();
     let correlator = if cfg.correlate.enabled {
         // Validated with the configuration, so this cannot fail here.
         Correlator::new(cfg.correlate_config()).ok()
@@ -202,7 +203,7 @@ pub fn run_offline(
     let correlate = correlator.is_some();
     let writer = std::thread::Builder::new()
         .name("gw-writer".into())
-        .spawn(move || write_all(out, out_rx, correlator, report))
+        .spawn(move || write_all(out, out_rx, spare_tx, correlator, report))
         .expect("spawn writer thread");
 
     let (free_tx, free_rx) = unbounded::<Batch>();
@@ -211,7 +212,14 @@ pub fn run_offline(
     for i in 0..workers {
         let (tx, rx) = bounded::<Batch>(cfg.pipeline.queue_batches);
         senders.push(tx);
-        let mut w = Worker::ordered(cfg, workers, i, out_tx.clone(), ctx.clone(), correlate);
+        let mut w = Worker::ordered(
+            cfg,
+            workers,
+            i,
+            (out_tx.clone(), spare_rx.clone()),
+            ctx.clone(),
+            correlate,
+        );
         let free_tx = free_tx.clone();
         handles.push(
             std::thread::Builder::new()
@@ -311,6 +319,7 @@ type StageEnd = (Correlator, Option<crate::report::ReportBuilder>);
 fn write_all(
     out: Box<dyn Write + Send>,
     rx: Receiver<Chunk>,
+    spare: Sender<Vec<u8>>,
     correlator: Option<Correlator>,
     report: bool,
 ) -> (u64, Option<std::io::Error>, Option<StageEnd>) {
@@ -322,8 +331,15 @@ fn write_all(
     let mut stage = correlator.map(|c| Stage::new(c, report));
     let mut next: u64 = 0;
     let mut early: std::collections::BTreeMap<u64, Chunk> = Default::default();
-    let take = |c: Chunk, w: &mut Sink, stage: &mut Option<Stage>| {
+    let take = |mut c: Chunk, w: &mut Sink, stage: &mut Option<Stage>| {
         w.write(&c.data);
+        // Back to the workers for reuse: a few buffers circulate instead of
+        // one allocation per batch.
+        if c.data.capacity() > 0 && c.data.capacity() <= 4 << 20 && spare.len() < 64 {
+            let mut buf = std::mem::take(&mut c.data);
+            buf.clear();
+            let _ = spare.send(buf);
+        }
         if let Some(st) = stage.as_mut() {
             st.add(c.observations);
             if let Some(t) = c.release {

@@ -284,6 +284,9 @@ enum Output {
         tx: Sender<Chunk>,
         /// This worker's index (orders the end-of-input chunks).
         index: usize,
+        /// Buffers the writer has emptied, to reuse (no allocation per
+        /// batch in the steady state).
+        spare: crossbeam_channel::Receiver<Vec<u8>>,
     },
 }
 
@@ -353,17 +356,22 @@ impl Worker {
     /// As [`Worker::with_ctx`], writing one [`Chunk`] per batch so the
     /// output order depends only on the input and the worker count; with
     /// `correlate`, finished flows travel with the chunks as observations.
+    /// `spare` hands back buffers the writer has emptied.
     pub fn ordered(
         cfg: &Config,
         workers: usize,
         index: usize,
-        out_tx: Sender<Chunk>,
+        (out_tx, spare): (Sender<Chunk>, crossbeam_channel::Receiver<Vec<u8>>),
         ctx: Arc<DetectCtx>,
         correlate: bool,
     ) -> Self {
         let (unused, _) = crossbeam_channel::bounded(0);
         let mut w = Self::with_ctx(cfg, workers, unused, ctx);
-        w.out_tx = Output::Ordered { tx: out_tx, index };
+        w.out_tx = Output::Ordered {
+            tx: out_tx,
+            index,
+            spare,
+        };
         w.report.observations = correlate.then(Vec::new);
         w
     }
@@ -408,10 +416,18 @@ impl Worker {
         self.advance(batch.now);
         match &self.out_tx {
             Output::Unordered(..) => self.flush_if_full(),
-            Output::Ordered { .. } => {
+            Output::Ordered { spare, .. } => {
+                let data = if self.report.out.is_empty() {
+                    Vec::new()
+                } else {
+                    let fresh = spare
+                        .try_recv()
+                        .unwrap_or_else(|_| Vec::with_capacity(OUT_CHUNK));
+                    std::mem::replace(&mut self.report.out, fresh)
+                };
                 let chunk = Chunk {
                     seq: batch.seq,
-                    data: std::mem::take(&mut self.report.out),
+                    data,
                     observations: self.take_observations(),
                     release: batch.release,
                 };
@@ -466,7 +482,7 @@ impl Worker {
                     let _ = obs.send(std::mem::take(list));
                 }
             }
-            Output::Ordered { tx, index } => {
+            Output::Ordered { tx, index, .. } => {
                 let data = std::mem::take(&mut self.report.out);
                 let observations = self
                     .report
