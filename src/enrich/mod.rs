@@ -742,4 +742,6 @@ impl Enricher {
 }
 
 #[cfg(test)]
+pub(crate) mod fixtures;
+#[cfg(test)]
 mod tests;

