@@ -13,26 +13,11 @@ use super::host::HostState;
 use super::rules::{RuleHit, leader, total};
 use super::time::{US_PER_S, format_eve_time};
 
-/// Suricata's `alert` object for a host alert.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct HostAlertInfo {
-    /// Always `allowed`: gateward observes.
-    pub action: &'static str,
-    /// Generator id, 1 as for the single-flow alerts.
-    pub gid: u32,
-    /// 8,700,000 + the leading rule's number (docs/host.md).
-    pub signature_id: u32,
-    /// Revision of the rule set, 1.
-    pub rev: u32,
-    /// `GATEWARD HOST <leading rule>` (constant per signature id).
-    pub signature: String,
-    /// What kind of host risk the leading rule is.
-    pub category: &'static str,
-    /// The most severe (lowest) severity of the contributing rules.
-    pub severity: u8,
-    /// String arrays a SIEM can filter on: `gateward_rule`, `attack_id`.
-    pub metadata: BTreeMap<&'static str, Vec<String>>,
-}
+/// Suricata's `alert` object for a host alert: signature id 8,700,000 +
+/// the leading rule's number (docs/host.md), `GATEWARD HOST <leading
+/// rule>`, the most severe severity of the contributing rules, and
+/// `gateward_rule` / `attack_id` string arrays as metadata.
+pub type HostAlertInfo = crate::detect::signature::Alert<BTreeMap<&'static str, Vec<String>>>;
 
 /// The host a host alert is about.
 #[derive(Clone, Debug, PartialEq, Serialize)]

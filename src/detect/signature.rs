@@ -100,14 +100,15 @@ pub fn signature(d: &Detection, transport: &str) -> String {
     )
 }
 
-/// EVE's `alert` object, from the most severe detection of a flow.
-#[derive(Serialize)]
-pub struct AlertSection<'a> {
+/// EVE's `alert` object (Suricata's fields), shared by flow alerts and the
+/// correlation stage's host alerts; only the metadata differs.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Alert<M> {
     /// Always `allowed`: gateward observes, it does not block.
     pub action: &'static str,
     /// Generator id (1, as Suricata's rules).
     pub gid: u32,
-    /// Stable id of the detection kind.
+    /// Stable id of the detection kind (or host rule).
     pub signature_id: u32,
     /// Revision of the detection kind.
     pub rev: u32,
@@ -118,8 +119,11 @@ pub struct AlertSection<'a> {
     /// 1 (highest) to 3.
     pub severity: u8,
     /// Our fields as string arrays, as Suricata's rule metadata.
-    pub metadata: AlertMetadata<'a>,
+    pub metadata: M,
 }
+
+/// A flow alert's `alert` object, from the flow's most severe detection.
+pub type AlertSection<'a> = Alert<AlertMetadata<'a>>;
 
 /// `alert.metadata`: every value an array of strings.
 pub struct AlertMetadata<'a>(pub &'a Detection, pub Vec<(&'static str, String)>);
