@@ -76,12 +76,15 @@ pub enum Decision {
 }
 
 /// Stores the new evaluation in `host` and decides whether it makes an
-/// alert at `now_us`.
+/// alert at `now_us`. `hits` may be a scores-only evaluation
+/// ([`crate::correlate::rules::Detail::ScoresOnly`]); when an alert is
+/// due, `full` gives the same hits with their reasons and evidence.
 pub fn decide(
     cfg: &CorrelateConfig,
     host: &mut HostState,
     hits: Vec<RuleHit>,
     now_us: u64,
+    full: impl FnOnce(&HostState) -> Vec<RuleHit>,
 ) -> Decision {
     let score = total(&hits);
     let previous = host.score;
@@ -109,6 +112,11 @@ pub fn decide(
             }
         }
     }
+    host.hits = full(host);
+    debug_assert_eq!(total(&host.hits), score);
+    let Some(lead) = leader(&host.hits) else {
+        return Decision::None;
+    };
     // Constant per signature id, as SIEM rules expect; the other rules are
     // in `metadata.gateward_rule` and `host.rules`.
     let signature = format!("GATEWARD HOST {}", lead.name.name());
@@ -163,6 +171,17 @@ mod tests {
     use super::*;
     use crate::correlate::rules::Rule;
 
+    /// `decide` where the full evaluation equals the given one.
+    fn decide_same(
+        cfg: &CorrelateConfig,
+        h: &mut HostState,
+        hits: Vec<RuleHit>,
+        now_us: u64,
+    ) -> Decision {
+        let same = hits.clone();
+        decide(cfg, h, hits, now_us, move |_| same)
+    }
+
     fn hit(rule: Rule, score: u32) -> RuleHit {
         RuleHit {
             name: rule,
@@ -181,10 +200,10 @@ mod tests {
         let cfg = CorrelateConfig::default();
         let mut h = HostState::new("10.0.0.1".parse().expect("ip"), 0);
         assert_eq!(
-            decide(&cfg, &mut h, vec![hit(Rule::InboundRemoteControl, 30)], 0),
+            decide_same(&cfg, &mut h, vec![hit(Rule::InboundRemoteControl, 30)], 0),
             Decision::None
         );
-        let d = decide(
+        let d = decide_same(
             &cfg,
             &mut h,
             vec![
@@ -210,11 +229,11 @@ mod tests {
         assert!(line.ends_with(b"\n"));
         // Drop below and cross again within the interval: held back.
         assert_eq!(
-            decide(&cfg, &mut h, vec![hit(Rule::InboundRemoteControl, 30)], 2),
+            decide_same(&cfg, &mut h, vec![hit(Rule::InboundRemoteControl, 30)], 2),
             Decision::None
         );
         assert_eq!(
-            decide(
+            decide_same(
                 &cfg,
                 &mut h,
                 vec![
@@ -226,7 +245,7 @@ mod tests {
             Decision::HeldBack
         );
         // A rise by the step goes through at once.
-        let d = decide(
+        let d = decide_same(
             &cfg,
             &mut h,
             vec![
@@ -237,10 +256,10 @@ mod tests {
         );
         assert!(matches!(d, Decision::Alert(_)));
         // After the interval a new crossing alerts again.
-        assert_eq!(decide(&cfg, &mut h, vec![], 5), Decision::None);
+        assert_eq!(decide_same(&cfg, &mut h, vec![], 5), Decision::None);
         let later = 5 + cfg.alert_interval_s * US_PER_S;
         assert!(matches!(
-            decide(
+            decide_same(
                 &cfg,
                 &mut h,
                 vec![hit(Rule::InboundRemoteControl, 60)],

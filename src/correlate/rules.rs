@@ -232,13 +232,44 @@ impl Evidence {
     }
 }
 
-fn hit(rule: Rule, score: u32, reason: String, ev: Evidence) -> Option<RuleHit> {
+/// Whether an evaluation writes reasons and evidence (for an alert or the
+/// report) or only scores (to decide whether an alert is due: most
+/// evaluations, and the expensive part is the text).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Detail {
+    /// Scores, signature ids and context flags only: `reason` empty, no
+    /// evidence.
+    ScoresOnly,
+    /// Everything.
+    Full,
+}
+
+impl Detail {
+    fn evidence(self, cfg: &CorrelateConfig) -> Evidence {
+        Evidence::new(match self {
+            Detail::Full => cfg.max_evidence,
+            Detail::ScoresOnly => 0,
+        })
+    }
+}
+
+fn hit(
+    d: Detail,
+    rule: Rule,
+    score: u32,
+    reason: impl FnOnce() -> String,
+    ev: Evidence,
+) -> Option<RuleHit> {
     (score > 0).then(|| RuleHit {
         name: rule,
         signature_id: rule.signature_id(),
         score,
         attack: rule.attack().to_vec(),
-        reason,
+        reason: if d == Detail::Full {
+            reason()
+        } else {
+            String::new()
+        },
         flow_ids: ev.flow_ids,
         community_ids: ev.community_ids,
         context: rule.context_only(),
@@ -263,7 +294,7 @@ fn is_foreign(cfg: &CorrelateConfig, s: &Session) -> bool {
             .is_some_and(|c| !cfg.home_countries.iter().any(|h| h == c))
 }
 
-fn inbound_remote_control(cfg: &CorrelateConfig, ss: &[&Session]) -> Option<RuleHit> {
+fn inbound_remote_control(d: Detail, cfg: &CorrelateConfig, ss: &[&Session]) -> Option<RuleHit> {
     let w = &cfg.weights;
     let inbound: Vec<&&Session> = ss
         .iter()
@@ -272,7 +303,7 @@ fn inbound_remote_control(cfg: &CorrelateConfig, ss: &[&Session]) -> Option<Rule
     if inbound.is_empty() || w.inbound_remote_control == 0 {
         return None;
     }
-    let mut ev = Evidence::new(cfg.max_evidence);
+    let mut ev = d.evidence(cfg);
     let mut best = 0u32;
     let mut why: BTreeSet<&str> = BTreeSet::new();
     for s in &inbound {
@@ -292,18 +323,22 @@ fn inbound_remote_control(cfg: &CorrelateConfig, ss: &[&Session]) -> Option<Rule
         }
         best = best.max(extra);
     }
-    let tools: BTreeSet<&str> = inbound.iter().map(|s| s.protocol.as_str()).collect();
-    let peers: BTreeSet<IpAddr> = inbound.iter().map(|s| s.peer).collect();
-    let mut reason = format!(
-        "{} inbound remote-control session(s) ({}) from outside home_net: {}",
-        inbound.len(),
-        list(&tools, 5),
-        list(&peers, 5)
-    );
-    if !why.is_empty() {
-        reason.push_str(&format!("; controlled from {}", list(&why, 3)));
-    }
+    let reason = || {
+        let tools: BTreeSet<&str> = inbound.iter().map(|s| s.protocol.as_str()).collect();
+        let peers: BTreeSet<IpAddr> = inbound.iter().map(|s| s.peer).collect();
+        let mut reason = format!(
+            "{} inbound remote-control session(s) ({}) from outside home_net: {}",
+            inbound.len(),
+            list(&tools, 5),
+            list(&peers, 5)
+        );
+        if !why.is_empty() {
+            reason.push_str(&format!("; controlled from {}", list(&why, 3)));
+        }
+        reason
+    };
     hit(
+        d,
         Rule::InboundRemoteControl,
         w.inbound_remote_control.saturating_add(best),
         reason,
@@ -311,7 +346,7 @@ fn inbound_remote_control(cfg: &CorrelateConfig, ss: &[&Session]) -> Option<Rule
     )
 }
 
-fn remote_tool_in_use(cfg: &CorrelateConfig, ss: &[&Session]) -> Option<RuleHit> {
+fn remote_tool_in_use(d: Detail, cfg: &CorrelateConfig, ss: &[&Session]) -> Option<RuleHit> {
     let tool: Vec<&&Session> = ss
         .iter()
         .filter(|s| s.kind == SessionKind::RemoteTool)
@@ -319,14 +354,17 @@ fn remote_tool_in_use(cfg: &CorrelateConfig, ss: &[&Session]) -> Option<RuleHit>
     if tool.is_empty() {
         return None;
     }
-    let mut ev = Evidence::new(cfg.max_evidence);
+    let mut ev = d.evidence(cfg);
     tool.iter().for_each(|s| ev.session(s));
-    let tools: BTreeSet<&str> = tool.iter().map(|s| s.protocol.as_str()).collect();
-    let reason = format!(
-        "the host runs relay-style remote-control software ({}): it can be driven through the vendor's relay",
-        list(&tools, 5)
-    );
+    let reason = || {
+        let tools: BTreeSet<&str> = tool.iter().map(|s| s.protocol.as_str()).collect();
+        format!(
+            "the host runs relay-style remote-control software ({}): it can be driven through the vendor's relay",
+            list(&tools, 5)
+        )
+    };
     hit(
+        d,
         Rule::RemoteToolInUse,
         cfg.weights.remote_tool_in_use,
         reason,
@@ -340,7 +378,11 @@ fn control_sessions<'a>(ss: &'a [&'a Session]) -> impl Iterator<Item = &'a &'a S
     })
 }
 
-fn remote_control_with_vpn_egress(cfg: &CorrelateConfig, ss: &[&Session]) -> Option<RuleHit> {
+fn remote_control_with_vpn_egress(
+    d: Detail,
+    cfg: &CorrelateConfig,
+    ss: &[&Session],
+) -> Option<RuleHit> {
     let control: Vec<&&Session> = control_sessions(ss).collect();
     let egress: Vec<&&Session> = ss
         .iter()
@@ -360,25 +402,24 @@ fn remote_control_with_vpn_egress(cfg: &CorrelateConfig, ss: &[&Session]) -> Opt
     if !separate {
         return None;
     }
-    let mut ev = Evidence::new(cfg.max_evidence);
+    let mut ev = d.evidence(cfg);
     for s in control.iter().chain(egress.iter()) {
         ev.session(s);
     }
-    let tools: BTreeSet<&str> = control.iter().map(|s| s.protocol.as_str()).collect();
-    let via: BTreeSet<String> = egress
-        .iter()
-        .map(|s| {
-            s.advisory_service
-                .clone()
-                .unwrap_or_else(|| s.protocol.clone())
-        })
-        .collect();
-    let reason = format!(
-        "remote control ({}) while the host's own traffic leaves through {} within the window",
-        list(&tools, 5),
-        list(&via, 5)
-    );
+    let reason = || {
+        let tools: BTreeSet<&str> = control.iter().map(|s| s.protocol.as_str()).collect();
+        let via: BTreeSet<&str> = egress
+            .iter()
+            .map(|s| s.advisory_service.as_deref().unwrap_or(&s.protocol))
+            .collect();
+        format!(
+            "remote control ({}) while the host's own traffic leaves through {} within the window",
+            list(&tools, 5),
+            list(&via, 5)
+        )
+    };
     hit(
+        d,
         Rule::RemoteControlWithVpnEgress,
         cfg.weights.remote_control_with_vpn_egress,
         reason,
@@ -386,7 +427,12 @@ fn remote_control_with_vpn_egress(cfg: &CorrelateConfig, ss: &[&Session]) -> Opt
     )
 }
 
-fn multiple_controllers(cfg: &CorrelateConfig, ss: &[&Session], now_us: u64) -> Option<RuleHit> {
+fn multiple_controllers(
+    d: Detail,
+    cfg: &CorrelateConfig,
+    ss: &[&Session],
+    now_us: u64,
+) -> Option<RuleHit> {
     let cutoff = now_us.saturating_sub(cfg.multi_controller_window_s.saturating_mul(US_PER_S));
     let recent: Vec<&&Session> = ss
         .iter()
@@ -402,27 +448,30 @@ fn multiple_controllers(cfg: &CorrelateConfig, ss: &[&Session], now_us: u64) -> 
     {
         return None;
     }
-    let mut ev = Evidence::new(cfg.max_evidence);
+    let mut ev = d.evidence(cfg);
     recent.iter().for_each(|s| ev.session(s));
     // Without a geolocation database no country is known: say nothing of
     // countries rather than "0 countries".
-    let from = if countries.is_empty() {
-        String::new()
-    } else {
+    let reason = || {
+        let from = if countries.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " from {} countr{} ({})",
+                countries.len(),
+                if countries.len() == 1 { "y" } else { "ies" },
+                list(&countries, 5)
+            )
+        };
         format!(
-            " from {} countr{} ({})",
-            countries.len(),
-            if countries.len() == 1 { "y" } else { "ies" },
-            list(&countries, 5)
+            "{} distinct controlling peers ({}){from} within {} s",
+            peers.len(),
+            list(&peers, 5),
+            cfg.multi_controller_window_s
         )
     };
-    let reason = format!(
-        "{} distinct controlling peers ({}){from} within {} s",
-        peers.len(),
-        list(&peers, 5),
-        cfg.multi_controller_window_s
-    );
     hit(
+        d,
         Rule::MultipleControllers,
         cfg.weights.multiple_controllers,
         reason,
@@ -443,10 +492,10 @@ pub fn distance_km(lat1: f64, lon1: f64, lat2: f64, lon2: f64) -> f64 {
 /// ~100 km of distance per ms: the smallest RTT a distance allows.
 pub const KM_PER_RTT_MS: f64 = 100.0;
 
-fn controller_distance(cfg: &CorrelateConfig, ss: &[&Session]) -> Option<RuleHit> {
+fn controller_distance(d: Detail, cfg: &CorrelateConfig, ss: &[&Session]) -> Option<RuleHit> {
     let sensor = cfg.sensor_location?;
     let dc = &cfg.controller_distance;
-    let mut ev = Evidence::new(cfg.max_evidence);
+    let mut ev = d.evidence(cfg);
     let mut worst: Option<(f64, f64, f64, IpAddr)> = None; // (app, km, min_rtt, peer)
     for s in ss.iter().filter(|s| {
         s.kind == SessionKind::RemoteIn && s.peer_external && s.interactive == Some(true)
@@ -467,12 +516,15 @@ fn controller_distance(cfg: &CorrelateConfig, ss: &[&Session]) -> Option<RuleHit
         }
     }
     let (app, km, min_rtt, peer) = worst?;
-    let reason = format!(
-        "interactive session from {peer}: application round trip {app:.0} ms, but its claimed location is {km:.0} km away, \
-         which fibre allows in about {min_rtt:.1} ms (~100 km per ms of round trip); the operator may be up to {:.0} km away",
-        app * KM_PER_RTT_MS
-    );
+    let reason = || {
+        format!(
+            "interactive session from {peer}: application round trip {app:.0} ms, but its claimed location is {km:.0} km away, \
+             which fibre allows in about {min_rtt:.1} ms (~100 km per ms of round trip); the operator may be up to {:.0} km away",
+            app * KM_PER_RTT_MS
+        )
+    };
     hit(
+        d,
         Rule::ControllerDistance,
         cfg.weights.controller_distance,
         reason,
@@ -480,20 +532,23 @@ fn controller_distance(cfg: &CorrelateConfig, ss: &[&Session]) -> Option<RuleHit
     )
 }
 
-fn relay_on_control(cfg: &CorrelateConfig, ss: &[&Session]) -> Option<RuleHit> {
+fn relay_on_control(d: Detail, cfg: &CorrelateConfig, ss: &[&Session]) -> Option<RuleHit> {
     let relayed: Vec<&&Session> = control_sessions(ss).filter(|s| s.relay).collect();
     if relayed.is_empty() {
         return None;
     }
-    let mut ev = Evidence::new(cfg.max_evidence);
+    let mut ev = d.evidence(cfg);
     relayed.iter().for_each(|s| ev.session(s));
-    let peers: BTreeSet<IpAddr> = relayed.iter().map(|s| s.peer).collect();
-    let reason = format!(
-        "{} controlling session(s) end at a relay ({}): the operator is behind another hop",
-        relayed.len(),
-        list(&peers, 5)
-    );
+    let reason = || {
+        let peers: BTreeSet<IpAddr> = relayed.iter().map(|s| s.peer).collect();
+        format!(
+            "{} controlling session(s) end at a relay ({}): the operator is behind another hop",
+            relayed.len(),
+            list(&peers, 5)
+        )
+    };
     hit(
+        d,
         Rule::RelayOnControl,
         cfg.weights.relay_on_control,
         reason,
@@ -501,7 +556,7 @@ fn relay_on_control(cfg: &CorrelateConfig, ss: &[&Session]) -> Option<RuleHit> {
     )
 }
 
-fn sanctioned_contact(cfg: &CorrelateConfig, ss: &[&Session]) -> Option<RuleHit> {
+fn sanctioned_contact(d: Detail, cfg: &CorrelateConfig, ss: &[&Session]) -> Option<RuleHit> {
     let s: Vec<&&Session> = ss
         .iter()
         .filter(|s| s.kind == SessionKind::Sanctioned)
@@ -509,24 +564,27 @@ fn sanctioned_contact(cfg: &CorrelateConfig, ss: &[&Session]) -> Option<RuleHit>
     if s.is_empty() {
         return None;
     }
-    let mut ev = Evidence::new(cfg.max_evidence);
+    let mut ev = d.evidence(cfg);
     s.iter().for_each(|x| ev.session(x));
-    let countries: BTreeSet<&str> = s
-        .iter()
-        .filter_map(|x| x.peer_info.country_iso.as_deref())
-        .collect();
-    let peers: BTreeSet<IpAddr> = s.iter().map(|x| x.peer).collect();
-    let reason = format!(
-        "{} flow(s) with sanctioned region(s) {} ({})",
-        s.len(),
-        if countries.is_empty() {
-            "?".to_owned()
-        } else {
-            list(&countries, 5)
-        },
-        list(&peers, 5)
-    );
+    let reason = || {
+        let countries: BTreeSet<&str> = s
+            .iter()
+            .filter_map(|x| x.peer_info.country_iso.as_deref())
+            .collect();
+        let peers: BTreeSet<IpAddr> = s.iter().map(|x| x.peer).collect();
+        format!(
+            "{} flow(s) with sanctioned region(s) {} ({})",
+            s.len(),
+            if countries.is_empty() {
+                "?".to_owned()
+            } else {
+                list(&countries, 5)
+            },
+            list(&peers, 5)
+        )
+    };
     hit(
+        d,
         Rule::SanctionedContact,
         cfg.weights.sanctioned_contact,
         reason,
@@ -534,23 +592,26 @@ fn sanctioned_contact(cfg: &CorrelateConfig, ss: &[&Session]) -> Option<RuleHit>
     )
 }
 
-fn advisory_vpn_service(cfg: &CorrelateConfig, ss: &[&Session]) -> Option<RuleHit> {
+fn advisory_vpn_service(d: Detail, cfg: &CorrelateConfig, ss: &[&Session]) -> Option<RuleHit> {
     let s: Vec<&&Session> = ss.iter().filter(|s| s.advisory_service.is_some()).collect();
     if s.is_empty() {
         return None;
     }
-    let mut ev = Evidence::new(cfg.max_evidence);
+    let mut ev = d.evidence(cfg);
     s.iter().for_each(|x| ev.session(x));
-    let names: BTreeSet<&str> = s
-        .iter()
-        .filter_map(|x| x.advisory_service.as_deref())
-        .collect();
-    let reason = format!(
-        "{} flow(s) to {}, a VPN service named in public reporting on state-sponsored remote IT workers",
-        s.len(),
-        list(&names, 5)
-    );
+    let reason = || {
+        let names: BTreeSet<&str> = s
+            .iter()
+            .filter_map(|x| x.advisory_service.as_deref())
+            .collect();
+        format!(
+            "{} flow(s) to {}, a VPN service named in public reporting on state-sponsored remote IT workers",
+            s.len(),
+            list(&names, 5)
+        )
+    };
     hit(
+        d,
         Rule::AdvisoryVpnService,
         cfg.weights.advisory_vpn_service,
         reason,
@@ -558,7 +619,7 @@ fn advisory_vpn_service(cfg: &CorrelateConfig, ss: &[&Session]) -> Option<RuleHi
     )
 }
 
-fn anonymiser_egress(cfg: &CorrelateConfig, ss: &[&Session]) -> Option<RuleHit> {
+fn anonymiser_egress(d: Detail, cfg: &CorrelateConfig, ss: &[&Session]) -> Option<RuleHit> {
     let s: Vec<&&Session> = ss
         .iter()
         .filter(|s| s.kind == SessionKind::Anonymiser)
@@ -566,18 +627,21 @@ fn anonymiser_egress(cfg: &CorrelateConfig, ss: &[&Session]) -> Option<RuleHit> 
     if s.is_empty() {
         return None;
     }
-    let mut ev = Evidence::new(cfg.max_evidence);
+    let mut ev = d.evidence(cfg);
     s.iter().for_each(|x| ev.session(x));
-    let kinds: BTreeSet<String> = s
-        .iter()
-        .map(|x| format!("{} {}", x.category, x.protocol))
-        .collect();
-    let reason = format!(
-        "{} VPN/proxy/tunnel flow(s) not to a corporate concentrator: {}",
-        s.len(),
-        list(&kinds, 5)
-    );
+    let reason = || {
+        let kinds: BTreeSet<String> = s
+            .iter()
+            .map(|x| format!("{} {}", x.category, x.protocol))
+            .collect();
+        format!(
+            "{} VPN/proxy/tunnel flow(s) not to a corporate concentrator: {}",
+            s.len(),
+            list(&kinds, 5)
+        )
+    };
     hit(
+        d,
         Rule::AnonymiserEgress,
         cfg.weights.anonymiser_egress,
         reason,
@@ -585,9 +649,14 @@ fn anonymiser_egress(cfg: &CorrelateConfig, ss: &[&Session]) -> Option<RuleHit> 
     )
 }
 
-fn off_hours(cfg: &CorrelateConfig, host: &HostState, ss: &[&Session]) -> Option<RuleHit> {
+fn off_hours(
+    d: Detail,
+    cfg: &CorrelateConfig,
+    host: &HostState,
+    ss: &[&Session],
+) -> Option<RuleHit> {
     let wh = cfg.working_hours_for(host.ip)?;
-    let mut ev = Evidence::new(cfg.max_evidence);
+    let mut ev = d.evidence(cfg);
     let mut n = 0usize;
     for s in ss {
         let (hour, weekday) = local_hour_weekday(s.start_us, wh.utc_offset_minutes);
@@ -600,20 +669,23 @@ fn off_hours(cfg: &CorrelateConfig, host: &HostState, ss: &[&Session]) -> Option
     if n == 0 {
         return None;
     }
-    let reason = format!(
-        "{n} flagged session(s) started outside working hours {:02}:00-{:02}:00 (UTC{}{:02}:{:02}{})",
-        wh.start_hour,
-        wh.end_hour,
-        if wh.utc_offset_minutes < 0 { '-' } else { '+' },
-        wh.utc_offset_minutes.unsigned_abs() / 60,
-        wh.utc_offset_minutes.unsigned_abs() % 60,
-        if wh.weekdays_only {
-            ", Monday to Friday"
-        } else {
-            ""
-        }
-    );
+    let reason = || {
+        format!(
+            "{n} flagged session(s) started outside working hours {:02}:00-{:02}:00 (UTC{}{:02}:{:02}{})",
+            wh.start_hour,
+            wh.end_hour,
+            if wh.utc_offset_minutes < 0 { '-' } else { '+' },
+            wh.utc_offset_minutes.unsigned_abs() / 60,
+            wh.utc_offset_minutes.unsigned_abs() % 60,
+            if wh.weekdays_only {
+                ", Monday to Friday"
+            } else {
+                ""
+            }
+        )
+    };
     hit(
+        d,
         Rule::OffHoursActivity,
         cfg.weights.off_hours_activity,
         reason,
@@ -622,6 +694,7 @@ fn off_hours(cfg: &CorrelateConfig, host: &HostState, ss: &[&Session]) -> Option
 }
 
 fn from_findings(
+    d: Detail,
     cfg: &CorrelateConfig,
     host: &HostState,
     rule: Rule,
@@ -631,35 +704,47 @@ fn from_findings(
     if f.is_empty() {
         return None;
     }
-    let mut ev = Evidence::new(cfg.max_evidence);
+    let mut ev = d.evidence(cfg);
     for x in &f {
         x.flow_ids.iter().for_each(|id| ev.add_flow(*id));
         x.community_ids.iter().for_each(|c| ev.add_community(c));
     }
-    let reason = list(f.iter().map(|x| x.reason.as_str()), 3);
-    hit(rule, weight, reason, ev)
+    let reason = || list(f.iter().map(|x| x.reason.as_str()), 3);
+    hit(d, rule, weight, reason, ev)
 }
 
 /// Evaluates every rule on a host (already pruned to the window) at
 /// `now_us`; hits in signature-id order. Context rules count only when a
 /// non-context rule hit.
 pub fn evaluate(cfg: &CorrelateConfig, host: &HostState, now_us: u64) -> Vec<RuleHit> {
+    evaluate_with(Detail::Full, cfg, host, now_us)
+}
+
+/// [`evaluate`] at the given [`Detail`]: the same hits with the same
+/// scores, with or without their reasons and evidence.
+pub fn evaluate_with(
+    d: Detail,
+    cfg: &CorrelateConfig,
+    host: &HostState,
+    now_us: u64,
+) -> Vec<RuleHit> {
     let ss: Vec<&Session> = host.sessions.iter().collect();
     let w = &cfg.weights;
     let mut hits: Vec<RuleHit> = [
-        inbound_remote_control(cfg, &ss),
-        remote_tool_in_use(cfg, &ss),
-        remote_control_with_vpn_egress(cfg, &ss),
-        multiple_controllers(cfg, &ss, now_us),
-        from_findings(cfg, host, Rule::SharedEgress, w.shared_egress),
-        controller_distance(cfg, &ss),
-        relay_on_control(cfg, &ss),
-        sanctioned_contact(cfg, &ss),
-        advisory_vpn_service(cfg, &ss),
-        anonymiser_egress(cfg, &ss),
-        off_hours(cfg, host, &ss),
-        from_findings(cfg, host, Rule::DnsTunnelSpread, w.dns_tunnel_spread),
+        inbound_remote_control(d, cfg, &ss),
+        remote_tool_in_use(d, cfg, &ss),
+        remote_control_with_vpn_egress(d, cfg, &ss),
+        multiple_controllers(d, cfg, &ss, now_us),
+        from_findings(d, cfg, host, Rule::SharedEgress, w.shared_egress),
+        controller_distance(d, cfg, &ss),
+        relay_on_control(d, cfg, &ss),
+        sanctioned_contact(d, cfg, &ss),
+        advisory_vpn_service(d, cfg, &ss),
+        anonymiser_egress(d, cfg, &ss),
+        off_hours(d, cfg, host, &ss),
+        from_findings(d, cfg, host, Rule::DnsTunnelSpread, w.dns_tunnel_spread),
         from_findings(
+            d,
             cfg,
             host,
             Rule::RepeatedFullyEncrypted,

@@ -497,8 +497,9 @@ impl Correlator {
             return;
         };
         h.prune(cutoff);
-        let hits = rules::evaluate(&self.cfg, h, now);
-        match decide(&self.cfg, h, hits, now) {
+        let cfg = &self.cfg;
+        let hits = rules::evaluate_with(rules::Detail::ScoresOnly, cfg, h, now);
+        match decide(cfg, h, hits, now, |h| rules::evaluate(cfg, h, now)) {
             Decision::None => {}
             Decision::HeldBack => self.stats.alerts_held_back += 1,
             Decision::Alert(a) => {
