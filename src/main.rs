@@ -42,8 +42,31 @@ enum Command {
 #[derive(clap::Args)]
 struct CorrelateArgs {
     /// EVE JSON Lines files, read in order; `-` reads standard input.
-    #[arg(required = true, value_name = "EVE")]
+    #[arg(required_unless_present = "kafka_brokers", value_name = "EVE")]
     inputs: Vec<String>,
+    /// Read EVE from Kafka instead, as one member of a consumer group
+    /// (build feature `kafka`; the sensors' sinks use `partition_by = "host"`).
+    #[arg(long, value_name = "HOST:PORT,...", conflicts_with = "inputs")]
+    kafka_brokers: Option<String>,
+    /// The topic the sensors' Kafka sinks write.
+    #[arg(
+        long,
+        value_name = "TOPIC",
+        requires = "kafka_brokers",
+        default_value = "gateward"
+    )]
+    kafka_topic: String,
+    /// The consumer group: every member of one correlation runs with the same id.
+    #[arg(
+        long,
+        value_name = "GROUP",
+        requires = "kafka_brokers",
+        default_value = "gateward-correlate"
+    )]
+    kafka_group: String,
+    /// With --kafka-brokers: stop after SECONDS without a message (default: run until killed).
+    #[arg(long, value_name = "SECONDS", requires = "kafka_brokers")]
+    idle_exit: Option<f64>,
     /// Write the host alerts to FILE instead of standard output.
     #[arg(short, long, value_name = "FILE")]
     output: Option<PathBuf>,
@@ -244,17 +267,31 @@ fn correlate(args: CorrelateArgs) -> ExitCode {
     let mut builder = report
         .as_ref()
         .map(|_| gateward::report::ReportBuilder::new(Default::default()));
-    let result = correlate_eve(
-        &mut chained,
-        &mut correlator,
-        &mut out,
-        &mut stats,
-        &mut |o| {
-            if let Some(b) = builder.as_mut() {
-                b.add_observation(o);
-            }
+    let mut also = |o: &gateward::correlate::Observation| {
+        if let Some(b) = builder.as_mut() {
+            b.add_observation(o);
+        }
+    };
+    let result = match &args.kafka_brokers {
+        None => correlate_eve(
+            &mut chained,
+            &mut correlator,
+            &mut out,
+            &mut stats,
+            &mut also,
+        ),
+        Some(brokers) => match correlate_from_kafka(
+            &args,
+            brokers,
+            &mut correlator,
+            &mut out,
+            &mut stats,
+            &mut also,
+        ) {
+            Ok(()) => Ok(()),
+            Err(e) => return fail(e),
         },
-    );
+    };
     if let (Some(target), Some(b)) = (report, builder) {
         let hosts = correlator.hosts_ranked();
         let run = gateward::report::RunSummary {
@@ -285,6 +322,49 @@ fn correlate(args: CorrelateArgs) -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// `correlate --kafka-brokers`: one member of the consumer group.
+#[cfg(feature = "kafka")]
+fn correlate_from_kafka(
+    args: &CorrelateArgs,
+    brokers: &str,
+    correlator: &mut gateward::correlate::Correlator,
+    out: &mut dyn Write,
+    stats: &mut gateward::pipeline::eve::EveStats,
+    also: &mut dyn FnMut(&gateward::correlate::Observation),
+) -> Result<(), String> {
+    let idle_exit = match args.idle_exit {
+        None => None,
+        Some(s) if s.is_finite() && (0.0..=1e6).contains(&s) => {
+            Some(std::time::Duration::from_secs_f64(s))
+        }
+        Some(s) => {
+            return Err(format!(
+                "--idle-exit {s}: not a number of seconds from 0 to 1000000"
+            ));
+        }
+    };
+    let input = gateward::pipeline::eve_kafka::KafkaInput {
+        brokers: brokers.to_owned(),
+        topic: args.kafka_topic.clone(),
+        group: args.kafka_group.clone(),
+        idle_exit,
+    };
+    gateward::pipeline::eve_kafka::correlate_kafka(&input, correlator, out, stats, also)
+}
+
+/// Without the `kafka` feature: a clear error.
+#[cfg(not(feature = "kafka"))]
+fn correlate_from_kafka(
+    _: &CorrelateArgs,
+    _: &str,
+    _: &mut gateward::correlate::Correlator,
+    _: &mut dyn Write,
+    _: &mut gateward::pipeline::eve::EveStats,
+    _: &mut dyn FnMut(&gateward::correlate::Observation),
+) -> Result<(), String> {
+    Err("built without Kafka support: rebuild with --features kafka".into())
 }
 
 fn config_name(args: &AnalyzeArgs) -> String {

@@ -341,7 +341,7 @@ impl Config {
             path: origin.to_string(),
             message: e.to_string().trim().replace('\n', " "),
         })?;
-        let cfg: Config = serde_path_to_error::deserialize(de).map_err(|e| {
+        let mut cfg: Config = serde_path_to_error::deserialize(de).map_err(|e| {
             let key = e.path().to_string();
             let inner = e.into_inner().to_string();
             let message = inner.lines().last().unwrap_or("").trim().to_string();
@@ -359,6 +359,15 @@ impl Config {
             path: origin.to_string(),
             message,
         })?;
+        let keying = crate::sink::HostKeying {
+            home_net: cfg.home_net.clone(),
+            concentrators: cfg.correlate.vpn_concentrators.clone(),
+        };
+        for s in &mut cfg.output.sink {
+            if let crate::sink::SinkConfig::Kafka(k) = s {
+                k.hosts = keying.clone();
+            }
+        }
         Ok(cfg)
     }
 

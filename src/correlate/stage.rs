@@ -63,6 +63,9 @@ pub struct CorrelateStats {
     pub alerts: u64,
     /// Host alerts held back by the rate limit.
     pub alerts_held_back: u64,
+    /// Host sides of observations left to the consumer that owns the host
+    /// (`gateward correlate` in a consumer group).
+    pub not_owned: u64,
 }
 
 /// The correlation stage. Feed [`Observation`]s in capture-time order with
@@ -78,7 +81,13 @@ pub struct Correlator {
     last_sweep_us: u64,
     stats: CorrelateStats,
     touched: Vec<IpAddr>,
+    /// Which internal hosts this stage keeps (all when `None`): one
+    /// consumer of a group owns the hosts of its partitions.
+    owner: Option<Owner>,
 }
+
+/// Decides whether this stage owns an internal host.
+pub type Owner = Box<dyn Fn(IpAddr) -> bool + Send>;
 
 /// The host's state, created (and the LRU evicting) as needed.
 fn host_mut<'a>(
@@ -142,7 +151,20 @@ impl Correlator {
             last_sweep_us: 0,
             stats: CorrelateStats::default(),
             touched: Vec::new(),
+            owner: None,
         })
+    }
+
+    /// Keeps state, findings and alerts only for the hosts `owner` accepts
+    /// (one consumer of a group); observations of other hosts still feed
+    /// the cross-host shared-egress tracker, so its findings for owned
+    /// hosts are the same as a single stage's.
+    pub fn set_owner(&mut self, owner: Owner) {
+        self.owner = Some(owner);
+    }
+
+    fn owns(&self, host: IpAddr) -> bool {
+        self.owner.as_ref().is_none_or(|f| f(host))
     }
 
     /// The configuration in use.
@@ -269,7 +291,7 @@ impl Correlator {
             } else {
                 src
             };
-            if self.cfg.is_internal(client) && !self.cfg.is_exempt(client) {
+            if self.cfg.is_internal(client) && !self.cfg.is_exempt(client) && self.owns(client) {
                 let q = DnsQuery {
                     client,
                     name: &d.rrname,
@@ -374,6 +396,16 @@ impl Correlator {
                 feeds: obs.feeds.clone(),
             });
         }
+        if !self.owns(host) {
+            self.stats.not_owned += 1;
+            if sessions
+                .iter()
+                .any(|s| s.kind == SessionKind::RemoteIn && s.peer_external)
+            {
+                self.observe_egress(peer, Member::Host(host), obs, t);
+            }
+            return true;
+        }
         let max_sessions = cfg.max_sessions_per_host;
         let max_fp = cfg.max_fingerprints_per_host;
         let h = host_mut(&mut self.hosts, &mut self.stats, host, t);
@@ -453,7 +485,7 @@ impl Correlator {
         hosts.sort();
         hosts.dedup();
         for h in hosts {
-            if self.cfg.is_exempt(h) {
+            if self.cfg.is_exempt(h) || !self.owns(h) {
                 continue;
             }
             let f = Finding {

@@ -55,6 +55,125 @@ pub fn wanted(v: &serde_json::Value) -> bool {
         && (nonempty("detections") || nonempty("suppressed") || v.get("dns").is_some())
 }
 
+/// The reorder buffer between EVE records and the stage: records wait up
+/// to [`REORDER_US`] of capture time (at most [`MAX_WAITING`] of them) so
+/// the stage sees them in (logged time, flow id) order.
+pub struct EveFeed {
+    waiting: BTreeMap<(u64, u64, u64), Observation>,
+    newest: u64,
+    fed_until: u64,
+    alerts: Vec<HostAlert>,
+    buf: Vec<u8>,
+}
+
+impl Default for EveFeed {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl EveFeed {
+    /// An empty buffer.
+    pub fn new() -> Self {
+        EveFeed {
+            waiting: BTreeMap::new(),
+            newest: 0,
+            fed_until: 0,
+            alerts: Vec::new(),
+            buf: Vec::new(),
+        }
+    }
+
+    /// Takes one line (with or without its `\n`): counted, parsed, and
+    /// if the stage reads it, queued; what the horizon (the newest logged
+    /// time less [`REORDER_US`]) releases is fed and the host alerts it
+    /// causes written to `out`.
+    pub fn line(
+        &mut self,
+        line: &[u8],
+        correlator: &mut Correlator,
+        out: &mut dyn Write,
+        stats: &mut EveStats,
+        also: &mut dyn FnMut(&Observation),
+    ) -> std::io::Result<()> {
+        self.push(line, stats);
+        let horizon = self.newest.saturating_sub(REORDER_US);
+        self.release(horizon, correlator, out, stats, also)
+    }
+
+    /// Counts, parses and queues one line; returns its logged time when
+    /// the stage reads it. Nothing is fed: see [`EveFeed::release`].
+    pub fn push(&mut self, line: &[u8], stats: &mut EveStats) -> Option<u64> {
+        stats.lines += 1;
+        let Ok(v) = serde_json::from_slice::<serde_json::Value>(line) else {
+            stats.invalid += usize::from(!line.trim_ascii().is_empty()) as u64;
+            return None;
+        };
+        if !v.is_object() {
+            stats.invalid += 1;
+            return None;
+        }
+        if !wanted(&v) {
+            return None;
+        }
+        let o = Observation::from_eve(&v)?;
+        let logged = v
+            .get("timestamp")
+            .and_then(|t| t.as_str())
+            .and_then(crate::correlate::time::parse_eve_time)
+            .unwrap_or(o.end_us);
+        if logged < self.fed_until {
+            stats.late += 1;
+        }
+        self.newest = self.newest.max(logged);
+        self.waiting.insert((logged, o.flow_id, stats.lines), o);
+        Some(logged)
+    }
+
+    /// Feeds every waiting record logged before `horizon` (and the oldest
+    /// beyond [`MAX_WAITING`]), writing the host alerts it causes.
+    pub fn release(
+        &mut self,
+        horizon: u64,
+        correlator: &mut Correlator,
+        out: &mut dyn Write,
+        stats: &mut EveStats,
+        also: &mut dyn FnMut(&Observation),
+    ) -> std::io::Result<()> {
+        loop {
+            let full = self.waiting.len() > MAX_WAITING;
+            let Some(e) = self.waiting.first_entry() else {
+                break;
+            };
+            if e.key().0 >= horizon && !full {
+                break;
+            }
+            self.fed_until = self.fed_until.max(e.key().0);
+            let o = e.remove();
+            also(&o);
+            feed(correlator, &o, &mut self.alerts, stats);
+        }
+        write_alerts(&mut self.alerts, out, &mut self.buf)
+    }
+
+    /// End of input: feeds what waits, then the stage's last evaluation.
+    pub fn finish(
+        mut self,
+        correlator: &mut Correlator,
+        out: &mut dyn Write,
+        stats: &mut EveStats,
+        also: &mut dyn FnMut(&Observation),
+    ) -> std::io::Result<()> {
+        while let Some((_, o)) = self.waiting.pop_first() {
+            also(&o);
+            feed(correlator, &o, &mut self.alerts, stats);
+        }
+        correlator.finish(&mut self.alerts);
+        write_alerts(&mut self.alerts, out, &mut self.buf)?;
+        out.flush()
+    }
+}
+
 /// Feeds the EVE records of `input` to `correlator` and writes its host
 /// alerts to `out` as JSON Lines; `also` sees each record fed (the report
 /// gathers from it). Errors are I/O errors of input or output.
@@ -65,12 +184,8 @@ pub fn correlate_eve(
     stats: &mut EveStats,
     also: &mut dyn FnMut(&Observation),
 ) -> std::io::Result<()> {
-    let mut waiting: BTreeMap<(u64, u64, u64), Observation> = BTreeMap::new();
-    let mut newest: u64 = 0;
-    let mut fed_until: u64 = 0;
-    let mut alerts: Vec<HostAlert> = Vec::new();
+    let mut feed = EveFeed::new();
     let mut line = Vec::new();
-    let mut buf = Vec::new();
     loop {
         line.clear();
         let limited = <&mut dyn BufRead as std::io::Read>::take(&mut *input, MAX_LINE as u64 + 1);
@@ -83,54 +198,9 @@ pub fn correlate_eve(
             skip_line(input)?;
             continue;
         }
-        stats.lines += 1;
-        let Ok(v) = serde_json::from_slice::<serde_json::Value>(&line) else {
-            stats.invalid += usize::from(!line.trim_ascii().is_empty()) as u64;
-            continue;
-        };
-        if !v.is_object() {
-            stats.invalid += 1;
-            continue;
-        }
-        if !wanted(&v) {
-            continue;
-        }
-        let Some(o) = Observation::from_eve(&v) else {
-            continue;
-        };
-        let logged = v
-            .get("timestamp")
-            .and_then(|t| t.as_str())
-            .and_then(crate::correlate::time::parse_eve_time)
-            .unwrap_or(o.end_us);
-        if logged < fed_until {
-            stats.late += 1;
-        }
-        newest = newest.max(logged);
-        waiting.insert((logged, o.flow_id, stats.lines), o);
-        let horizon = newest.saturating_sub(REORDER_US);
-        loop {
-            let full = waiting.len() > MAX_WAITING;
-            let Some(e) = waiting.first_entry() else {
-                break;
-            };
-            if e.key().0 >= horizon && !full {
-                break;
-            }
-            fed_until = fed_until.max(e.key().0);
-            let o = e.remove();
-            also(&o);
-            feed(correlator, &o, &mut alerts, stats);
-        }
-        write_alerts(&mut alerts, out, &mut buf)?;
+        feed.line(&line, correlator, out, stats, also)?;
     }
-    while let Some((_, o)) = waiting.pop_first() {
-        also(&o);
-        feed(correlator, &o, &mut alerts, stats);
-    }
-    correlator.finish(&mut alerts);
-    write_alerts(&mut alerts, out, &mut buf)?;
-    out.flush()
+    feed.finish(correlator, out, stats, also)
 }
 
 fn feed(c: &mut Correlator, o: &Observation, alerts: &mut Vec<HostAlert>, stats: &mut EveStats) {

@@ -4,6 +4,8 @@
 
 pub mod batch;
 pub mod eve;
+#[cfg(feature = "kafka")]
+pub mod eve_kafka;
 pub mod live;
 pub mod shard;
 pub mod worker;

@@ -10,12 +10,14 @@
 //! `sent + dropped` equals the lines produced.
 
 use super::OpenError;
-use super::config::KafkaSink;
+use super::config::{HostKeying, KafkaSink, PartitionBy};
 use super::queue::{Line, Shared};
+use super::route::{EVERYONE_HEADER, Route, host_partition, route};
 use crossbeam_channel::{Receiver, RecvTimeoutError};
 use rdkafka::ClientContext;
 use rdkafka::config::ClientConfig;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{
     BaseProducer, BaseRecord, DeliveryResult, Producer, ProducerContext, PurgeConfig,
 };
@@ -29,6 +31,11 @@ const DEFAULT_MESSAGE_TIMEOUT_MS: u64 = 300_000;
 const MAX_RETRY_BACKOFF_MS: u64 = 300_000;
 /// Flush time when the queue is closed without a shutdown deadline.
 const FLUSH_WITHOUT_DEADLINE: Duration = Duration::from_secs(10);
+/// The delivery opaque of a line's one counted message.
+const PRIMARY: usize = 1;
+/// The delivery opaque of the extra copies of a line sent to every
+/// partition: their failures are errors, not lines dropped.
+const COPY: usize = 0;
 
 /// Delivery reports and client errors, served by `poll` in the sink thread.
 pub(super) struct Context {
@@ -64,10 +71,19 @@ impl ClientContext for Context {
 }
 
 impl ProducerContext for Context {
-    type DeliveryOpaque = ();
+    type DeliveryOpaque = usize;
 
-    fn delivery(&self, result: &DeliveryResult<'_>, _: ()) {
+    fn delivery(&self, result: &DeliveryResult<'_>, kind: usize) {
         if self.done.load(Relaxed) {
+            return;
+        }
+        if kind == COPY {
+            if let Err((e, _)) = result {
+                self.shared.errors.fetch_add(1, Relaxed);
+                self.log(&format!(
+                    "delivery of a copy to another partition failed: {e}"
+                ));
+            }
             return;
         }
         match result {
@@ -98,6 +114,8 @@ pub(super) struct KafkaOut {
     topic: String,
     retry_min: Duration,
     retry_max: Duration,
+    partition_by: PartitionBy,
+    hosts: HostKeying,
 }
 
 impl KafkaOut {
@@ -140,6 +158,8 @@ impl KafkaOut {
             topic: c.topic.clone().unwrap_or_default(),
             retry_min: Duration::from_millis(common.retry_min_ms),
             retry_max: Duration::from_millis(common.retry_max_ms),
+            partition_by: c.partition_by.unwrap_or_default(),
+            hosts: c.hosts.clone(),
         })
     }
 
@@ -168,6 +188,9 @@ impl KafkaOut {
             topic: self.topic,
             retry_min: self.retry_min,
             retry_max: self.retry_max,
+            partition_by: self.partition_by,
+            hosts: self.hosts,
+            partitions: None,
         }
     }
 }
@@ -182,6 +205,11 @@ pub(super) struct KafkaThread {
     topic: String,
     retry_min: Duration,
     retry_max: Duration,
+    partition_by: PartitionBy,
+    hosts: HostKeying,
+    /// The topic's partition count (`partition_by = "host"`), read from
+    /// the cluster's metadata once it answers.
+    partitions: Option<i32>,
 }
 
 /// The digits of the event's `"flow_id":N`, used as the message key so a
@@ -208,6 +236,7 @@ impl KafkaThread {
             }
         };
         let mut held: Option<Line> = None;
+        let mut partitions = self.partitions;
         let mut delay = self.retry_min;
         loop {
             producer.poll(Duration::ZERO);
@@ -226,11 +255,31 @@ impl KafkaThread {
                 },
             };
             let bytes = line.bytes();
-            let mut record = BaseRecord::to(&self.topic).payload(bytes);
+            let mut record = BaseRecord::with_opaque_to(&self.topic, PRIMARY).payload(bytes);
             if let Some(k) = flow_id_key(bytes) {
                 record = record.key(k);
             }
-            match producer.send(record) {
+            let mut everyone = None;
+            if self.partition_by == PartitionBy::Host {
+                match (
+                    route(bytes, &self.hosts),
+                    partition_count(&mut partitions, producer, &self.topic),
+                ) {
+                    (Route::Host(h), Some(n)) => record = record.partition(host_partition(h, n)),
+                    (Route::Everyone, Some(n)) => {
+                        record = record.partition(0).headers(everyone_header());
+                        everyone = Some(n);
+                    }
+                    _ => {}
+                }
+            }
+            let sent = producer.send(record);
+            if sent.is_ok()
+                && let Some(n) = everyone
+            {
+                self.send_copies(producer, bytes, n);
+            }
+            match sent {
                 Ok(()) => delay = self.retry_min,
                 Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => {
                     // librdkafka's queue is full: serve reports, try again.
@@ -281,6 +330,39 @@ impl KafkaThread {
         self.shared.dropped.fetch_add(unreported, Relaxed);
     }
 
+    /// Partitions 1..n of a line that concerns several hosts (partition 0
+    /// has the counted message). A copy that cannot be queued is an error.
+    fn send_copies(&self, producer: &BaseProducer<Context>, bytes: &[u8], n: i32) {
+        for p in 1..n {
+            let mut tries = 0;
+            loop {
+                let copy = BaseRecord::with_opaque_to(&self.topic, COPY)
+                    .payload(bytes)
+                    .partition(p)
+                    .headers(everyone_header());
+                let copy = match flow_id_key(bytes) {
+                    Some(k) => copy.key(k),
+                    None => copy,
+                };
+                match producer.send(copy) {
+                    Ok(()) => break,
+                    Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _))
+                        if tries < 500 && !self.shared.past_deadline() =>
+                    {
+                        tries += 1;
+                        producer.poll(Duration::from_millis(10));
+                    }
+                    Err((e, _)) => {
+                        self.shared.errors.fetch_add(1, Relaxed);
+                        producer_context(producer)
+                            .log(&format!("copy to partition {p} not queued: {e}"));
+                        break;
+                    }
+                }
+            }
+        }
+    }
+
     /// Waits `d` while serving delivery reports; stops at the deadline.
     fn sleep_polling(&self, producer: &BaseProducer<Context>, d: Duration) {
         let until = Instant::now() + d;
@@ -292,6 +374,41 @@ impl KafkaThread {
             producer.poll((until - now).min(Duration::from_millis(20)));
         }
     }
+}
+
+/// The topic's partition count, asked of the cluster until it answers
+/// (`None` meanwhile: such lines go by librdkafka's partitioner).
+fn partition_count(
+    partitions: &mut Option<i32>,
+    producer: &BaseProducer<Context>,
+    topic: &str,
+) -> Option<i32> {
+    if partitions.is_none() {
+        match producer
+            .client()
+            .fetch_metadata(Some(topic), Duration::from_secs(5))
+        {
+            Ok(md) => {
+                let n = md
+                    .topics()
+                    .iter()
+                    .find(|t| t.name() == topic)
+                    .map_or(0, |t| t.partitions().len());
+                if n > 0 {
+                    *partitions = Some(n.min(i32::MAX as usize) as i32);
+                }
+            }
+            Err(e) => producer_context(producer).log(&format!("partition count of {topic}: {e}")),
+        }
+    }
+    *partitions
+}
+
+fn everyone_header() -> OwnedHeaders {
+    OwnedHeaders::new().insert(Header {
+        key: EVERYONE_HEADER,
+        value: Some("everyone"),
+    })
 }
 
 fn producer_context(p: &BaseProducer<Context>) -> &Context {

@@ -20,15 +20,17 @@ mod framing;
 #[cfg(feature = "kafka")]
 mod kafka;
 mod queue;
+pub mod route;
 pub mod syslog;
 mod thread;
 pub mod transport;
 
 pub use config::{
-    Common, FileSink, KafkaSink, SinkConfig, SinkConfigError, SinkKind, StdoutSink, SyslogProtocol,
-    SyslogSink, UnixSink, WhenFull,
+    Common, FileSink, HostKeying, KafkaSink, PartitionBy, SinkConfig, SinkConfigError, SinkKind,
+    StdoutSink, SyslogProtocol, SyslogSink, UnixSink, WhenFull,
 };
 pub use queue::SinkCounters;
+pub use route::{Route, host_partition, route};
 
 use framing::Framing;
 use queue::{Line, Queue, Shared};

@@ -215,7 +215,41 @@ sink_table! {
         /// How long librdkafka keeps retrying a message before its delivery
         /// fails and it is counted as dropped, ms (default 300000).
         message_timeout_ms: Option<u64>,
+        /// `flow_id` (default: a flow's events stay in one partition) or
+        /// `host` (every event of one internal host in one partition, for
+        /// `gateward correlate` run as a consumer group; events that concern
+        /// several hosts go to every partition).
+        partition_by: Option<PartitionBy>,
+        /// Which addresses are internal hosts and concentrators, for
+        /// `partition_by = "host"`: the sensor's `home_net` and
+        /// `[correlate] vpn_concentrators`, set when the configuration is
+        /// loaded (not a key of the sink table).
+        #[serde(skip)]
+        hosts: HostKeying,
     }
+}
+
+/// How the Kafka sink chooses a message's partition.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PartitionBy {
+    /// librdkafka's partitioner on the event's `flow_id`.
+    #[default]
+    FlowId,
+    /// The partition of the event's internal host
+    /// ([`crate::sink::host_partition`]).
+    Host,
+}
+
+/// What `partition_by = "host"` must know to find an event's internal host
+/// and whether it concerns several hosts (the correlation stage's view).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HostKeying {
+    /// The internal networks (`home_net`).
+    pub home_net: Vec<ipnetwork::IpNetwork>,
+    /// Corporate VPN concentrators: sessions to them feed the cross-host
+    /// shared-egress rule.
+    pub concentrators: Vec<std::net::IpAddr>,
 }
 
 /// One `[[output.sink]]` table: the `type` chooses the variant, and each
