@@ -169,6 +169,13 @@ impl<S: Tracked> FlowTable<S> {
     #[inline]
     pub fn touch(&mut self, slot: u32) {
         let class = self.get(slot).flow().timeout_class();
+        // Already first of its list (a burst of one flow's packets): nothing
+        // to relink.
+        if self.lists[class as usize].head == slot
+            && self.slots[slot as usize].as_ref().is_some_and(|(_, l)| l.class == class)
+        {
+            return;
+        }
         self.unlink(slot);
         self.push_front(slot, class);
     }
