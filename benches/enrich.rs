@@ -14,12 +14,16 @@
 #![allow(missing_docs)]
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use gateward::enrich::feeds::{FeedCategory, FeedConfig, synthetic_feed};
+use gateward::enrich::feeds::{FeedCategory, FeedConfig};
+
+#[path = "support/synthetic_feed.rs"]
+mod synthetic;
 use gateward::enrich::{EnrichConfig, Enricher};
 use std::hint::black_box;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+use synthetic::synthetic_feed;
 
 const V4: usize = 1_000_000;
 const V6: usize = 200_000;

@@ -12,11 +12,15 @@
 //! Memory is read from `/proc/self/status`: `VmRSS`/`RssAnon` before and
 //! after loading, and `VmHWM` (peak resident) for the load's peak.
 
-use gateward::enrich::feeds::{FeedCategory, FeedConfig, synthetic_feed};
+use gateward::enrich::feeds::{FeedCategory, FeedConfig};
+
+#[path = "../benches/support/synthetic_feed.rs"]
+mod synthetic;
 use gateward::enrich::{EnrichConfig, Enricher};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::PathBuf;
 use std::time::Instant;
+use synthetic::synthetic_feed;
 
 const V4: usize = 1_000_000;
 const V6: usize = 200_000;

@@ -172,7 +172,9 @@ impl<S: Tracked> FlowTable<S> {
         // Already first of its list (a burst of one flow's packets): nothing
         // to relink.
         if self.lists[class as usize].head == slot
-            && self.slots[slot as usize].as_ref().is_some_and(|(_, l)| l.class == class)
+            && self.slots[slot as usize]
+                .as_ref()
+                .is_some_and(|(_, l)| l.class == class)
         {
             return;
         }
