@@ -16,6 +16,7 @@ pub mod detect;
 pub mod dissect;
 pub mod enrich;
 pub mod event;
+pub mod files;
 pub mod flow;
 pub mod output;
 pub mod pipeline;

@@ -374,6 +374,15 @@ fn config_name(args: &AnalyzeArgs) -> String {
     )
 }
 
+/// True when both paths name one existing file (same device and inode).
+fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(x), Ok(y)) => x.dev() == y.dev() && x.ino() == y.ino(),
+        _ => false,
+    }
+}
+
 fn fail(msg: impl std::fmt::Display) -> ExitCode {
     eprintln!("gateward: error: {msg}");
     ExitCode::from(2)
@@ -406,6 +415,23 @@ fn analyze(args: AnalyzeArgs) -> ExitCode {
         .collect();
     if inputs.iter().filter(|i| matches!(i, Input::Stdin)).count() > 1 {
         return fail("standard input (-) can be named only once");
+    }
+    let named: Vec<&std::path::Path> = [&args.output, &args.report.report]
+        .into_iter()
+        .flatten()
+        .map(PathBuf::as_path)
+        .collect();
+    for out in named {
+        if let Some(c) = args
+            .captures
+            .iter()
+            .find(|c| same_file(out, std::path::Path::new(c)))
+        {
+            return fail(format!(
+                "{}: is the input {c}; refusing to overwrite a capture with output",
+                out.display()
+            ));
+        }
     }
     let ctx = match cfg.detect_ctx() {
         Ok(c) => std::sync::Arc::new(c),

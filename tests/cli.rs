@@ -221,6 +221,25 @@ fn missing_file_is_one_error_line() {
 }
 
 #[test]
+fn output_naming_an_input_is_refused_and_the_input_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("in.pcap");
+    std::fs::copy(capture("tls12.pcap"), &p).unwrap();
+    let before = std::fs::read(&p).unwrap();
+    let s = p.to_str().unwrap();
+    for flag in ["-o", "--report"] {
+        let run = gateward(&["analyze", flag, s, s], None);
+        assert_eq!(run.code, Some(2), "{flag}: {}", run.stderr);
+        assert_one_error(&run, &[s, "is the input"]);
+        assert_eq!(
+            std::fs::read(&p).unwrap(),
+            before,
+            "{flag}: input untouched"
+        );
+    }
+}
+
+#[test]
 fn directory_is_one_error_line() {
     let dir = tempfile::tempdir().unwrap();
     let run = analyze_path(dir.path());

@@ -309,7 +309,7 @@ workers = 2
     assert!(last["stats"]["decoder"]["pkts"].as_u64().unwrap() > 0);
     assert_eq!(last["stats"]["detect"]["reloads"], 1);
     assert_eq!(last["stats"]["detect"]["reload_failures"], 1);
-    assert!(gw.stderr().contains("outputs reopened"), "{}", gw.stderr());
+    assert!(gw.stderr().contains("reopening outputs"), "{}", gw.stderr());
 }
 
 /// Issue 7 acceptance: live capture of real traffic between namespaces, and
@@ -642,7 +642,7 @@ fn logrotate_and_sighup_lose_and_duplicate_nothing() {
     gw.signal("HUP");
     // A pause until the reopen (up to 5 s), not an assertion: the count at
     // the end reads both files.
-    gw.saw("outputs reopened", Duration::from_secs(5));
+    gw.saw("reopening outputs", Duration::from_secs(5));
     for n in 11..20 {
         ask(n);
     }

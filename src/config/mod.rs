@@ -328,10 +328,12 @@ pub enum ConfigError {
 impl Config {
     /// Loads and validates a config file.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.display().to_string(),
-            source,
-        })?;
+        let text = crate::files::read_bounded_text(path, crate::files::MAX_CONFIG_BYTES).map_err(
+            |source| ConfigError::Read {
+                path: path.display().to_string(),
+                source,
+            },
+        )?;
         Config::parse(&text, &path.display().to_string())
     }
 
@@ -395,16 +397,10 @@ impl Config {
 
     /// Cross-field checks.
     pub fn validate(&self) -> Result<(), String> {
-        if self.flow.max_flows == 0 {
-            return Err("flow.max_flows must be at least 1".into());
-        }
-        if self.pipeline.batch_packets == 0 || self.pipeline.queue_batches == 0 {
-            return Err(
-                "pipeline.batch_packets and pipeline.queue_batches must be at least 1".into(),
-            );
-        }
-        if self.decode.max_tunnel_depth > 16 {
-            return Err("decode.max_tunnel_depth must be at most 16".into());
+        for (key, value, lo, hi) in self.numeric_ranges() {
+            if !(lo..=hi).contains(&value) {
+                return Err(format!("{key} = {value} is out of range {lo}..={hi}"));
+            }
         }
         self.allow.validate()?;
         self.correlate_config()
@@ -415,9 +411,6 @@ impl Config {
         if self.dns.min_ttl > self.dns.max_ttl {
             return Err("dns.min_ttl must not exceed dns.max_ttl".into());
         }
-        if self.flow.inspect_packets > 1024 {
-            return Err("flow.inspect_packets must be at most 1024".into());
-        }
         self.capture.validate()?;
         self.daemon.validate()?;
         crate::sink::validate_all(&self.output.sink)?;
@@ -425,9 +418,145 @@ impl Config {
     }
 }
 
+/// A week, seconds: the longest timeout or window any setting takes (and
+/// far below where µs arithmetic could wrap).
+const WEEK_S: u64 = 7 * 86_400;
+
+impl Config {
+    /// Every numeric setting of these sections with its allowed range
+    /// (key, value, lowest, highest): counts and sizes bounded so that
+    /// memory stays within a box's reach, times so that µs arithmetic
+    /// cannot wrap.
+    fn numeric_ranges(&self) -> Vec<(String, u64, u64, u64)> {
+        let f = &self.flow;
+        let mut v: Vec<(String, u64, u64, u64)> = vec![
+            ("flow.max_flows".into(), f.max_flows as u64, 1, 100_000_000),
+            ("flow.active_timeout".into(), f.active_timeout, 0, WEEK_S),
+            (
+                "flow.inspect_packets".into(),
+                u64::from(f.inspect_packets),
+                0,
+                1024,
+            ),
+            (
+                "pipeline.workers".into(),
+                self.pipeline.workers as u64,
+                0,
+                256,
+            ),
+            (
+                "pipeline.batch_packets".into(),
+                self.pipeline.batch_packets as u64,
+                1,
+                65_536,
+            ),
+            (
+                "pipeline.queue_batches".into(),
+                self.pipeline.queue_batches as u64,
+                1,
+                4096,
+            ),
+            (
+                "defrag.max_datagrams".into(),
+                self.defrag.max_datagrams as u64,
+                1,
+                10_000_000,
+            ),
+            (
+                "defrag.memcap".into(),
+                self.defrag.memcap as u64,
+                65_536,
+                64 << 30,
+            ),
+            (
+                "defrag.max_fragments".into(),
+                self.defrag.max_fragments as u64,
+                1,
+                65_535,
+            ),
+            ("defrag.timeout".into(), self.defrag.timeout, 1, 3600),
+            (
+                "dns.cache_size".into(),
+                self.dns.cache_size as u64,
+                0,
+                100_000_000,
+            ),
+            ("dns.min_ttl".into(), u64::from(self.dns.min_ttl), 0, WEEK_S),
+            ("dns.max_ttl".into(), u64::from(self.dns.max_ttl), 0, WEEK_S),
+            (
+                "decode.max_tunnel_depth".into(),
+                u64::from(self.decode.max_tunnel_depth),
+                0,
+                16,
+            ),
+            (
+                "daemon.user (length)".into(),
+                self.daemon.user.len() as u64,
+                0,
+                256,
+            ),
+            (
+                "daemon.pidfile (length)".into(),
+                self.daemon.pidfile.len() as u64,
+                0,
+                4096,
+            ),
+        ];
+        let t = &f.timeouts;
+        for (group, st) in [
+            ("tcp", &t.tcp),
+            ("udp", &t.udp),
+            ("icmp", &t.icmp),
+            ("other", &t.other),
+        ] {
+            for (state, value) in [
+                ("new", st.new),
+                ("established", st.established),
+                ("closed", st.closed),
+            ] {
+                v.push((format!("flow.timeouts.{group}.{state}"), value, 0, WEEK_S));
+            }
+        }
+        v
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn settings_that_would_crash_or_wrap_are_refused_with_key_and_range() {
+        for (text, key) in [
+            (
+                "[pipeline]\nbatch_packets = 4611686018427387904\n",
+                "pipeline.batch_packets",
+            ),
+            (
+                "[pipeline]\nbatch_packets = 1000000000\n",
+                "pipeline.batch_packets",
+            ),
+            (
+                "[pipeline]\nqueue_batches = 1099511627776\n",
+                "pipeline.queue_batches",
+            ),
+            (
+                "[flow.timeouts.tcp]\nnew = 18446744073710\n",
+                "flow.timeouts.tcp.new",
+            ),
+            ("[flow]\nmax_flows = 0\n", "flow.max_flows"),
+            ("[defrag]\nmemcap = 1\n", "defrag.memcap"),
+        ] {
+            let e = Config::parse(text, "t").expect_err(text).to_string();
+            assert!(e.contains(key) && e.contains("out of range"), "{text}: {e}");
+        }
+    }
+
+    #[test]
+    fn a_device_is_not_read_as_a_configuration() {
+        let e = Config::load(Path::new("/dev/zero")).expect_err("device");
+        assert!(e.to_string().contains("not a regular file"), "{e}");
+    }
 
     #[test]
     fn defaults_apply_to_missing_keys() {

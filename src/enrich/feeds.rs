@@ -595,7 +595,8 @@ impl TableBuilder {
         path: &std::path::Path,
     ) -> Result<(), String> {
         let origin = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| format!("{origin}: {e}"))?;
+        let text = crate::files::read_bounded_text(path, crate::files::MAX_LIST_BYTES)
+            .map_err(|e| format!("{origin}: {e}"))?;
         self.add_text(meta, &text, &origin)
     }
 

@@ -310,7 +310,8 @@ impl GeoDb {
 
 fn open_file(slot: Slot, path: &Path) -> Result<DbFile, String> {
     let shown = path.display();
-    let buf = std::fs::read(path).map_err(|e| format!("{}: {shown}: {e}", slot.key()))?;
+    let buf = crate::files::read_bounded(path, crate::files::MAX_DATABASE_BYTES)
+        .map_err(|e| format!("{}: {shown}: {e}", slot.key()))?;
     let reader = Reader::from_source(buf)
         .map_err(|e| format!("{}: {shown}: not a MaxMind DB file: {e}", slot.key()))?;
     let md = reader.metadata();

@@ -502,7 +502,7 @@ impl Enricher {
             let source = match &l.path {
                 Some(p) => {
                     let origin = p.display().to_string();
-                    let text = std::fs::read_to_string(p)
+                    let text = crate::files::read_bounded_text(p, crate::files::MAX_LIST_BYTES)
                         .map_err(|e| format!("enrich.asn_list `{}`: {origin}: {e}", l.name))?;
                     asns.extend(
                         feeds::parse_asn_list(&text, &origin)

@@ -79,7 +79,7 @@ impl RelayList {
     /// (`ExitNode`, `Published`, `LastStatus`) are skipped. More than `max`
     /// addresses is an error, as is an unreadable file.
     pub(super) fn load(path: &Path, max: usize) -> Result<Self, String> {
-        let text = std::fs::read_to_string(path)
+        let text = crate::files::read_bounded_text(path, crate::files::MAX_LIST_BYTES)
             .map_err(|e| format!("tor_relays_file {}: {e}", path.display()))?;
         Self::parse(&text, max)
             .map(|addrs| RelayList {

@@ -130,8 +130,8 @@ impl Common {
 
     /// Queue and retry limits.
     fn validate(&self) -> Result<(), SinkConfigError> {
-        if self.queue == 0 {
-            return Err(SinkConfigError::QueueZero);
+        if !(1..=MAX_QUEUE).contains(&self.queue) {
+            return Err(SinkConfigError::QueueRange);
         }
         if self.retry_min_ms == 0 || self.retry_min_ms > self.retry_max_ms {
             return Err(SinkConfigError::RetryRange);
@@ -139,6 +139,9 @@ impl Common {
         Ok(())
     }
 }
+
+/// Most lines a sink may queue (at ~1 KB a line, about 1 GB).
+pub const MAX_QUEUE: usize = 1 << 20;
 
 /// Declares one kind's struct: its own keys as given, then the [`Common`]
 /// keys (filled by the table reader, not by the derived `Deserialize`).
@@ -312,9 +315,9 @@ pub enum SinkConfigError {
     /// `message_timeout_ms` out of librdkafka's range.
     #[error("`message_timeout_ms` must be at least 1")]
     MessageTimeout,
-    /// `queue = 0`.
-    #[error("`queue` must be at least 1")]
-    QueueZero,
+    /// `queue` outside 1..=[`MAX_QUEUE`].
+    #[error("`queue` must be between 1 and 1048576 lines")]
+    QueueRange,
     /// `retry_min_ms` is 0 or above `retry_max_ms`.
     #[error("`retry_min_ms` must be at least 1 and at most `retry_max_ms`")]
     RetryRange,
