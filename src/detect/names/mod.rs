@@ -705,6 +705,8 @@ mod tests {
             ("api.polargrizzly.com", Protocol::TunnelBear),
             ("it-mil-v086.prod.surfshark.com", Protocol::Surfshark),
             ("vpn-api.proton.me", Protocol::ProtonVpn),
+            // The vendor's domain (the advisory-named service).
+            ("www.astrill.com", Protocol::Astrill),
         ] {
             assert_eq!(c.lookup(name).map(|s| s.protocol), Some(protocol), "{name}");
         }
