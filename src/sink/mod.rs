@@ -30,6 +30,7 @@ pub use config::{
 };
 pub use queue::SinkCounters;
 
+use crate::output::types::{EventTypes, line_type};
 use framing::Framing;
 use queue::{Line, Queue, Shared};
 use std::sync::Arc;
@@ -137,6 +138,8 @@ struct Sink {
     name: String,
     queue: Queue,
     thread: std::thread::JoinHandle<()>,
+    /// The event types it takes (`types`); `None` when it takes them all.
+    types: Option<EventTypes>,
 }
 
 /// Every configured sink, each with its thread and queue.
@@ -195,6 +198,7 @@ impl SinkSet {
                     shared,
                 },
                 thread,
+                types: Some(c.common().types()).filter(|t| *t != EventTypes::SINK),
             });
         }
         Ok(SinkSet { sinks })
@@ -205,8 +209,9 @@ impl SinkSet {
         self.sinks.is_empty()
     }
 
-    /// Queues one or many `\n`-terminated JSON lines on every sink (a last
-    /// line without `\n` counts too; empty lines are skipped). Blocks only
+    /// Queues one or many `\n`-terminated JSON lines on every sink that
+    /// takes their event type (`types`; a last line without `\n` counts
+    /// too; empty lines are skipped). Blocks only
     /// on `block` sinks whose queue is full, until room is made or
     /// [`SinkSet::interrupt`] is called.
     pub fn send(&self, lines: &[u8]) {
@@ -214,6 +219,7 @@ impl SinkSet {
             return;
         }
         let buf: Arc<[u8]> = Arc::from(lines);
+        let filtering = self.sinks.iter().any(|s| s.types.is_some());
         let mut start = 0;
         while start < buf.len() {
             let end = buf[start..]
@@ -221,7 +227,13 @@ impl SinkSet {
                 .position(|&b| b == b'\n')
                 .map_or(buf.len(), |p| start + p);
             if end > start {
+                let line_type = filtering.then(|| line_type(&buf[start..end]));
                 for s in &self.sinks {
+                    if let (Some(types), Some(Some(t))) = (s.types, line_type)
+                        && !types.has(t)
+                    {
+                        continue;
+                    }
                     s.queue.push(Line {
                         buf: buf.clone(),
                         start,
