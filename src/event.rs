@@ -24,6 +24,7 @@ use crate::output::types::{EventType, EventTypes};
 use serde::Serialize;
 use std::net::IpAddr;
 
+pub mod anomaly;
 pub mod protocol;
 
 /// What an event is written from: one tracked flow with its inspection and
@@ -749,8 +750,7 @@ pub fn app_proto(v: &FlowView<'_>) -> (Option<&'static str>, Option<&'static str
     if found == Some(AppProto::Http)
         && let Some(d) = v.app.dissectors.as_ref()
         && d.tls_event().is_some()
-        && d
-            .http_event()
+        && d.http_event()
             .is_some_and(|h| h.http_method.eq_ignore_ascii_case("CONNECT"))
     {
         return (Some("tls"), Some("http"));

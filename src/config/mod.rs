@@ -300,7 +300,8 @@ pub struct OutputConfig {
 impl OutputConfig {
     /// The types `analyze` (and the daemon without sinks) writes.
     pub fn types(&self) -> crate::output::types::EventTypes {
-        self.types.unwrap_or(crate::output::types::EventTypes::ANALYZE)
+        self.types
+            .unwrap_or(crate::output::types::EventTypes::ANALYZE)
     }
 
     /// The types the workers of a live run build: every sink's, or

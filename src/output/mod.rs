@@ -2,6 +2,6 @@
 //! `proto` names and the event-type selection (`types`).
 
 pub mod community_id;
-pub mod time;
 pub mod proto;
+pub mod time;
 pub mod types;

@@ -27,10 +27,10 @@ use crate::detect::{FlowFacts, PacketView};
 use crate::dissect::dns::names::{NameCache, NameCacheLimits};
 use crate::dissect::{Direction, FlowApp, Payload};
 use crate::event::{self, EventFacts, FlowView, Origin};
-use crate::output::types::{AlertRepeat, EventType, EventTypes};
 use crate::flow::{
     EndReason, Flow, FlowKey, FlowTable, Observed, TO_CLIENT, TO_SERVER, Tracked, TunnelParent,
 };
+use crate::output::types::{AlertRepeat, EventType, EventTypes};
 use crate::stats::WorkerStats;
 use crossbeam_channel::Sender;
 use std::sync::Arc;
@@ -193,6 +193,9 @@ const RELATED_WINDOW_US: u64 = 300 * 1_000_000;
 /// Host pairs whose findings are remembered, per worker.
 const RELATED_CAPACITY: usize = 65_536;
 
+/// A frame's source and destination MAC addresses.
+type Macs = ([u8; 6], [u8; 6]);
+
 /// The report step: alerts and flow records into the output buffer, with
 /// the facts (enrichment, round trips) they need computed here once.
 struct Reporter {
@@ -216,7 +219,7 @@ struct Reporter {
     host: Option<Arc<str>>,
     /// The packet being processed: its input, position, and MAC addresses
     /// (source, destination) when `output.ether` asks for them.
-    packet: (u16, u64, Option<([u8; 6], [u8; 6])>),
+    packet: (u16, u64, Option<Macs>),
 }
 
 impl Reporter {
@@ -519,6 +522,20 @@ impl Worker {
 
     fn bump(&mut self, e: DecodeError) {
         self.report.stats.decode.bump(e);
+        let r = &mut self.report;
+        if r.settings.types.has(EventType::Anomaly) && event::anomaly::is_anomaly(e) {
+            let (source, cnt, _) = r.packet;
+            let name = r.sources.get(usize::from(source)).filter(|n| !n.is_empty());
+            let origin = Origin {
+                in_iface: name.cloned().filter(|_| r.live),
+                pcap_filename: name.cloned().filter(|_| !r.live),
+                pcap_cnt: Some(cnt),
+                host: r.host.clone(),
+                ether: None,
+            };
+            event::anomaly::write(&mut r.out, r.now, e, &origin);
+            r.stats.events += 1;
+        }
     }
 
     /// Processes every frame of a batch, then advances the clock to the

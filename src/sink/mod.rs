@@ -398,6 +398,35 @@ mod tests {
     }
 
     #[test]
+    fn each_sink_takes_only_its_types() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (dir.path().join("alerts"), dir.path().join("all"));
+        let s = parse(&format!(
+            "[[sink]]\ntype = \"file\"\npath = \"{}\"\ntypes = [\"alert\", \"dns\"]\n\
+             [[sink]]\ntype = \"file\"\npath = \"{}\"\n",
+            a.display(),
+            b.display()
+        ))
+        .unwrap();
+        assert_eq!(s[1].common().types(), EventTypes::SINK);
+        let set = SinkSet::from_config(&s).unwrap();
+        set.send(
+            b"{\"event_type\":\"alert\",\"n\":1}\n{\"event_type\":\"flow\",\"n\":2}\n\
+              {\"event_type\":\"dns\",\"n\":3}\n{\"timestamp\":\"x\",\"event_type\":\"stats\"}\n",
+        );
+        let c = set.shutdown(Duration::from_secs(5));
+        assert_eq!((c[0].sent, c[1].sent), (2, 4));
+        let got = std::fs::read_to_string(&a).unwrap();
+        assert_eq!(
+            got,
+            "{\"event_type\":\"alert\",\"n\":1}\n{\"event_type\":\"dns\",\"n\":3}\n"
+        );
+        assert_eq!(std::fs::read_to_string(&b).unwrap().lines().count(), 4);
+        let e = parse("[[sink]]\ntype = \"stdout\"\ntypes = [\"alerts\"]\n").unwrap_err();
+        assert!(e.contains("unknown event type `alerts`"), "{e}");
+    }
+
+    #[test]
     fn defaults_and_policies() {
         let s = parse(
             "[[sink]]\ntype = \"file\"\npath = \"/x\"\n[[sink]]\ntype = \"syslog\"\naddress = \"[::1]:514\"\n",
