@@ -7,6 +7,7 @@
 #                      tests/live.rs runs the daemon in network namespaces
 #   tcpreplay          tests/replay.rs replays recorded captures onto a veth pair
 #   chromium           tests/report.rs renders the HTML report headless
+#   python3-jsonschema scripts/check-eve-schema.py (EVE schema gate in .ci/run)
 # Idempotent. Without root or apt-get it installs nothing: the build then
 # needs libpcap-dev present, and the tests that need the peers print SKIP.
 set -u
@@ -23,6 +24,7 @@ have ping || need+=(iputils-ping)
 have curl || need+=(curl)
 have tcpreplay || need+=(tcpreplay)
 have chromium || need+=(chromium)
+python3 -c 'import jsonschema' 2>/dev/null || need+=(python3-jsonschema)
 
 if [ ${#need[@]} -eq 0 ]; then
   echo "install-deps: everything present"
@@ -38,5 +40,11 @@ if ! apt-get install -y --no-install-recommends "${need[@]}"; then
   echo "install-deps: refreshing package lists and retrying"
   apt-get update && apt-get install -y --no-install-recommends "${need[@]}" \
     || echo "install-deps: could not install ${need[*]}: dependent tests will skip"
+fi
+# Without the Debian package (another distribution, no root), pip.
+if ! python3 -c 'import jsonschema' 2>/dev/null; then
+  python3 -m pip install --user jsonschema 2>/dev/null \
+    || python3 -m pip install --user --break-system-packages jsonschema 2>/dev/null \
+    || echo "install-deps: could not install python jsonschema: the EVE schema check fails"
 fi
 exit 0

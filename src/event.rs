@@ -20,8 +20,12 @@ use crate::enrich::{AsView, GeoView, IpInfo};
 use crate::flow::{EndReason, Flow, TO_CLIENT, TO_SERVER};
 use crate::output::community_id;
 use crate::output::time::EveTime;
+use crate::output::types::{EventType, EventTypes};
 use serde::Serialize;
 use std::net::IpAddr;
+
+pub mod anomaly;
+pub mod protocol;
 
 /// What an event is written from: one tracked flow with its inspection and
 /// detection state.
@@ -47,6 +51,8 @@ pub struct EventFacts {
     pub direction: Direction,
     /// Round trips, when [`shows_rtt`] says the event carries them.
     pub rtt: Option<Rtt>,
+    /// Interface, file, packet number, sensor name, MACs.
+    pub origin: Origin,
 }
 
 /// True when an event of this flow carries an `rtt` section: remote-access
@@ -59,46 +65,87 @@ pub fn shows_rtt(v: &FlowView<'_>) -> bool {
         || v.app.app_proto() == Some(crate::dissect::AppProto::Tls)
 }
 
-/// Suricata's name for an IP protocol, or the number.
+/// Suricata's name for an IP protocol (`crate::output::proto`): always a
+/// string, the number as a string where the registry has no keyword.
 #[derive(Clone, Copy, Debug)]
 pub struct Proto(pub IpProto);
 
 impl Proto {
-    /// The name as written (Suricata's), or the number.
-    pub fn name(&self) -> String {
-        match self.known() {
-            Some(n) => n.to_owned(),
-            None => self.0.0.to_string(),
-        }
-    }
-
-    fn known(&self) -> Option<&'static str> {
-        Some(match self.0.0 {
-            1 => "ICMP",
-            2 => "IGMP",
-            4 => "IPIP",
-            6 => "TCP",
-            17 => "UDP",
-            41 => "IPv6",
-            47 => "GRE",
-            50 => "ESP",
-            51 => "AH",
-            58 => "IPv6-ICMP",
-            89 => "OSPF",
-            103 => "PIM",
-            112 => "VRRP",
-            132 => "SCTP",
-            _ => return None,
-        })
+    /// The name as written (Suricata's), or the number as a string.
+    pub fn name(&self) -> &'static str {
+        crate::output::proto::name(self.0.0)
     }
 }
 
 impl Serialize for Proto {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match self.known() {
-            Some(n) => s.serialize_str(n),
-            None => s.serialize_u8(self.0.0),
+        s.serialize_str(self.name())
+    }
+}
+
+/// Where the packets of an event came from and who saw them, as Suricata
+/// writes it in every event header: the capture interface (`in_iface`,
+/// live), the capture file and packet number (`pcap_filename`,
+/// `pcap_cnt`, offline), the sensor's name (`host`, configured) and the
+/// Ethernet addresses (`ether`, when configured). Built by the worker;
+/// `None` fields are not written.
+#[derive(Clone, Debug, Default)]
+pub struct Origin {
+    /// Interface the flow's first packet was captured on (live runs).
+    pub in_iface: Option<std::sync::Arc<str>>,
+    /// Capture file the flow's first packet was read from (offline runs).
+    pub pcap_filename: Option<std::sync::Arc<str>>,
+    /// Position of the deciding packet in the offline run's input (1 =
+    /// the first packet read), written on alerts as Suricata does.
+    pub pcap_cnt: Option<u64>,
+    /// `output.host`: the sensor's name.
+    pub host: Option<std::sync::Arc<str>>,
+    /// Client and server MAC addresses of the flow's first frame (with
+    /// `output.ether`).
+    pub ether: Option<Ether>,
+}
+
+/// MAC addresses of a flow's first Ethernet frame, client side first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Ether {
+    /// The client's address (source of a client-to-server frame).
+    pub client: [u8; 6],
+    /// The server's address.
+    pub server: [u8; 6],
+}
+
+/// EVE's `ether` object: `src_mac` / `dest_mac` as Suricata writes them on
+/// alerts and protocol events (`aa:bb:cc:dd:ee:ff`).
+#[derive(Clone, Copy, Serialize)]
+pub struct EtherSection {
+    /// Client MAC.
+    pub src_mac: Mac,
+    /// Server MAC.
+    pub dest_mac: Mac,
+}
+
+impl From<Ether> for EtherSection {
+    fn from(e: Ether) -> Self {
+        EtherSection {
+            src_mac: Mac(e.client),
+            dest_mac: Mac(e.server),
         }
+    }
+}
+
+/// A MAC address written as six lower-case hex pairs joined by `:`.
+#[derive(Clone, Copy, Debug)]
+pub struct Mac(pub [u8; 6]);
+
+impl Serialize for Mac {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut b = [b':'; 17];
+        for (i, x) in self.0.iter().enumerate() {
+            b[i * 3] = HEX[usize::from(x >> 4)];
+            b[i * 3 + 1] = HEX[usize::from(x & 0x0f)];
+        }
+        s.serialize_str(std::str::from_utf8(&b).unwrap_or("00:00:00:00:00:00"))
     }
 }
 
@@ -121,7 +168,8 @@ pub struct FlowSection {
     pub start: EveTime,
     /// Last packet.
     pub end: EveTime,
-    /// Whole seconds between first and last packet.
+    /// `end` seconds minus `start` seconds, whole seconds truncated each
+    /// (Suricata's `flow.age`: 10.9 s to 11.1 s is 1).
     pub age: u64,
     /// `new`, `established` or `closed`.
     pub state: &'static str,
@@ -215,8 +263,14 @@ pub struct FlowEvent<'a> {
     pub timestamp: EveTime,
     /// Stable flow identifier below 2^51.
     pub flow_id: u64,
+    /// Capture interface of the flow's first packet (live runs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub in_iface: Option<&'a str>,
     /// `flow`, or `alert` when detections exist.
     pub event_type: &'static str,
+    /// Position of the deciding packet in the input (offline alerts).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pcap_cnt: Option<u64>,
     /// Outer VLAN id.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub vlan: Option<[u16; 1]>,
@@ -229,11 +283,23 @@ pub struct FlowEvent<'a> {
     /// ICMP code of the first packet.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub icmp_code: Option<u8>,
-    /// Application protocol, when identified.
+    /// Application protocol, when identified (see [`app_proto`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub app_proto: Option<&'static str>,
+    /// The protocol before a change (`http` for TLS through a CONNECT).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub app_proto_orig: Option<&'static str>,
     /// Community ID v1.
     pub community_id: String,
+    /// Capture file of the flow's first packet (offline runs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pcap_filename: Option<&'a str>,
+    /// The sensor's name (`output.host`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host: Option<&'a str>,
+    /// MAC addresses of the flow's first frame (`output.ether`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ether: Option<EtherSection>,
     /// ECS `network.direction` from `home_net`: inbound, outbound, internal
     /// or external.
     pub network_direction: &'static str,
@@ -456,16 +522,24 @@ impl<'a> FlowEvent<'a> {
                 state: f.tcp_state.name(),
             }
         });
+        let (app_proto, app_proto_orig) = app_proto(v);
+        let origin = &facts.origin;
         FlowEvent {
             timestamp: EveTime(alert_at.unwrap_or(logged.max(f.last_ts))),
             flow_id: f.flow_id,
+            in_iface: origin.in_iface.as_deref(),
             event_type: if alert_at.is_some() { "alert" } else { "flow" },
+            pcap_cnt: alert_at.and(origin.pcap_cnt),
             vlan: (f.key.vlan != 0).then_some([f.key.vlan]),
             endpoints: Endpoints::new((src, sport), (dst, dport), proto),
             icmp_type: f.icmp.map(|i| i.0),
             icmp_code: f.icmp.map(|i| i.1),
-            app_proto: app.app_proto().map(crate::dissect::AppProto::as_str),
+            app_proto,
+            app_proto_orig,
             community_id,
+            pcap_filename: origin.pcap_filename.as_deref(),
+            host: origin.host.as_deref(),
+            ether: origin.ether.map(EtherSection::from),
             network_direction: direction.name(),
             src_geo: infos.and_then(|i| i[0].geo_view()),
             dest_geo: infos.and_then(|i| i[1].geo_view()),
@@ -492,7 +566,7 @@ impl<'a> FlowEvent<'a> {
                 payload_bytes_toclient: f.payload_bytes[TO_CLIENT],
                 start: EveTime(f.first_ts),
                 end: EveTime(f.last_ts),
-                age: f.last_ts.micros_since(f.first_ts) / 1_000_000,
+                age: (f.last_ts.0 / 1_000_000).saturating_sub(f.first_ts.0 / 1_000_000),
                 state: f.state_name(),
                 reason: if alert_at.is_some() {
                     None
@@ -573,7 +647,7 @@ impl FlowEvent<'_> {
             src_port: self.endpoints.src_port,
             dest_ip: Some(self.endpoints.dest_ip),
             dest_port: self.endpoints.dest_port,
-            proto: self.endpoints.proto.name(),
+            proto: self.endpoints.proto.name().to_owned(),
             network_direction: Some(self.network_direction.to_owned()),
             detections: self
                 .detections
@@ -663,6 +737,42 @@ mod erased {
     }
 }
 
+/// EVE `app_proto` (and `app_proto_orig`) of a flow: the dissector's
+/// protocol; `tls` with `app_proto_orig: http` when TLS was read through an
+/// HTTP CONNECT tunnel (Suricata's protocol change); for a flow no
+/// dissector claimed, `rdp` or `rfb` when the remote-access detectors
+/// verified the RDP connection request or the RFB version exchange from
+/// the bytes (a port-only finding names nothing).
+pub fn app_proto(v: &FlowView<'_>) -> (Option<&'static str>, Option<&'static str>) {
+    use crate::detect::{Basis, Protocol};
+    use crate::dissect::AppProto;
+    let found = v.app.app_proto();
+    if found == Some(AppProto::Http)
+        && let Some(d) = v.app.dissectors.as_ref()
+        && d.tls_event().is_some()
+        && d.http_event()
+            .is_some_and(|h| h.http_method.eq_ignore_ascii_case("CONNECT"))
+    {
+        return (Some("tls"), Some("http"));
+    }
+    if let Some(p) = found {
+        return (Some(p.as_str()), None);
+    }
+    let by_structure = |p: Protocol| {
+        v.detect
+            .detections
+            .iter()
+            .any(|d| d.protocol == p && d.basis == Basis::Structure)
+    };
+    if by_structure(Protocol::Rdp) {
+        (Some("rdp"), None)
+    } else if by_structure(Protocol::Vnc) {
+        (Some("rfb"), None)
+    } else {
+        (None, None)
+    }
+}
+
 /// `flow.reason` of an interim record (active timeout).
 const INTERIM: &str = "active_timeout";
 
@@ -684,50 +794,79 @@ fn transport_name(proto: IpProto) -> &'static str {
 
 /// A Suricata-style `tls` event for a second ClientHello (after a
 /// HelloRetryRequest): its fingerprints differ from the first hello's, and
-/// EVE logs one `tls` record per handshake.
+/// EVE logs one `tls` record per handshake. Written beside the flow record
+/// when the output does not take `tls` events (which then carry it).
 #[derive(Serialize)]
 pub struct TlsRetryEvent<'a> {
-    /// Flow start.
+    /// The flow record's `timestamp`.
     pub timestamp: EveTime,
     /// The flow's id.
     pub flow_id: u64,
+    /// Capture interface (live runs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub in_iface: Option<&'a str>,
     /// Always `tls`.
     pub event_type: &'static str,
     /// The flow's client, server and transport.
     #[serde(flatten)]
     pub endpoints: Endpoints,
+    /// Capture file (offline runs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pcap_filename: Option<&'a str>,
+    /// The sensor's name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host: Option<&'a str>,
     /// The second handshake.
     pub tls: &'a TlsEvent,
 }
 
-/// Appends the JSON lines of a flow record for `f` to `out`: the record,
-/// then a `tls` record for a retried handshake if there was one. Returns
-/// lines written.
-pub fn write_flow(out: &mut Vec<u8>, v: &FlowView<'_>, ev: &FlowEvent<'_>) -> u64 {
+/// Appends the JSON lines of a flow's record to `out`, for the types in
+/// `types`: the `flow` record, then, with `protocol_events` (once per flow,
+/// see [`protocol`]), its per-protocol events; the `tls` record of a
+/// retried handshake goes with them, or beside the flow record when `tls`
+/// events are not taken. Returns lines written.
+pub fn write_flow(
+    out: &mut Vec<u8>,
+    v: &FlowView<'_>,
+    ev: &FlowEvent<'_>,
+    types: EventTypes,
+    protocol_events: bool,
+) -> u64 {
     let f = v.flow;
-    let reason = ev.flow.reason;
-    // Serialising plain data into a Vec cannot fail.
-    let _ = serde_json::to_writer(&mut *out, ev);
-    out.push(b'\n');
+    let final_record = ev.flow.reason.is_some_and(|r| r != INTERIM);
+    let mut lines = 0;
+    if types.has(EventType::Flow) {
+        // Serialising plain data into a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut *out, ev);
+        out.push(b'\n');
+        lines += 1;
+    }
     let retry = v
         .app
         .dissectors
         .as_ref()
         .and_then(|d| d.tls.as_ref())
         .and_then(|t| t.retry_event());
-    let Some(tls) = retry.filter(|_| reason.is_some_and(|r| r != INTERIM)) else {
-        return 1;
+    if protocol_events {
+        lines += protocol::write(out, v, ev, retry, types);
+    }
+    let companion = types.has(EventType::Flow) && !types.has(EventType::Tls) && final_record;
+    let Some(tls) = retry.filter(|_| companion) else {
+        return lines;
     };
     let retry = TlsRetryEvent {
         timestamp: ev.timestamp,
         flow_id: f.flow_id,
+        in_iface: ev.in_iface,
         event_type: "tls",
         endpoints: ev.endpoints,
+        pcap_filename: ev.pcap_filename,
+        host: ev.host,
         tls,
     };
     let _ = serde_json::to_writer(&mut *out, &retry);
     out.push(b'\n');
-    2
+    lines + 1
 }
 
 /// Appends an alert for `f`'s detections, made at `at`.

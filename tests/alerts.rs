@@ -66,25 +66,57 @@ fn socks_handshake_alerts_before_the_flow_ends() {
         assert_eq!(a["alert"]["metadata"]["gateward_protocol"][0], "socks");
         assert_eq!(s(a, "detections.0.category"), "proxy");
         assert_eq!(s(a, "detections.0.basis"), "structure");
-        // The end record repeats the detection, as of the flow's last
-        // alert (a SOCKS handshake alerts when the proxy answers, and again
-        // when it grants the request: high, then certain).
+        // One alert per flow and signature: the SOCKS handshake alerts when
+        // the proxy answers (high); its grant makes the finding certain but
+        // the severity stays, so no second alert. The end record carries
+        // the strongest finding.
         assert_eq!(s(&end, "event_type"), "flow");
         assert_eq!(end["flow"]["alerted"], true);
-        let last = socks
-            .iter()
-            .filter(|x| u(x, "flow_id") == flow_id)
-            .max_by_key(|x| s(x, "timestamp").to_string())
-            .expect("this alert");
-        assert_eq!(end["detections"], last["detections"]);
+        let of_flow = socks.iter().filter(|x| u(x, "flow_id") == flow_id).count();
+        assert_eq!(of_flow, 1, "one alert for flow {flow_id}");
+        let rank = |c: &str| {
+            ["low", "medium", "high", "certain"]
+                .iter()
+                .position(|x| *x == c)
+        };
+        assert!(
+            rank(s(&end, "detections.0.confidence")) >= rank(s(a, "detections.0.confidence")),
+            "the end record carries the strongest finding"
+        );
+        assert!(u(a, "pcap_cnt") > 0, "an alert names its deciding packet");
     }
-    // The upgraded finding: the proxy granted the request.
-    assert!(
-        socks
-            .iter()
-            .any(|a| s(a, "detections.0.confidence") == "certain")
-    );
     assert_eq!(run.stat("alerts"), alerts.len() as u64);
+}
+
+/// `output.alert_repeat = "upgrade"`: every more confident finding alerts
+/// (the behaviour before one-alert-per-signature): high, then certain.
+#[test]
+fn alert_repeat_upgrade_alerts_each_upgrade() {
+    let cfg = config("[output]\nalert_repeat = \"upgrade\"\n");
+    let c = cfg.path().display().to_string();
+    let run = run_default("socks.pcap", &["-c", &c]);
+    let socks: Vec<Value> = run
+        .alerts()
+        .into_iter()
+        .filter(|a| a["detections"][0]["protocol"] == "socks")
+        .collect();
+    let upgraded = socks.iter().any(|a| {
+        s(a, "detections.0.confidence") == "certain"
+            && socks.iter().any(|b| {
+                u(b, "flow_id") == u(a, "flow_id") && s(b, "detections.0.confidence") == "high"
+            })
+    });
+    assert!(
+        upgraded,
+        "no flow alerted high, then certain:\n{}",
+        run.stdout
+    );
+    let once = run_default("socks.pcap", &[]).alerts().len();
+    assert!(
+        once < run.alerts().len(),
+        "{once} vs {}",
+        run.alerts().len()
+    );
 }
 
 #[test]
@@ -148,7 +180,7 @@ fn outer_ip_in_ip_flow_is_a_certain_tunnel() {
     let alerts = run.alerts();
     assert!(!alerts.is_empty());
     for a in alerts {
-        assert_eq!(s(&a, "proto"), "IPIP");
+        assert_eq!(s(&a, "proto"), "IP-in-IP");
         assert_eq!(s(&a, "detections.0.category"), "tunnel");
         assert_eq!(s(&a, "detections.0.protocol"), "ipip");
         assert_eq!(s(&a, "detections.0.confidence"), "certain");

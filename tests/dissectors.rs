@@ -379,9 +379,11 @@ fn quic_draft32_dns_over_quic() {
 fn tls_after_http_connect() {
     for (case, recs) in runs("https-connect.pcap") {
         let f = tcp(&recs, ("10.11.12.13", 54723), ("10.9.8.7", 8080));
-        // The HTTP dissector confirmed the flow first.
+        // The HTTP dissector confirmed the flow first; the TLS read through
+        // the tunnel makes it `tls`, as Suricata's protocol change does.
         assert_fields!(case, f, {
-            "app_proto": "http",
+            "app_proto": "tls",
+            "app_proto_orig": "http",
             // tshark -Y http: request line, User-Agent, no Host header, 200
             "http.http_method": "CONNECT",
             "http.url": "ts01-b.cloudsink.net:443",
@@ -423,7 +425,8 @@ fn tls_after_http_connect_and_on_the_proxy_upstream() {
     for (case, recs) in runs("http_connect.pcap") {
         let f = tcp(&recs, ("192.168.1.103", 1714), ("192.168.1.146", 8080));
         assert_fields!(case, f, {
-            "app_proto": "http",
+            "app_proto": "tls",
+            "app_proto_orig": "http",
             // tshark -Y http (frames 4 and 11)
             "http.http_method": "CONNECT",
             "http.url": "apache.org:443",

@@ -218,7 +218,12 @@ fn community_ids_match_the_reference_implementation() {
     }
     let run = analyze(&["4in4tunnel.pcap"], 1, &[]);
     let records = run.records();
-    let ipip = find_flows(&records, "IPIP", ("69.67.35.146", 0), ("41.202.46.110", 0));
+    let ipip = find_flows(
+        &records,
+        "IP-in-IP",
+        ("69.67.35.146", 0),
+        ("41.202.46.110", 0),
+    );
     assert_eq!(ipip.len(), 5);
     for f in ipip {
         assert_eq!(s(f, "community_id"), "1:fPq9JDpGkWbz5DKZ3hVHpAHSO/M=");

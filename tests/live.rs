@@ -176,6 +176,7 @@ shutdown_deadline = 5
 
 [output]
 all_flows = true
+types = ["alert", "flow", "http", "stats"]
 
 [pipeline]
 workers = 2
@@ -299,6 +300,21 @@ workers = 2
             .iter()
             .any(|f| f["proto"] == "TCP" && f["dest_port"] == 8080),
         "no HTTP flow: {text}"
+    );
+    // Live events name the capture interface (Suricata's `in_iface`).
+    assert!(
+        flows
+            .iter()
+            .all(|f| f["in_iface"].as_str().is_some_and(|i| !i.is_empty())),
+        "a flow without in_iface: {text}"
+    );
+    // With `http` among `output.types`, the curl request has its own
+    // `http` event, as Suricata writes it.
+    assert!(
+        events
+            .iter()
+            .any(|e| e["event_type"] == "http" && e["http"]["http_method"] == "GET"),
+        "no http event: {text}"
     );
     let stats: Vec<&serde_json::Value> = events
         .iter()

@@ -275,6 +275,19 @@ pub struct OutputConfig {
     pub all_flows: bool,
     /// Community ID seed (default 0, as Zeek and Suricata use).
     pub community_id_seed: u16,
+    /// Event types written by `analyze` and by the daemon when it has no
+    /// `[[output.sink]]` (default `["alert", "flow", "stats"]`); each sink
+    /// has its own `types` (docs/events.md).
+    pub types: Option<crate::output::types::EventTypes>,
+    /// The sensor's name, written as `host` in every event (default none).
+    pub host: Option<String>,
+    /// Write the MAC addresses of a flow's first Ethernet frame as
+    /// `ether` (default false).
+    pub ether: bool,
+    /// When a flow alerts again: `severity` (default: once per signature,
+    /// again only when the severity rises) or `upgrade` (every new or more
+    /// confident finding).
+    pub alert_repeat: crate::output::types::AlertRepeat,
     /// Where events go, one `[[output.sink]]` table each: `file`, `stdout`,
     /// `unix_stream`, `unix_dgram`, `syslog` or `kafka` (cargo feature), each
     /// behind a bounded queue with a when-full policy (docs/sinks.md).
@@ -282,6 +295,27 @@ pub struct OutputConfig {
     /// writes to stdout or `--output`).
     #[serde(default)]
     pub sink: Vec<crate::sink::SinkConfig>,
+}
+
+impl OutputConfig {
+    /// The types `analyze` (and the daemon without sinks) writes.
+    pub fn types(&self) -> crate::output::types::EventTypes {
+        self.types
+            .unwrap_or(crate::output::types::EventTypes::ANALYZE)
+    }
+
+    /// The types the workers of a live run build: every sink's, or
+    /// [`OutputConfig::types`] without sinks.
+    pub fn live_types(&self) -> crate::output::types::EventTypes {
+        if self.sink.is_empty() {
+            return self.types();
+        }
+        self.sink
+            .iter()
+            .fold(crate::output::types::EventTypes::NONE, |t, s| {
+                t.union(s.common().types())
+            })
+    }
 }
 
 pub use crate::enrich::home::networks;

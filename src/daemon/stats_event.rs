@@ -69,7 +69,7 @@ pub fn stats_event(s: &LiveSnapshot, now: Timestamp) -> Vec<u8> {
             },
             "correlate": s.correlate,
             "detect": {
-                "alerts": w.alerts,
+                "alert": w.alerts,
                 "suppressed": w.detections_suppressed,
                 "events": w.events,
                 "reloads": s.reloads,
@@ -131,7 +131,7 @@ mod tests {
         assert_eq!(v["stats"]["capture"]["kernel_packets"], 12);
         assert_eq!(v["stats"]["capture"]["kernel_drops"], 1);
         assert_eq!(v["stats"]["decoder"]["pkts"], 10);
-        assert_eq!(v["stats"]["detect"]["alerts"], 2);
+        assert_eq!(v["stats"]["detect"]["alert"], 2);
         assert_eq!(v["stats"]["output"]["stdout"]["sent"], 3);
     }
 }

@@ -13,6 +13,10 @@ struct Meta {
     start: u32,
     len: u32,
     flags: u8,
+    /// Index of the input (file or interface) the frame came from.
+    source: u16,
+    /// Position of the frame in the offline run's input, from 1 (0 live).
+    cnt: u64,
 }
 
 /// Flag: the frame is a DNS response every worker learns from.
@@ -66,9 +70,16 @@ impl Batch {
         }
     }
 
-    /// Copies a frame in.
+    /// Copies a frame in (from input 0, without a packet number).
     #[inline]
     pub fn push(&mut self, p: &RawPacket<'_>, flags: u8) {
+        self.push_from(p, flags, 0, 0);
+    }
+
+    /// Copies a frame in, with the input it came from (an index into the
+    /// run's file or interface names) and its position in the input.
+    #[inline]
+    pub fn push_from(&mut self, p: &RawPacket<'_>, flags: u8, source: u16, cnt: u64) {
         let start = self.data.len() as u32;
         self.data.extend_from_slice(p.data);
         self.meta.push(Meta {
@@ -78,6 +89,8 @@ impl Batch {
             start,
             len: p.data.len() as u32,
             flags,
+            source,
+            cnt,
         });
     }
 
@@ -103,6 +116,11 @@ impl Batch {
 
     /// The frames, borrowed from the arena, with their flags.
     pub fn packets(&self) -> impl Iterator<Item = (RawPacket<'_>, u8)> {
+        self.packets_from().map(|(p, flags, _)| (p, flags))
+    }
+
+    /// The frames with their flags and origin (input index, position).
+    pub fn packets_from(&self) -> impl Iterator<Item = (RawPacket<'_>, u8, (u16, u64))> {
         self.meta.iter().map(|m| {
             (
                 RawPacket {
@@ -112,6 +130,7 @@ impl Batch {
                     data: &self.data[m.start as usize..(m.start + m.len) as usize],
                 },
                 m.flags,
+                (m.source, m.cnt),
             )
         })
     }

@@ -42,7 +42,9 @@ pub struct EveStats {
 
 /// True for the records the correlation stage reads: finished flow records
 /// with findings, approved findings or DNS (the in-process stage reads the
-/// same flows, written or not).
+/// same flows, written or not). Protocol events (`dns`, `tls`, ...) repeat
+/// what the flow record carries and are skipped; a host alert (its `host`
+/// is an object, where a sensor's `host` name is a string) is skipped.
 pub fn wanted(v: &serde_json::Value) -> bool {
     let nonempty = |k: &str| {
         v.get(k)
@@ -50,7 +52,7 @@ pub fn wanted(v: &serde_json::Value) -> bool {
             .is_some_and(|a| !a.is_empty())
     };
     v.get("event_type").and_then(|e| e.as_str()) == Some("flow")
-        && v.get("host").is_none()
+        && !v.get("host").is_some_and(serde_json::Value::is_object)
         && v.pointer("/flow/reason").and_then(|r| r.as_str()) != Some("active_timeout")
         && (nonempty("detections") || nonempty("suppressed") || v.get("dns").is_some())
 }

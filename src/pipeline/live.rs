@@ -298,10 +298,18 @@ impl LiveRun {
         let (free_tx, free_rx) = unbounded::<Batch>();
         let mut senders = Vec::with_capacity(workers);
         let mut handles = Vec::with_capacity(workers);
+        // `in_iface`: the interface each reader captures on.
+        let interfaces: Arc<[Arc<str>]> = shared
+            .interfaces
+            .iter()
+            .map(|i| Arc::from(i.name.as_str()))
+            .collect();
         for i in 0..workers {
             let (tx, rx) = bounded::<Batch>(cfg.pipeline.queue_batches);
             senders.push(tx);
             let mut w = Worker::with_ctx(cfg, workers, out_tx.clone(), ctx.clone());
+            w.set_sources(interfaces.clone(), true);
+            w.set_types(cfg.output.live_types());
             if let Some(tx) = &obs_tx {
                 w.observe_to(tx.clone());
             }
@@ -360,6 +368,9 @@ impl LiveRun {
                 now: Timestamp(0),
                 last_tick: Timestamp(0),
                 next_seq: 0,
+                source: u16::try_from(idx).unwrap_or(u16::MAX),
+                count: 0,
+                numbered: false,
             };
             let stop = stop.clone();
             let shared = shared.clone();

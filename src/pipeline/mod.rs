@@ -80,6 +80,13 @@ struct Fanout {
     last_tick: Timestamp,
     /// Sequence number of the next batch sent.
     next_seq: u64,
+    /// Index of the input being read (file or interface), tagged on frames.
+    source: u16,
+    /// Frames read so far over the whole run (offline `pcap_cnt`); stays 0
+    /// live, where Suricata writes none either.
+    count: u64,
+    /// Whether frames are numbered (offline runs).
+    numbered: bool,
 }
 
 impl Fanout {
@@ -112,20 +119,29 @@ impl Fanout {
         if p.ts > self.now {
             self.now = p.ts;
         }
+        if self.numbered {
+            self.count += 1;
+        }
+        let (source, cnt) = (self.source, self.count);
         let route = shard::route(p.link, p.data, self.senders.len(), self.tunnel_depth);
         let w = route.worker;
         if route.dns_response {
-            self.pending[w].push(p, batch::DNS_RESPONSE);
+            self.pending[w].push_from(p, batch::DNS_RESPONSE, source, cnt);
             for other in 0..self.senders.len() {
                 if other != w {
-                    self.pending[other].push(p, batch::DNS_RESPONSE | batch::OBSERVE_ONLY);
+                    self.pending[other].push_from(
+                        p,
+                        batch::DNS_RESPONSE | batch::OBSERVE_ONLY,
+                        source,
+                        cnt,
+                    );
                     if self.pending[other].len() >= self.batch_packets {
                         self.send(other);
                     }
                 }
             }
         } else {
-            self.pending[w].push(p, 0);
+            self.pending[w].push_from(p, 0, source, cnt);
         }
         if self.pending[w].len() >= self.batch_packets {
             self.send(w);
@@ -211,6 +227,15 @@ pub fn run_offline(
     let (free_tx, free_rx) = unbounded::<Batch>();
     let mut senders = Vec::with_capacity(workers);
     let mut handles = Vec::with_capacity(workers);
+    // `pcap_filename`: each file as named on the command line (standard
+    // input has none).
+    let sources: std::sync::Arc<[std::sync::Arc<str>]> = inputs
+        .iter()
+        .map(|i| match i {
+            Input::Path(p) => std::sync::Arc::from(p.display().to_string()),
+            Input::Stdin => std::sync::Arc::from(""),
+        })
+        .collect();
     for i in 0..workers {
         let (tx, rx) = bounded::<Batch>(cfg.pipeline.queue_batches);
         senders.push(tx);
@@ -222,6 +247,7 @@ pub fn run_offline(
             ctx.clone(),
             correlate,
         );
+        w.set_sources(sources.clone(), false);
         let free_tx = free_tx.clone();
         handles.push(
             std::thread::Builder::new()
@@ -254,13 +280,17 @@ pub fn run_offline(
         now: Timestamp(0),
         last_tick: Timestamp(0),
         next_seq: 0,
+        source: 0,
+        count: 0,
+        numbered: true,
     };
     let mut stats = RunStats {
         worker_count: workers,
         ..RunStats::default()
     };
     let mut errors = Vec::new();
-    for input in inputs {
+    for (i, input) in inputs.iter().enumerate() {
+        fan.source = u16::try_from(i).unwrap_or(u16::MAX);
         match read_input(input, &mut fan) {
             Ok(()) => stats.inputs_ok += 1,
             Err(error) => {

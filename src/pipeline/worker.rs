@@ -26,10 +26,11 @@ use crate::detect::related::{Related, RelatedCache};
 use crate::detect::{FlowFacts, PacketView};
 use crate::dissect::dns::names::{NameCache, NameCacheLimits};
 use crate::dissect::{Direction, FlowApp, Payload};
-use crate::event::{self, EventFacts, FlowView};
+use crate::event::{self, EventFacts, FlowView, Origin};
 use crate::flow::{
     EndReason, Flow, FlowKey, FlowTable, Observed, TO_CLIENT, TO_SERVER, Tracked, TunnelParent,
 };
+use crate::output::types::{AlertRepeat, EventType, EventTypes};
 use crate::stats::WorkerStats;
 use crossbeam_channel::Sender;
 use std::sync::Arc;
@@ -48,6 +49,12 @@ struct Settings {
     decapsulate: bool,
     seed: u16,
     all_flows: bool,
+    /// Event types to build (every output's, together).
+    types: EventTypes,
+    /// When a flow that alerted alerts again.
+    repeat: AlertRepeat,
+    /// Whether flows keep their first frame's MAC addresses.
+    ether: bool,
 }
 
 /// Frames a packet arrived in: one, or all fragments of a datagram.
@@ -85,6 +92,52 @@ pub struct FlowSlot {
     pub detect: FlowDetect,
     /// Name the server's address was resolved from (DNS cache), if any.
     pub dns_name: Option<Arc<str>>,
+    /// What the event writer adds of this flow's origin and past output.
+    pub out: SlotOutput,
+}
+
+/// Per-flow output state: where the flow was first seen, and what was
+/// written of it (alerts by signature, protocol events).
+#[derive(Clone, Debug, Default)]
+pub struct SlotOutput {
+    /// Input (file or interface) index of the first packet.
+    source: u16,
+    /// MAC addresses of the first frame, with `output.ether`.
+    ether: Option<event::Ether>,
+    /// Signatures alerted and the highest severity (smallest number) each
+    /// was alerted at; the few a flow makes are kept inline.
+    alerted: [(u32, u8); ALERT_MEMO],
+    /// Entries of `alerted` in use.
+    alerted_len: u8,
+    /// The flow's protocol events were written.
+    protocols_logged: bool,
+}
+
+/// Signatures remembered per flow for `output.alert_repeat`; a flow with
+/// more distinct signatures forgets the oldest (and may alert it again).
+const ALERT_MEMO: usize = 4;
+
+impl SlotOutput {
+    /// Whether an alert of `sig` at `severity` is due under `repeat`, and
+    /// if so remembers it.
+    fn admit(&mut self, sig: u32, severity: u8, repeat: AlertRepeat) -> bool {
+        let used = usize::from(self.alerted_len);
+        if let Some(e) = self.alerted[..used].iter_mut().find(|e| e.0 == sig) {
+            if severity < e.1 {
+                e.1 = severity;
+                return true;
+            }
+            return repeat == AlertRepeat::Upgrade;
+        }
+        if used < ALERT_MEMO {
+            self.alerted[used] = (sig, severity);
+            self.alerted_len += 1;
+        } else {
+            self.alerted.rotate_left(1);
+            self.alerted[ALERT_MEMO - 1] = (sig, severity);
+        }
+        true
+    }
 }
 
 impl Tracked for FlowSlot {
@@ -101,6 +154,7 @@ impl FlowSlot {
             app,
             detect,
             dns_name,
+            ..
         } = self;
         (detect, FlowFacts::new(flow, app, dns_name.as_deref()))
     }
@@ -112,6 +166,7 @@ impl FlowSlot {
             app,
             detect,
             dns_name,
+            ..
         } = self;
         let facts = FlowFacts::new(flow, app, dns_name.as_deref());
         detect.on_timing(
@@ -138,6 +193,9 @@ const RELATED_WINDOW_US: u64 = 300 * 1_000_000;
 /// Host pairs whose findings are remembered, per worker.
 const RELATED_CAPACITY: usize = 65_536;
 
+/// A frame's source and destination MAC addresses.
+type Macs = ([u8; 6], [u8; 6]);
+
 /// The report step: alerts and flow records into the output buffer, with
 /// the facts (enrichment, round trips) they need computed here once.
 struct Reporter {
@@ -153,6 +211,15 @@ struct Reporter {
     /// Finished flows for the correlation stage (offline runs with the
     /// stage on), handed over with the batch's output.
     observations: Option<Vec<(Timestamp, Observation)>>,
+    /// Names of the inputs frames are tagged with (files offline,
+    /// interfaces live), and which of the two they are.
+    sources: Arc<[Arc<str>]>,
+    live: bool,
+    /// `output.host`.
+    host: Option<Arc<str>>,
+    /// The packet being processed: its input, position, and MAC addresses
+    /// (source, destination) when `output.ether` asks for them.
+    packet: (u16, u64, Option<Macs>),
 }
 
 impl Reporter {
@@ -182,17 +249,29 @@ impl Reporter {
         s.judge_timing(ctx);
         if s.detect.alert_due() || s.detect.unalerted() {
             let at = s.flow.last_ts;
-            self.alert(&mut s, at);
+            self.alert(&mut s, at, None);
         }
         self.remember(&s, s.flow.last_ts);
         self.stats.detections_suppressed += s.detect.suppressed.len() as u64;
-        self.write(&s, Some(reason));
+        self.write(&mut s, Some(reason));
     }
 
     /// The facts an event of this flow carries: both ends' enrichment, the
     /// direction, and round trips when the event shows them.
-    fn facts(&self, s: &FlowSlot) -> EventFacts {
+    fn facts(&self, s: &FlowSlot, pcap_cnt: Option<u64>) -> EventFacts {
         let f = &s.flow;
+        let source = self
+            .sources
+            .get(usize::from(s.out.source))
+            .filter(|n| !n.is_empty())
+            .cloned();
+        let origin = Origin {
+            in_iface: source.clone().filter(|_| self.live),
+            pcap_filename: source.filter(|_| !self.live),
+            pcap_cnt: pcap_cnt.filter(|n| *n > 0),
+            host: self.host.clone(),
+            ether: s.out.ether,
+        };
         let (client, server) = (f.client().0, f.server().0);
         let c = self.ctx.enrich.lookup(client.ip());
         let d = self.ctx.enrich.lookup(server.ip());
@@ -205,17 +284,31 @@ impl Reporter {
             } else {
                 None
             },
+            origin,
         }
     }
 
-    /// Writes the alert a new or upgraded detection calls for.
-    fn alert(&mut self, s: &mut FlowSlot, at: Timestamp) {
-        let facts = self.facts(s);
-        event::write_alert(&mut self.out, &s.view(), at, self.settings.seed, &facts);
+    /// Writes the alert a new or upgraded detection calls for: once per
+    /// signature of the flow, again only as `output.alert_repeat` allows
+    /// (the flow's records still carry every finding). `pcap_cnt` is the
+    /// deciding packet's position when a packet decided.
+    fn alert(&mut self, s: &mut FlowSlot, at: Timestamp, pcap_cnt: Option<u64>) {
         s.detect.alert_written();
+        self.remember(s, at);
+        let Some(top) = crate::detect::signature::most_severe(&s.detect.detections) else {
+            return;
+        };
+        let sig = crate::detect::signature::signature_id(top);
+        if !s.out.admit(sig, top.severity, self.settings.repeat) {
+            return;
+        }
+        if !self.settings.types.has(EventType::Alert) {
+            return;
+        }
+        let facts = self.facts(s, pcap_cnt);
+        event::write_alert(&mut self.out, &s.view(), at, self.settings.seed, &facts);
         self.stats.alerts += 1;
         self.stats.events += 1;
-        self.remember(s, at);
     }
 
     /// Keeps a flow's confident findings for its host pair's later flows.
@@ -237,9 +330,14 @@ impl Reporter {
     /// findings (alerted or approved by an allow rule). A finished flow the
     /// correlation stage reads (see [`crate::correlate::wants`]) becomes an
     /// observation, whether written or not.
-    fn write(&mut self, s: &FlowSlot, reason: Option<EndReason>) {
+    fn write(&mut self, s: &mut FlowSlot, reason: Option<EndReason>) {
         let flagged = !s.detect.detections.is_empty() || !s.detect.suppressed.is_empty();
-        let written = self.settings.all_flows || flagged;
+        let types = self.settings.types;
+        let written = (self.settings.all_flows || flagged) && types.has(EventType::Flow);
+        let protocols = !s.out.protocols_logged
+            && types.any_protocol()
+            && event::protocol::has_any(&s.view(), types);
+        s.out.protocols_logged |= protocols;
         let observe = reason.is_some()
             && self.observations.is_some()
             && (flagged
@@ -247,15 +345,20 @@ impl Reporter {
                     .dissectors
                     .as_ref()
                     .is_some_and(|d| d.dns_event().is_some()));
-        if !written && !observe {
+        if !written && !observe && !protocols {
             return;
         }
-        let facts = self.facts(s);
+        let facts = self.facts(s, None);
         let view = s.view();
         let ev =
             event::FlowEvent::from_flow(&view, reason, None, self.now, self.settings.seed, &facts);
-        if written {
-            self.stats.events += event::write_flow(&mut self.out, &view, &ev);
+        if written || protocols {
+            let shown = if written {
+                types
+            } else {
+                types.without(EventType::Flow)
+            };
+            self.stats.events += event::write_flow(&mut self.out, &view, &ev, shown, protocols);
         }
         if observe
             && let Some(list) = self.observations.as_mut()
@@ -330,11 +433,18 @@ impl Worker {
                     decapsulate: cfg.decode.decapsulate,
                     seed: cfg.output.community_id_seed,
                     all_flows: cfg.output.all_flows,
+                    types: cfg.output.types(),
+                    repeat: cfg.output.alert_repeat,
+                    ether: cfg.output.ether,
                 },
                 ctx,
                 related: RelatedCache::new(RELATED_CAPACITY),
                 now: Timestamp(0),
                 observations: None,
+                sources: Arc::from(Vec::new()),
+                live: false,
+                host: cfg.output.host.as_deref().map(Arc::from),
+                packet: (0, 0, None),
             },
             defrag: Defragmenter::new(DefragLimits {
                 max_datagrams: share(cfg.defrag.max_datagrams),
@@ -394,18 +504,45 @@ impl Worker {
             .unwrap_or_default()
     }
 
+    /// Names the input indexes of frames (capture files offline, with
+    /// `live` the interfaces), for `pcap_filename` / `in_iface`.
+    pub fn set_sources(&mut self, names: Arc<[Arc<str>]>, live: bool) {
+        self.report.sources = names;
+        self.report.live = live;
+    }
+
+    /// Builds only these event types (a live run: every sink's together).
+    pub fn set_types(&mut self, types: EventTypes) {
+        self.report.settings.types = types;
+    }
+
     fn settings(&self) -> Settings {
         self.report.settings
     }
 
     fn bump(&mut self, e: DecodeError) {
         self.report.stats.decode.bump(e);
+        let r = &mut self.report;
+        if r.settings.types.has(EventType::Anomaly) && event::anomaly::is_anomaly(e) {
+            let (source, cnt, _) = r.packet;
+            let name = r.sources.get(usize::from(source)).filter(|n| !n.is_empty());
+            let origin = Origin {
+                in_iface: name.cloned().filter(|_| r.live),
+                pcap_filename: name.cloned().filter(|_| !r.live),
+                pcap_cnt: Some(cnt),
+                host: r.host.clone(),
+                ether: None,
+            };
+            event::anomaly::write(&mut r.out, r.now, e, &origin);
+            r.stats.events += 1;
+        }
     }
 
     /// Processes every frame of a batch, then advances the clock to the
     /// reader's capture time and sweeps idle flows when due.
     pub fn run_batch(&mut self, batch: &Batch) {
-        for (p, flags) in batch.packets() {
+        for (p, flags, (source, cnt)) in batch.packets_from() {
+            self.report.packet = (source, cnt, None);
             if flags & super::batch::DNS_RESPONSE != 0 {
                 self.learn_names(&p);
             }
@@ -553,6 +690,15 @@ impl Worker {
         self.report.now = raw.ts.max(self.last_sweep);
         self.report.stats.packets += 1;
         self.report.stats.bytes += raw.wire_len as u64;
+        if self.report.settings.ether
+            && raw.link == crate::capture::LinkType::Ethernet
+            && let (Some(dst), Some(src)) = (raw.data.get(0..6), raw.data.get(6..12))
+        {
+            let mut m = ([0u8; 6], [0u8; 6]);
+            m.0.copy_from_slice(src);
+            m.1.copy_from_slice(dst);
+            self.report.packet.2 = Some(m);
+        }
         let net = match link::decode(raw.link, raw.data) {
             Ok(n) => n,
             Err(e) => return self.bump(e),
@@ -666,7 +812,8 @@ impl Worker {
         let (detect, facts) = s.judge();
         detect.on_encapsulation(kind, &facts, ctx);
         if s.detect.alert_due() {
-            self.report.alert(s, ts);
+            let cnt = Some(self.report.packet.1);
+            self.report.alert(s, ts, cnt);
         }
     }
 
@@ -752,11 +899,21 @@ impl Worker {
                 f.tunnel = layer.outer.map(|o| Box::new(parent_of(&o, layer.depth)));
                 let dns_name = self.names.lookup(&f.server().0, ts);
                 report.stats.flows += 1;
+                let from_client = src_is_lo == f.client_is_lo;
+                let ether = report.packet.2.map(|(src, dst)| {
+                    let (client, server) = if from_client { (src, dst) } else { (dst, src) };
+                    event::Ether { client, server }
+                });
                 let slot = FlowSlot {
                     flow: f,
                     app: FlowApp::default(),
                     detect: FlowDetect::default(),
                     dns_name,
+                    out: SlotOutput {
+                        source: report.packet.0,
+                        ether,
+                        ..SlotOutput::default()
+                    },
                 };
                 let s = self.table.insert(slot, &mut |s, r| report.end(s, r));
                 report.stats.peak_flows = report.stats.peak_flows.max(self.table.len() as u64);
@@ -801,7 +958,8 @@ impl Worker {
         let (detect, facts) = s.judge();
         detect.on_addresses(found, &facts, ctx);
         if s.detect.alert_due() {
-            report.alert(s, ts);
+            let cnt = Some(report.packet.1);
+            report.alert(s, ts, cnt);
         }
     }
 
@@ -869,7 +1027,8 @@ impl Worker {
         detect.on_packet(&view, &facts, ctx);
         s.judge_timing(ctx);
         if s.detect.alert_due() {
-            report.alert(s, ts);
+            let cnt = Some(report.packet.1);
+            report.alert(s, ts, cnt);
         }
     }
 }

@@ -32,6 +32,7 @@ pub use config::{
 pub use queue::SinkCounters;
 pub use route::{Route, host_partition, route};
 
+use crate::output::types::{EventTypes, line_type};
 use framing::Framing;
 use queue::{Line, Queue, Shared};
 use std::sync::Arc;
@@ -139,6 +140,8 @@ struct Sink {
     name: String,
     queue: Queue,
     thread: std::thread::JoinHandle<()>,
+    /// The event types it takes (`types`); `None` when it takes them all.
+    types: Option<EventTypes>,
 }
 
 /// Every configured sink, each with its thread and queue.
@@ -197,6 +200,7 @@ impl SinkSet {
                     shared,
                 },
                 thread,
+                types: Some(c.common().types()).filter(|t| *t != EventTypes::SINK),
             });
         }
         Ok(SinkSet { sinks })
@@ -207,8 +211,9 @@ impl SinkSet {
         self.sinks.is_empty()
     }
 
-    /// Queues one or many `\n`-terminated JSON lines on every sink (a last
-    /// line without `\n` counts too; empty lines are skipped). Blocks only
+    /// Queues one or many `\n`-terminated JSON lines on every sink that
+    /// takes their event type (`types`; a last line without `\n` counts
+    /// too; empty lines are skipped). Blocks only
     /// on `block` sinks whose queue is full, until room is made or
     /// [`SinkSet::interrupt`] is called.
     pub fn send(&self, lines: &[u8]) {
@@ -216,6 +221,7 @@ impl SinkSet {
             return;
         }
         let buf: Arc<[u8]> = Arc::from(lines);
+        let filtering = self.sinks.iter().any(|s| s.types.is_some());
         let mut start = 0;
         while start < buf.len() {
             let end = buf[start..]
@@ -223,7 +229,13 @@ impl SinkSet {
                 .position(|&b| b == b'\n')
                 .map_or(buf.len(), |p| start + p);
             if end > start {
+                let line_type = filtering.then(|| line_type(&buf[start..end]));
                 for s in &self.sinks {
+                    if let (Some(types), Some(Some(t))) = (s.types, line_type)
+                        && !types.has(t)
+                    {
+                        continue;
+                    }
                     s.queue.push(Line {
                         buf: buf.clone(),
                         start,
@@ -385,6 +397,35 @@ mod tests {
         let d: Doc = toml::from_str(toml_text).map_err(|e| e.to_string())?;
         validate_all(&d.sink)?;
         Ok(d.sink)
+    }
+
+    #[test]
+    fn each_sink_takes_only_its_types() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (dir.path().join("alerts"), dir.path().join("all"));
+        let s = parse(&format!(
+            "[[sink]]\ntype = \"file\"\npath = \"{}\"\ntypes = [\"alert\", \"dns\"]\n\
+             [[sink]]\ntype = \"file\"\npath = \"{}\"\n",
+            a.display(),
+            b.display()
+        ))
+        .unwrap();
+        assert_eq!(s[1].common().types(), EventTypes::SINK);
+        let set = SinkSet::from_config(&s).unwrap();
+        set.send(
+            b"{\"event_type\":\"alert\",\"n\":1}\n{\"event_type\":\"flow\",\"n\":2}\n\
+              {\"event_type\":\"dns\",\"n\":3}\n{\"timestamp\":\"x\",\"event_type\":\"stats\"}\n",
+        );
+        let c = set.shutdown(Duration::from_secs(5));
+        assert_eq!((c[0].sent, c[1].sent), (2, 4));
+        let got = std::fs::read_to_string(&a).unwrap();
+        assert_eq!(
+            got,
+            "{\"event_type\":\"alert\",\"n\":1}\n{\"event_type\":\"dns\",\"n\":3}\n"
+        );
+        assert_eq!(std::fs::read_to_string(&b).unwrap().lines().count(), 4);
+        let e = parse("[[sink]]\ntype = \"stdout\"\ntypes = [\"alerts\"]\n").unwrap_err();
+        assert!(e.contains("unknown event type `alerts`"), "{e}");
     }
 
     #[test]

@@ -85,6 +85,27 @@ impl Run {
         v
     }
 
+    /// [`Run::sorted_lines`] without `pcap_filename`, for comparing runs
+    /// of the same packets read from differently named inputs (standard
+    /// input, a copy).
+    pub fn sorted_lines_without_file(&self) -> Vec<String> {
+        let mut v: Vec<String> = self
+            .stdout
+            .lines()
+            .map(|l| match serde_json::from_str::<serde_json::Value>(l) {
+                Ok(mut o) => {
+                    if let Some(m) = o.as_object_mut() {
+                        m.remove("pcap_filename");
+                    }
+                    o.to_string()
+                }
+                Err(_) => l.to_owned(),
+            })
+            .collect();
+        v.sort();
+        v
+    }
+
     /// The number after `label` in the stderr summary, e.g. `stat("evicted")`.
     pub fn stat(&self, label: &str) -> u64 {
         let needle = format!("{label} ");

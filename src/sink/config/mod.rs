@@ -17,6 +17,7 @@
 
 mod read;
 
+use crate::output::types::EventTypes;
 use crate::sink::syslog;
 use serde::de::MapAccess;
 use serde::{Deserialize, Serialize};
@@ -94,6 +95,10 @@ pub struct Common {
     pub retry_min_ms: u64,
     /// Longest retry delay, ms; the delay doubles up to it (default 10000).
     pub retry_max_ms: u64,
+    /// Event types this sink takes, as Suricata's eve-log `types` (default
+    /// every type gateward writes: alert, flow, dns, tls, http, ssh, quic,
+    /// rdp, rfb, anomaly, stats).
+    pub types: Option<EventTypes>,
     /// Keys of another kind found in the table, refused by `validate`.
     misplaced: Vec<&'static str>,
 }
@@ -106,13 +111,21 @@ impl Default for Common {
             when_full: None,
             retry_min_ms: 100,
             retry_max_ms: 10_000,
+            types: None,
             misplaced: Vec::new(),
         }
     }
 }
 
 /// The [`Common`] keys, as they appear in a table.
-const COMMON_KEYS: &[&str] = &["name", "queue", "when_full", "retry_min_ms", "retry_max_ms"];
+const COMMON_KEYS: &[&str] = &[
+    "name",
+    "queue",
+    "when_full",
+    "retry_min_ms",
+    "retry_max_ms",
+    "types",
+];
 
 impl Common {
     /// Reads the value of common key `key` from `map`, through it, so a bad
@@ -123,9 +136,15 @@ impl Common {
             "queue" => self.queue = map.next_value()?,
             "when_full" => self.when_full = map.next_value()?,
             "retry_min_ms" => self.retry_min_ms = map.next_value()?,
+            "types" => self.types = Some(map.next_value()?),
             _ => self.retry_max_ms = map.next_value()?,
         }
         Ok(())
+    }
+
+    /// The event types this sink takes.
+    pub fn types(&self) -> EventTypes {
+        self.types.unwrap_or(EventTypes::SINK)
     }
 
     /// Queue and retry limits.
