@@ -13,7 +13,7 @@ The schema is Suricata's etc/schema.json (GPL-2.0 data): it is read from
 repository; without it the check prints why and exits 0 (skipped).
 
 Usage: scripts/check-eve-schema.py [--bin target/release/gateward]
-           [--schema PATH] [--captures DIR] [--show N]
+           [--schema PATH] [--captures DIR] [--show N] [--events FILE]
 """
 import argparse
 import json
@@ -78,6 +78,8 @@ def main():
     ap.add_argument('--captures', default=os.path.join(ROOT, 'captures'))
     ap.add_argument('--extra', default=os.path.join(ROOT, 'scripts', 'eve-extra-fields.json'))
     ap.add_argument('--show', type=int, default=10, help='invalid events printed (default 10)')
+    ap.add_argument('--events', action='append', default=[], metavar='FILE',
+                    help='also validate the EVE lines of FILE (e.g. a live run\'s output with stats events)')
     a = ap.parse_args()
 
     if not os.path.exists(a.schema):
@@ -104,11 +106,16 @@ def main():
         cfg = os.path.join(tmp, 'all-types.toml')
         with open(cfg, 'w', encoding='utf-8') as fh:
             fh.write(CONFIG)
+        runs = []
         for cap in captures(a.captures):
-            rel = os.path.relpath(cap, ROOT)
             p = subprocess.run([a.bin, 'analyze', '-q', '--all-flows', '-c', cfg, cap],
                                capture_output=True, text=True, errors='replace')
-            for n, line in enumerate(p.stdout.splitlines(), 1):
+            runs.append((os.path.relpath(cap, ROOT), p.stdout))
+        for f in a.events:
+            with open(f, encoding='utf-8', errors='replace') as fh:
+                runs.append((f, fh.read()))
+        for rel, text in runs:
+            for n, line in enumerate(text.splitlines(), 1):
                 if not line.strip():
                     continue
                 total += 1

@@ -341,7 +341,11 @@ pub fn run(config: &Path, interfaces: &[String], all_flows: bool) -> i32 {
         if let (Some(t), Some(d)) = (next_stats, stats_every)
             && now >= t
         {
-            run.emit(super::stats_event(&snap, wall_now()));
+            run.emit(super::stats_event(
+                &snap,
+                wall_now(),
+                cfg.output.host.as_deref(),
+            ));
             next_stats = Some(t + d);
         }
         if let (Some(t), Some(d)) = (next_watchdog, watchdog_every)
@@ -362,8 +366,9 @@ pub fn run(config: &Path, interfaces: &[String], all_flows: bool) -> i32 {
     eprintln!("gateward: stopping: flushing flows and draining outputs");
     let deadline = Instant::now() + Duration::from_secs(cfg.daemon.shutdown_deadline);
     let final_stats = stats_every.is_some();
+    let host = cfg.output.host.clone();
     let outcome = run.stop(deadline, |s| {
-        final_stats.then(|| super::stats_event(s, wall_now()))
+        final_stats.then(|| super::stats_event(s, wall_now(), host.as_deref()))
     });
     *shared_snapshot.lock().unwrap_or_else(|e| e.into_inner()) = outcome.snapshot.clone();
     let w = &outcome.snapshot.workers;

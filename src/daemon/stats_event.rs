@@ -7,8 +7,8 @@ use crate::pipeline::LiveSnapshot;
 use serde_json::{Map, Value, json};
 
 /// One JSON line (newline-terminated) with the counters of `s`, stamped
-/// with wall time `now`.
-pub fn stats_event(s: &LiveSnapshot, now: Timestamp) -> Vec<u8> {
+/// with wall time `now`, naming the sensor `host` (`output.host`) when set.
+pub fn stats_event(s: &LiveSnapshot, now: Timestamp, host: Option<&str>) -> Vec<u8> {
     let w = &s.workers;
     let cap = s.capture_totals();
     let mut decoder = Map::new();
@@ -80,14 +80,17 @@ pub fn stats_event(s: &LiveSnapshot, now: Timestamp) -> Vec<u8> {
     });
     // A struct, so `timestamp` and `event_type` lead as in every event.
     #[derive(serde::Serialize)]
-    struct Event {
+    struct Event<'a> {
         timestamp: String,
         event_type: &'static str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        host: Option<&'a str>,
         stats: Value,
     }
     let ev = Event {
         timestamp: crate::output::time::eve(now),
         event_type: "stats",
+        host,
         stats,
     };
     let mut line = serde_json::to_vec(&ev).unwrap_or_default();
@@ -123,10 +126,11 @@ mod tests {
             name: "sent".into(),
             value: 3,
         });
-        let line = stats_event(&s, Timestamp(1_700_000_000_000_000));
+        let line = stats_event(&s, Timestamp(1_700_000_000_000_000), Some("edge-1"));
         assert!(line.ends_with(b"\n"));
         let v: Value = serde_json::from_slice(&line).unwrap();
         assert_eq!(v["event_type"], "stats");
+        assert_eq!(v["host"], "edge-1");
         assert_eq!(v["stats"]["uptime"], 7);
         assert_eq!(v["stats"]["capture"]["kernel_packets"], 12);
         assert_eq!(v["stats"]["capture"]["kernel_drops"], 1);
