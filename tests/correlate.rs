@@ -107,7 +107,7 @@ fn correlate_on_the_demo_captures_output_gives_its_host_alerts() {
     };
     let want: Vec<String> = sorted(&run)
         .into_iter()
-        .filter(|l| l.contains("\"host\":{"))
+        .filter(|l| l.contains("\"host_risk\":{"))
         .collect();
     assert!(want.len() >= 3, "the demo raises host alerts: {want:?}");
     let eve = dir.path().join("eve.json");

@@ -115,7 +115,7 @@ fn two_consumers_write_the_in_process_host_alerts() {
         .host_alerts()
         .iter()
         .flat_map(|a| {
-            a["host"]["rules"]
+            a["host_risk"]["rules"]
                 .as_array()
                 .into_iter()
                 .flatten()

@@ -148,7 +148,7 @@ fn correlate_reads_output_with_protocol_events() {
             .lines()
             .map(|l| {
                 let v: Value = serde_json::from_str(l).expect("host alert");
-                (v["src_ip"].clone(), v["host"]["score"].clone())
+                (v["src_ip"].clone(), v["host_risk"]["score"].clone())
             })
             .collect::<Vec<_>>()
     };

@@ -191,7 +191,7 @@ fn farm_host_alert_grows_as_the_story_unfolds() {
         .map(|a| {
             (
                 u(a, "host.score"),
-                a["host"]
+                a["host_risk"]
                     .get("previous_alert_score")
                     .and_then(Value::as_u64),
             )

@@ -43,7 +43,9 @@ pub struct HostAlert {
     pub src_ip: IpAddr,
     /// Suricata's alert object.
     pub alert: HostAlertInfo,
-    /// The host, its score and the rules.
+    /// The host, its score and the rules, as `host_risk`: Suricata's
+    /// `host` is the sensor's name, a string SIEM mappings expect.
+    #[serde(rename = "host_risk")]
     pub host: HostAlertHost,
     /// Capture time in µs (not serialised; for ordering and tests).
     #[serde(skip)]
@@ -224,8 +226,8 @@ mod tests {
         assert_eq!(v["event_type"], "alert");
         assert_eq!(v["src_ip"], "10.0.0.1");
         assert_eq!(v["timestamp"], "1970-01-01T00:00:00.000001+0000");
-        assert_eq!(v["host"]["rules"][0]["name"], "inbound_remote_control");
-        assert_eq!(v["host"]["rules"][0]["attack"][0], "T1219");
+        assert_eq!(v["host_risk"]["rules"][0]["name"], "inbound_remote_control");
+        assert_eq!(v["host_risk"]["rules"][0]["attack"][0], "T1219");
         assert!(line.ends_with(b"\n"));
         // Drop below and cross again within the interval: held back.
         assert_eq!(

@@ -52,7 +52,7 @@ pub fn wanted(v: &serde_json::Value) -> bool {
             .is_some_and(|a| !a.is_empty())
     };
     v.get("event_type").and_then(|e| e.as_str()) == Some("flow")
-        && !v.get("host").is_some_and(serde_json::Value::is_object)
+        && v.get("host_risk").is_none()
         && v.pointer("/flow/reason").and_then(|r| r.as_str()) != Some("active_timeout")
         && (nonempty("detections") || nonempty("suppressed") || v.get("dns").is_some())
 }
@@ -265,7 +265,7 @@ mod tests {
         assert!(wanted(&flow("timeout")));
         assert!(!wanted(&flow("active_timeout")));
         let mut host = flow("timeout");
-        host["host"] = serde_json::json!({});
+        host["host_risk"] = serde_json::json!({});
         assert!(!wanted(&host));
         assert!(!wanted(
             &serde_json::json!({"event_type":"flow","flow":{},"detections":[]})

@@ -66,7 +66,7 @@ impl Run {
     pub fn alerts(&self) -> Vec<Value> {
         self.events()
             .into_iter()
-            .filter(|v| v["event_type"] == "alert" && v.get("host").is_none())
+            .filter(|v| v["event_type"] == "alert" && v.get("host_risk").is_none())
             .collect()
     }
 
@@ -74,7 +74,7 @@ impl Run {
     pub fn host_alerts(&self) -> Vec<Value> {
         self.events()
             .into_iter()
-            .filter(|v| v["event_type"] == "alert" && v.get("host").is_some())
+            .filter(|v| v["event_type"] == "alert" && v.get("host_risk").is_some())
             .collect()
     }
 

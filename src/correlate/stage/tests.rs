@@ -206,7 +206,11 @@ fn laptop_farm_ranks_first_with_the_expected_rules() {
     let v: serde_json::Value = serde_json::from_slice(&line).expect("json");
     assert_eq!(v["event_type"], "alert");
     assert_eq!(v["src_ip"], "10.1.0.5");
-    assert!(v["host"]["rules"].as_array().is_some_and(|r| r.len() >= 5));
+    assert!(
+        v["host_risk"]["rules"]
+            .as_array()
+            .is_some_and(|r| r.len() >= 5)
+    );
 }
 
 #[test]
