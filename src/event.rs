@@ -217,9 +217,9 @@ pub struct FlowEvent<'a> {
     pub flow_id: u64,
     /// `flow`, or `alert` when detections exist.
     pub event_type: &'static str,
-    /// Outer VLAN id.
+    /// VLAN ids, outer first (both of QinQ).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub vlan: Option<[u16; 1]>,
+    pub vlan: Option<crate::output::vlan::VlanIds>,
     /// Client and server, and the transport.
     #[serde(flatten)]
     pub endpoints: Endpoints,
@@ -460,7 +460,7 @@ impl<'a> FlowEvent<'a> {
             timestamp: EveTime(alert_at.unwrap_or(logged.max(f.last_ts))),
             flow_id: f.flow_id,
             event_type: if alert_at.is_some() { "alert" } else { "flow" },
-            vlan: (f.key.vlan != 0).then_some([f.key.vlan]),
+            vlan: crate::output::vlan::VlanIds::of(f.key.vlan),
             endpoints: Endpoints::new((src, sport), (dst, dport), proto),
             icmp_type: f.icmp.map(|i| i.0),
             icmp_code: f.icmp.map(|i| i.1),
