@@ -70,9 +70,10 @@ pub(super) fn body(b: &[u8], fc0: u8, fc1: u8, pad: bool) -> Result<(u16, &[u8])
     if subtype & 0x4 != 0 || fc1 & fc::PROTECTED != 0 {
         return Err(DecodeError::NotIp); // null data (no body); encrypted body
     }
-    let seq_ctl = b.get(22..24).ok_or(DecodeError::LinkTruncated)?;
-    if fc1 & fc::MORE_FRAGMENTS != 0 || seq_ctl[0] & 0x0f != 0 {
-        return Err(DecodeError::NotIp); // a fragment: not reassembled
+    if fc1 & fc::MORE_FRAGMENTS != 0 {
+        // A first or middle fragment: not reassembled (later fragments
+        // fail the LLC/SNAP check below, having no LLC header).
+        return Err(DecodeError::NotIp);
     }
     let mut off = 24;
     if fc1 & (fc::TO_DS | fc::FROM_DS) == fc::TO_DS | fc::FROM_DS {
