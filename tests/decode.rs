@@ -36,7 +36,7 @@ const fn k(
 }
 
 use CaptureFormat::{Pcap, Pcapng};
-use LinkType::{Ethernet, LinuxSll, LinuxSll2, Null, Raw};
+use LinkType::{CiscoHdlc, Ethernet, Ieee80211, LinuxSll, LinuxSll2, Null, Ppi, Ppp, Radiotap, Raw};
 
 // One capture a line: a table to read down, so kept out of rustfmt.
 #[rustfmt::skip]
@@ -98,6 +98,18 @@ const KNOWN: &[Known] = &[
     k("sll2.pcapng", Pcapng, LinuxSll2, 10, 1_643_129_441_023_341),
     // pcapng, BIG endian, LINKTYPE_NULL (0)
     k("null.pcapng", Pcapng, Null, 10, 1_643_129_441_023_341),
+    // make-encaps.py: link types and encapsulations (capinfos -c)
+    k("wifi-radiotap.pcap", Pcap, Radiotap, 4, 1_700_000_000_000_000),
+    k("wifi-ppi.pcap", Pcap, Ppi, 2, 1_700_000_000_000_000),
+    k("wifi-80211.pcap", Pcap, Ieee80211, 3, 1_700_000_000_000_000),
+    k("cisco-hdlc.pcap", Pcap, CiscoHdlc, 3, 1_700_000_000_000_000),
+    k("ppp.pcap", Pcap, Ppp, 3, 1_700_000_000_000_000),
+    k("erspan1.pcap", Pcap, Ethernet, 2, 1_700_000_000_000_000),
+    k("pptp-encrypted.pcap", Pcap, Ethernet, 6, 1_700_000_000_000_000),
+    k("ayiya.pcap", Pcap, Ethernet, 1, 1_700_000_000_000_000),
+    k("teredo-relay.pcap", Pcap, Ethernet, 2, 1_700_000_000_000_000),
+    k("l2tpv3-ip.pcap", Pcap, Ethernet, 2, 1_700_000_000_000_000),
+    k("gre-udp.pcap", Pcap, Ethernet, 2, 1_700_000_000_000_000),
 ];
 
 /// The expected numbers in these tests belong to these exact bytes:
