@@ -36,7 +36,9 @@ const fn k(
 }
 
 use CaptureFormat::{Pcap, Pcapng};
-use LinkType::{CiscoHdlc, Ethernet, Ieee80211, LinuxSll, LinuxSll2, Null, Ppi, Ppp, Radiotap, Raw};
+use LinkType::{
+    CiscoHdlc, Ethernet, Ieee80211, LinuxSll, LinuxSll2, Null, Ppi, Ppp, Radiotap, Raw,
+};
 
 // One capture a line: a table to read down, so kept out of rustfmt.
 #[rustfmt::skip]
@@ -596,7 +598,10 @@ fn new_encapsulations_decapsulate_and_flag_the_outer_flow() {
         let inner = check_tunnel(file, kind);
         // Inner bytes start at the inner IP header (60 = IPv6/TCP SYN or
         // IPv4/UDP DNS query sizes of the script).
-        assert!(inner.iter().all(|f| u(f, "flow.bytes_toserver") <= 60), "{file}");
+        assert!(
+            inner.iter().all(|f| u(f, "flow.bytes_toserver") <= 60),
+            "{file}"
+        );
         let run = analyze(&[file], 1, &[]);
         let outer: Vec<_> = run
             .records()
