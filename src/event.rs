@@ -271,9 +271,9 @@ pub struct FlowEvent<'a> {
     /// Position of the deciding packet in the input (offline alerts).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pcap_cnt: Option<u64>,
-    /// Outer VLAN id.
+    /// VLAN ids, outer first (both of QinQ).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub vlan: Option<[u16; 1]>,
+    pub vlan: Option<crate::output::vlan::VlanIds>,
     /// Client and server, and the transport.
     #[serde(flatten)]
     pub endpoints: Endpoints,
@@ -530,7 +530,7 @@ impl<'a> FlowEvent<'a> {
             in_iface: origin.in_iface.as_deref(),
             event_type: if alert_at.is_some() { "alert" } else { "flow" },
             pcap_cnt: alert_at.and(origin.pcap_cnt),
-            vlan: (f.key.vlan != 0).then_some([f.key.vlan]),
+            vlan: crate::output::vlan::VlanIds::of(f.key.vlan),
             endpoints: Endpoints::new((src, sport), (dst, dport), proto),
             icmp_type: f.icmp.map(|i| i.0),
             icmp_code: f.icmp.map(|i| i.1),

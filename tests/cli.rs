@@ -268,8 +268,12 @@ fn empty_file_is_one_error_line() {
 #[test]
 fn pcap_with_unsupported_link_type_is_one_error_line() {
     let mut bytes = std::fs::read(capture("kerberos.pcap")).unwrap();
-    bytes[20..24].copy_from_slice(&9u32.to_le_bytes()); // LINKTYPE_PPP
-    let run = assert_file_is_one_error("ppp.pcap", &bytes, &["unsupported link type 9"]);
+    bytes[20..24].copy_from_slice(&147u32.to_le_bytes()); // LINKTYPE_USER0
+    let run = assert_file_is_one_error(
+        "user0.pcap",
+        &bytes,
+        &["unsupported link type 147", "supported: Ethernet"],
+    );
     assert!(run.stdout.is_empty());
 }
 
@@ -284,8 +288,8 @@ fn pcapng_with_unsupported_link_type_is_one_error_line() {
         &1u32.to_le_bytes(),
         "IDB expected"
     );
-    bytes[shb_len + 8..shb_len + 10].copy_from_slice(&9u16.to_le_bytes());
-    assert_file_is_one_error("ppp.pcapng", &bytes, &["unsupported link type 9"]);
+    bytes[shb_len + 8..shb_len + 10].copy_from_slice(&147u16.to_le_bytes()); // LINKTYPE_USER0
+    assert_file_is_one_error("user0.pcapng", &bytes, &["unsupported link type 147"]);
 }
 
 #[test]

@@ -36,7 +36,9 @@ const fn k(
 }
 
 use CaptureFormat::{Pcap, Pcapng};
-use LinkType::{Ethernet, LinuxSll, LinuxSll2, Null, Raw};
+use LinkType::{
+    CiscoHdlc, Ethernet, Ieee80211, LinuxSll, LinuxSll2, Null, Ppi, Ppp, Radiotap, Raw,
+};
 
 // One capture a line: a table to read down, so kept out of rustfmt.
 #[rustfmt::skip]
@@ -98,6 +100,18 @@ const KNOWN: &[Known] = &[
     k("sll2.pcapng", Pcapng, LinuxSll2, 10, 1_643_129_441_023_341),
     // pcapng, BIG endian, LINKTYPE_NULL (0)
     k("null.pcapng", Pcapng, Null, 10, 1_643_129_441_023_341),
+    // make-encaps.py: link types and encapsulations (capinfos -c)
+    k("wifi-radiotap.pcap", Pcap, Radiotap, 4, 1_700_000_000_000_000),
+    k("wifi-ppi.pcap", Pcap, Ppi, 2, 1_700_000_000_000_000),
+    k("wifi-80211.pcap", Pcap, Ieee80211, 3, 1_700_000_000_000_000),
+    k("cisco-hdlc.pcap", Pcap, CiscoHdlc, 3, 1_700_000_000_000_000),
+    k("ppp.pcap", Pcap, Ppp, 3, 1_700_000_000_000_000),
+    k("erspan1.pcap", Pcap, Ethernet, 2, 1_700_000_000_000_000),
+    k("pptp-encrypted.pcap", Pcap, Ethernet, 6, 1_700_000_000_000_000),
+    k("ayiya.pcap", Pcap, Ethernet, 1, 1_700_000_000_000_000),
+    k("teredo-relay.pcap", Pcap, Ethernet, 2, 1_700_000_000_000_000),
+    k("l2tpv3-ip.pcap", Pcap, Ethernet, 2, 1_700_000_000_000_000),
+    k("gre-udp.pcap", Pcap, Ethernet, 2, 1_700_000_000_000_000),
 ];
 
 /// The expected numbers in these tests belong to these exact bytes:
@@ -239,16 +253,17 @@ fn pcapng_binary_timestamp_resolution_is_converted_exactly() {
     assert_eq!(got, expected);
 }
 
-/// 802.1Q / 802.1ad: the flow key and `vlan` use the outermost tag; flows
-/// found inside a tunnel keep the outer frame's VLAN.
+/// 802.1Q / 802.1ad: the flow key and `vlan` hold both tags of QinQ, outer
+/// first, as Suricata writes them; flows found inside a tunnel keep the
+/// outer frame's VLAN.
 /// tshark -Y vlan -T fields -e vlan.id: dns.pcap frames 4-5 are QinQ 421,785;
 /// soap.pcap frames 16-20 are tagged 808; gre.pcapng's frame is tagged 142.
 #[test]
-fn vlan_is_the_outermost_tag_and_inner_flows_keep_it() {
+fn vlan_holds_both_qinq_tags_and_inner_flows_keep_it() {
     let run = analyze(&["dns.pcap"], 1, &[]);
     let records = run.records();
     let q = one_udp(&records, ("82.178.113.245", 47255), ("82.178.158.181", 53));
-    assert_eq!(q["vlan"], serde_json::json!([421]));
+    assert_eq!(q["vlan"], serde_json::json!([421, 785]));
     let untagged = find_flows(
         &records,
         "UDP",
@@ -406,10 +421,12 @@ fn assert_one_inner_connection(
 fn geneve_inner_tcp_directions_meet_in_one_flow_despite_per_direction_outer_ports() {
     let inner = check_tunnel("tcpdump-geneve.pcap", "geneve");
     // tshark -z conv,tcp: 30.0.0.2:51225 <-> 30.0.0.1:22, 17 frames / 3809 bytes
-    // from the client, 16 frames / 4559 bytes back (outer frame sizes).
+    // from the client, 16 frames / 4559 bytes back (outer frame sizes). The
+    // inner flow counts from its own IP header, as Suricata does: tshark
+    // `-T fields -e ip.len` (inner header) sums to 2721 and 3407.
     assert_one_inner_connection(&inner, ("30.0.0.2", 51225), ("30.0.0.1", 22), (17, 16));
     let f = one_flow(&inner, "TCP", ("30.0.0.2", 51225), ("30.0.0.1", 22));
-    assert_eq!(bytes(f), (3809, 4559));
+    assert_eq!(bytes(f), (2721, 3407));
 }
 
 #[test]
@@ -530,4 +547,93 @@ fn fragmented_datagram_counts_every_fragment_frame() {
 /// Bytes read, from the summary's first line (`N packets, B bytes in ...`).
 fn total_bytes(run: &Run) -> u64 {
     run.stat("packets,")
+}
+
+// ---------------------------------------------------------------------------
+// Link types and encapsulations written by captures/make-encaps.py (no real
+// Wi-Fi radio, router WAN link or PPTP server here; each header cites its
+// specification in the script).
+// ---------------------------------------------------------------------------
+
+/// Radiotap (with TSFT and an FCS), PPI (4-address frame), plain 802.11,
+/// Cisco HDLC and PPP: the DNS query and its answer meet in one flow; the
+/// beacon, protected frame, SLARP keepalive and LCP frame are counted
+/// `not_ip`, not errors.
+#[test]
+fn wifi_hdlc_and_ppp_link_types_reach_ip() {
+    for (file, not_ip) in [
+        ("wifi-radiotap.pcap", 2),
+        ("wifi-ppi.pcap", 0),
+        ("wifi-80211.pcap", 1),
+        ("cisco-hdlc.pcap", 1),
+        ("ppp.pcap", 1),
+    ] {
+        let run = analyze(&[file], 1, &[]);
+        run.assert_ok();
+        assert_eq!(run.stat("decode errors"), 0, "{file}:\n{}", run.stderr);
+        assert!(
+            run.stderr.contains(&format!("not_ip={not_ip}")) || not_ip == 0,
+            "{file}:\n{}",
+            run.stderr
+        );
+        let records = run.records();
+        let f = one_udp(&records, ("192.168.1.20", 40000), ("192.168.1.1", 53));
+        assert_eq!(pkts(f), (1, 1), "{file}");
+        assert_eq!(s(f, "app_proto"), "dns", "{file}");
+    }
+}
+
+/// ERSPAN type I, L2TPv3 over IP (cookie + sublayer), GRE in UDP, Teredo
+/// through a relay on a non-3544 port, and AYIYA: the inner flow names its
+/// outer flow, which is reported as a verified tunnel.
+#[test]
+fn new_encapsulations_decapsulate_and_flag_the_outer_flow() {
+    for (file, kind, protocol) in [
+        ("erspan1.pcap", "erspan", "gre"),
+        ("l2tpv3-ip.pcap", "l2tpv3", "l2tp"),
+        ("gre-udp.pcap", "gre_udp", "gre"),
+        ("teredo-relay.pcap", "teredo", "teredo"),
+        ("ayiya.pcap", "ayiya", "ayiya"),
+    ] {
+        let inner = check_tunnel(file, kind);
+        // Inner bytes start at the inner IP header (60 = IPv6/TCP SYN or
+        // IPv4/UDP DNS query sizes of the script).
+        assert!(
+            inner.iter().all(|f| u(f, "flow.bytes_toserver") <= 60),
+            "{file}"
+        );
+        let run = analyze(&[file], 1, &[]);
+        let outer: Vec<_> = run
+            .records()
+            .into_iter()
+            .filter(|r| r.get("tunnel_parent").is_none())
+            .collect();
+        assert!(
+            outer.iter().all(|r| r["detections"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|d| d["protocol"] == protocol && d["confidence"] == "certain")),
+            "{file}: {outer:?}"
+        );
+    }
+}
+
+/// PPTP data (enhanced GRE, MPPE-compressed PPP 0x00FD) without its TCP 1723
+/// control connection: a VPN detection of medium confidence on structure.
+#[test]
+fn pptp_data_without_control_connection_is_a_medium_vpn_detection() {
+    let run = analyze(&["pptp-encrypted.pcap"], 1, &[]);
+    run.assert_ok();
+    let records = run.records();
+    let f = records
+        .iter()
+        .find(|r| r["event_type"] == "flow" && r["proto"] == "GRE")
+        .expect("GRE flow");
+    let d = &f["detections"][0];
+    assert_eq!(d["category"], "vpn");
+    assert_eq!(d["protocol"], "pptp");
+    assert_eq!(d["confidence"], "medium");
+    assert_eq!(d["basis"], "structure");
+    assert_eq!(d["evidence"]["ppp_compressed"], "3");
 }

@@ -22,7 +22,7 @@ type Frame = (LinkType, Vec<u8>);
 /// Groups of frames (one frame, or a fragment train), each after a gap in µs.
 type Sequence = Vec<(Vec<Frame>, u64)>;
 
-const LINKS: [LinkType; 8] = [
+const LINKS: [LinkType; 14] = [
     LinkType::Null,
     LinkType::Ethernet,
     LinkType::Raw,
@@ -31,6 +31,12 @@ const LINKS: [LinkType; 8] = [
     LinkType::Ipv4,
     LinkType::Ipv6,
     LinkType::LinuxSll2,
+    LinkType::Ppp,
+    LinkType::PppHdlc,
+    LinkType::CiscoHdlc,
+    LinkType::Ieee80211,
+    LinkType::Radiotap,
+    LinkType::Ppi,
 ];
 
 /// A small config so limits are hit: a 4-flow table, little reassembly memory,
@@ -377,6 +383,34 @@ fn frame() -> impl Strategy<Value = Frame> {
                 LinkType::LinuxSll => [vec![0u8; 14], ethertype.to_vec()].concat(),
                 LinkType::LinuxSll2 => [ethertype.to_vec(), vec![0u8; 18]].concat(),
                 LinkType::Raw | LinkType::Ipv4 | LinkType::Ipv6 => vec![],
+                // RFC 1662 3.1 address/control, RFC 1661 protocol field.
+                LinkType::Ppp | LinkType::PppHdlc => {
+                    vec![0xff, 0x03, 0x00, if v6ish { 0x57 } else { 0x21 }]
+                }
+                LinkType::CiscoHdlc => [vec![0x0f, 0x00], ethertype.to_vec()].concat(),
+                // IEEE 802.11-2020 9.3.2.1 QoS data frame, flags from `junk`
+                // (protected, DS bits, +HTC), then LLC/SNAP (RFC 1042).
+                LinkType::Ieee80211 | LinkType::Radiotap | LinkType::Ppi => {
+                    let mut w = match link {
+                        // radiotap.org: version 0, length 8, nothing present.
+                        LinkType::Radiotap => vec![0, 0, 8, 0, 0, 0, 0, 0],
+                        // PPI 1.0.10: version 0, length 8, DLT 105.
+                        LinkType::Ppi => vec![0, 0, 8, 0, 105, 0, 0, 0],
+                        _ => vec![],
+                    };
+                    w.extend_from_slice(&[0x88, junk[1] & 0xc3, 0, 0]);
+                    w.extend_from_slice(&[0u8; 20]);
+                    if junk[1] & 0x03 == 0x03 {
+                        w.extend_from_slice(&[0u8; 6]);
+                    }
+                    w.extend_from_slice(&[0, 0]);
+                    if junk[1] & 0x80 != 0 {
+                        w.extend_from_slice(&[0u8; 4]);
+                    }
+                    w.extend_from_slice(&[0xaa, 0xaa, 0x03, 0, 0, 0]);
+                    w.extend_from_slice(&ethertype);
+                    w
+                }
             };
             if junk[3] == 0 {
                 f.clear(); // a frame with a missing or short link header

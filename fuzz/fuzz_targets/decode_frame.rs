@@ -8,7 +8,7 @@ use gateward::config::Config;
 use gateward::pipeline::worker::Worker;
 use libfuzzer_sys::fuzz_target;
 
-const LINKS: [LinkType; 8] = [
+const LINKS: [LinkType; 14] = [
     LinkType::Null,
     LinkType::Ethernet,
     LinkType::Raw,
@@ -17,6 +17,12 @@ const LINKS: [LinkType; 8] = [
     LinkType::Ipv4,
     LinkType::Ipv6,
     LinkType::LinuxSll2,
+    LinkType::Ppp,
+    LinkType::PppHdlc,
+    LinkType::CiscoHdlc,
+    LinkType::Ieee80211,
+    LinkType::Radiotap,
+    LinkType::Ppi,
 ];
 
 fuzz_target!(|data: &[u8]| {

@@ -591,10 +591,10 @@ mod tests {
     #[test]
     fn unsupported_link_type_is_named() {
         let mut bytes = pcap_bytes(&[]);
-        bytes[20..24].copy_from_slice(&9u32.to_le_bytes()); // LINKTYPE_PPP
+        bytes[20..24].copy_from_slice(&147u32.to_le_bytes()); // LINKTYPE_USER0
         assert!(matches!(
             FileSource::new(&bytes[..]),
-            Err(CaptureError::UnsupportedLinkType(9))
+            Err(CaptureError::UnsupportedLinkType(147))
         ));
     }
 

@@ -93,9 +93,10 @@ impl LiveSource {
             device_error(
                 interface,
                 format!(
-                    "unsupported link type {} ({}); supported: Ethernet, raw IP, Linux cooked, loopback",
+                    "unsupported link type {} ({}); supported: {}",
                     dlt.0,
-                    dlt.get_name().unwrap_or_else(|_| "unknown".into())
+                    dlt.get_name().unwrap_or_else(|_| "unknown".into()),
+                    LinkType::SUPPORTED
                 ),
             )
         })?;

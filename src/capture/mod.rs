@@ -71,7 +71,7 @@ pub enum CaptureError {
     #[error("not a pcap or pcapng capture (unknown magic number)")]
     NotACapture,
     /// A link type this sensor does not decode.
-    #[error("unsupported link type {0}")]
+    #[error("unsupported link type {0}; supported: {sup}", sup = crate::capture::LinkType::SUPPORTED)]
     UnsupportedLinkType(u32),
     /// The file ends in the middle of a record or block.
     #[error("truncated capture: record at byte {offset} is cut short")]

@@ -189,6 +189,8 @@ impl IpProto {
     pub const ICMPV6: IpProto = IpProto(58);
     /// No next header (RFC 8200).
     pub const NO_NEXT: IpProto = IpProto(59);
+    /// L2TPv3 directly over IP (RFC 3931 4.1.1).
+    pub const L2TP: IpProto = IpProto(115);
     /// SCTP (RFC 9260).
     pub const SCTP: IpProto = IpProto(132);
 

@@ -4,9 +4,13 @@
 //! cannot be read is counted under a [`DecodeError`] reason and skipped.
 
 pub mod frag;
+pub mod gre;
 pub mod ip;
+pub mod l2tp;
 pub mod link;
 pub mod tunnel;
+pub mod v6udp;
+pub mod wifi;
 
 pub use ip::{Addr, IpProto, L4, Packet};
 
@@ -15,9 +19,12 @@ pub use ip::{Addr, IpProto, L4, Packet};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u8)]
 pub enum DecodeError {
-    /// The link-layer header is shorter than its format requires.
+    /// The link-layer header is shorter than its format requires, or
+    /// malformed (a radio header flagging a bad FCS, a bad HDLC address).
     LinkTruncated,
-    /// Not IP (ARP, LLDP, STP, ...): counted, not an error of the capture.
+    /// Not IP (ARP, LLDP, STP, ...), or IP that cannot be read (802.11
+    /// protected frames, fragments, aggregates): counted, not an error of
+    /// the capture.
     NotIp,
     /// The IPv4 or IPv6 header is malformed or cut short.
     IpInvalid,

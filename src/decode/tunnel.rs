@@ -1,8 +1,13 @@
 //! Encapsulations whose inner packets become flows of their own: IP-in-IP
-//! (4in4, 6in4, 4in6, 6in6), GRE (RFC 2784/2890, PPTP's enhanced GRE of
-//! RFC 2637, transparent Ethernet bridging, ERSPAN II), GTP-U (3GPP TS 29.281),
-//! VXLAN (RFC 7348), Geneve (RFC 8926), CAPWAP data (RFC 5415, 802.3 and 802.11 payloads) and
-//! Teredo (RFC 4380).
+//! (4in4, 6in4, 4in6, 6in6), GRE over IP and over UDP (RFC 2784/2890/8086,
+//! with PPTP's enhanced GRE, Ethernet bridging, ERSPAN I/II/III and NHRP:
+//! see [`super::gre`]), L2TP (v2 PPP, v3 Ethernet over UDP and IP: see
+//! [`super::l2tp`]), GTP-U (3GPP TS 29.281), VXLAN (RFC 7348), Geneve
+//! (RFC 8926), CAPWAP data (RFC 5415, 802.3 and 802.11 payloads), Teredo
+//! (RFC 4380) and AYIYA (see [`super::v6udp`]).
+//!
+//! Cost on the common path: a UDP datagram on no tunnel port is looked at
+//! for Teredo and AYIYA structure, which rejects on its first bytes.
 
 use super::DecodeError;
 use super::ip::{IpProto, L4, Packet};
@@ -34,6 +39,16 @@ pub enum TunnelKind {
     Capwap,
     /// Teredo (IPv6 over UDP/IPv4).
     Teredo,
+    /// GRE in UDP (RFC 8086).
+    GreUdp,
+    /// ERSPAN (mirrored frames in GRE).
+    Erspan,
+    /// AYIYA (IPv6 over UDP, SixXS and others).
+    Ayiya,
+    /// L2TPv2 data (PPP over UDP).
+    L2tp,
+    /// L2TPv3 Ethernet pseudowire (over UDP or IP protocol 115).
+    L2tpv3,
 }
 
 impl TunnelKind {
@@ -51,6 +66,11 @@ impl TunnelKind {
             TunnelKind::Geneve => "geneve",
             TunnelKind::Capwap => "capwap",
             TunnelKind::Teredo => "teredo",
+            TunnelKind::GreUdp => "gre_udp",
+            TunnelKind::Erspan => "erspan",
+            TunnelKind::Ayiya => "ayiya",
+            TunnelKind::L2tp => "l2tp",
+            TunnelKind::L2tpv3 => "l2tpv3",
         }
     }
 }
@@ -62,6 +82,9 @@ pub enum InnerStart {
     Ip(u16),
     /// An Ethernet frame.
     Ethernet,
+    /// A tunnel header that checked out, carrying no inner packet (NHRP in
+    /// GRE): the outer flow is a verified tunnel, nothing is decapsulated.
+    Opaque,
 }
 
 /// The encapsulated packet found in an outer packet's payload.
@@ -104,6 +127,7 @@ pub fn inner_ip<'a>(p: &Packet<'a>) -> Result<Option<InnerIp<'a>>, DecodeError> 
     };
     let (link_ok, ip) = match i.start {
         InnerStart::Ip(_) => (false, Ok(i.data)),
+        InnerStart::Opaque => (true, Err(DecodeError::NotIp)),
         InnerStart::Ethernet => match crate::decode::link::ethernet(i.data) {
             Ok(n)
                 if n.ethertype == crate::decode::link::ETHERTYPE_IPV4
@@ -130,11 +154,16 @@ const VXLAN_PORT: u16 = 4789;
 const GENEVE_PORT: u16 = 6081;
 /// UDP port of the CAPWAP data channel.
 const CAPWAP_DATA_PORT: u16 = 5247;
-/// UDP port of Teredo servers and relays.
+/// UDP port of Teredo servers.
 const TEREDO_PORT: u16 = 3544;
+/// UDP port of GRE-in-UDP (RFC 8086 3.1; 4755 is its DTLS form, opaque).
+const GRE_UDP_PORT: u16 = 4754;
+/// UDP port of L2TP (RFC 2661, RFC 3931).
+const L2TP_PORT: u16 = 1701;
 
 /// Looks for an encapsulated packet. `Ok(None)` means "not a tunnel" (or a
-/// tunnel whose payload is not IP, e.g. PPTP's encrypted PPP frames).
+/// tunnel whose payload is not IP, e.g. PPTP's encrypted PPP frames, or an
+/// L2TP control message).
 pub fn inner<'a>(p: &Packet<'a>) -> Result<Option<Inner<'a>>, DecodeError> {
     match p.l4 {
         L4::Other { payload } => match p.proto {
@@ -158,7 +187,8 @@ pub fn inner<'a>(p: &Packet<'a>) -> Result<Option<Inner<'a>>, DecodeError> {
                     data: payload,
                 }))
             }
-            IpProto::GRE => gre(payload),
+            IpProto::GRE => super::gre::gre(payload, TunnelKind::Gre),
+            IpProto::L2TP => Ok(super::l2tp::over_ip(payload)),
             _ => Ok(None),
         },
         L4::Udp {
@@ -175,97 +205,18 @@ pub fn inner<'a>(p: &Packet<'a>) -> Result<Option<Inner<'a>>, DecodeError> {
                 geneve(payload)
             } else if either(CAPWAP_DATA_PORT) {
                 capwap(payload)
+            } else if either(GRE_UDP_PORT) {
+                super::gre::gre(payload, TunnelKind::GreUdp)
+            } else if either(L2TP_PORT) {
+                Ok(super::l2tp::over_udp(payload))
             } else if either(TEREDO_PORT) {
-                Ok(teredo(payload))
+                Ok(super::v6udp::teredo(payload, true))
             } else {
-                Ok(None)
+                // Relays and servers on other ports: by structure only.
+                Ok(super::v6udp::teredo(payload, false).or_else(|| super::v6udp::ayiya(payload)))
             }
         }
         _ => Ok(None),
-    }
-}
-
-fn be16(b: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_be_bytes([*b.get(at)?, *b.get(at + 1)?]))
-}
-
-fn gre(b: &[u8]) -> Result<Option<Inner<'_>>, DecodeError> {
-    let flags = be16(b, 0).ok_or(DecodeError::TunnelInvalid)?;
-    let proto = be16(b, 2).ok_or(DecodeError::TunnelInvalid)?;
-    let version = flags & 0x7;
-    let mut off = 4usize;
-    if version == 1 {
-        // RFC 2637 4.1: key bit set (payload length + call id), optional
-        // sequence and acknowledgement numbers, protocol 0x880B (PPP).
-        if proto != 0x880b || flags & 0x2000 == 0 {
-            return Err(DecodeError::TunnelInvalid);
-        }
-        off += 4;
-        if flags & 0x1000 != 0 {
-            off += 4;
-        }
-        if flags & 0x0080 != 0 {
-            off += 4;
-        }
-        let ppp = b.get(off..).ok_or(DecodeError::TunnelInvalid)?;
-        return Ok(ppp_payload(ppp).map(|(ethertype, data)| Inner {
-            kind: TunnelKind::PptpGre,
-            start: InnerStart::Ip(ethertype),
-            data,
-        }));
-    }
-    if version != 0 || flags & 0x4000 != 0 {
-        // Other versions, and RFC 1701 source routing: not decoded.
-        return Err(DecodeError::TunnelInvalid);
-    }
-    if flags & 0x8000 != 0 {
-        off += 4; // checksum + reserved
-    }
-    if flags & 0x2000 != 0 {
-        off += 4; // key
-    }
-    if flags & 0x1000 != 0 {
-        off += 4; // sequence number
-    }
-    let data = b.get(off..).ok_or(DecodeError::TunnelInvalid)?;
-    let start = match proto {
-        ETHERTYPE_IPV4 | ETHERTYPE_IPV6 => InnerStart::Ip(proto),
-        0x6558 => InnerStart::Ethernet,
-        0x88be => {
-            // ERSPAN type II: 8-byte header before the mirrored frame.
-            return Ok(data.get(8..).map(|d| Inner {
-                kind: TunnelKind::Gre,
-                start: InnerStart::Ethernet,
-                data: d,
-            }));
-        }
-        _ => return Ok(None),
-    };
-    Ok(Some(Inner {
-        kind: TunnelKind::Gre,
-        start,
-        data,
-    }))
-}
-
-/// PPP (RFC 1661) with optional address/control field and protocol field
-/// compression (RFC 1661 6.5/6.6): IPv4 0x0021, IPv6 0x0057.
-fn ppp_payload(b: &[u8]) -> Option<(u16, &[u8])> {
-    let b = if b.starts_with(&[0xff, 0x03]) {
-        &b[2..]
-    } else {
-        b
-    };
-    let first = *b.first()?;
-    let (proto, rest) = if first & 1 == 1 {
-        (first as u16, &b[1..])
-    } else {
-        (be16(b, 0)?, b.get(2..)?)
-    };
-    match proto {
-        0x21 => Some((ETHERTYPE_IPV4, rest)),
-        0x57 => Some((ETHERTYPE_IPV6, rest)),
-        _ => None,
     }
 }
 
@@ -385,59 +336,9 @@ fn capwap(b: &[u8]) -> Result<Option<Inner<'_>>, DecodeError> {
 /// the LLC/SNAP check that follows keeps a wrong guess from decoding.
 fn ieee80211_data(b: &[u8]) -> Option<(u16, &[u8])> {
     let (a, c) = (*b.first()?, *b.get(1)?);
-    ieee80211_data_fc(b, a, c).or_else(|| ieee80211_data_fc(b, c, a))
-}
-
-fn ieee80211_data_fc(b: &[u8], fc0: u8, fc1: u8) -> Option<(u16, &[u8])> {
-    if (fc0 >> 2) & 0x3 != 2 || fc1 & 0x40 != 0 {
-        return None; // not a data frame, or protected
-    }
-    let subtype = fc0 >> 4;
-    if subtype & 0x4 != 0 {
-        return None; // null-data subtypes carry no payload
-    }
-    let mut off = 24;
-    if fc1 & 0x03 == 0x03 {
-        off += 6; // fourth address
-    }
-    if subtype & 0x8 != 0 {
-        off += 2; // QoS control
-        if fc1 & 0x80 != 0 {
-            off += 4; // HT control
-        }
-    }
-    let llc = b.get(off..off + 8)?;
-    if llc[..6] != [0xaa, 0xaa, 0x03, 0, 0, 0] {
-        return None;
-    }
-    let ethertype = u16::from_be_bytes([llc[6], llc[7]]);
-    matches!(ethertype, ETHERTYPE_IPV4 | ETHERTYPE_IPV6).then(|| (ethertype, &b[off + 8..]))
-}
-
-/// RFC 4380 5.1.1: optional authentication and origin indications, then an
-/// IPv6 packet. Anything else on port 3544 is Teredo signalling or not Teredo.
-fn teredo(mut b: &[u8]) -> Option<Inner<'_>> {
-    if b.len() >= 4 && b[0] == 0 && b[1] == 1 {
-        let id_len = b[2] as usize;
-        let au_len = b[3] as usize;
-        b = b.get(4 + id_len + au_len + 9..)?;
-    }
-    if b.len() >= 8 && b[0] == 0 && b[1] == 0 {
-        b = &b[8..];
-    }
-    let h = b.get(..40)?;
-    if h[0] >> 4 != 6 {
-        return None;
-    }
-    let payload_len = u16::from_be_bytes([h[4], h[5]]) as usize;
-    if payload_len + 40 != b.len() {
-        return None;
-    }
-    Some(Inner {
-        kind: TunnelKind::Teredo,
-        start: InnerStart::Ip(ETHERTYPE_IPV6),
-        data: b,
-    })
+    let is_ip = |(t, _): &(u16, &[u8])| matches!(*t, ETHERTYPE_IPV4 | ETHERTYPE_IPV6);
+    (super::wifi::body(b, a, c, false).ok().filter(is_ip))
+        .or_else(|| super::wifi::body(b, c, a, false).ok().filter(is_ip))
 }
 
 #[cfg(test)]
@@ -462,28 +363,6 @@ mod tests {
             payload,
         };
         outer(17, l4)
-    }
-
-    #[test]
-    fn pptp_gre_reaches_ppp_ipv4() {
-        // RFC 2637 4.1 header: flags K+S (0x3001), proto 0x880B, len, call id,
-        // seq; then PPP with address/control and protocol 0x0021.
-        let mut b = vec![0x30, 0x01, 0x88, 0x0b, 0x00, 0x05, 0x00, 0x01, 0, 0, 0, 1];
-        b.extend_from_slice(&[0xff, 0x03, 0x00, 0x21, 0x45]);
-        let p = outer(47, L4::Other { payload: &b });
-        let i = inner(&p).unwrap().unwrap();
-        assert_eq!(i.kind, TunnelKind::PptpGre);
-        assert_eq!(i.start, InnerStart::Ip(ETHERTYPE_IPV4));
-        assert_eq!(i.data, &[0x45]);
-    }
-
-    #[test]
-    fn pptp_encrypted_ppp_is_not_a_tunnel_payload() {
-        let b = [
-            0x30, 0x01, 0x88, 0x0b, 0x00, 0x05, 0x00, 0x01, 0, 0, 0, 1, 0xfd, 0x90,
-        ];
-        let p = outer(47, L4::Other { payload: &b });
-        assert!(inner(&p).unwrap().is_none());
     }
 
     #[test]

@@ -157,6 +157,15 @@ impl FlowDetect {
                 Protocol::Pptp,
                 "PPTP enhanced GRE carrying PPP",
             ),
+            TunnelKind::GreUdp => (Category::Tunnel, Protocol::Gre, "GRE in UDP"),
+            TunnelKind::Erspan => (Category::Tunnel, Protocol::Gre, "ERSPAN (GRE)"),
+            TunnelKind::Ayiya => (Category::Tunnel, Protocol::Ayiya, "AYIYA (IPv6 over UDP)"),
+            TunnelKind::L2tp => (Category::Vpn, Protocol::L2tp, "L2TP carrying PPP"),
+            TunnelKind::L2tpv3 => (
+                Category::Tunnel,
+                Protocol::L2tp,
+                "L2TPv3 Ethernet pseudowire",
+            ),
             // Operator overlays (mobile core, data centre, wireless
             // controllers) are infrastructure, not evasion: not flagged.
             TunnelKind::GtpU | TunnelKind::Vxlan | TunnelKind::Geneve | TunnelKind::Capwap => {
@@ -488,7 +497,7 @@ mod tests {
             Addr::v4([52, 94, 76, 1]),
             1194,
             crate::decode::IpProto::UDP,
-            0,
+            [0, 0],
             0,
         );
         Flow::new(key, lo, Timestamp(0))

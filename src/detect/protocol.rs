@@ -139,6 +139,7 @@ protocols! {
     HostingFeed = "hosting_feed", "hosting/VPS network (feed)", Hosting;
     VpnFeed = "vpn_feed", "VPN exit (feed)", Vpn;
     ProxyFeed = "proxy_feed", "proxy exit (feed)", Proxy;
+    Ayiya = "ayiya", "AYIYA", Tunnel;
 }
 
 impl Protocol {

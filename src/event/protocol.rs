@@ -29,7 +29,7 @@ struct ProtoEvent<'a> {
     in_iface: Option<&'a str>,
     event_type: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    vlan: Option<[u16; 1]>,
+    vlan: Option<crate::output::vlan::VlanIds>,
     #[serde(flatten)]
     endpoints: super::Endpoints,
     #[serde(skip_serializing_if = "Option::is_none")]

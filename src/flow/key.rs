@@ -18,8 +18,8 @@ pub struct FlowKey {
     pub hi_port: u16,
     /// IP protocol number.
     pub proto: IpProto,
-    /// Outer VLAN id, 0 when untagged.
-    pub vlan: u16,
+    /// Outer and inner VLAN ids (QinQ), 0 when absent.
+    pub vlan: [u16; 2],
     /// [`FlowKey::digest`] of the enclosing tunnel flow's key, 0 at top level.
     pub parent: u64,
 }
@@ -33,7 +33,7 @@ impl FlowKey {
         dst: Addr,
         dport: u16,
         proto: IpProto,
-        vlan: u16,
+        vlan: [u16; 2],
         parent: u64,
     ) -> (Self, bool) {
         let src_is_lo = (src, sport) <= (dst, dport);
@@ -71,7 +71,7 @@ impl FlowKey {
         h.u128(a.bits);
         h.u128(b.bits);
         h.bytes(&[a.v6 as u8, b.v6 as u8, self.proto.0, kind]);
-        h.bytes(&self.vlan.to_be_bytes());
+        h.vlan(self.vlan);
         h.bytes(&self.parent.to_be_bytes());
         h.finish()
     }
@@ -86,7 +86,7 @@ impl FlowKey {
         h.bytes(&[self.lo.v6 as u8, self.hi.v6 as u8, self.proto.0]);
         h.bytes(&self.lo_port.to_be_bytes());
         h.bytes(&self.hi_port.to_be_bytes());
-        h.bytes(&self.vlan.to_be_bytes());
+        h.vlan(self.vlan);
         h.bytes(&self.parent.to_be_bytes());
         h.finish()
     }
@@ -105,6 +105,14 @@ impl Fnv {
         for &x in b {
             self.0 ^= x as u64;
             self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    /// Adds VLAN ids: the outer one as always, the inner one only when
+    /// present, so single-tagged and untagged flows keep their ids.
+    pub fn vlan(&mut self, v: [u16; 2]) {
+        self.bytes(&v[0].to_be_bytes());
+        if v[1] != 0 {
+            self.bytes(&v[1].to_be_bytes());
         }
     }
     /// Adds a 128-bit integer.
@@ -134,8 +142,8 @@ mod tests {
     fn both_directions_give_one_key() {
         let a = Addr::v4([10, 0, 0, 1]);
         let b = Addr::v4([10, 0, 0, 2]);
-        let (k1, s1) = FlowKey::new(a, 1234, b, 80, IpProto::TCP, 0, 0);
-        let (k2, s2) = FlowKey::new(b, 80, a, 1234, IpProto::TCP, 0, 0);
+        let (k1, s1) = FlowKey::new(a, 1234, b, 80, IpProto::TCP, [0, 0], 0);
+        let (k2, s2) = FlowKey::new(b, 80, a, 1234, IpProto::TCP, [0, 0], 0);
         assert_eq!(k1, k2);
         assert_ne!(s1, s2);
         assert_eq!(k1.digest(), k2.digest());
@@ -145,9 +153,9 @@ mod tests {
     fn vlan_and_parent_separate_flows() {
         let a = Addr::v4([10, 0, 0, 1]);
         let b = Addr::v4([10, 0, 0, 2]);
-        let (k1, _) = FlowKey::new(a, 1, b, 2, IpProto::UDP, 0, 0);
-        let (k2, _) = FlowKey::new(a, 1, b, 2, IpProto::UDP, 5, 0);
-        let (k3, _) = FlowKey::new(a, 1, b, 2, IpProto::UDP, 0, 9);
+        let (k1, _) = FlowKey::new(a, 1, b, 2, IpProto::UDP, [0, 0], 0);
+        let (k2, _) = FlowKey::new(a, 1, b, 2, IpProto::UDP, [5, 0], 0);
+        let (k3, _) = FlowKey::new(a, 1, b, 2, IpProto::UDP, [0, 0], 9);
         assert_ne!(k1, k2);
         assert_ne!(k1, k3);
         assert_ne!(k1.digest(), k3.digest());

@@ -278,7 +278,7 @@ mod tests {
             Addr::v4([2, 2, 2, 2]),
             53,
             crate::decode::IpProto::UDP,
-            0,
+            [0, 0],
             0,
         );
         Flow::new(key, true, Timestamp(ts))

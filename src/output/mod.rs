@@ -5,3 +5,4 @@ pub mod community_id;
 pub mod proto;
 pub mod time;
 pub mod types;
+pub mod vlan;

@@ -87,7 +87,7 @@ pub fn route(linktype: LinkType, frame: &[u8], workers: usize, max_depth: u8) ->
         worker: if workers <= 1 {
             0
         } else {
-            hash_pair(a, b, net.vlan, workers)
+            hash_pair(a, b, net.vlan[0], workers)
         },
         dns_response,
     }

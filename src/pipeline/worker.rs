@@ -75,7 +75,7 @@ struct Outer {
 
 #[derive(Clone, Copy)]
 struct Layer {
-    vlan: u16,
+    vlan: [u16; 2],
     depth: u8,
     outer: Option<Outer>,
 }
@@ -724,7 +724,8 @@ impl Worker {
             Ok(IpLayer::Whole(p)) => self.process_packet(&p, layer, ts, frames),
             Ok(IpLayer::Fragment(f)) => {
                 let context = layer.outer.map_or(0, |o| o.key.tunnel_digest(o.kind as u8))
-                    ^ layer.vlan as u64;
+                    ^ layer.vlan[0] as u64
+                    ^ (layer.vlan[1] as u64) << 16;
                 match self.defrag.offer(&f, context, ts, frames.bytes as u32) {
                     Offer::Held => {}
                     Offer::Dropped(e) => self.bump(e),
@@ -791,7 +792,13 @@ impl Worker {
                 kind: inner.kind,
             }),
         };
-        self.process_ip(data, inner_layer, ts, frames);
+        // The inner flow counts its own bytes, from its IP header on (as
+        // Suricata does), not the outer headers the tunnel added.
+        let inner_frames = Frames {
+            count: frames.count,
+            bytes: data.len() as u64,
+        };
+        self.process_ip(data, inner_layer, ts, inner_frames);
     }
 
     /// The outer flow carried a packet whose inner headers decode: a

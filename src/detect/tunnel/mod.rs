@@ -20,6 +20,10 @@
 //!   (ptunnel, icmptunnel, hans) send different data each way, carry whole
 //!   IP packets, or start with ptunnel's magic number.
 //!
+//! - [`pptp_gre::PptpData`]: PPTP's enhanced GRE data channel seen
+//!   without its control connection (MPPE-encrypted PPP cannot be
+//!   decapsulated, so the decoder cannot verify it as a tunnel).
+//!
 //! Link-local name services (mDNS 5353, LLMNR 5355, NetBIOS 137) and
 //! encrypted DNS (DoT 853, DoH and DNSCrypt over 443) are never looked at:
 //! they are not tunnels.
@@ -107,6 +111,8 @@ enum Kind {
     Dns(DnsTunnel),
     /// ICMP echo flow.
     Icmp(IcmpTunnel),
+    /// GRE flow (IP protocol 47): PPTP data.
+    PptpGre(pptp_gre::PptpData),
     /// Nothing to look for, or decided.
     Done,
 }
@@ -135,6 +141,8 @@ impl crate::detect::detector::Family for TunnelDetectors {
                     Kind::Dns(DnsTunnel::default())
                 } else if ctx.icmp && p.icmp.is_some() && p.proto.is_icmp() {
                     Kind::Icmp(IcmpTunnel::default())
+                } else if p.proto == IpProto::GRE {
+                    Kind::PptpGre(pptp_gre::PptpData::default())
                 } else {
                     Kind::Done
                 };
@@ -142,6 +150,14 @@ impl crate::detect::detector::Family for TunnelDetectors {
         let found = match &mut self.kind {
             Kind::Dns(d) => d.on_packet(p, ctx),
             Kind::Icmp(i) => i.on_packet(p),
+            Kind::PptpGre(g) => match g.on_packet(p) {
+                pptp_gre::Step::More => None,
+                pptp_gre::Step::Stop => {
+                    self.kind = Kind::Done;
+                    None
+                }
+                pptp_gre::Step::Found(d) => Some(d),
+            },
             _ => None,
         };
         if let Some(d) = found {
@@ -159,6 +175,7 @@ impl crate::detect::detector::Family for TunnelDetectors {
         let found = match &self.kind {
             Kind::Dns(d) => d.verdict(ctx),
             Kind::Icmp(i) => i.verdict(),
+            Kind::PptpGre(g) => g.verdict(),
             _ => None,
         };
         if let Some(d) = found {
@@ -610,6 +627,8 @@ impl IcmpTunnel {
         )
     }
 }
+
+mod pptp_gre;
 
 #[cfg(test)]
 mod tests;
