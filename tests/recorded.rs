@@ -447,3 +447,106 @@ fn recorded_captures_decode_cleanly_and_match_their_checksums() {
         assert!(!run.records().is_empty(), "{name}: no flows");
     }
 }
+
+// ---------------------------------------------------------------------------
+// LOLRMM catalogue feed (issue 12, class 6)
+// ---------------------------------------------------------------------------
+
+/// A small feed in LOLRMM's published `rmm_domains.csv` format (written for
+/// this test; the real catalogue is checked by `.ci/run` when present).
+const LOLRMM_SAMPLE: &str = "URI,RMM_Tool\n\
+relay-[a-f0-9]{8}.net.anydesk.com:443,AnyDesk\n\
+boot.net.anydesk.com,AnyDesk\n\
+*.example-rmm.test,\"Example RMM (Vendor, Inc.)\"\n";
+
+/// Writes the sample feed and a config naming it (plus `extra`) in a
+/// fresh directory; returns the config path.
+fn lolrmm_config(tag: &str, extra: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("gateward-lolrmm-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let csv = dir.join("rmm_domains.csv");
+    std::fs::write(&csv, LOLRMM_SAMPLE).unwrap();
+    let cfg = dir.join("gateward.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[detect.names]\nbuiltin = false\nlolrmm_domains = \"{}\"\n{extra}",
+            csv.display()
+        ),
+    )
+    .unwrap();
+    cfg
+}
+
+/// The real AnyDesk client's DNS look-ups (captures/anydesk.pcapng) match
+/// the catalogue's character-class pattern: each finding names the tool,
+/// the pattern and the feed, at medium confidence (one name source).
+#[test]
+fn lolrmm_feed_names_the_tool_on_real_anydesk_lookups() {
+    let cfg = lolrmm_config("anydesk", "");
+    let run = gateward(
+        &["analyze", "-q", "-c", cfg.to_str().unwrap(), capture("anydesk.pcapng").to_str().unwrap()],
+        None,
+    );
+    run.assert_ok();
+    let records = run.records();
+    let hits: Vec<&Value> = records
+        .iter()
+        .flat_map(|r| r["detections"].as_array().into_iter().flatten())
+        .filter(|d| d["evidence"]["list_source"] == "LOLRMM rmm_domains.csv")
+        .collect();
+    assert!(hits.len() >= 2, "{}", run.stdout);
+    for d in hits {
+        assert_eq!(d["protocol"], "anydesk");
+        assert_eq!(d["category"], "remote_access");
+        assert_eq!(d["confidence"], "medium");
+        assert_eq!(d["evidence"]["tool"], "AnyDesk");
+        assert_eq!(d["evidence"]["name_source"], "dns_query");
+        assert_eq!(d["evidence"]["list_entry"], "relay-[a-f0-9]{8}.net.anydesk.com");
+        assert!(d["evidence"]["list"].as_str().unwrap().starts_with("lolrmm:"));
+    }
+    // `validate` reports what the feed loaded.
+    let v = gateward(&["validate", "-c", cfg.to_str().unwrap()], None);
+    v.assert_ok();
+    assert!(v.stdout.contains("LOLRMM feed: 2 tools, 3 domain patterns"), "{}", v.stdout);
+}
+
+/// A sanctioned tool is allow-listed by kind: its findings move to
+/// `suppressed` and raise no alert.
+#[test]
+fn lolrmm_sanctioned_tool_is_allow_listed() {
+    let cfg = lolrmm_config(
+        "allow",
+        "[[allow.rule]]\nkinds = [\"remote_access/anydesk\"]\ncomment = \"IT uses AnyDesk\"\n",
+    );
+    let run = gateward(
+        &["analyze", "-q", "-c", cfg.to_str().unwrap(), capture("anydesk.pcapng").to_str().unwrap()],
+        None,
+    );
+    run.assert_ok();
+    let records = run.records();
+    let suppressed = records
+        .iter()
+        .flat_map(|r| r["suppressed"].as_array().into_iter().flatten())
+        .filter(|d| d["evidence"]["list_source"] == "LOLRMM rmm_domains.csv")
+        .count();
+    assert!(suppressed >= 2, "{}", run.stdout);
+    assert!(
+        !run.stdout.lines().any(|l| l.contains("\"event_type\":\"alert\"") && l.contains("anydesk")),
+        "{}",
+        run.stdout
+    );
+}
+
+/// A bad feed file is refused with one line naming the file and the line.
+#[test]
+fn lolrmm_bad_feed_is_one_clear_error() {
+    let cfg = lolrmm_config("bad", "");
+    let csv = cfg.parent().unwrap().join("rmm_domains.csv");
+    std::fs::write(&csv, "URI,RMM_Tool\n*.com,Everything\n").unwrap();
+    let v = gateward(&["validate", "-c", cfg.to_str().unwrap()], None);
+    assert_ne!(v.code, Some(0));
+    let msg = v.stderr.trim();
+    assert!(msg.contains("lolrmm_domains") && msg.contains("line 2"), "{msg}");
+    assert_eq!(msg.lines().count(), 1, "{msg}");
+}
