@@ -550,3 +550,25 @@ fn lolrmm_bad_feed_is_one_clear_error() {
     assert!(msg.contains("lolrmm_domains") && msg.contains("line 2"), "{msg}");
     assert_eq!(msg.lines().count(), 1, "{msg}");
 }
+
+// ---------------------------------------------------------------------------
+// Parsers off the textbook (issue 12, class 7)
+// ---------------------------------------------------------------------------
+
+/// curl with TCP Fast Open: the ClientHello rides in the SYN (RFC 7413
+/// section 3; tcpdump shows `Flags [S] ... length 517`). It must be fed
+/// to the TLS dissector from its first byte (the SYN's sequence number
+/// itself carries no data).
+#[test]
+fn tfo_syn_data_is_dissected() {
+    assert_benign("tfo-tls.pcap", &[("TCP", 8443)]);
+    let run = analyze_recorded("tfo-tls.pcap", &["-q", "--all-flows"]);
+    let records = run.records();
+    let r = records
+        .iter()
+        .find(|r| is_flow_to(r, SERVER, "TCP", 8443))
+        .expect("the TLS flow");
+    assert_eq!(s(r, "app_proto"), "tls", "{}", summary(r));
+    assert_eq!(s(r, "tls.sni"), "server.gateward.test");
+    assert_eq!(s(r, "tls.version"), "TLS 1.3");
+}

@@ -1154,4 +1154,26 @@ main() {
     ) >&2
 }
 
+# --- Parsers off the textbook (issue 12, class 7) ---------------------------
+
+# TLS in TCP Fast Open SYN data (RFC 7413): curl --tcp-fastopen to the
+# openssl test server. tcp_fastopen 0x5 on the client (enable + data in the
+# SYN without a cookie) and 0x602 on the server (enable + accept data
+# without a cookie + no per-socket option needed), so the very first SYN
+# carries the ClientHello.
+rec_tfo() {
+    make_www
+    net_up
+    ns_s sysctl -qw net.ipv4.tcp_fastopen=0x602
+    ns_c sysctl -qw net.ipv4.tcp_fastopen=0x5
+    start_https "$NS_S"
+    capture_start
+    ns_c curl -sS --max-time 20 --tcp-fastopen -o /dev/null --cacert "$WORK/pki/ca.crt" \
+        --resolve "server.gateward.test:8443:$SRV" https://server.gateward.test:8443/index.html
+    capture_save tfo-tls 60
+    net_down
+}
+
+ALL+=(tfo)
+
 main "$@"
