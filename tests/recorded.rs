@@ -572,3 +572,20 @@ fn tfo_syn_data_is_dissected() {
     assert_eq!(s(r, "tls.sni"), "server.gateward.test");
     assert_eq!(s(r, "tls.version"), "TLS 1.3");
 }
+
+/// After a granted CONNECT the flow record's `app_proto` is the tunnelled
+/// TLS, as Suricata writes it; the CONNECT stays in the `http` object
+/// (tinyproxy and curl, http-connect-curl.pcap).
+#[test]
+fn app_proto_is_tls_after_a_granted_connect() {
+    let run = analyze_recorded("http-connect-curl.pcap", &["-q", "--all-flows"]);
+    let records = run.records();
+    let r = records
+        .iter()
+        .find(|r| is_flow_to(r, SERVER, "TCP", 8888))
+        .expect("the proxied flow");
+    assert_eq!(s(r, "app_proto"), "tls", "{}", summary(r));
+    assert_eq!(s(r, "http.http_method"), "CONNECT");
+    assert_eq!(field(r, "http.connect_established"), true);
+    assert!(!s(r, "tls.ja3.hash").is_empty());
+}

@@ -716,7 +716,7 @@ impl NamesDetectors {
                     self.checked |= Source::HttpHost as u8;
                     // A CONNECT request names the proxy's target, not the
                     // server this flow goes to.
-                    if h.http_method != "CONNECT" {
+                    if !h.http_method.eq_ignore_ascii_case("CONNECT") {
                         if let Some(host) = h.hostname.as_deref() {
                             self.client_name(host, Source::HttpHost, ctx, out);
                         }
