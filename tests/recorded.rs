@@ -589,3 +589,21 @@ fn app_proto_is_tls_after_a_granted_connect() {
     assert_eq!(field(r, "http.connect_established"), true);
     assert!(!s(r, "tls.ja3.hash").is_empty());
 }
+
+/// OpenSSH behind a front that prints two text lines before the server's
+/// banner (RFC 4253 section 4.2): still SSH, with both banners read.
+#[test]
+fn ssh_server_with_lines_before_its_banner() {
+    let flows = assert_remote_access("ssh-prebanner.pcap", SERVER_OUT, 2222, "ssh");
+    let r = &flows[0];
+    assert_eq!(s(r, "app_proto"), "ssh");
+    assert!(s(r, "ssh.server.software_version").starts_with("OpenSSH_"));
+    assert!(s(r, "ssh.client.software_version").starts_with("OpenSSH_"));
+}
+
+/// inetutils telnetd opens with its own negotiation before the client
+/// sends a byte (RFC 854/855).
+#[test]
+fn telnet_server_speaks_first() {
+    assert_remote_access("telnet-server-first.pcap", SERVER_OUT, 23, "telnet");
+}

@@ -1176,4 +1176,58 @@ rec_tfo() {
 
 ALL+=(tfo)
 
+# An SSH server that prints text before its banner (RFC 4253 section 4.2:
+# "The server MAY send other lines of data before sending the version
+# string"). OpenSSH's sshd cannot, so a small front on port 2222 of the
+# server namespace writes two lines and then relays both ways to sshd on
+# 127.0.0.1:2022: the client still talks to the real sshd. ssh runs one
+# command (`id`) as the throwaway user.
+PREBANNER_PY='
+import socket, sys, threading
+front = socket.socket(); front.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+front.bind(("0.0.0.0", 2222)); front.listen(1); print("ready", flush=True)
+c, _ = front.accept()
+c.sendall(b"Welcome to the gateward test bastion\r\nAuthorised use only.\r\n")
+s = socket.create_connection(("127.0.0.1", 2022))
+def pipe(a, b):
+    try:
+        while (d := a.recv(65536)):
+            b.sendall(d)
+    except OSError:
+        pass
+    for x in (a, b):
+        try: x.shutdown(socket.SHUT_RDWR)
+        except OSError: pass
+t = threading.Thread(target=pipe, args=(s, c)); t.start(); pipe(c, s); t.join()
+'
+rec_ssh_prebanner() {
+    make_user
+    net_up "$SRV_OUT"
+    start_sshd "$NS_S"
+    bg "$NS_S" prebanner python3 -c "$PREBANNER_PY"
+    wait_port "$NS_S" 2222
+    capture_start
+    ns_c timeout 60 ssh "${SSH_OPTS[@]}" -i "$WORK/ssh/id_user" -p 2222 \
+        "$USER_NAME@$SRV_OUT" id >>"$LOG/ssh.log" 2>&1
+    capture_save ssh-prebanner 80
+    net_down
+}
+
+# Telnet where the server speaks first (RFC 854/855): inetutils telnetd
+# (run per connection by socat, as inetd would) opens with its option
+# negotiation (IAC DO TERMINAL-TYPE ...) before the client sends a byte;
+# the client answers, sees the login prompt and leaves.
+rec_telnet() {
+    net_up "$SRV_OUT"
+    bg "$NS_S" telnetd socat TCP-LISTEN:23,reuseaddr EXEC:"/usr/sbin/telnetd -h",nofork
+    wait_port "$NS_S" 23
+    capture_start
+    ( sleep 3; printf 'nobody\r\n'; sleep 2 ) | ns_c timeout 20 telnet "$SRV_OUT" 23 \
+        >>"$LOG/telnet.log" 2>&1 || true
+    capture_save telnet-server-first 60
+    net_down
+}
+
+ALL+=(ssh_prebanner telnet)
+
 main "$@"
