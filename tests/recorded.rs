@@ -607,3 +607,15 @@ fn ssh_server_with_lines_before_its_banner() {
 fn telnet_server_speaks_first() {
     assert_remote_access("telnet-server-first.pcap", SERVER_OUT, 23, "telnet");
 }
+
+/// Reverse SOCKS with real tools (microsocks reached through a socat that
+/// dials out; curl on the far side): the TCP responder greets, and the
+/// flow is still SOCKS, marked `reverse`.
+#[test]
+fn reverse_socks_the_responder_greets() {
+    let flows = assert_detects_to("socks5-reverse.pcap", SERVER, &[expect("TCP", 4444, "proxy", "socks")]);
+    let r = &flows[0];
+    assert_eq!(field(r, "socks.reverse"), true, "{}", summary(r));
+    assert_eq!(field(r, "socks.granted"), true);
+    assert_eq!(u(r, "socks.port"), 8443);
+}

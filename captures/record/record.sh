@@ -1230,4 +1230,30 @@ rec_telnet() {
 
 ALL+=(ssh_prebanner telnet)
 
+# Reverse SOCKS: the proxy dials out and is then driven over that
+# connection. In gw-cli (the proxy's side) microsocks listens on
+# 127.0.0.1:1080 and socat connects out to 10.99.0.1:4444 and on to it; in
+# gw-srv (the operator's side) socat accepts 4444 and then offers it on
+# 127.0.0.1:1081, where curl --socks5-hostname fetches the test page from
+# 10.99.0.1:8443 through the proxy. On the wire of TCP 4444 the responder
+# sends the SOCKS5 greeting and request, the initiator answers as proxy.
+rec_socks_reverse() {
+    make_www
+    net_up
+    start_https "$NS_S"
+    bg "$NS_C" microsocks microsocks -i 127.0.0.1 -p 1080
+    wait_port "$NS_C" 1080
+    bg "$NS_S" socat-srv socat TCP-LISTEN:4444,reuseaddr TCP-LISTEN:1081,bind=127.0.0.1,reuseaddr
+    wait_port "$NS_S" 4444
+    capture_start
+    bg "$NS_C" socat-cli socat TCP:"$SRV":4444 TCP:127.0.0.1:1080
+    wait_port "$NS_S" 1081
+    ns_s curl -sS --max-time 20 -o /dev/null --cacert "$WORK/pki/ca.crt" \
+        --socks5-hostname 127.0.0.1:1081 "https://$SRV:8443/index.html"
+    capture_save socks5-reverse 100
+    net_down
+}
+
+ALL+=(socks_reverse)
+
 main "$@"
