@@ -485,7 +485,13 @@ fn lolrmm_config(tag: &str, extra: &str) -> PathBuf {
 fn lolrmm_feed_names_the_tool_on_real_anydesk_lookups() {
     let cfg = lolrmm_config("anydesk", "");
     let run = gateward(
-        &["analyze", "-q", "-c", cfg.to_str().unwrap(), capture("anydesk.pcapng").to_str().unwrap()],
+        &[
+            "analyze",
+            "-q",
+            "-c",
+            cfg.to_str().unwrap(),
+            capture("anydesk.pcapng").to_str().unwrap(),
+        ],
         None,
     );
     run.assert_ok();
@@ -502,13 +508,25 @@ fn lolrmm_feed_names_the_tool_on_real_anydesk_lookups() {
         assert_eq!(d["confidence"], "medium");
         assert_eq!(d["evidence"]["tool"], "AnyDesk");
         assert_eq!(d["evidence"]["name_source"], "dns_query");
-        assert_eq!(d["evidence"]["list_entry"], "relay-[a-f0-9]{8}.net.anydesk.com");
-        assert!(d["evidence"]["list"].as_str().unwrap().starts_with("lolrmm:"));
+        assert_eq!(
+            d["evidence"]["list_entry"],
+            "relay-[a-f0-9]{8}.net.anydesk.com"
+        );
+        assert!(
+            d["evidence"]["list"]
+                .as_str()
+                .unwrap()
+                .starts_with("lolrmm:")
+        );
     }
     // `validate` reports what the feed loaded.
     let v = gateward(&["validate", "-c", cfg.to_str().unwrap()], None);
     v.assert_ok();
-    assert!(v.stdout.contains("LOLRMM feed: 2 tools, 3 domain patterns"), "{}", v.stdout);
+    assert!(
+        v.stdout.contains("LOLRMM feed: 2 tools, 3 domain patterns"),
+        "{}",
+        v.stdout
+    );
 }
 
 /// A sanctioned tool is allow-listed by kind: its findings move to
@@ -520,7 +538,13 @@ fn lolrmm_sanctioned_tool_is_allow_listed() {
         "[[allow.rule]]\nkinds = [\"remote_access/anydesk\"]\ncomment = \"IT uses AnyDesk\"\n",
     );
     let run = gateward(
-        &["analyze", "-q", "-c", cfg.to_str().unwrap(), capture("anydesk.pcapng").to_str().unwrap()],
+        &[
+            "analyze",
+            "-q",
+            "-c",
+            cfg.to_str().unwrap(),
+            capture("anydesk.pcapng").to_str().unwrap(),
+        ],
         None,
     );
     run.assert_ok();
@@ -532,7 +556,9 @@ fn lolrmm_sanctioned_tool_is_allow_listed() {
         .count();
     assert!(suppressed >= 2, "{}", run.stdout);
     assert!(
-        !run.stdout.lines().any(|l| l.contains("\"event_type\":\"alert\"") && l.contains("anydesk")),
+        !run.stdout
+            .lines()
+            .any(|l| l.contains("\"event_type\":\"alert\"") && l.contains("anydesk")),
         "{}",
         run.stdout
     );
@@ -547,7 +573,10 @@ fn lolrmm_bad_feed_is_one_clear_error() {
     let v = gateward(&["validate", "-c", cfg.to_str().unwrap()], None);
     assert_ne!(v.code, Some(0));
     let msg = v.stderr.trim();
-    assert!(msg.contains("lolrmm_domains") && msg.contains("line 2"), "{msg}");
+    assert!(
+        msg.contains("lolrmm_domains") && msg.contains("line 2"),
+        "{msg}"
+    );
     assert_eq!(msg.lines().count(), 1, "{msg}");
 }
 
@@ -613,7 +642,11 @@ fn telnet_server_speaks_first() {
 /// flow is still SOCKS, marked `reverse`.
 #[test]
 fn reverse_socks_the_responder_greets() {
-    let flows = assert_detects_to("socks5-reverse.pcap", SERVER, &[expect("TCP", 4444, "proxy", "socks")]);
+    let flows = assert_detects_to(
+        "socks5-reverse.pcap",
+        SERVER,
+        &[expect("TCP", 4444, "proxy", "socks")],
+    );
     let r = &flows[0];
     assert_eq!(field(r, "socks.reverse"), true, "{}", summary(r));
     assert_eq!(field(r, "socks.granted"), true);

@@ -123,7 +123,11 @@ pub fn parse_domains(text: &str) -> Result<Vec<DomainRow>, String> {
         }
     };
     let header = csv_fields(header.trim_start_matches('\u{feff}').trim_end_matches('\r'))?;
-    let col = |name: &str| header.iter().position(|h| h.trim().eq_ignore_ascii_case(name));
+    let col = |name: &str| {
+        header
+            .iter()
+            .position(|h| h.trim().eq_ignore_ascii_case(name))
+    };
     let (Some(uri), Some(tool)) = (col("URI"), col("RMM_Tool")) else {
         return Err("line 1: header must name the columns `URI` and `RMM_Tool`".into());
     };
@@ -139,7 +143,10 @@ pub fn parse_domains(text: &str) -> Result<Vec<DomainRow>, String> {
         };
         let t = t.trim();
         if t.is_empty() || t.len() > 128 {
-            return Err(format!("line {}: tool name must be 1 to 128 characters", i + 1));
+            return Err(format!(
+                "line {}: tool name must be 1 to 128 characters",
+                i + 1
+            ));
         }
         let pattern = normalise_pattern(u).map_err(|e| format!("line {}: `{u}`: {e}", i + 1))?;
         rows.push(DomainRow {
@@ -154,7 +161,10 @@ pub fn parse_domains(text: &str) -> Result<Vec<DomainRow>, String> {
 /// trailing dot, and checks it compiles.
 fn normalise_pattern(raw: &str) -> Result<String, String> {
     let mut p = raw.trim().to_ascii_lowercase();
-    if let Some(rest) = p.strip_prefix("https://").or_else(|| p.strip_prefix("http://")) {
+    if let Some(rest) = p
+        .strip_prefix("https://")
+        .or_else(|| p.strip_prefix("http://"))
+    {
         p = rest.to_owned();
     }
     if let Some(slash) = p.find('/') {
@@ -305,7 +315,10 @@ impl LabelGlob {
                     i += close + 1;
                     let mut n = 1u8;
                     if b.get(i) == Some(&b'{') {
-                        let end = b[i..].iter().position(|&x| x == b'}').ok_or("unclosed `{`")?;
+                        let end = b[i..]
+                            .iter()
+                            .position(|&x| x == b'}')
+                            .ok_or("unclosed `{`")?;
                         n = std::str::from_utf8(&b[i + 1..i + end])
                             .ok()
                             .and_then(|s| s.parse().ok())
@@ -406,6 +419,9 @@ impl Pattern {
     }
 }
 
+/// An inner-wildcard pattern, its value and its text.
+type GlobEntry = (Pattern, u32, Box<str>);
+
 /// Wildcard host-name patterns → a value, looked up in one probe per label.
 #[derive(Debug, Default)]
 pub struct PatternIndex {
@@ -414,7 +430,7 @@ pub struct PatternIndex {
     /// `*.suffix` by suffix, with the pattern text.
     below: HashMap<Box<str>, (u32, Box<str>)>,
     /// Inner-wildcard patterns by literal suffix, with the pattern text.
-    globbed: HashMap<Box<str>, Vec<(Pattern, u32, Box<str>)>>,
+    globbed: HashMap<Box<str>, Vec<GlobEntry>>,
     len: usize,
 }
 
@@ -613,7 +629,10 @@ search.namequery.com,Absolute (Computrace)\r\n\
         ]"#;
         let t = parse_certificates(json).unwrap();
         assert_eq!(t.len(), 2);
-        assert_eq!((t[0].tool.as_str(), t[0].names.clone()), ("Tool A", vec!["A Ltd".to_owned()]));
+        assert_eq!(
+            (t[0].tool.as_str(), t[0].names.clone()),
+            ("Tool A", vec!["A Ltd".to_owned()])
+        );
         assert_eq!(t[1].names, vec!["C GmbH".to_owned()]);
         assert!(parse_certificates("{").is_err());
     }

@@ -267,12 +267,7 @@ impl NamesCtx {
         Ok(())
     }
 
-    fn add(
-        &mut self,
-        e: &ServiceEntry,
-        list: &Arc<str>,
-        need_source: bool,
-    ) -> Result<(), String> {
+    fn add(&mut self, e: &ServiceEntry, list: &Arc<str>, need_source: bool) -> Result<(), String> {
         let category = category_from(&e.category).ok_or_else(|| {
             format!(
                 "unknown category `{}` (vpn, proxy, tunnel, remote_access)",
@@ -474,11 +469,8 @@ impl NamesCtx {
     }
 
     fn find_cn(&self, cn: &str) -> Option<(u32, &str)> {
-        self.find_entry(cn).or_else(|| {
-            self.cns
-                .get_key_value(cn.trim())
-                .map(|(k, &i)| (i, &**k))
-        })
+        self.find_entry(cn)
+            .or_else(|| self.cns.get_key_value(cn.trim()).map(|(k, &i)| (i, &**k)))
     }
 }
 
@@ -589,8 +581,18 @@ impl NamesDetectors {
     /// answers' names (CNAME targets included) against the catalogue only
     /// (the curated list keeps ignoring look-ups). Looked at once, when a
     /// response is seen or at `last`.
-    fn look_dns(&mut self, facts: &FlowFacts<'_>, ctx: &NamesCtx, out: &mut Vec<Detection>, last: bool) {
-        let Some(ev) = facts.app.and_then(|a| a.dns.as_ref()).and_then(|d| d.event()) else {
+    fn look_dns(
+        &mut self,
+        facts: &FlowFacts<'_>,
+        ctx: &NamesCtx,
+        out: &mut Vec<Detection>,
+        last: bool,
+    ) {
+        let Some(ev) = facts
+            .app
+            .and_then(|a| a.dns.as_ref())
+            .and_then(|d| d.event())
+        else {
             if last {
                 self.done = true;
             }
@@ -605,7 +607,9 @@ impl NamesDetectors {
             .iter()
             .map(|q| q.rrname.as_str())
             .chain(ev.answers.iter().flat_map(|a| {
-                let target = (a.rrtype == "CNAME").then_some(a.rdata.as_deref()).flatten();
+                let target = (a.rrtype == "CNAME")
+                    .then_some(a.rdata.as_deref())
+                    .flatten();
                 std::iter::once(a.rrname.as_str()).chain(target)
             }));
         for name in names.take(16) {
@@ -619,14 +623,26 @@ impl NamesDetectors {
     /// A server certificate whose subject or issuer `O=` is the signer of
     /// one catalogue tool's executables. Low confidence: a vendor's name on
     /// a certificate says whose server it is, not that the tool runs.
-    fn rmm_cert_org(&mut self, subject: &str, issuer: &str, ctx: &NamesCtx, out: &mut Vec<Detection>) {
+    fn rmm_cert_org(
+        &mut self,
+        subject: &str,
+        issuer: &str,
+        ctx: &NamesCtx,
+        out: &mut Vec<Detection>,
+    ) {
         if ctx.rmm_orgs.is_empty() {
             return;
         }
         for (field, dn) in [("subject", subject), ("issuer", issuer)] {
-            let Some(org) = subject_parts(dn).0 else { continue };
-            let Some(&i) = ctx.rmm_orgs.get(org.trim()) else { continue };
-            let Some(s) = ctx.services.get(i as usize) else { return };
+            let Some(org) = subject_parts(dn).0 else {
+                continue;
+            };
+            let Some(&i) = ctx.rmm_orgs.get(org.trim()) else {
+                continue;
+            };
+            let Some(s) = ctx.services.get(i as usize) else {
+                return;
+            };
             if self.hits.iter().flatten().any(|h| h.service == i) {
                 return;
             }
@@ -1072,7 +1088,10 @@ mod tests {
         let c = NamesCtx::from_config(&cfg).unwrap();
         assert_eq!(c.len(), 1);
         let s = c.lookup("gw1.vpn.example").unwrap();
-        assert_eq!((s.protocol.name(), &*s.list), ("custom_vpn", "config.extra"));
+        assert_eq!(
+            (s.protocol.name(), &*s.list),
+            ("custom_vpn", "config.extra")
+        );
         assert!(c.lookup("eu0.sec-tunnel.com").is_none());
 
         for bad in [

@@ -65,7 +65,9 @@ const MAX_GAP: usize = 8;
 fn method_ok(method: &[u8]) -> bool {
     is_known_method(method)
         || ((3..=MAX_METHOD_LEN).contains(&method.len())
-            && method.iter().all(|&b| b.is_ascii_uppercase() || b == b'-' || b == b'_'))
+            && method
+                .iter()
+                .all(|&b| b.is_ascii_uppercase() || b == b'-' || b == b'_'))
 }
 
 /// A method of [`KNOWN_METHODS`], compared case-insensitively.
@@ -90,7 +92,10 @@ pub fn check_request_prefix(buf: &[u8]) -> Prefix {
         return Prefix::NotHttp;
     }
     let rest = buf.get(sp..).unwrap_or_default();
-    let gap = rest.iter().take_while(|&&b| b == b' ' || b == b'\t').count();
+    let gap = rest
+        .iter()
+        .take_while(|&&b| b == b' ' || b == b'\t')
+        .count();
     if gap > MAX_GAP {
         return Prefix::NotHttp;
     }
@@ -167,7 +172,7 @@ pub fn parse_request_line(line: &[u8]) -> Option<RequestLine<'_>> {
     let upper = method
         .iter()
         .all(|&b| b.is_ascii_uppercase() || b == b'-' || b == b'_');
-    if !upper && !(is_known_method(method) && http_version) {
+    if !(upper || (is_known_method(method) && http_version)) {
         return None;
     }
     Some(RequestLine {
@@ -467,22 +472,53 @@ pub(crate) mod tests {
     #[test]
     fn tolerant_request_lines() {
         for (line, method, target, version) in [
-            (&b"connect example.com:443 HTTP/1.1"[..], &b"connect"[..], &b"example.com:443"[..], &b"HTTP/1.1"[..]),
-            (b"Connect  example.com:443   HTTP/1.0", b"Connect", b"example.com:443", b"HTTP/1.0"),
-            (b"CONNECT\texample.com:443\tHTTP/1.1 extra", b"CONNECT", b"example.com:443", b"HTTP/1.1"),
-            (b"CONNECT https://example.com:443/ HTTP/1.1", b"CONNECT", b"https://example.com:443/", b"HTTP/1.1"),
+            (
+                &b"connect example.com:443 HTTP/1.1"[..],
+                &b"connect"[..],
+                &b"example.com:443"[..],
+                &b"HTTP/1.1"[..],
+            ),
+            (
+                b"Connect  example.com:443   HTTP/1.0",
+                b"Connect",
+                b"example.com:443",
+                b"HTTP/1.0",
+            ),
+            (
+                b"CONNECT\texample.com:443\tHTTP/1.1 extra",
+                b"CONNECT",
+                b"example.com:443",
+                b"HTTP/1.1",
+            ),
+            (
+                b"CONNECT https://example.com:443/ HTTP/1.1",
+                b"CONNECT",
+                b"https://example.com:443/",
+                b"HTTP/1.1",
+            ),
             (b"get /  http/1.1", b"get", b"/", b"http/1.1"),
         ] {
             let r = parse_request_line(line).unwrap_or_else(|| panic!("{}", line.escape_ascii()));
             assert_eq!((r.method, r.target, r.version), (method, target, version));
-            assert_eq!(check_request_prefix(line), Prefix::Plausible, "{}", line.escape_ascii());
+            assert_eq!(
+                check_request_prefix(line),
+                Prefix::Plausible,
+                "{}",
+                line.escape_ascii()
+            );
         }
-        assert_eq!(target_form(b"connect", b"example.com:443"), TargetForm::Authority);
+        assert_eq!(
+            target_form(b"connect", b"example.com:443"),
+            TargetForm::Authority
+        );
         // Lower-case words that are not HTTP methods, or a known method
         // without an HTTP version (SMTP/IMAP-like lines), stay out.
         assert!(parse_request_line(b"ehlo mail.example.com").is_none());
         assert!(parse_request_line(b"get /").is_none());
-        assert_eq!(check_request_prefix(b"ehlo mail.example.com"), Prefix::NotHttp);
+        assert_eq!(
+            check_request_prefix(b"ehlo mail.example.com"),
+            Prefix::NotHttp
+        );
         assert_eq!(check_request_prefix(b"GET          /"), Prefix::NotHttp);
     }
 
@@ -492,7 +528,10 @@ pub(crate) mod tests {
         let rest = b"Host:\r\n example.com:443\r\nUser-Agent: a\r\n b\r\n\r\n";
         let h: Vec<_> = headers(rest).collect();
         assert_eq!(h.len(), 2);
-        assert_eq!((h[0].name, h[0].value), (&b"Host"[..], &b"example.com:443"[..]));
+        assert_eq!(
+            (h[0].name, h[0].value),
+            (&b"Host"[..], &b"example.com:443"[..])
+        );
         assert_eq!(h[1].value, b"a");
     }
 

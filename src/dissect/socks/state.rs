@@ -280,7 +280,6 @@ mod tests {
     #[test]
     /// Reverse SOCKS (hand-built, RFC 1928 sections 3-6): the TCP responder
     /// greets and requests, the TCP initiator answers as the proxy.
-    #[test]
     fn reverse_socks5_from_the_responder() {
         let mut s = SocksState::new();
         assert_eq!(s.feed(Direction::ToClient, &[5, 1, 0]), Verdict::NeedMore);
@@ -295,13 +294,19 @@ mod tests {
         );
         let e = s.event().unwrap();
         assert!(e.reverse && e.granted);
-        assert_eq!((e.target.as_deref(), e.port), (Some("example.com"), Some(443)));
+        assert_eq!(
+            (e.target.as_deref(), e.port),
+            (Some("example.com"), Some(443))
+        );
         // The tunnel's bytes run against the TCP roles: not handed on.
         assert!(!s.tunnel_open());
         // A responder's first byte 5 that never gets a SOCKS answer is not SOCKS.
         let mut s = SocksState::new();
         s.feed(Direction::ToClient, &[5, 1, 0]);
-        assert_eq!(s.feed(Direction::ToServer, b"GET / HTTP/1.1\r\n"), Verdict::NotMine);
+        assert_eq!(
+            s.feed(Direction::ToServer, b"GET / HTTP/1.1\r\n"),
+            Verdict::NotMine
+        );
     }
 
     #[test]
