@@ -747,7 +747,9 @@ pub fn app_proto(v: &FlowView<'_>) -> (Option<&'static str>, Option<&'static str
     use crate::detect::{Basis, Protocol};
     use crate::dissect::AppProto;
     let found = v.app.app_proto();
-    if found == Some(AppProto::Http)
+    // The dissector names `tls` once a granted CONNECT hands the stream on
+    // (older states may still say `http`).
+    if matches!(found, Some(AppProto::Http | AppProto::Tls))
         && let Some(d) = v.app.dissectors.as_ref()
         && d.tls_event().is_some()
         && d.http_event()

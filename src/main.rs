@@ -191,8 +191,18 @@ fn main() -> ExitCode {
         }
         Command::Correlate(args) => correlate(args),
         Command::Validate(args) => match gateward::daemon::validate(&args.config) {
-            Ok(_) => {
+            Ok(cfg) => {
                 println!("{}: configuration OK", args.config.display());
+                // What the operator's catalogue feeds loaded, so a truncated
+                // download shows (the CI check reads this line too).
+                if let Ok(ctx) = cfg.detect_ctx() {
+                    let (tools, patterns, signers) = ctx.names.rmm_summary();
+                    if tools > 0 {
+                        println!(
+                            "detect.names: LOLRMM feed: {tools} tools, {patterns} domain patterns, {signers} signer names"
+                        );
+                    }
+                }
                 ExitCode::SUCCESS
             }
             Err(e) => fail(e),

@@ -43,10 +43,10 @@ fn run(workers: u16) -> Run {
 fn last_alert_per_host(alerts: &[Value]) -> BTreeMap<String, Value> {
     let mut by_host: BTreeMap<String, Value> = BTreeMap::new();
     for a in alerts {
-        let ip = s(a, "host.ip").to_owned();
+        let ip = s(a, "host_risk.ip").to_owned();
         let newer = by_host
             .get(&ip)
-            .is_none_or(|old| u(a, "host.score") >= u(old, "host.score"));
+            .is_none_or(|old| u(a, "host_risk.score") >= u(old, "host_risk.score"));
         if newer {
             by_host.insert(ip, a.clone());
         }
@@ -55,9 +55,9 @@ fn last_alert_per_host(alerts: &[Value]) -> BTreeMap<String, Value> {
 }
 
 fn rule<'a>(alert: &'a Value, name: &str) -> Option<&'a Value> {
-    field(alert, "host.rules")
+    field(alert, "host_risk.rules")
         .as_array()
-        .expect("host.rules is an array")
+        .expect("host_risk.rules is an array")
         .iter()
         .find(|r| r["name"] == name)
 }
@@ -79,14 +79,14 @@ fn laptop_farm_host_alerts_and_ranks_first() {
     for a in &alerts {
         assert_eq!(s(a, "event_type"), "alert");
         assert!(s(a, "alert.signature").starts_with("GATEWARD HOST "), "{a}");
-        assert_eq!(s(a, "src_ip"), s(a, "host.ip"), "{a}");
+        assert_eq!(s(a, "src_ip"), s(a, "host_risk.ip"), "{a}");
     }
     let last = last_alert_per_host(&alerts);
 
     // Ranked by score: the laptop-farm host first, strictly above every other.
     let mut ranked: Vec<(&String, u64)> = last
         .iter()
-        .map(|(ip, a)| (ip, u(a, "host.score")))
+        .map(|(ip, a)| (ip, u(a, "host_risk.score")))
         .collect();
     ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
     assert_eq!(ranked[0].0, FARM, "ranking: {ranked:?}");
@@ -95,7 +95,7 @@ fn laptop_farm_host_alerts_and_ranks_first() {
     let farm = &last[FARM];
     // 45 (RDP from a VPS) + 35 (VPN egress) + 20 (3 controllers) + 30 (shared
     // egress) + 10 (OpenVPN) + 5 (02:30 local time, context).
-    assert_eq!(u(farm, "host.score"), 145, "{farm}");
+    assert_eq!(u(farm, "host_risk.score"), 145, "{farm}");
     assert_eq!(u(farm, "alert.signature_id"), 8_700_001, "{farm}");
     assert_eq!(
         s(farm, "alert.signature"),
@@ -103,7 +103,7 @@ fn laptop_farm_host_alerts_and_ranks_first() {
     );
     assert_eq!(u(farm, "alert.severity"), 1, "{farm}");
 
-    let names: BTreeSet<String> = field(farm, "host.rules")
+    let names: BTreeSet<String> = field(farm, "host_risk.rules")
         .as_array()
         .unwrap()
         .iter()
@@ -187,10 +187,10 @@ fn farm_host_alert_grows_as_the_story_unfolds() {
     let scores: Vec<(u64, Option<u64>)> = r
         .host_alerts()
         .iter()
-        .filter(|a| s(a, "host.ip") == FARM)
+        .filter(|a| s(a, "host_risk.ip") == FARM)
         .map(|a| {
             (
-                u(a, "host.score"),
+                u(a, "host_risk.score"),
                 a["host_risk"]
                     .get("previous_alert_score")
                     .and_then(Value::as_u64),
@@ -229,7 +229,7 @@ fn allow_listed_support_host_is_seen_but_does_not_alert() {
     );
     // ...and neither it nor the ordinary web/DNS hosts get a host alert.
     for a in r.host_alerts() {
-        let ip = s(&a, "host.ip");
+        let ip = s(&a, "host_risk.ip");
         assert_ne!(ip, SUPPORT, "allow-listed host alerted: {a}");
         assert!(!ORDINARY.contains(&ip), "ordinary host alerted: {a}");
     }
@@ -261,8 +261,8 @@ fn without_the_allow_rule_the_support_tool_is_scored() {
     let inbound = rule(support, "inbound_remote_control").expect("inbound rule");
     assert!(s(inbound, "reason").contains("198.51.100.10"), "{inbound}");
     // The farm host is unaffected and still first.
-    assert_eq!(u(&last[FARM], "host.score"), 145);
-    assert!(u(support, "host.score") < 145);
+    assert_eq!(u(&last[FARM], "host_risk.score"), 145);
+    assert!(u(support, "host_risk.score") < 145);
 }
 
 #[test]

@@ -447,3 +447,208 @@ fn recorded_captures_decode_cleanly_and_match_their_checksums() {
         assert!(!run.records().is_empty(), "{name}: no flows");
     }
 }
+
+// ---------------------------------------------------------------------------
+// LOLRMM catalogue feed (issue 12, class 6)
+// ---------------------------------------------------------------------------
+
+/// A small feed in LOLRMM's published `rmm_domains.csv` format (written for
+/// this test; the real catalogue is checked by `.ci/run` when present).
+const LOLRMM_SAMPLE: &str = "URI,RMM_Tool\n\
+relay-[a-f0-9]{8}.net.anydesk.com:443,AnyDesk\n\
+boot.net.anydesk.com,AnyDesk\n\
+*.example-rmm.test,\"Example RMM (Vendor, Inc.)\"\n";
+
+/// Writes the sample feed and a config naming it (plus `extra`) in a
+/// fresh directory; returns the config path.
+fn lolrmm_config(tag: &str, extra: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("gateward-lolrmm-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let csv = dir.join("rmm_domains.csv");
+    std::fs::write(&csv, LOLRMM_SAMPLE).unwrap();
+    let cfg = dir.join("gateward.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[detect.names]\nbuiltin = false\nlolrmm_domains = \"{}\"\n{extra}",
+            csv.display()
+        ),
+    )
+    .unwrap();
+    cfg
+}
+
+/// The real AnyDesk client's DNS look-ups (captures/anydesk.pcapng) match
+/// the catalogue's character-class pattern: each finding names the tool,
+/// the pattern and the feed, at medium confidence (one name source).
+#[test]
+fn lolrmm_feed_names_the_tool_on_real_anydesk_lookups() {
+    let cfg = lolrmm_config("anydesk", "");
+    let run = gateward(
+        &[
+            "analyze",
+            "-q",
+            "-c",
+            cfg.to_str().unwrap(),
+            capture("anydesk.pcapng").to_str().unwrap(),
+        ],
+        None,
+    );
+    run.assert_ok();
+    let records = run.records();
+    let hits: Vec<&Value> = records
+        .iter()
+        .flat_map(|r| r["detections"].as_array().into_iter().flatten())
+        .filter(|d| d["evidence"]["list_source"] == "LOLRMM rmm_domains.csv")
+        .collect();
+    assert!(hits.len() >= 2, "{}", run.stdout);
+    for d in hits {
+        assert_eq!(d["protocol"], "anydesk");
+        assert_eq!(d["category"], "remote_access");
+        assert_eq!(d["confidence"], "medium");
+        assert_eq!(d["evidence"]["tool"], "AnyDesk");
+        assert_eq!(d["evidence"]["name_source"], "dns_query");
+        assert_eq!(
+            d["evidence"]["list_entry"],
+            "relay-[a-f0-9]{8}.net.anydesk.com"
+        );
+        assert!(
+            d["evidence"]["list"]
+                .as_str()
+                .unwrap()
+                .starts_with("lolrmm:")
+        );
+    }
+    // `validate` reports what the feed loaded.
+    let v = gateward(&["validate", "-c", cfg.to_str().unwrap()], None);
+    v.assert_ok();
+    assert!(
+        v.stdout.contains("LOLRMM feed: 2 tools, 3 domain patterns"),
+        "{}",
+        v.stdout
+    );
+}
+
+/// A sanctioned tool is allow-listed by kind: its findings move to
+/// `suppressed` and raise no alert.
+#[test]
+fn lolrmm_sanctioned_tool_is_allow_listed() {
+    let cfg = lolrmm_config(
+        "allow",
+        "[[allow.rule]]\nkinds = [\"remote_access/anydesk\"]\ncomment = \"IT uses AnyDesk\"\n",
+    );
+    let run = gateward(
+        &[
+            "analyze",
+            "-q",
+            "-c",
+            cfg.to_str().unwrap(),
+            capture("anydesk.pcapng").to_str().unwrap(),
+        ],
+        None,
+    );
+    run.assert_ok();
+    let records = run.records();
+    let suppressed = records
+        .iter()
+        .flat_map(|r| r["suppressed"].as_array().into_iter().flatten())
+        .filter(|d| d["evidence"]["list_source"] == "LOLRMM rmm_domains.csv")
+        .count();
+    assert!(suppressed >= 2, "{}", run.stdout);
+    assert!(
+        !run.stdout
+            .lines()
+            .any(|l| l.contains("\"event_type\":\"alert\"") && l.contains("anydesk")),
+        "{}",
+        run.stdout
+    );
+}
+
+/// A bad feed file is refused with one line naming the file and the line.
+#[test]
+fn lolrmm_bad_feed_is_one_clear_error() {
+    let cfg = lolrmm_config("bad", "");
+    let csv = cfg.parent().unwrap().join("rmm_domains.csv");
+    std::fs::write(&csv, "URI,RMM_Tool\n*.com,Everything\n").unwrap();
+    let v = gateward(&["validate", "-c", cfg.to_str().unwrap()], None);
+    assert_ne!(v.code, Some(0));
+    let msg = v.stderr.trim();
+    assert!(
+        msg.contains("lolrmm_domains") && msg.contains("line 2"),
+        "{msg}"
+    );
+    assert_eq!(msg.lines().count(), 1, "{msg}");
+}
+
+// ---------------------------------------------------------------------------
+// Parsers off the textbook (issue 12, class 7)
+// ---------------------------------------------------------------------------
+
+/// curl with TCP Fast Open: the ClientHello rides in the SYN (RFC 7413
+/// section 3; tcpdump shows `Flags [S] ... length 517`). It must be fed
+/// to the TLS dissector from its first byte (the SYN's sequence number
+/// itself carries no data).
+#[test]
+fn tfo_syn_data_is_dissected() {
+    assert_benign("tfo-tls.pcap", &[("TCP", 8443)]);
+    let run = analyze_recorded("tfo-tls.pcap", &["-q", "--all-flows"]);
+    let records = run.records();
+    let r = records
+        .iter()
+        .find(|r| is_flow_to(r, SERVER, "TCP", 8443))
+        .expect("the TLS flow");
+    assert_eq!(s(r, "app_proto"), "tls", "{}", summary(r));
+    assert_eq!(s(r, "tls.sni"), "server.gateward.test");
+    assert_eq!(s(r, "tls.version"), "TLS 1.3");
+}
+
+/// After a granted CONNECT the flow record's `app_proto` is the tunnelled
+/// TLS, as Suricata writes it; the CONNECT stays in the `http` object
+/// (tinyproxy and curl, http-connect-curl.pcap).
+#[test]
+fn app_proto_is_tls_after_a_granted_connect() {
+    let run = analyze_recorded("http-connect-curl.pcap", &["-q", "--all-flows"]);
+    let records = run.records();
+    let r = records
+        .iter()
+        .find(|r| is_flow_to(r, SERVER, "TCP", 8888))
+        .expect("the proxied flow");
+    assert_eq!(s(r, "app_proto"), "tls", "{}", summary(r));
+    assert_eq!(s(r, "http.http_method"), "CONNECT");
+    assert_eq!(field(r, "http.connect_established"), true);
+    assert!(!s(r, "tls.ja3.hash").is_empty());
+}
+
+/// OpenSSH behind a front that prints two text lines before the server's
+/// banner (RFC 4253 section 4.2): still SSH, with both banners read.
+#[test]
+fn ssh_server_with_lines_before_its_banner() {
+    let flows = assert_remote_access("ssh-prebanner.pcap", SERVER_OUT, 2222, "ssh");
+    let r = &flows[0];
+    assert_eq!(s(r, "app_proto"), "ssh");
+    assert!(s(r, "ssh.server.software_version").starts_with("OpenSSH_"));
+    assert!(s(r, "ssh.client.software_version").starts_with("OpenSSH_"));
+}
+
+/// inetutils telnetd opens with its own negotiation before the client
+/// sends a byte (RFC 854/855).
+#[test]
+fn telnet_server_speaks_first() {
+    assert_remote_access("telnet-server-first.pcap", SERVER_OUT, 23, "telnet");
+}
+
+/// Reverse SOCKS with real tools (microsocks reached through a socat that
+/// dials out; curl on the far side): the TCP responder greets, and the
+/// flow is still SOCKS, marked `reverse`.
+#[test]
+fn reverse_socks_the_responder_greets() {
+    let flows = assert_detects_to(
+        "socks5-reverse.pcap",
+        SERVER,
+        &[expect("TCP", 4444, "proxy", "socks")],
+    );
+    let r = &flows[0];
+    assert_eq!(field(r, "socks.reverse"), true, "{}", summary(r));
+    assert_eq!(field(r, "socks.granted"), true);
+    assert_eq!(u(r, "socks.port"), 8443);
+}

@@ -1154,4 +1154,106 @@ main() {
     ) >&2
 }
 
+# --- Parsers off the textbook (issue 12, class 7) ---------------------------
+
+# TLS in TCP Fast Open SYN data (RFC 7413): curl --tcp-fastopen to the
+# openssl test server. tcp_fastopen 0x5 on the client (enable + data in the
+# SYN without a cookie) and 0x602 on the server (enable + accept data
+# without a cookie + no per-socket option needed), so the very first SYN
+# carries the ClientHello.
+rec_tfo() {
+    make_www
+    net_up
+    ns_s sysctl -qw net.ipv4.tcp_fastopen=0x602
+    ns_c sysctl -qw net.ipv4.tcp_fastopen=0x5
+    start_https "$NS_S"
+    capture_start
+    ns_c curl -sS --max-time 20 --tcp-fastopen -o /dev/null --cacert "$WORK/pki/ca.crt" \
+        --resolve "server.gateward.test:8443:$SRV" https://server.gateward.test:8443/index.html
+    capture_save tfo-tls 60
+    net_down
+}
+
+ALL+=(tfo)
+
+# An SSH server that prints text before its banner (RFC 4253 section 4.2:
+# "The server MAY send other lines of data before sending the version
+# string"). OpenSSH's sshd cannot, so a small front on port 2222 of the
+# server namespace writes two lines and then relays both ways to sshd on
+# 127.0.0.1:2022: the client still talks to the real sshd. ssh runs one
+# command (`id`) as the throwaway user.
+PREBANNER_PY='
+import socket, sys, threading
+front = socket.socket(); front.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+front.bind(("0.0.0.0", 2222)); front.listen(1); print("ready", flush=True)
+c, _ = front.accept()
+c.sendall(b"Welcome to the gateward test bastion\r\nAuthorised use only.\r\n")
+s = socket.create_connection(("127.0.0.1", 2022))
+def pipe(a, b):
+    try:
+        while (d := a.recv(65536)):
+            b.sendall(d)
+    except OSError:
+        pass
+    for x in (a, b):
+        try: x.shutdown(socket.SHUT_RDWR)
+        except OSError: pass
+t = threading.Thread(target=pipe, args=(s, c)); t.start(); pipe(c, s); t.join()
+'
+rec_ssh_prebanner() {
+    make_user
+    net_up "$SRV_OUT"
+    start_sshd "$NS_S"
+    bg "$NS_S" prebanner python3 -c "$PREBANNER_PY"
+    wait_port "$NS_S" 2222
+    capture_start
+    ns_c timeout 60 ssh "${SSH_OPTS[@]}" -i "$WORK/ssh/id_user" -p 2222 \
+        "$USER_NAME@$SRV_OUT" id >>"$LOG/ssh.log" 2>&1
+    capture_save ssh-prebanner 80
+    net_down
+}
+
+# Telnet where the server speaks first (RFC 854/855): inetutils telnetd
+# (run per connection by socat, as inetd would) opens with its option
+# negotiation (IAC DO TERMINAL-TYPE ...) before the client sends a byte;
+# the client answers, sees the login prompt and leaves.
+rec_telnet() {
+    net_up "$SRV_OUT"
+    bg "$NS_S" telnetd socat TCP-LISTEN:23,reuseaddr EXEC:"/usr/sbin/telnetd -h",nofork
+    wait_port "$NS_S" 23
+    capture_start
+    ( sleep 3; printf 'nobody\r\n'; sleep 2 ) | ns_c timeout 20 telnet "$SRV_OUT" 23 \
+        >>"$LOG/telnet.log" 2>&1 || true
+    capture_save telnet-server-first 60
+    net_down
+}
+
+ALL+=(ssh_prebanner telnet)
+
+# Reverse SOCKS: the proxy dials out and is then driven over that
+# connection. In gw-cli (the proxy's side) microsocks listens on
+# 127.0.0.1:1080 and socat connects out to 10.99.0.1:4444 and on to it; in
+# gw-srv (the operator's side) socat accepts 4444 and then offers it on
+# 127.0.0.1:1081, where curl --socks5-hostname fetches the test page from
+# 10.99.0.1:8443 through the proxy. On the wire of TCP 4444 the responder
+# sends the SOCKS5 greeting and request, the initiator answers as proxy.
+rec_socks_reverse() {
+    make_www
+    net_up
+    start_https "$NS_S"
+    bg "$NS_C" microsocks microsocks -i 127.0.0.1 -p 1080
+    wait_port "$NS_C" 1080
+    bg "$NS_S" socat-srv socat TCP-LISTEN:4444,reuseaddr TCP-LISTEN:1081,bind=127.0.0.1,reuseaddr
+    wait_port "$NS_S" 4444
+    capture_start
+    bg "$NS_C" socat-cli socat TCP:"$SRV":4444 TCP:127.0.0.1:1080
+    wait_port "$NS_S" 1081
+    ns_s curl -sS --max-time 20 -o /dev/null --cacert "$WORK/pki/ca.crt" \
+        --socks5-hostname 127.0.0.1:1081 "https://$SRV:8443/index.html"
+    capture_save socks5-reverse 100
+    net_down
+}
+
+ALL+=(socks_reverse)
+
 main "$@"

@@ -443,7 +443,7 @@ fn proxy_handshake(f: &FlowFacts<'_>) -> Progress {
         return Progress::Found(d);
     }
     if let Some(h) = app.http.as_ref().and_then(|h| h.event()) {
-        if h.http_method == "CONNECT" {
+        if h.http_method.eq_ignore_ascii_case("CONNECT") {
             let established = h.connect_established == Some(true);
             if h.status.is_none() && !established {
                 return Progress::Continue;

@@ -53,7 +53,14 @@ macro_rules! dissector_table {
             }
 
             /// The application protocol, once a dissector has confirmed one.
+            /// After a granted HTTP CONNECT it is the tunnelled TLS, as
+            /// Suricata writes it (the CONNECT stays in the `http` object).
             pub fn app_proto(&self) -> Option<AppProto> {
+                if self.tunnel_tls && self.http.as_ref().is_some_and(|h| h.tunnel_open()) {
+                    if let Some(p) = self.tls.as_ref().and_then(|s| s.confirmed()) {
+                        return Some(p);
+                    }
+                }
                 None $( .or_else(|| self.$field.as_ref().and_then(|s| s.confirmed())) )*
             }
 

@@ -157,8 +157,16 @@ impl FlowApp {
                 .dissectors
                 .get_or_insert_with(|| Box::new(Dissectors::for_transport(p.tcp.is_some(), ports)));
             if dissectors.active() {
-                if let Some((seq, _)) = p.tcp {
+                if let Some((seq, flags)) = p.tcp {
                     let streams = self.streams.get_or_insert_with(Default::default);
+                    // Data carried on a SYN (TCP Fast Open, RFC 7413 section
+                    // 3; allowed since RFC 793 3.4) starts after the SYN's
+                    // own sequence number.
+                    let seq = if flags & crate::decode::ip::tcp_flags::SYN != 0 {
+                        seq.wrapping_add(1)
+                    } else {
+                        seq
+                    };
                     let ev =
                         streams[d].offer(seq, p.data, &mut |chunk| dissectors.feed(p.dir, chunk));
                     if ev == StreamEvent::Gap {

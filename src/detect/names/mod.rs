@@ -22,6 +22,10 @@ use super::{Basis, Category, Confidence, Detection, FlowFacts, PacketView, Proto
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::Arc;
+
+mod intern;
+pub mod lolrmm;
 
 /// The built-in list, embedded at build time.
 const BUILTIN: &str = include_str!("services.toml");
@@ -46,6 +50,13 @@ pub struct NamesConfig {
     /// A list file in the `services.toml` format (`version` plus
     /// `[[service]]` / `[[except]]` tables). Default: none.
     pub extra_file: Option<PathBuf>,
+    /// LOLRMM's `rmm_domains.csv` (downloaded by the operator): remote
+    /// management tools by domain pattern, matched on SNI, HTTP host,
+    /// certificate names, resolved names and DNS look-ups. Default: none.
+    pub lolrmm_domains: Option<PathBuf>,
+    /// LOLRMM's `rmm_certificates.json`: the tools' signer names, matched
+    /// (at low confidence) against server certificates' `O=`. Default: none.
+    pub lolrmm_certificates: Option<PathBuf>,
 }
 
 impl Default for NamesConfig {
@@ -54,6 +65,8 @@ impl Default for NamesConfig {
             builtin: true,
             extra: Vec::new(),
             extra_file: None,
+            lolrmm_domains: None,
+            lolrmm_certificates: None,
         }
     }
 }
@@ -111,8 +124,9 @@ pub struct Service {
     pub protocol: Protocol,
     /// Category reported.
     pub category: Category,
-    /// The list it came from (`builtin@<version>`, `config.extra`, a file).
-    pub list: &'static str,
+    /// The list it came from (`builtin@<version>`, `config.extra`, a file),
+    /// shared by the entries of one list and freed with the settings.
+    pub list: Arc<str>,
     /// The public source recorded beside the entry.
     pub source: Box<str>,
 }
@@ -131,6 +145,12 @@ pub struct NamesCtx {
     cns: HashMap<Box<str>, u32>,
     /// Loaded entries.
     services: Vec<Service>,
+    /// LOLRMM domain patterns → index into `services` (one entry per tool).
+    rmm: lolrmm::PatternIndex,
+    /// LOLRMM signer names (one tool's only) → index into `services`.
+    rmm_orgs: HashMap<Box<str>, u32>,
+    /// Tools loaded from the LOLRMM feeds.
+    rmm_tools: usize,
 }
 
 /// Where a matched name came from.
@@ -142,6 +162,7 @@ enum Source {
     CertOrg = 8,
     HttpHost = 16,
     DnsName = 32,
+    DnsQuery = 64,
 }
 
 impl Source {
@@ -153,6 +174,7 @@ impl Source {
             Source::CertOrg => "cert_organization",
             Source::HttpHost => "http_host",
             Source::DnsName => "dns_name",
+            Source::DnsQuery => "dns_query",
         }
     }
 }
@@ -165,18 +187,6 @@ fn category_from(s: &str) -> Option<Category> {
         "remote_access" => Category::RemoteAccess,
         _ => return None,
     })
-}
-
-/// Leaks a string once, at configuration load, so detections can carry
-/// `&'static str` like the built-in protocol names. Bounded by the size of
-/// the configuration; known names are reused.
-fn intern(s: &str, pool: &mut HashMap<String, &'static str>) -> &'static str {
-    if let Some(v) = pool.get(s) {
-        return v;
-    }
-    let v: &'static str = Box::leak(s.to_owned().into_boxed_str());
-    pool.insert(s.to_owned(), v);
-    v
 }
 
 /// Checks a listed domain: lower-case LDH labels (underscore allowed), at
@@ -204,12 +214,11 @@ impl NamesCtx {
     /// Builds the shared settings; errors name the offending key or file.
     pub fn from_config(cfg: &NamesConfig) -> Result<Self, String> {
         let mut ctx = NamesCtx::default();
-        let mut pool = HashMap::new();
         if cfg.builtin {
             let list: ListFile =
                 toml::from_str(BUILTIN).map_err(|e| format!("built-in services.toml: {e}"))?;
-            let name = intern(&format!("builtin@{}", list.version), &mut pool);
-            ctx.load_list(&list, name, true, &mut pool)
+            let name: Arc<str> = format!("builtin@{}", list.version).into();
+            ctx.load_list(&list, &name, true)
                 .map_err(|e| format!("built-in services.toml: {e}"))?;
         }
         if let Some(path) = &cfg.extra_file {
@@ -217,12 +226,23 @@ impl NamesCtx {
                 .map_err(|e| format!("extra_file {}: {e}", path.display()))?;
             let list: ListFile =
                 toml::from_str(&text).map_err(|e| format!("extra_file {}: {e}", path.display()))?;
-            let name = intern(&format!("{}@{}", path.display(), list.version), &mut pool);
-            ctx.load_list(&list, name, false, &mut pool)
+            let name: Arc<str> = format!("{}@{}", path.display(), list.version).into();
+            ctx.load_list(&list, &name, false)
                 .map_err(|e| format!("extra_file {}: {e}", path.display()))?;
         }
+        let mut tools = HashMap::new();
+        if let Some(path) = &cfg.lolrmm_domains {
+            ctx.load_rmm_domains(path, &mut tools)
+                .map_err(|e| format!("lolrmm_domains {}: {e}", path.display()))?;
+        }
+        if let Some(path) = &cfg.lolrmm_certificates {
+            ctx.load_rmm_certificates(path, &mut tools)
+                .map_err(|e| format!("lolrmm_certificates {}: {e}", path.display()))?;
+        }
+        ctx.rmm_tools = tools.len();
+        let extra: Arc<str> = "config.extra".into();
         for (i, e) in cfg.extra.iter().enumerate() {
-            ctx.add(e, "config.extra", false, &mut pool)
+            ctx.add(e, &extra, false)
                 .map_err(|m| format!("extra[{i}]: {m}"))?;
         }
         Ok(ctx)
@@ -231,12 +251,11 @@ impl NamesCtx {
     fn load_list(
         &mut self,
         list: &ListFile,
-        name: &'static str,
+        name: &Arc<str>,
         need_source: bool,
-        pool: &mut HashMap<String, &'static str>,
     ) -> Result<(), String> {
         for (i, e) in list.service.iter().enumerate() {
-            self.add(e, name, need_source, pool)
+            self.add(e, name, need_source)
                 .map_err(|m| format!("service[{i}]: {m}"))?;
         }
         for (i, x) in list.except.iter().enumerate() {
@@ -248,13 +267,7 @@ impl NamesCtx {
         Ok(())
     }
 
-    fn add(
-        &mut self,
-        e: &ServiceEntry,
-        list: &'static str,
-        need_source: bool,
-        pool: &mut HashMap<String, &'static str>,
-    ) -> Result<(), String> {
+    fn add(&mut self, e: &ServiceEntry, list: &Arc<str>, need_source: bool) -> Result<(), String> {
         let category = category_from(&e.category).ok_or_else(|| {
             format!(
                 "unknown category `{}` (vpn, proxy, tunnel, remote_access)",
@@ -300,15 +313,82 @@ impl NamesCtx {
                 return Err("set exactly one of `domain`, `organization` and `common_name`".into());
             }
         };
+        let protocol = match Protocol::from_name(&e.protocol) {
+            Some(p) => p,
+            None => Protocol::Service(intern::intern(&e.protocol)?),
+        };
         self.services.push(Service {
             key,
-            protocol: Protocol::from_name(&e.protocol)
-                .unwrap_or_else(|| Protocol::Service(intern(&e.protocol, pool))),
+            protocol,
             category,
-            list,
+            list: Arc::clone(list),
             source: e.source.clone().unwrap_or_default().into(),
         });
         Ok(())
+    }
+
+    /// The service entry of a LOLRMM tool, created at its first mention.
+    fn rmm_tool(
+        &mut self,
+        tool: &str,
+        list: &Arc<str>,
+        source: &str,
+        tools: &mut HashMap<String, u32>,
+    ) -> Result<u32, String> {
+        if let Some(&i) = tools.get(tool) {
+            return Ok(i);
+        }
+        let idx = u32::try_from(self.services.len()).map_err(|_| "too many entries")?;
+        let slug = lolrmm::tool_slug(tool);
+        let protocol = match Protocol::from_name(&slug) {
+            Some(p) => p,
+            None => Protocol::Service(intern::intern(&slug)?),
+        };
+        self.services.push(Service {
+            key: tool.into(),
+            protocol,
+            category: Category::RemoteAccess,
+            list: Arc::clone(list),
+            source: source.into(),
+        });
+        tools.insert(tool.to_owned(), idx);
+        Ok(idx)
+    }
+
+    fn load_rmm_domains(
+        &mut self,
+        path: &std::path::Path,
+        tools: &mut HashMap<String, u32>,
+    ) -> Result<(), String> {
+        let rows = lolrmm::parse_domains(&lolrmm::read_feed(path)?)?;
+        let list: Arc<str> = format!("lolrmm:{}", path.display()).into();
+        for r in &rows {
+            let i = self.rmm_tool(&r.tool, &list, "LOLRMM rmm_domains.csv", tools)?;
+            self.rmm.insert(&r.pattern, i)?;
+        }
+        Ok(())
+    }
+
+    fn load_rmm_certificates(
+        &mut self,
+        path: &std::path::Path,
+        tools: &mut HashMap<String, u32>,
+    ) -> Result<(), String> {
+        let certs = lolrmm::parse_certificates(&lolrmm::read_feed(path)?)?;
+        let list: Arc<str> = format!("lolrmm:{}", path.display()).into();
+        for t in &certs {
+            let i = self.rmm_tool(&t.tool, &list, "LOLRMM rmm_certificates.json", tools)?;
+            for n in &t.names {
+                self.rmm_orgs.entry(n.as_str().into()).or_insert(i);
+            }
+        }
+        Ok(())
+    }
+
+    /// What the LOLRMM feeds loaded: tools, domain patterns and signer
+    /// names (zeros when none is configured), for `validate` and CI.
+    pub fn rmm_summary(&self) -> (usize, usize, usize) {
+        (self.rmm_tools, self.rmm.len(), self.rmm_orgs.len())
     }
 
     /// Number of loaded entries (suffixes and organisations).
@@ -321,15 +401,32 @@ impl NamesCtx {
         self.services.is_empty()
     }
 
+    /// True when a LOLRMM domain feed is loaded (DNS look-ups are then
+    /// matched too).
+    fn has_rmm(&self) -> bool {
+        !self.rmm.is_empty()
+    }
+
     /// The entry a host name falls under, if any: its suffixes are tried
     /// from the longest (the name itself) to the shortest, so an `except`
     /// entry below a listed domain wins. ASCII case and one trailing dot are
     /// ignored; `*.` wildcards (certificate names) are stripped.
     pub fn lookup(&self, name: &str) -> Option<&Service> {
-        self.find(name).and_then(|i| self.services.get(i as usize))
+        self.find_entry(name)
+            .and_then(|(i, _)| self.services.get(i as usize))
     }
 
-    /// The index of the entry a host name falls under (see [`NamesCtx::lookup`]).
+    /// The entry a host name falls under and the list entry (suffix or
+    /// catalogue pattern) that matched: the curated list first, then the
+    /// LOLRMM patterns.
+    fn find_entry(&self, name: &str) -> Option<(u32, &str)> {
+        if let Some(i) = self.find(name) {
+            return Some((i, &self.services.get(i as usize)?.key));
+        }
+        self.rmm.lookup(name).map(|h| (h.value, h.pattern))
+    }
+
+    /// The index of the curated entry a host name falls under (see [`NamesCtx::lookup`]).
     fn find(&self, name: &str) -> Option<u32> {
         let name = name.strip_prefix("*.").unwrap_or(name);
         let name = name.strip_suffix('.').unwrap_or(name);
@@ -367,11 +464,13 @@ impl NamesCtx {
     /// The entry a certificate common name names: a host name through the
     /// suffix list, anything else exactly (`common_name` entries).
     pub fn lookup_cn(&self, cn: &str) -> Option<&Service> {
-        self.find_cn(cn).and_then(|i| self.services.get(i as usize))
+        self.find_cn(cn)
+            .and_then(|(i, _)| self.services.get(i as usize))
     }
 
-    fn find_cn(&self, cn: &str) -> Option<u32> {
-        self.find(cn).or_else(|| self.cns.get(cn.trim()).copied())
+    fn find_cn(&self, cn: &str) -> Option<(u32, &str)> {
+        self.find_entry(cn)
+            .or_else(|| self.cns.get_key_value(cn.trim()).map(|(k, &i)| (i, &**k)))
     }
 }
 
@@ -427,7 +526,7 @@ impl crate::detect::detector::Family for NamesDetectors {
         _out: &mut Vec<Detection>,
     ) {
         self.packets = self.packets.saturating_add(1);
-        if p.index == 0 && (ctx.is_empty() || is_dns_flow(facts)) {
+        if p.index == 0 && (ctx.is_empty() || (is_dns_flow(facts) && !ctx.has_rmm())) {
             self.done = true;
         }
     }
@@ -439,7 +538,13 @@ impl crate::detect::detector::Family for NamesDetectors {
             return;
         }
         if is_dns_flow(facts) {
-            self.done = true;
+            // A look-up is not a session, except that the catalogue's
+            // remote-management domains are looked up by installed agents.
+            if ctx.has_rmm() {
+                self.look_dns(facts, ctx, out, self.packets >= 2);
+            } else {
+                self.done = true;
+            }
             return;
         }
         self.look(facts, ctx, out, false);
@@ -451,7 +556,14 @@ impl crate::detect::detector::Family for NamesDetectors {
 
     /// The flow ended (or was evicted): last look at the whole window.
     fn on_end(&mut self, facts: &FlowFacts<'_>, ctx: &NamesCtx, out: &mut Vec<Detection>) {
-        if self.done || is_dns_flow(facts) {
+        if self.done {
+            return;
+        }
+        if is_dns_flow(facts) {
+            if ctx.has_rmm() {
+                self.look_dns(facts, ctx, out, true);
+            }
+            self.done = true;
             return;
         }
         self.look(facts, ctx, out, true);
@@ -465,6 +577,96 @@ impl crate::detect::detector::Family for NamesDetectors {
 }
 
 impl NamesDetectors {
+    /// A DNS flow with a LOLRMM feed loaded: the question names and the
+    /// answers' names (CNAME targets included) against the catalogue only
+    /// (the curated list keeps ignoring look-ups). Looked at once, when a
+    /// response is seen or at `last`.
+    fn look_dns(
+        &mut self,
+        facts: &FlowFacts<'_>,
+        ctx: &NamesCtx,
+        out: &mut Vec<Detection>,
+        last: bool,
+    ) {
+        let Some(ev) = facts
+            .app
+            .and_then(|a| a.dns.as_ref())
+            .and_then(|d| d.event())
+        else {
+            if last {
+                self.done = true;
+            }
+            return;
+        };
+        if ev.kind != "response" && !last {
+            return;
+        }
+        self.done = true;
+        let names = ev
+            .queries
+            .iter()
+            .map(|q| q.rrname.as_str())
+            .chain(ev.answers.iter().flat_map(|a| {
+                let target = (a.rrtype == "CNAME")
+                    .then_some(a.rdata.as_deref())
+                    .flatten();
+                std::iter::once(a.rrname.as_str()).chain(target)
+            }));
+        for name in names.take(16) {
+            if let Some(h) = ctx.rmm.lookup(name) {
+                self.hit(h.value, h.pattern, ctx, name, Source::DnsQuery, out);
+                return;
+            }
+        }
+    }
+
+    /// A server certificate whose subject or issuer `O=` is the signer of
+    /// one catalogue tool's executables. Low confidence: a vendor's name on
+    /// a certificate says whose server it is, not that the tool runs.
+    fn rmm_cert_org(
+        &mut self,
+        subject: &str,
+        issuer: &str,
+        ctx: &NamesCtx,
+        out: &mut Vec<Detection>,
+    ) {
+        if ctx.rmm_orgs.is_empty() {
+            return;
+        }
+        for (field, dn) in [("subject", subject), ("issuer", issuer)] {
+            let Some(org) = subject_parts(dn).0 else {
+                continue;
+            };
+            let Some(&i) = ctx.rmm_orgs.get(org.trim()) else {
+                continue;
+            };
+            let Some(s) = ctx.services.get(i as usize) else {
+                return;
+            };
+            if self.hits.iter().flatten().any(|h| h.service == i) {
+                return;
+            }
+            out.push(
+                Detection::new(
+                    s.category,
+                    s.protocol,
+                    Confidence::Low,
+                    Basis::Name,
+                    format!(
+                        "certificate {field} O=`{org}` signs the {} remote-management tool",
+                        s.key
+                    ),
+                )
+                .with("name", org)
+                .with("name_source", format!("cert_{field}_organization"))
+                .with("tool", &s.key)
+                .with("list", &*s.list)
+                .with("list_source", &s.source),
+            );
+            return;
+        }
+    }
+
     /// Looks at every name source not yet looked at. `last` allows the
     /// resolved name to count on its own when the client named no server.
     fn look(
@@ -496,9 +698,9 @@ impl NamesDetectors {
                     let (org, cn) = subject_parts(&cert.subject);
                     let mut cn_hit = None;
                     if let Some(cn) = cn {
-                        if let Some(s) = ctx.find_cn(cn) {
+                        if let Some((s, entry)) = ctx.find_cn(cn) {
                             cn_hit = Some(s);
-                            self.hit(s, ctx, cn, Source::CertName, out);
+                            self.hit(s, entry, ctx, cn, Source::CertName, out);
                         }
                     }
                     if cn_hit.is_none() {
@@ -506,9 +708,10 @@ impl NamesDetectors {
                     }
                     if let Some(org) = org {
                         if let Some(s) = ctx.find_org(org) {
-                            self.hit(s, ctx, org, Source::CertOrg, out);
+                            self.hit(s, org, ctx, org, Source::CertOrg, out);
                         }
                     }
+                    self.rmm_cert_org(&cert.subject, &cert.issuerdn, ctx, out);
                 }
             }
             if self.checked & Source::QuicSni as u8 == 0 {
@@ -529,7 +732,7 @@ impl NamesDetectors {
                     self.checked |= Source::HttpHost as u8;
                     // A CONNECT request names the proxy's target, not the
                     // server this flow goes to.
-                    if h.http_method != "CONNECT" {
+                    if !h.http_method.eq_ignore_ascii_case("CONNECT") {
                         if let Some(host) = h.hostname.as_deref() {
                             self.client_name(host, Source::HttpHost, ctx, out);
                         }
@@ -552,8 +755,8 @@ impl NamesDetectors {
                 if let Some(usable) = decide {
                     self.checked |= Source::DnsName as u8;
                     if usable {
-                        if let Some(s) = ctx.find(n) {
-                            self.hit(s, ctx, n, Source::DnsName, out);
+                        if let Some((s, entry)) = ctx.find_entry(n) {
+                            self.hit(s, entry, ctx, n, Source::DnsName, out);
                         }
                     }
                 }
@@ -572,14 +775,16 @@ impl NamesDetectors {
     /// certificate is one source, whichever of its names matched).
     fn san_names(&mut self, san: &[String], ctx: &NamesCtx, out: &mut Vec<Detection>) {
         for name in san {
-            let Some(s) = ctx.find(name) else { continue };
+            let Some((s, entry)) = ctx.find_entry(name) else {
+                continue;
+            };
             let usable = if self.client_name_seen {
                 self.client_name_listed && self.hits.iter().flatten().any(|h| h.service == s)
             } else {
                 true
             };
             if usable {
-                self.hit(s, ctx, name, Source::CertName, out);
+                self.hit(s, entry, ctx, name, Source::CertName, out);
                 return;
             }
         }
@@ -587,15 +792,23 @@ impl NamesDetectors {
 
     fn client_name(&mut self, name: &str, src: Source, ctx: &NamesCtx, out: &mut Vec<Detection>) {
         self.client_name_seen = true;
-        if let Some(s) = ctx.find(name) {
+        if let Some((s, entry)) = ctx.find_entry(name) {
             self.client_name_listed = true;
-            self.hit(s, ctx, name, src, out);
+            self.hit(s, entry, ctx, name, src, out);
         }
     }
 
     /// Records that `src` named service `s` as `name`; emits a detection
     /// (Medium for one source, High once two sources agree).
-    fn hit(&mut self, idx: u32, ctx: &NamesCtx, name: &str, src: Source, out: &mut Vec<Detection>) {
+    fn hit(
+        &mut self,
+        idx: u32,
+        list_entry: &str,
+        ctx: &NamesCtx,
+        name: &str,
+        src: Source,
+        out: &mut Vec<Detection>,
+    ) {
         let Some(s) = ctx.services.get(idx as usize) else {
             return;
         };
@@ -628,10 +841,10 @@ impl NamesDetectors {
             _ => "VPN service",
         };
         let service = s.protocol.display_name();
-        let entry = if name.eq_ignore_ascii_case(&s.key) {
+        let entry = if name.eq_ignore_ascii_case(list_entry) {
             String::new()
         } else {
-            format!(" (list entry {})", s.key)
+            format!(" (list entry {list_entry})")
         };
         let reason = if n >= 2 {
             format!("{n} names of the flow belong to the {service} {what}{entry}")
@@ -649,6 +862,7 @@ impl NamesDetectors {
             Source::CertOrg,
             Source::HttpHost,
             Source::DnsName,
+            Source::DnsQuery,
         ] {
             if h.sources & b as u8 != 0 {
                 if !sources.is_empty() {
@@ -657,14 +871,16 @@ impl NamesDetectors {
                 sources.push_str(b.key());
             }
         }
-        out.push(
-            Detection::new(s.category, s.protocol, confidence, Basis::Name, reason)
-                .with("name", name)
-                .with("name_source", sources)
-                .with("list_entry", &s.key)
-                .with("list", s.list)
-                .with("list_source", &s.source),
-        );
+        let mut d = Detection::new(s.category, s.protocol, confidence, Basis::Name, reason)
+            .with("name", name)
+            .with("name_source", sources)
+            .with("list_entry", list_entry)
+            .with("list", &*s.list)
+            .with("list_source", &s.source);
+        if s.list.starts_with("lolrmm:") {
+            d = d.with("tool", &s.key);
+        }
+        out.push(d);
     }
 }
 
@@ -874,7 +1090,10 @@ mod tests {
         let c = NamesCtx::from_config(&cfg).unwrap();
         assert_eq!(c.len(), 1);
         let s = c.lookup("gw1.vpn.example").unwrap();
-        assert_eq!((s.protocol.name(), s.list), ("custom_vpn", "config.extra"));
+        assert_eq!(
+            (s.protocol.name(), &*s.list),
+            ("custom_vpn", "config.extra")
+        );
         assert!(c.lookup("eu0.sec-tunnel.com").is_none());
 
         for bad in [
@@ -924,6 +1143,7 @@ mod tests {
             builtin: false,
             extra: Vec::new(),
             extra_file: Some(path.clone()),
+            ..NamesConfig::default()
         };
         let c = NamesCtx::from_config(&cfg).unwrap();
         assert!(c.lookup("gw.corpvpn.example").unwrap().list.ends_with("@7"));

@@ -50,13 +50,35 @@ pub enum Prefix {
 }
 
 fn is_method_byte(b: u8) -> bool {
-    b.is_ascii_uppercase() || b == b'-' || b == b'_'
+    b.is_ascii_alphabetic() || b == b'-' || b == b'_'
+}
+
+/// Spaces tolerated between the request line's words: RFC 9112 section 3
+/// lets a recipient split on runs of whitespace, and some clients and
+/// proxies send more than one.
+const MAX_GAP: usize = 8;
+
+/// True for a method token accepted as HTTP: any known method (in any case:
+/// RFC 9110 9.1 makes methods case-sensitive, but clients such as scripted
+/// `connect host:443 HTTP/1.1` probes send lower case and proxies accept
+/// it), or an all-uppercase token of 3..=[`MAX_METHOD_LEN`] bytes.
+fn method_ok(method: &[u8]) -> bool {
+    is_known_method(method)
+        || ((3..=MAX_METHOD_LEN).contains(&method.len())
+            && method
+                .iter()
+                .all(|&b| b.is_ascii_uppercase() || b == b'-' || b == b'_'))
+}
+
+/// A method of [`KNOWN_METHODS`], compared case-insensitively.
+fn is_known_method(method: &[u8]) -> bool {
+    KNOWN_METHODS.iter().any(|m| m.eq_ignore_ascii_case(method))
 }
 
 /// Decides from the first bytes whether a client stream can be HTTP/1.x:
-/// a known method, or an all-uppercase token of 3..=[`MAX_METHOD_LEN`]
-/// bytes, then one space, then a visible target byte. Lets the engine drop
-/// non-HTTP flows after the first packet.
+/// a method accepted by [`method_ok`], then up to [`MAX_GAP`] spaces or
+/// tabs, then a visible target byte. Lets the engine drop non-HTTP flows
+/// after the first packet.
 pub fn check_request_prefix(buf: &[u8]) -> Prefix {
     let Some(sp) = buf.iter().position(|&b| !is_method_byte(b)) else {
         return if buf.len() <= MAX_METHOD_LEN {
@@ -66,11 +88,18 @@ pub fn check_request_prefix(buf: &[u8]) -> Prefix {
         };
     };
     let method = buf.get(..sp).unwrap_or_default();
-    let known = KNOWN_METHODS.contains(&method);
-    if buf.get(sp) != Some(&b' ') || (!known && !(3..=MAX_METHOD_LEN).contains(&sp)) {
+    if !matches!(buf.get(sp), Some(b' ' | b'\t')) || !method_ok(method) {
         return Prefix::NotHttp;
     }
-    match buf.get(sp + 1) {
+    let rest = buf.get(sp..).unwrap_or_default();
+    let gap = rest
+        .iter()
+        .take_while(|&&b| b == b' ' || b == b'\t')
+        .count();
+    if gap > MAX_GAP {
+        return Prefix::NotHttp;
+    }
+    match rest.get(gap) {
         None => Prefix::NeedMore,
         Some(&b) if (0x21..0x7f).contains(&b) => Prefix::Plausible,
         Some(_) => Prefix::NotHttp,
@@ -120,17 +149,30 @@ pub struct RequestLine<'a> {
     pub version: &'a [u8],
 }
 
-/// Parses `method SP request-target [SP HTTP-version]` (RFC 9112 section 3).
+/// Parses `method SP request-target [SP HTTP-version]` (RFC 9112 section
+/// 3), splitting on runs of spaces and tabs as section 3 allows; words
+/// after the version are ignored. A method that is not all upper case must
+/// be a known one and come with an `HTTP/` version (no HTTP/0.9 form), so
+/// lower-case text protocols (`ehlo host`) are not taken for HTTP.
 pub fn parse_request_line(line: &[u8]) -> Option<RequestLine<'_>> {
-    let mut parts = line.splitn(3, |&b| b == b' ');
-    let method = parts.next().filter(|m| !m.is_empty())?;
-    let target = parts.next().filter(|t| !t.is_empty())?;
-    let version = trim(parts.next().unwrap_or_default());
+    let mut parts = line
+        .split(|&b| b == b' ' || b == b'\t')
+        .filter(|w| !w.is_empty());
+    let method = parts.next()?;
+    let target = parts.next()?;
+    let version = parts.next().unwrap_or_default();
     if !method.iter().all(|&b| is_method_byte(b)) {
         return None;
     }
     // RTSP/1.0 and SIP/2.0 share HTTP's request syntax but are not HTTP.
-    if !version.is_empty() && !version.starts_with(b"HTTP/") {
+    let http_version = version.len() >= 5 && version[..5].eq_ignore_ascii_case(b"HTTP/");
+    if !version.is_empty() && !http_version {
+        return None;
+    }
+    let upper = method
+        .iter()
+        .all(|&b| b.is_ascii_uppercase() || b == b'-' || b == b'_');
+    if !(upper || (is_known_method(method) && http_version)) {
         return None;
     }
     Some(RequestLine {
@@ -201,25 +243,41 @@ fn trim(mut v: &[u8]) -> &[u8] {
 /// Iterates the header fields of a head whose first line was already split
 /// off, stopping at the empty line or at a final incomplete line (a head
 /// truncated by the cap still yields its complete fields). Lines without a
-/// colon and obsolete folded continuations are skipped.
+/// colon are skipped. Obsolete line folding (RFC 9112 section 5.2: a line
+/// starting with a space or tab continues the field above): a field whose
+/// value is empty on its own line takes its first continuation as value
+/// (`Host:` CRLF SP `example.com`); other continuations are skipped, since
+/// joining them would mean copying.
 pub fn headers(mut rest: &[u8]) -> impl Iterator<Item = Header<'_>> {
+    fn next_line<'a>(rest: &mut &'a [u8]) -> Option<&'a [u8]> {
+        let nl = rest.iter().position(|&b| b == b'\n')?;
+        let line = rest.get(..nl).unwrap_or_default();
+        *rest = rest.get(nl + 1..).unwrap_or_default();
+        Some(line.strip_suffix(b"\r").unwrap_or(line))
+    }
+    let folded = |l: &[u8]| l.first().is_some_and(|&b| b == b' ' || b == b'\t');
     std::iter::from_fn(move || {
         loop {
-            let nl = rest.iter().position(|&b| b == b'\n')?;
-            let line = rest.get(..nl).unwrap_or_default();
-            rest = rest.get(nl + 1..).unwrap_or_default();
-            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            let line = next_line(&mut rest)?;
             if line.is_empty() {
                 rest = &[];
                 return None;
             }
-            if line.first().is_some_and(|&b| b == b' ' || b == b'\t') {
+            if folded(line) {
                 continue;
             }
             if let Some(colon) = line.iter().position(|&b| b == b':') {
+                let mut value = trim(line.get(colon + 1..).unwrap_or_default());
+                if value.is_empty() {
+                    let mut peek = rest;
+                    if let Some(next) = next_line(&mut peek).filter(|l| folded(l)) {
+                        value = trim(next);
+                        rest = peek;
+                    }
+                }
                 return Some(Header {
                     name: trim(line.get(..colon).unwrap_or_default()),
-                    value: trim(line.get(colon + 1..).unwrap_or_default()),
+                    value,
                 });
             }
         }
@@ -243,7 +301,7 @@ pub enum TargetForm {
 
 /// Classifies a request target (RFC 9112 section 3.2).
 pub fn target_form(method: &[u8], target: &[u8]) -> TargetForm {
-    if method == b"CONNECT" {
+    if method.eq_ignore_ascii_case(b"CONNECT") {
         TargetForm::Authority
     } else if target == b"*" {
         TargetForm::Asterisk
@@ -372,10 +430,13 @@ pub(crate) mod tests {
         assert_eq!(check_request_prefix(b"GE"), Prefix::NeedMore);
         assert_eq!(check_request_prefix(b"GET "), Prefix::NeedMore);
         assert_eq!(check_request_prefix(b"FOOBAR /x"), Prefix::Plausible);
-        assert_eq!(check_request_prefix(b"get / HTTP/1.1"), Prefix::NotHttp);
+        // A known method in lower case may be HTTP (parse_request_line then
+        // wants an HTTP version); an unknown lower-case word is not.
+        assert_eq!(check_request_prefix(b"get / HTTP/1.1"), Prefix::Plausible);
+        assert_eq!(check_request_prefix(b"foobar /x"), Prefix::NotHttp);
         assert_eq!(check_request_prefix(b"SSH-2.0-OpenSSH"), Prefix::NotHttp);
         assert_eq!(check_request_prefix(&[0x16, 0x03, 0x01]), Prefix::NotHttp);
-        assert_eq!(check_request_prefix(b"GET  /"), Prefix::NotHttp);
+        assert_eq!(check_request_prefix(b"GET  /"), Prefix::Plausible);
         assert_eq!(check_request_prefix(b"AB /"), Prefix::NotHttp);
     }
 
@@ -403,6 +464,75 @@ pub(crate) mod tests {
         );
         assert_eq!(target_form(b"OPTIONS", b"*"), TargetForm::Asterisk);
         assert_eq!(target_form(b"GET", b"/a?u=http://x"), TargetForm::Origin);
+    }
+
+    /// Request lines off the textbook (hand-built; RFC 9112 section 3 lets
+    /// a recipient split on whitespace runs; the lower-case `connect` is
+    /// what scripted clients send and proxies such as Squid accept).
+    #[test]
+    fn tolerant_request_lines() {
+        for (line, method, target, version) in [
+            (
+                &b"connect example.com:443 HTTP/1.1"[..],
+                &b"connect"[..],
+                &b"example.com:443"[..],
+                &b"HTTP/1.1"[..],
+            ),
+            (
+                b"Connect  example.com:443   HTTP/1.0",
+                b"Connect",
+                b"example.com:443",
+                b"HTTP/1.0",
+            ),
+            (
+                b"CONNECT\texample.com:443\tHTTP/1.1 extra",
+                b"CONNECT",
+                b"example.com:443",
+                b"HTTP/1.1",
+            ),
+            (
+                b"CONNECT https://example.com:443/ HTTP/1.1",
+                b"CONNECT",
+                b"https://example.com:443/",
+                b"HTTP/1.1",
+            ),
+            (b"get /  http/1.1", b"get", b"/", b"http/1.1"),
+        ] {
+            let r = parse_request_line(line).unwrap_or_else(|| panic!("{}", line.escape_ascii()));
+            assert_eq!((r.method, r.target, r.version), (method, target, version));
+            assert_eq!(
+                check_request_prefix(line),
+                Prefix::Plausible,
+                "{}",
+                line.escape_ascii()
+            );
+        }
+        assert_eq!(
+            target_form(b"connect", b"example.com:443"),
+            TargetForm::Authority
+        );
+        // Lower-case words that are not HTTP methods, or a known method
+        // without an HTTP version (SMTP/IMAP-like lines), stay out.
+        assert!(parse_request_line(b"ehlo mail.example.com").is_none());
+        assert!(parse_request_line(b"get /").is_none());
+        assert_eq!(
+            check_request_prefix(b"ehlo mail.example.com"),
+            Prefix::NotHttp
+        );
+        assert_eq!(check_request_prefix(b"GET          /"), Prefix::NotHttp);
+    }
+
+    #[test]
+    fn folded_host_header_is_read() {
+        // RFC 9112 5.2: obs-fold.
+        let rest = b"Host:\r\n example.com:443\r\nUser-Agent: a\r\n b\r\n\r\n";
+        let h: Vec<_> = headers(rest).collect();
+        assert_eq!(h.len(), 2);
+        assert_eq!(
+            (h[0].name, h[0].value),
+            (&b"Host"[..], &b"example.com:443"[..])
+        );
+        assert_eq!(h[1].value, b"a");
     }
 
     #[test]

@@ -266,8 +266,16 @@ fn build_request(head: &[u8], truncated: bool) -> Option<HttpEvent> {
     }
     let authority = match form {
         TargetForm::Authority => {
-            ev.connect_target = Some(parser::escape(req.target, MAX_STRING_BYTES));
-            Some(req.target)
+            // Some clients send CONNECT with an absolute-form target
+            // (`CONNECT https://host:443/ HTTP/1.1`); the tunnel goes to
+            // its authority.
+            let auth = if req.target.windows(3).any(|w| w == b"://") {
+                parser::absolute_authority(req.target).unwrap_or(req.target)
+            } else {
+                req.target
+            };
+            ev.connect_target = Some(parser::escape(auth, MAX_STRING_BYTES));
+            Some(auth)
         }
         TargetForm::Absolute => parser::absolute_authority(req.target),
         _ => None,
@@ -398,6 +406,25 @@ mod tests {
             ev.http_user_agent.as_deref(),
             Some("CrowdStrike Falcon Sensor")
         );
+    }
+
+    #[test]
+    fn odd_connect_requests_open_the_tunnel() {
+        for req in [
+            &b"connect example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n"[..],
+            b"CONNECT  https://example.com:443/  HTTP/1.1\r\n\r\n",
+            b"Connect example.com:443 HTTP/1.0\r\nHost:\r\n example.com:443\r\n\r\n",
+        ] {
+            let mut st = HttpState::new();
+            assert_eq!(st.feed(C, req), Verdict::NeedMore, "{}", req.escape_ascii());
+            st.feed(S, b"HTTP/1.1 200 Connection established\r\n\r\n");
+            let ev = st.event().unwrap();
+            assert_eq!(ev.uri_form, TargetForm::Authority);
+            assert_eq!(ev.connect_target.as_deref(), Some("example.com:443"));
+            assert_eq!(ev.hostname.as_deref(), Some("example.com"));
+            assert_eq!(ev.http_port, Some(443));
+            assert_eq!(ev.connect_established, Some(true));
+        }
     }
 
     #[test]

@@ -27,6 +27,12 @@ pub struct SocksEvent {
     pub auth_method: Option<u8>,
     /// True once the proxy granted the request.
     pub granted: bool,
+    /// Reverse SOCKS: the TCP responder sent the SOCKS5 greeting, so the
+    /// proxy is the side that opened the connection (a tool such as
+    /// `ssh -R PORT` or a reverse-proxy implant dials out, then serves SOCKS
+    /// to the side it reached). Absent when false.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub reverse: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -49,6 +55,9 @@ pub struct SocksState {
     /// The proxy answered with a valid SOCKS message at least once: only
     /// then is the flow reported as SOCKS.
     confirmed: bool,
+    /// The TCP responder greeted (reverse SOCKS): directions are swapped
+    /// before parsing.
+    reversed: bool,
 }
 
 impl Default for SocksState {
@@ -80,6 +89,7 @@ impl SocksState {
             buf: [Vec::new(), Vec::new()],
             event: None,
             confirmed: false,
+            reversed: false,
         }
     }
 
@@ -89,8 +99,10 @@ impl SocksState {
     }
 
     /// True once the proxy granted a CONNECT: later bytes are the tunnel.
+    /// Not for reverse SOCKS, whose tunnel runs against the TCP roles the
+    /// other dissectors assume (its client speaks from the TCP server).
     pub fn tunnel_open(&self) -> bool {
-        self.step == Step::Done && self.event.as_ref().is_some_and(|e| e.granted)
+        self.step == Step::Done && !self.reversed && self.event.as_ref().is_some_and(|e| e.granted)
     }
 
     /// Feeds in-order stream bytes.
@@ -98,6 +110,18 @@ impl SocksState {
         if self.step == Step::Done {
             return Verdict::Done;
         }
+        // The responder speaking first with a SOCKS5 greeting (version 5,
+        // method count, methods: RFC 1928 section 3) is reverse SOCKS: from
+        // here on its side is the SOCKS client.
+        if self.step == Step::Greeting
+            && dir == Direction::ToClient
+            && self.buf[0].is_empty()
+            && self.buf[1].is_empty()
+            && data.first() == Some(&5)
+        {
+            self.reversed = true;
+        }
+        let dir = if self.reversed { dir.reverse() } else { dir };
         let d = usize::from(dir == Direction::ToClient);
         if self.buf[d].len() + data.len() > MAX_MESSAGE {
             return self.stop();
@@ -158,6 +182,7 @@ impl SocksState {
                 };
                 self.event = Some(SocksEvent {
                     version: 5,
+                    reverse: self.reversed,
                     ..SocksEvent::default()
                 });
                 self.step = Step::Method;
@@ -250,6 +275,38 @@ mod tests {
         let e = s.event().unwrap();
         assert_eq!(e.target.as_deref(), Some("93.184.216.34"));
         assert_eq!(e.port, Some(443));
+    }
+
+    #[test]
+    /// Reverse SOCKS (hand-built, RFC 1928 sections 3-6): the TCP responder
+    /// greets and requests, the TCP initiator answers as the proxy.
+    fn reverse_socks5_from_the_responder() {
+        let mut s = SocksState::new();
+        assert_eq!(s.feed(Direction::ToClient, &[5, 1, 0]), Verdict::NeedMore);
+        assert_eq!(s.feed(Direction::ToServer, &[5, 0]), Verdict::NeedMore);
+        let mut req = vec![5, 1, 0, 3, 11];
+        req.extend_from_slice(b"example.com");
+        req.extend_from_slice(&443u16.to_be_bytes());
+        assert_eq!(s.feed(Direction::ToClient, &req), Verdict::NeedMore);
+        assert_eq!(
+            s.feed(Direction::ToServer, &[5, 0, 0, 1, 0, 0, 0, 0, 0, 0]),
+            Verdict::Done
+        );
+        let e = s.event().unwrap();
+        assert!(e.reverse && e.granted);
+        assert_eq!(
+            (e.target.as_deref(), e.port),
+            (Some("example.com"), Some(443))
+        );
+        // The tunnel's bytes run against the TCP roles: not handed on.
+        assert!(!s.tunnel_open());
+        // A responder's first byte 5 that never gets a SOCKS answer is not SOCKS.
+        let mut s = SocksState::new();
+        s.feed(Direction::ToClient, &[5, 1, 0]);
+        assert_eq!(
+            s.feed(Direction::ToServer, b"GET / HTTP/1.1\r\n"),
+            Verdict::NotMine
+        );
     }
 
     #[test]
