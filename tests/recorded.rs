@@ -495,7 +495,11 @@ fn ipsec_raw_esp_and_ah_are_certain_and_ah_is_not_peeled() {
         assert_eq!(s(d, "confidence"), "certain", "{name}");
         assert_eq!(s(d, "basis"), "structure", "{name}");
         if proto == "AH" {
-            let mode = if name.contains("tunnel") { "tunnel" } else { "transport" };
+            let mode = if name.contains("tunnel") {
+                "tunnel"
+            } else {
+                "transport"
+            };
             assert_eq!(d["evidence"]["mode"], mode, "{name}");
         }
     }

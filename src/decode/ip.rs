@@ -295,7 +295,8 @@ pub fn parse(data: &[u8]) -> Result<IpLayer<'_>, DecodeError> {
     // AH (RFC 4302) is its own IPsec flow, not peeled into the protocol it
     // authenticates: the payload starts at the AH header.
     if let Some(start) = auth_header_at(&ip, data) {
-        let end = payload.payload.as_ptr() as usize - data.as_ptr() as usize + payload.payload.len();
+        let end =
+            payload.payload.as_ptr() as usize - data.as_ptr() as usize + payload.payload.len();
         if let Some(b) = data.get(start..end) {
             return Ok(IpLayer::Whole(Packet {
                 src,
