@@ -282,6 +282,16 @@ pub fn parse(data: &[u8]) -> Result<IpLayer<'_>, DecodeError> {
                 )
             }
         };
+        // A first fragment with AH: the fragment starts at the AH header
+        // (as later fragments of the same datagram say protocol 51).
+        let (proto, frag_data) = match auth_header_at(&ip, data).and_then(|start| {
+            let end =
+                payload.payload.as_ptr() as usize - data.as_ptr() as usize + payload.payload.len();
+            data.get(start..end)
+        }) {
+            Some(b) => (IpProto::AH.0, b),
+            None => (proto, payload.payload),
+        };
         return Ok(IpLayer::Fragment(Fragment {
             src,
             dst,
@@ -289,7 +299,7 @@ pub fn parse(data: &[u8]) -> Result<IpLayer<'_>, DecodeError> {
             id,
             offset,
             more,
-            data: payload.payload,
+            data: frag_data,
         }));
     }
     // AH (RFC 4302) is its own IPsec flow, not peeled into the protocol it
