@@ -1118,6 +1118,186 @@ rec_control() {
 
 ALL=(openvpn wireguard ipsec socks http_connect tor iodine icmp_tunnel control rdp vnc ssh ssh_relay)
 
+# === issue 12: IPsec without IKE, OpenVPN static key and IPv6, ocserv =====
+#
+# These families record what a sensor started late sees, and VPN variants:
+#  - ipsec_noike: strongSwan with the kernel's xfrm (this VM's kernel has ESP
+#    and AH); the capture starts only AFTER the CHILD_SA is up, so the
+#    captures hold no IKE_SA_INIT/IKE_AUTH at all. ESP tunnel mode, ESP
+#    transport mode, AH transport mode (IP protocol 51), ESP-in-UDP on 4500
+#    (NAT-T forced, no IKE seen), and a rekey (CHILD_SA rekey_time 6 s: the
+#    ESP SPIs change in the middle of the capture; the CREATE_CHILD_SA
+#    exchange is encrypted IKE on UDP 500).
+#  - openvpn_static: `--secret` static-key mode (no TLS, no opcode byte),
+#    UDP and TCP, two cipher/auth pairs.
+#  - openvpn_v6: TLS mode over IPv6 transport (UDP, and TCP on port 443).
+#  - ocserv: ocserv + openconnect (CSTP over TLS on 443 and the DTLS channel).
+
+# ipsec_noike_conf SIDE MODE PROTO ENCAP REKEY PSK: one side's swanctl.conf.
+ipsec_noike_conf() {
+    local side=$1 mode=$2 proto=$3 encap=$4 rekey=$5 psk=$6 la ra ln rn lts rts prop life=""
+    if [ "$side" = srv ]; then
+        la=$SRV ra=$CLI ln=srv rn=cli lts=10.98.1.1 rts=10.98.2.1
+    else
+        la=$CLI ra=$SRV ln=cli rn=srv lts=10.98.2.1 rts=10.98.1.1
+    fi
+    if [ "$mode" = transport ]; then
+        lts=$la rts=$ra
+    fi
+    if [ "$proto" = ah ]; then
+        prop="ah_proposals = sha256"
+    else
+        prop="esp_proposals = aes128gcm16"
+    fi
+    if [ "$rekey" != 0 ]; then
+        life="rekey_time = ${rekey}s
+                rand_time = 0"
+    fi
+    cat <<CONF
+connections {
+    gw {
+        version = 2
+        local_addrs = $la
+        remote_addrs = $ra
+        encap = $encap
+        mobike = no
+        proposals = aes256-sha256-modp2048
+        local {
+            auth = psk
+            id = $ln.gateward.test
+        }
+        remote {
+            auth = psk
+            id = $rn.gateward.test
+        }
+        children {
+            net {
+                local_ts = $lts/32
+                remote_ts = $rts/32
+                mode = $mode
+                $prop
+                $life
+            }
+        }
+    }
+}
+secrets {
+    ike-1 {
+        id-1 = srv.gateward.test
+        id-2 = cli.gateward.test
+        secret = 0x$psk
+    }
+}
+CONF
+}
+
+# esp_session NAME MODE(tunnel|transport) PROTO(esp|ah) SA-PAIRS(1|2): raw ESP
+# or AH (IP protocol 50/51) between the two namespaces by scapy's IPsec
+# implementation (esp_peer.py next to this script; the kernel here has no
+# esp4/ah4, and strongSwan 5.9.8's userland backend only does ESP in UDP).
+# Keys and SPIs are random per run, as after an IKE nobody captured; two
+# SA pairs = a rekey halfway (new SPIs both ways, sequence numbers from 1).
+esp_session() {
+    local name=$1 mode=$2 proto=$3 pairs=$4 d="$WORK/esp-$1" klen=20
+    mkdir -p "$d"
+    [ "$proto" = ah ] && klen=32
+    /usr/bin/python3 - "$d/sa.json" "$mode" "$proto" "$pairs" "$klen" "$SRV" "$CLI" "$d/ready" <<'PY'
+import json, os, sys
+path, mode, proto, pairs, klen, srv, cli, ready = sys.argv[1:]
+def sa():
+    spi = int.from_bytes(os.urandom(4), "big") | 0x100
+    return {"spi": spi, "key": os.urandom(int(klen)).hex()}
+inner = ("10.98.1.1", "10.98.2.1") if mode == "tunnel" else (srv, cli)
+json.dump({"mode": mode, "proto": proto, "srv": srv, "cli": cli,
+           "inner_srv": inner[0], "inner_cli": inner[1], "ready": ready,
+           "packets": 24, "gap": 0.1,
+           "sas": [{"c2s": sa(), "s2c": sa()} for _ in range(int(pairs))]},
+          open(path, "w"))
+PY
+    net_up
+    bg "$NS_S" esp-server /usr/bin/python3 "$HERE/esp_peer.py" server "$d/sa.json"
+    local srv_pid=$LAST_PID
+    for _ in $(seq 100); do
+        [ -f "$d/ready" ] && break
+        sleep 0.1
+    done
+    [ -f "$d/ready" ] || die "$name: esp_peer server did not start"
+    capture_start
+    ns_c /usr/bin/python3 "$HERE/esp_peer.py" client "$d/sa.json" >>"$LOG/esp-client.log" 2>&1 \
+        || die "$name: too few answers ($(cat "$LOG/esp-client.log"))"
+    wait "$srv_pid" || true
+    capture_save "$name" 300
+    net_down
+}
+
+# strongswan_natt_noike NAME REKEY(0|seconds): strongSwan with its userland
+# ESP (kernel-libipsec, ESP in UDP 4500), the capture started after the
+# CHILD_SA is up: ESP-in-UDP and NAT-T keepalives with no IKE_SA_INIT seen.
+strongswan_natt_noike() {
+    local name=$1 rekey=$2 d="$WORK/ipsec-$1" psk
+    mkdir -p "$d"
+    psk=$(openssl rand -hex 16)
+    cat >"$d/strongswan.conf" <<CONF
+include /etc/strongswan.conf
+charon {
+    install_virtual_ip = no
+    plugins {
+        kernel-libipsec {
+            load = yes
+        }
+        forecast {
+            load = no
+        }
+        farp {
+            load = no
+        }
+    }
+    filelog {
+        stderr {
+            default = 1
+            ike = 2
+            time_format = %T
+        }
+    }
+}
+CONF
+    ipsec_noike_conf srv tunnel esp yes "$rekey" "$psk" >"$d/srv.conf"
+    ipsec_noike_conf cli tunnel esp yes "$rekey" "$psk" >"$d/cli.conf"
+    net_up
+    ns_s ip addr add 10.98.1.1/32 dev lo
+    ns_c ip addr add 10.98.2.1/32 dev lo
+    charon_start "$NS_S" srv "$d"
+    charon_start "$NS_C" cli "$d"
+    swanctl_in "$CHARON_srv" --load-all --file "$d/srv.conf" >>"$LOG/swanctl.log" 2>&1
+    swanctl_in "$CHARON_cli" --load-all --file "$d/cli.conf" >>"$LOG/swanctl.log" 2>&1
+    start_http "$NS_S"
+    swanctl_in "$CHARON_cli" --initiate --child net --timeout 20 >>"$LOG/swanctl.log" 2>&1
+    grep -q "CHILD_SA net{1} established" "$LOG/swanctl.log" || die "$name: no CHILD_SA"
+    # The sensor starts late: IKE is over before the first captured packet.
+    sleep 1
+    capture_start
+    if [ "$rekey" != 0 ]; then
+        ns_c ping -q -c $((rekey * 2 + 8)) -i 0.5 -s 64 -I 10.98.2.1 10.98.1.1 >/dev/null
+    else
+        CURL_IFACE=10.98.2.1 tunnel_traffic 10.98.1.1 -I 10.98.2.1
+    fi
+    capture_save "$name" 300
+    swanctl_in "$CHARON_cli" --terminate --ike gw --timeout 10 >>"$LOG/swanctl.log" 2>&1 || true
+    net_down
+}
+
+rec_ipsec_noike() {
+    esp_session ipsec-esp-tunnel-noike tunnel esp 1
+    esp_session ipsec-esp-transport-noike transport esp 1
+    esp_session ipsec-esp-rekey-noike tunnel esp 2
+    esp_session ipsec-ah-transport-noike transport ah 1
+    esp_session ipsec-ah-tunnel-noike tunnel ah 1
+    strongswan_natt_noike ipsec-natt-noike 0
+    strongswan_natt_noike ipsec-natt-rekey-noike 6
+}
+
+ALL+=(ipsec_noike)
+
 main() {
     [ $# -gt 0 ] || set -- all
     if [ "$1" = list ]; then

@@ -284,6 +284,16 @@ pub fn parse(data: &[u8]) -> Result<IpLayer<'_>, DecodeError> {
                 )
             }
         };
+        // A first fragment with AH: the fragment starts at the AH header
+        // (as later fragments of the same datagram say protocol 51).
+        let (proto, frag_data) = match auth_header_at(&ip, data).and_then(|start| {
+            let end =
+                payload.payload.as_ptr() as usize - data.as_ptr() as usize + payload.payload.len();
+            data.get(start..end)
+        }) {
+            Some(b) => (IpProto::AH.0, b),
+            None => (proto, payload.payload),
+        };
         return Ok(IpLayer::Fragment(Fragment {
             src,
             dst,
@@ -291,8 +301,22 @@ pub fn parse(data: &[u8]) -> Result<IpLayer<'_>, DecodeError> {
             id,
             offset,
             more,
-            data: payload.payload,
+            data: frag_data,
         }));
+    }
+    // AH (RFC 4302) is its own IPsec flow, not peeled into the protocol it
+    // authenticates: the payload starts at the AH header.
+    if let Some(start) = auth_header_at(&ip, data) {
+        let end =
+            payload.payload.as_ptr() as usize - data.as_ptr() as usize + payload.payload.len();
+        if let Some(b) = data.get(start..end) {
+            return Ok(IpLayer::Whole(Packet {
+                src,
+                dst,
+                proto: IpProto::AH,
+                l4: L4::Other { payload: b },
+            }));
+        }
     }
     Ok(IpLayer::Whole(Packet {
         src,
@@ -300,6 +324,19 @@ pub fn parse(data: &[u8]) -> Result<IpLayer<'_>, DecodeError> {
         proto: IpProto(proto),
         l4: transport(IpProto(proto), payload.payload)?,
     }))
+}
+
+/// Where in `data` the packet's (first) authentication header starts,
+/// when it has one.
+fn auth_header_at(ip: &LaxIpSlice<'_>, data: &[u8]) -> Option<usize> {
+    let ah = match ip {
+        LaxIpSlice::Ipv4(v4) => v4.extensions().auth.map(|a| a.slice().as_ptr()),
+        LaxIpSlice::Ipv6(v6) => v6.extensions().clone().into_iter().find_map(|e| match e {
+            Ipv6ExtensionSlice::Authentication(a) => Some(a.slice().as_ptr()),
+            _ => None,
+        }),
+    }?;
+    (ah as usize).checked_sub(data.as_ptr() as usize)
 }
 
 /// Parses the transport header of a (possibly reassembled) IP payload.

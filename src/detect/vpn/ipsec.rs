@@ -9,6 +9,15 @@
 //! zero "non-ESP marker" and ESP packets follow the UDP header directly.
 //! ESP (RFC 4303 §2): SPI (4, non-zero, constant per direction) and a
 //! sequence number that increases with every packet.
+//! AH (RFC 4302 §2): next header, payload length (AH length in 32-bit words
+//! minus 2), 2 reserved bytes (zero), SPI, sequence number, ICV.
+//!
+//! IP protocols 50 (ESP) and 51 (AH) are IPsec by the IP header itself
+//! (IANA protocol numbers): one packet that passes the SPI/sequence checks is
+//! already high; several consistent packets are certain. The sensor may
+//! start long after IKE, so no IKE is needed, and a rekey (a new SA: new
+//! SPI, sequence from 1 again) is followed: each direction keeps up to
+//! `SPIS` SAs, each with its own increasing sequence number.
 
 use super::{be32, side};
 use crate::decode::IpProto;
@@ -24,6 +33,16 @@ const MAX_PAYLOADS: usize = 32;
 /// The NAT-T port (RFC 3948).
 const NAT_T_PORT: u16 = 4500;
 
+/// SAs (SPIs) followed per direction: the current one and rekeys.
+const SPIS: usize = 4;
+
+/// One SA seen in one direction: its SPI and last sequence number.
+#[derive(Debug, Default, Clone, Copy)]
+struct Sa {
+    spi: u32,
+    seq: u32,
+}
+
 #[derive(Debug, Default, Clone, Copy)]
 struct Side {
     /// Valid IKE messages.
@@ -34,10 +53,11 @@ struct Side {
     version: u8,
     /// Exchange types seen (bit per type modulo 64).
     xchg: u64,
-    /// ESP packets that fitted.
+    /// ESP/AH packets that fitted.
     esp: u8,
-    esp_spi: u32,
-    esp_seq: u32,
+    /// SAs seen (the first `sas_n` of `sas`).
+    sas: [Sa; SPIS],
+    sas_n: u8,
 }
 
 impl Side {
@@ -55,6 +75,20 @@ pub struct Ipsec {
     /// Stopped, or how far reported.
     decision: Decision,
     misses: u8,
+    /// AH: next header of the last packet (4/41 = tunnel mode).
+    ah_next: u8,
+}
+
+/// A checked AH header (RFC 4302 §2): (next header, SPI + sequence and the
+/// rest). Reserved bytes zero, the AH length (payload length + 2 words)
+/// within the packet, an ICV of at least 32 bits.
+fn ah_header(b: &[u8]) -> Option<(u8, &[u8])> {
+    let h = b.get(..12)?;
+    let ah_len = (usize::from(h[1]) + 2) * 4;
+    if h[2..4] != [0, 0] || h[1] < 2 || ah_len > b.len() {
+        return None;
+    }
+    Some((h[0], &b[4..]))
 }
 
 /// A checked IKE message: (initiator SPI, major version, exchange type).
@@ -125,16 +159,31 @@ pub(super) fn parse_ike(b: &[u8]) -> Option<(u64, u8, u8)> {
 }
 
 impl Detector for Ipsec {
-    detector_head! { ctx: super::VpnCtx, protocol: Ipsec, transports: [UDP, ESP], done: decision }
+    detector_head! { ctx: super::VpnCtx, protocol: Ipsec, transports: [UDP, ESP, AH], done: decision }
 
-    /// One UDP datagram or ESP (IP protocol 50) packet.
+    /// One UDP datagram, ESP (IP protocol 50) or AH (51) packet.
     fn on_packet(&mut self, p: &PacketView<'_>, _facts: &FlowFacts<'_>, _ctx: &Self::Ctx, out: &mut Vec<Detection>) {
         let d = side(p.dir);
         let b = p.payload;
         match p.proto {
-            IpProto::ESP => {
-                if !self.esp(d, b) {
-                    self.decision.stopped = self.decision.reported.is_none();
+            IpProto::ESP | IpProto::AH => {
+                let hdr = if p.proto == IpProto::AH {
+                    ah_header(b)
+                } else {
+                    Some((0, b))
+                };
+                let ok = match hdr {
+                    Some((nh, spi_seq)) => {
+                        self.ah_next = nh;
+                        self.esp(d, spi_seq)
+                    }
+                    None => false,
+                };
+                if !ok {
+                    self.misses += 1;
+                    if self.decision.reported.is_none() || self.misses > 3 {
+                        self.decision.stopped = true;
+                    }
                     return;
                 }
             }
@@ -181,26 +230,37 @@ impl Detector for Ipsec {
 
 impl Ipsec {
 
-    /// One ESP packet: constant SPI, increasing sequence number.
+    /// One ESP packet (or AH from its SPI on): SPI ≥ 256, a non-zero
+    /// sequence number increasing per SPI (by at most 64: a lost packet or
+    /// a few, not random bytes). A new SPI in a direction is a new SA (a
+    /// rekey); at most `SPIS` are followed.
     fn esp(&mut self, d: usize, b: &[u8]) -> bool {
         // SPI, sequence, at least an IV/ICV's worth of data.
-        if b.len() < 16 {
+        if b.len() < 12 {
             return false;
         }
         let (Some(spi), Some(seq)) = (be32(b, 0), be32(b, 4)) else {
             return false;
         };
-        // SPIs 1-255 are reserved (RFC 4303 §2.1).
+        // SPIs 1-255 are reserved (RFC 4303 §2.1, RFC 4302 §2.4).
         if spi < 256 || seq == 0 {
             return false;
         }
         let s = &mut self.sides[d];
-        if s.esp == 0 {
-            s.esp_spi = spi;
-        } else if spi != s.esp_spi || seq <= s.esp_seq || seq - s.esp_seq > 64 {
-            return false;
+        let n = usize::from(s.sas_n);
+        match s.sas[..n].iter_mut().find(|a| a.spi == spi) {
+            Some(a) => {
+                if seq <= a.seq || seq - a.seq > 64 {
+                    return false;
+                }
+                a.seq = seq;
+            }
+            None if n < SPIS => {
+                s.sas[n] = Sa { spi, seq };
+                s.sas_n += 1;
+            }
+            None => return false,
         }
-        s.esp_seq = seq;
         s.esp = s.esp.saturating_add(1);
         true
     }
@@ -212,14 +272,28 @@ impl Ipsec {
                 Confidence::Certain,
                 "IKE exchange both ways: well-formed headers and payload chains, the responder echoing the initiator SPI",
             )
+        } else if proto != IpProto::UDP && (a.esp >= 1 && b.esp >= 1 || a.esp + b.esp >= 3) {
+            (
+                Confidence::Certain,
+                if proto == IpProto::AH {
+                    "AH (IP protocol 51): SPI per direction, sequence numbers increasing per SPI over several packets"
+                } else {
+                    "ESP (IP protocol 50): SPI per direction, sequence numbers increasing per SPI over several packets"
+                },
+            )
+        } else if proto != IpProto::UDP {
+            (
+                Confidence::High,
+                if proto == IpProto::AH {
+                    "AH (IP protocol 51): a valid SPI and sequence number"
+                } else {
+                    "ESP (IP protocol 50): a valid SPI and sequence number"
+                },
+            )
         } else if a.esp >= 2 && b.esp >= 2 || a.esp >= 4 || b.esp >= 4 {
             (
                 Confidence::High,
-                if proto == IpProto::ESP {
-                    "ESP: constant SPI per direction, sequence numbers increasing"
-                } else {
-                    "ESP in UDP (NAT-T): constant SPI per direction, sequence numbers increasing"
-                },
+                "ESP in UDP (NAT-T): SPI per direction, sequence numbers increasing per SPI",
             )
         } else if a.ike + b.ike >= 2 {
             (
@@ -248,13 +322,22 @@ impl Ipsec {
                 .with("ike_messages", format!("{}/{}", a.ike, b.ike));
         }
         if a.esp > 0 {
-            d = d.with("esp_spi_client", format!("{:08x}", a.esp_spi));
+            d = d.with("esp_spi_client", format!("{:08x}", a.sas[0].spi));
         }
         if b.esp > 0 {
-            d = d.with("esp_spi_server", format!("{:08x}", b.esp_spi));
+            d = d.with("esp_spi_server", format!("{:08x}", b.sas[0].spi));
         }
         if a.esp > 0 || b.esp > 0 {
-            d = d.with("esp_packets", format!("{}/{}", a.esp, b.esp));
+            d = d
+                .with("esp_packets", format!("{}/{}", a.esp, b.esp))
+                .with("spis", format!("{}/{}", a.sas_n, b.sas_n));
+        }
+        if proto == IpProto::AH {
+            let mode = if matches!(self.ah_next, 4 | 41) { "tunnel" } else { "transport" };
+            d = d
+                .with("ipsec", "ah")
+                .with("ah_next_header", self.ah_next)
+                .with("mode", mode);
         }
         out.push(d);
     }
