@@ -287,9 +287,9 @@ pub fn parse(data: &[u8]) -> Result<IpLayer<'_>, DecodeError> {
         // A first fragment with AH: the fragment starts at the AH header
         // (as later fragments of the same datagram say protocol 51).
         let (proto, frag_data) = match auth_header_at(&ip, data).and_then(|start| {
-            let end =
-                payload.payload.as_ptr() as usize - data.as_ptr() as usize + payload.payload.len();
-            data.get(start..end)
+            // The payload is a sub-slice of `data` (an empty one may point
+            // anywhere): its end as an offset, checked, never assumed.
+            data.get(start..payload_end(payload.payload, data)?)
         }) {
             Some(b) => (IpProto::AH.0, b),
             None => (proto, payload.payload),
@@ -307,9 +307,7 @@ pub fn parse(data: &[u8]) -> Result<IpLayer<'_>, DecodeError> {
     // AH (RFC 4302) is its own IPsec flow, not peeled into the protocol it
     // authenticates: the payload starts at the AH header.
     if let Some(start) = auth_header_at(&ip, data) {
-        let end =
-            payload.payload.as_ptr() as usize - data.as_ptr() as usize + payload.payload.len();
-        if let Some(b) = data.get(start..end) {
+        if let Some(b) = payload_end(payload.payload, data).and_then(|end| data.get(start..end)) {
             return Ok(IpLayer::Whole(Packet {
                 src,
                 dst,
@@ -328,6 +326,16 @@ pub fn parse(data: &[u8]) -> Result<IpLayer<'_>, DecodeError> {
 
 /// Where in `data` the packet's (first) authentication header starts,
 /// when it has one.
+/// Where `payload` (a sub-slice of `data`; an empty one may point
+/// anywhere) ends, as an offset into `data`: checked, never assumed, so a
+/// hostile packet cannot make it wrap.
+fn payload_end(payload: &[u8], data: &[u8]) -> Option<usize> {
+    (payload.as_ptr() as usize)
+        .checked_sub(data.as_ptr() as usize)?
+        .checked_add(payload.len())
+        .filter(|&end| end <= data.len())
+}
+
 fn auth_header_at(ip: &LaxIpSlice<'_>, data: &[u8]) -> Option<usize> {
     let ah = match ip {
         LaxIpSlice::Ipv4(v4) => v4.extensions().auth.map(|a| a.slice().as_ptr()),

@@ -104,7 +104,7 @@ pub(crate) mod tests_util {
     //! Builders for the detectors' unit tests.
     use crate::detect::PacketView;
     use crate::dissect::Direction;
-    use crate::dissect::tls::{CertInfo, ClientHelloInfo, Ja3, Ja4};
+    use crate::dissect::tls::{CertInfo, ClientHelloInfo};
 
     pub(crate) use crate::detect::testutil::{facts, hex};
 
@@ -137,14 +137,9 @@ pub(crate) mod tests_util {
             supported_groups: Vec::new(),
             ec_point_formats: Vec::new(),
             signature_algorithms: Vec::new(),
-            ja3: Ja3 {
-                hash: String::new(),
-                string: String::new(),
-            },
-            ja4: Ja4 {
-                ja4: String::new(),
-                ja4_r: String::new(),
-            },
+            transport: Default::default(),
+            ja3: Default::default(),
+            ja4: Default::default(),
         }
     }
 

@@ -66,7 +66,7 @@ impl Detector for UltraSurf {
             )
             .with("sni", "absent")
             .with("server_port", facts.server.1)
-            .with("ja4", &ch.ja4.ja4),
+            .with("ja4", &ch.ja4().ja4),
         );
     }
 

@@ -107,7 +107,7 @@ impl Detector for AnyDesk {
                 .with("issuer", &c.issuerdn)
                 .with("cert_fingerprint", &c.fingerprint);
         }
-        d = d.with("ja4", &ch.ja4.ja4);
+        d = d.with("ja4", &ch.ja4().ja4);
         out.push(d);
     }
 

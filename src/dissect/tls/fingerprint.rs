@@ -3,8 +3,10 @@
 //! `technical_details/JA4.md`). JA4S and the other JA4+ methods are under the
 //! FoxIO License 1.1 and are deliberately NOT implemented here.
 //!
-//! These functions run once per hello, so they allocate their output strings
-//! freely; they only read the borrowed hello.
+//! These functions run at most once per hello, so they allocate their output
+//! strings freely. They read a hello through [`HelloFields`]: the borrowed
+//! parse, or the owned facts a flow keeps (so a flow's fingerprints are
+//! computed only when an event or a detector first asks for them).
 
 use md5::{Digest as _, Md5};
 use sha2::Sha256;
@@ -15,6 +17,57 @@ use super::parser::{ClientHello, EXT_ALPN, EXT_SERVER_NAME, EXT_SUPPORTED_VERSIO
 /// clients insert at random and every fingerprint must ignore to be stable.
 pub fn is_grease(v: u16) -> bool {
     (v & 0x0f0f) == 0x0a0a && (v >> 8) == (v & 0xff)
+}
+
+/// What JA3 and JA4 read of a ClientHello. An absent extension reads as an
+/// empty list (both fingerprints write it as empty).
+pub trait HelloFields {
+    /// The `legacy_version` field.
+    fn legacy_version(&self) -> u16;
+    /// The JA4 version: highest non-GREASE supported_versions value, else
+    /// `legacy_version` ([`client_max_version`]).
+    fn max_version(&self) -> u16;
+    /// Cipher suites, wire order, GREASE included.
+    fn cipher_suites(&self) -> impl Iterator<Item = u16> + '_;
+    /// Extension types, wire order, GREASE included.
+    fn extension_types(&self) -> impl Iterator<Item = u16> + '_;
+    /// supported_groups values, wire order.
+    fn supported_groups(&self) -> impl Iterator<Item = u16> + '_;
+    /// ec_point_formats values.
+    fn ec_point_formats(&self) -> &[u8];
+    /// signature_algorithms values, wire order.
+    fn signature_algorithms(&self) -> impl Iterator<Item = u16> + '_;
+    /// The first ALPN protocol name.
+    fn first_alpn(&self) -> Option<&[u8]>;
+}
+
+impl HelloFields for ClientHello<'_> {
+    fn legacy_version(&self) -> u16 {
+        self.legacy_version
+    }
+    fn max_version(&self) -> u16 {
+        client_max_version(self)
+    }
+    fn cipher_suites(&self) -> impl Iterator<Item = u16> + '_ {
+        ClientHello::cipher_suites(self)
+    }
+    fn extension_types(&self) -> impl Iterator<Item = u16> + '_ {
+        self.extensions().map(|e| e.ext_type)
+    }
+    fn supported_groups(&self) -> impl Iterator<Item = u16> + '_ {
+        ClientHello::supported_groups(self).into_iter().flatten()
+    }
+    fn ec_point_formats(&self) -> &[u8] {
+        ClientHello::ec_point_formats(self).unwrap_or_default()
+    }
+    fn signature_algorithms(&self) -> impl Iterator<Item = u16> + '_ {
+        ClientHello::signature_algorithms(self)
+            .into_iter()
+            .flatten()
+    }
+    fn first_alpn(&self) -> Option<&[u8]> {
+        self.alpn().next()
+    }
 }
 
 /// The transport a hello travelled on; it is the first character of JA4.
@@ -130,25 +183,22 @@ fn join_dec<I: IntoIterator<Item = u32>>(it: I) -> String {
 /// EllipticCurvePointFormats` with GREASE removed. SSLVersion is the
 /// hello's `legacy_version` (not supported_versions), as tshark and the
 /// salesforce reference do, so TLS 1.3 clients report 771.
-pub fn ja3(ch: &ClientHello<'_>) -> Ja3 {
+pub fn ja3(ch: &impl HelloFields) -> Ja3 {
     let ciphers = join_dec(ch.cipher_suites().filter(|&c| !is_grease(c)).map(u32::from));
     let exts = join_dec(
-        ch.extensions()
-            .map(|e| e.ext_type)
+        ch.extension_types()
             .filter(|&t| !is_grease(t))
             .map(u32::from),
     );
-    let curves = ch
-        .supported_groups()
-        .map(|g| join_dec(g.filter(|&c| !is_grease(c)).map(u32::from)))
-        .unwrap_or_default();
-    let formats = ch
-        .ec_point_formats()
-        .map(|f| join_dec(f.iter().map(|&b| u32::from(b))))
-        .unwrap_or_default();
+    let curves = join_dec(
+        ch.supported_groups()
+            .filter(|&c| !is_grease(c))
+            .map(u32::from),
+    );
+    let formats = join_dec(ch.ec_point_formats().iter().map(|&b| u32::from(b)));
     Ja3::from_string(format!(
         "{},{ciphers},{exts},{curves},{formats}",
-        ch.legacy_version
+        ch.legacy_version()
     ))
 }
 
@@ -256,23 +306,19 @@ struct Ja4Lists {
     sigs: Vec<u16>,
 }
 
-fn ja4_lists(ch: &ClientHello<'_>, transport: Transport) -> Ja4Lists {
+fn ja4_lists(ch: &impl HelloFields, transport: Transport) -> Ja4Lists {
     let ciphers: Vec<u16> = ch.cipher_suites().filter(|&c| !is_grease(c)).collect();
-    let exts: Vec<u16> = ch
-        .extensions()
-        .map(|e| e.ext_type)
-        .filter(|&t| !is_grease(t))
-        .collect();
+    let exts: Vec<u16> = ch.extension_types().filter(|&t| !is_grease(t)).collect();
     let sigs: Vec<u16> = ch
         .signature_algorithms()
-        .map(|l| l.filter(|&s| !is_grease(s)).collect())
-        .unwrap_or_default();
+        .filter(|&s| !is_grease(s))
+        .collect();
     let has_sni = exts.contains(&EXT_SERVER_NAME);
-    let alpn = ja4_alpn_chars(ch.alpn().next());
+    let alpn = ja4_alpn_chars(ch.first_alpn());
     let version = if exts.contains(&EXT_SUPPORTED_VERSIONS) {
-        client_max_version(ch)
+        ch.max_version()
     } else {
-        ch.legacy_version
+        ch.legacy_version()
     };
     let mut a = String::with_capacity(10);
     a.push(transport.ja4_char());
@@ -315,7 +361,7 @@ fn hash_or_zero(list_empty: bool, raw: &str) -> String {
 /// c = sha256 of the sorted extension list without SNI and ALPN, then `_`
 /// and the signature algorithms in wire order. Empty lists hash to
 /// `000000000000`.
-pub fn ja4(ch: &ClientHello<'_>, transport: Transport) -> Ja4 {
+pub fn ja4(ch: &impl HelloFields, transport: Transport) -> Ja4 {
     let l = ja4_lists(ch, transport);
     let mut sorted_ciphers = l.ciphers;
     sorted_ciphers.sort_unstable();
@@ -341,7 +387,7 @@ pub fn ja4(ch: &ClientHello<'_>, transport: Transport) -> Ja4 {
 
 /// JA4's original-order forms (`ja4_o`, `ja4_ro`): lists in wire order,
 /// SNI and ALPN kept.
-pub fn ja4_original(ch: &ClientHello<'_>, transport: Transport) -> Ja4Original {
+pub fn ja4_original(ch: &impl HelloFields, transport: Transport) -> Ja4Original {
     let l = ja4_lists(ch, transport);
     let b_ro = hex4_list(&l.ciphers);
     let c_ro = ja4_c_raw(&l.exts, &l.sigs);

@@ -49,10 +49,39 @@ pub struct ClientHelloInfo {
     pub ec_point_formats: Vec<u8>,
     /// signature_algorithms values, wire order.
     pub signature_algorithms: Vec<u16>,
-    /// JA3 of this hello.
-    pub ja3: Ja3,
-    /// JA4 (and raw forms) of this hello.
-    pub ja4: Ja4,
+    /// The transport (JA4's first character).
+    pub transport: Transport,
+    /// JA3, computed on first use: read it with [`ClientHelloInfo::ja3`].
+    pub(crate) ja3: std::cell::OnceCell<Ja3>,
+    /// JA4, computed on first use: read it with [`ClientHelloInfo::ja4`].
+    pub(crate) ja4: std::cell::OnceCell<Ja4>,
+}
+
+impl fingerprint::HelloFields for ClientHelloInfo {
+    fn legacy_version(&self) -> u16 {
+        self.legacy_version
+    }
+    fn max_version(&self) -> u16 {
+        self.max_version
+    }
+    fn cipher_suites(&self) -> impl Iterator<Item = u16> + '_ {
+        self.cipher_suites.iter().copied()
+    }
+    fn extension_types(&self) -> impl Iterator<Item = u16> + '_ {
+        self.extensions.iter().copied()
+    }
+    fn supported_groups(&self) -> impl Iterator<Item = u16> + '_ {
+        self.supported_groups.iter().copied()
+    }
+    fn ec_point_formats(&self) -> &[u8] {
+        &self.ec_point_formats
+    }
+    fn signature_algorithms(&self) -> impl Iterator<Item = u16> + '_ {
+        self.signature_algorithms.iter().copied()
+    }
+    fn first_alpn(&self) -> Option<&[u8]> {
+        self.alpn.first().map(Vec::as_slice)
+    }
 }
 
 impl ClientHelloInfo {
@@ -80,9 +109,23 @@ impl ClientHelloInfo {
                 .signature_algorithms()
                 .map(|l| l.collect())
                 .unwrap_or_default(),
-            ja3: fingerprint::ja3(ch),
-            ja4: fingerprint::ja4(ch, transport),
+            transport,
+            ja3: Default::default(),
+            ja4: Default::default(),
         }
+    }
+
+    /// JA3 of this hello, computed when first asked for: most flows are
+    /// never written, and hashing every hello cost ~6 % of all
+    /// instructions.
+    pub fn ja3(&self) -> &Ja3 {
+        self.ja3.get_or_init(|| fingerprint::ja3(self))
+    }
+
+    /// JA4 (and its raw form) of this hello, computed when first asked for.
+    pub fn ja4(&self) -> &Ja4 {
+        self.ja4
+            .get_or_init(|| fingerprint::ja4(self, self.transport))
     }
 }
 
@@ -169,11 +212,11 @@ impl TlsFacts {
         TlsEvent {
             sni: ch.and_then(|c| c.sni.clone()),
             version: version_name(self.version()),
-            ja3: ch.map(|c| c.ja3.clone()),
+            ja3: ch.map(|c| c.ja3().clone()),
             ja3s: sh.map(|s| s.ja3s.clone()),
-            ja4: ch.map(|c| c.ja4.ja4.clone()),
+            ja4: ch.map(|c| c.ja4().ja4.clone()),
             ja4_retry: if index == 0 {
-                self.client_hellos.get(1).map(|c| c.ja4.ja4.clone())
+                self.client_hellos.get(1).map(|c| c.ja4().ja4.clone())
             } else {
                 None
             },
@@ -989,7 +1032,7 @@ mod tests {
         let f = st.facts().unwrap();
         assert_eq!(f.client_hello_count, 2);
         assert_eq!(
-            f.client_hellos[1].ja4.ja4,
+            f.client_hellos[1].ja4().ja4,
             "t13d1515h2_8daaf6152771_f37e75b10bcc"
         );
     }
