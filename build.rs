@@ -30,7 +30,13 @@ fn main() {
             let git_dir = PathBuf::from(git(&["rev-parse", "--absolute-git-dir"])?);
             let common = git(&["rev-parse", "--git-common-dir"])
                 .map(PathBuf::from)
-                .map(|p| if p.is_absolute() { p } else { std::env::current_dir().unwrap_or_default().join(p) })
+                .map(|p| {
+                    if p.is_absolute() {
+                        p
+                    } else {
+                        std::env::current_dir().unwrap_or_default().join(p)
+                    }
+                })
                 .unwrap_or_else(|| git_dir.clone());
             // Only files that exist: cargo reruns a script on every build
             // while a file it watches is missing.

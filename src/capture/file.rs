@@ -13,8 +13,8 @@
 
 mod compressed;
 
-use compressed::Decoded;
 use super::{CaptureError, LinkType, PacketSource, RawPacket, Timestamp};
+use compressed::Decoded;
 use std::io::Read;
 use std::sync::atomic::{AtomicU64, Ordering};
 

@@ -43,11 +43,8 @@ impl Progress {
                 let bytes0 = READ_PROGRESS.bytes();
                 let packets0 = READ_PROGRESS.packets();
                 let mut shown = false;
-                loop {
-                    match rx.recv_timeout(TICK) {
-                        Err(RecvTimeoutError::Timeout) => {}
-                        _ => break,
-                    }
+                // Until the run ends (a message, or the sender dropped).
+                while let Err(RecvTimeoutError::Timeout) = rx.recv_timeout(TICK) {
                     let elapsed = started.elapsed();
                     if !shown && elapsed >= SHOW_AFTER {
                         bar.set_draw_target(ProgressDrawTarget::stderr_with_hz(10));

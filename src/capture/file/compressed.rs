@@ -86,7 +86,9 @@ impl<R: Read> Decoded<R> {
         Ok(match kind {
             None => Decoded::Plain(rest),
             Some(Compression::Gzip) => Decoded::Gzip(flate2::read::MultiGzDecoder::new(rest)),
-            Some(Compression::Zstd) => Decoded::Zstd(Box::new(zstd::stream::read::Decoder::new(rest)?)),
+            Some(Compression::Zstd) => {
+                Decoded::Zstd(Box::new(zstd::stream::read::Decoder::new(rest)?))
+            }
             Some(Compression::Xz) => {
                 let stream = liblzma::stream::Stream::new_stream_decoder(
                     XZ_MEMLIMIT,
