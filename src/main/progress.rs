@@ -53,7 +53,7 @@ impl Progress {
                     let packets = READ_PROGRESS.packets() - packets0;
                     bar.set_position(READ_PROGRESS.bytes() - bytes0);
                     let rate = packets as f64 / elapsed.as_secs_f64().max(1e-3);
-                    bar.set_message(format!("{packets} packets, {rate:.0} packets/s"));
+                    bar.set_message(format!("{packets} pkts {rate:.0} pkts/s"));
                 }
                 bar.finish_and_clear();
             })
@@ -71,11 +71,11 @@ fn new_bar(total: Option<u64>) -> ProgressBar {
         Some(t) => (
             t,
             "{elapsed_precise} [{wide_bar}] {binary_bytes}/{binary_total_bytes} \
-             ({binary_bytes_per_sec}, {eta} left) {msg}",
+             {binary_bytes_per_sec} eta {eta} {msg}",
         ),
         None => (
             0,
-            "{spinner} {elapsed_precise} {binary_bytes} ({binary_bytes_per_sec}) {msg}",
+            "{spinner} {elapsed_precise} {binary_bytes} {binary_bytes_per_sec} {msg}",
         ),
     };
     let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::hidden());
