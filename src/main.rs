@@ -246,7 +246,22 @@ fn generate(what: Generate) -> ExitCode {
     let written = match what {
         Generate::Man { .. } => clap_mangen::generate_to(cmd, &dir).map(|()| dir.clone()),
         Generate::Completions { shell, .. } => {
-            clap_complete::generate_to(shell, &mut cmd, "gateward", &dir)
+            // Without the hidden subcommands, which clap_complete would list
+            // (`help` is added again by the new command); the top level has
+            // no options of its own besides --help/--version.
+            cmd.build();
+            let public: Vec<clap::Command> = cmd
+                .get_subcommands()
+                .filter(|c| !c.is_hide_set() && c.get_name() != "help")
+                .cloned()
+                .collect();
+            let mut shown = clap::Command::new("gateward")
+                .version(env!("GATEWARD_VERSION"))
+                .subcommands(public);
+            if let Some(about) = cmd.get_about() {
+                shown = shown.about(about.clone());
+            }
+            clap_complete::generate_to(shell, &mut shown, "gateward", &dir)
         }
     };
     match written {
