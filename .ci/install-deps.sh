@@ -8,6 +8,9 @@
 #   tcpreplay          tests/replay.rs replays recorded captures onto a veth pair
 #   chromium           tests/report.rs renders the HTML report headless
 #   python3-jsonschema scripts/check-eve-schema.py (EVE schema gate in .ci/run)
+#   dpkg-dev, systemd, man-db
+#                      the Debian package step in .ci/run (cargo-deb needs
+#                      dpkg-shlibdeps; the unit is checked with systemd-analyze)
 # Idempotent. Without root or apt-get it installs nothing: the build then
 # needs libpcap-dev present, and the tests that need the peers print SKIP.
 set -u
@@ -25,6 +28,9 @@ have curl || need+=(curl)
 have tcpreplay || need+=(tcpreplay)
 have chromium || need+=(chromium)
 python3 -c 'import jsonschema' 2>/dev/null || need+=(python3-jsonschema)
+have dpkg-shlibdeps || need+=(dpkg-dev)
+have systemd-analyze || need+=(systemd)
+have man || need+=(man-db)
 
 if [ ${#need[@]} -eq 0 ]; then
   echo "install-deps: everything present"

@@ -10,14 +10,17 @@ use clap::{Parser, Subcommand};
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use gateward::config::Config;
 use gateward::pipeline::{self, Input};
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
+
+#[path = "main/progress.rs"]
+mod progress;
 use std::process::ExitCode;
 
 /// Network-edge traffic sensor: flags VPN, proxy, tunnel and remote-desktop
 /// flows and writes EVE-shaped JSON Lines.
 #[derive(Parser)]
-#[command(name = "gateward", version, about, long_about = None)]
+#[command(name = "gateward", version = env!("GATEWARD_VERSION"), about, long_about = None)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -37,6 +40,33 @@ enum Command {
     /// Run the per-host correlation stage on EVE JSON Lines (one or several
     /// sensors' output) and write its host alerts.
     Correlate(CorrelateArgs),
+    /// Write the man pages or a shell completion script (for packagers:
+    /// scripts/build-deb.sh runs it before `cargo deb`).
+    #[command(hide = true)]
+    Generate {
+        #[command(subcommand)]
+        what: Generate,
+    },
+}
+
+/// What `gateward generate` writes.
+#[derive(Subcommand)]
+enum Generate {
+    /// Man pages: gateward.1 and one page per subcommand (gateward-analyze.1, ...).
+    Man {
+        /// Directory to write them in (created if missing).
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+    },
+    /// The completion script for SHELL (gateward.bash, _gateward, gateward.fish, ...).
+    Completions {
+        /// The shell.
+        #[arg(value_enum, value_name = "SHELL")]
+        shell: clap_complete::Shell,
+        /// Directory to write it in (created if missing).
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+    },
 }
 
 #[derive(clap::Args)]
@@ -120,7 +150,8 @@ struct AnalyzeArgs {
     workers: Option<u16>,
     #[command(flatten)]
     report: ReportArgs,
-    /// Do not print the run summary on standard error.
+    /// Do not print the run summary on standard error, nor the progress bar
+    /// (shown on a terminal when a run takes more than a second).
     #[arg(short, long)]
     quiet: bool,
 }
@@ -190,6 +221,7 @@ fn main() -> ExitCode {
             ExitCode::from(code.clamp(0, 255) as u8)
         }
         Command::Correlate(args) => correlate(args),
+        Command::Generate { what } => generate(what),
         Command::Validate(args) => match gateward::daemon::validate(&args.config) {
             Ok(cfg) => {
                 println!("{}: configuration OK", args.config.display());
@@ -207,6 +239,47 @@ fn main() -> ExitCode {
             }
             Err(e) => fail(e),
         },
+    }
+}
+
+/// `gateward generate`: man pages and completions from the command line's
+/// own definition, so they never drift from `--help`.
+fn generate(what: Generate) -> ExitCode {
+    use clap::CommandFactory;
+    let dir = match &what {
+        Generate::Man { dir } | Generate::Completions { dir, .. } => dir.clone(),
+    };
+    if let Err(e) = std::fs::create_dir_all(&dir) {
+        return fail(format!("{}: {e}", dir.display()));
+    }
+    let mut cmd = Cli::command();
+    let written = match what {
+        Generate::Man { .. } => clap_mangen::generate_to(cmd, &dir).map(|()| dir.clone()),
+        Generate::Completions { shell, .. } => {
+            // Without the hidden subcommands, which clap_complete would list
+            // (`help` is added again by the new command); the top level has
+            // no options of its own besides --help/--version.
+            cmd.build();
+            let public: Vec<clap::Command> = cmd
+                .get_subcommands()
+                .filter(|c| !c.is_hide_set() && c.get_name() != "help")
+                .cloned()
+                .collect();
+            let mut shown = clap::Command::new("gateward")
+                .version(env!("GATEWARD_VERSION"))
+                .subcommands(public);
+            if let Some(about) = cmd.get_about() {
+                shown = shown.about(about.clone());
+            }
+            clap_complete::generate_to(shell, &mut shown, "gateward", &dir)
+        }
+    };
+    match written {
+        Ok(p) => {
+            println!("{}", p.display());
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(format!("{}: {e}", dir.display())),
     }
 }
 
@@ -474,7 +547,11 @@ fn analyze(args: AnalyzeArgs) -> ExitCode {
     if report.is_some() && !cfg.correlate.enabled {
         return fail("--report needs the correlation stage (correlate.enabled = true)");
     }
+    let stdout_free = args.output.is_some() || !std::io::stdout().is_terminal();
+    let progress = (!args.quiet && stdout_free && std::io::stderr().is_terminal())
+        .then(|| progress::Progress::start(&inputs));
     let outcome = pipeline::run_offline(&inputs, &cfg, ctx, out, report.is_some());
+    drop(progress);
     if let (Some(target), Some(builder), Some(c)) =
         (report, outcome.report, outcome.correlator.as_ref())
     {

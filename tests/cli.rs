@@ -437,3 +437,142 @@ fn missing_config_file_is_refused() {
     let run = analyze_with_config(cfg, "http.pcapng");
     assert_one_error(&run, &[cfg]);
 }
+
+// ---------------------------------------------------------------------------
+// Compressed captures (gzip, zstd, xz): detected by content, read as a stream
+// ---------------------------------------------------------------------------
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(bytes).unwrap();
+    e.finish().unwrap()
+}
+
+fn xz(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut e = liblzma::write::XzEncoder::new(Vec::new(), 6);
+    e.write_all(bytes).unwrap();
+    e.finish().unwrap()
+}
+
+/// Each bundled capture compressed in each format, under a name that says
+/// nothing (the format comes from the magic number), gives exactly the
+/// uncompressed run's records; so does the same stream on standard input.
+#[test]
+fn compressed_captures_read_like_the_uncompressed_file() {
+    let dir = tempfile::tempdir().unwrap();
+    for file in ["whatsapp.pcap", "anydesk.pcapng"] {
+        let bytes = std::fs::read(capture(file)).unwrap();
+        let expected = analyze(&[file], 2, &[]);
+        expected.assert_ok();
+        assert!(expected.records().len() > 1, "{file}");
+        let formats: [(&str, Vec<u8>); 3] = [
+            ("gzip", gzip(&bytes)),
+            ("zstd", zstd::encode_all(&bytes[..], 3).unwrap()),
+            ("xz", xz(&bytes)),
+        ];
+        for (name, packed) in formats {
+            assert!(packed.len() < bytes.len(), "{file} {name}: not compressed");
+            let p = write(&dir, &format!("{file}-{name}.bin"), &packed);
+            let run = analyze_path(&p);
+            run.assert_ok();
+            assert_eq!(run.packets(), expected.packets(), "{file} {name}");
+            assert_eq!(
+                run.sorted_lines_without_file(),
+                expected.sorted_lines_without_file(),
+                "{file} {name}"
+            );
+            let piped = gateward(&["analyze", "--all-flows", "-w", "2", "-"], Some(&packed));
+            piped.assert_ok();
+            assert_eq!(
+                piped.sorted_lines_without_file(),
+                expected.sorted_lines_without_file(),
+                "{file} {name} on stdin"
+            );
+        }
+    }
+}
+
+/// A .gz cut short: one error line naming the file and the broken gzip
+/// stream, a non-zero exit, and the flows of the packets decoded before the
+/// cut still written.
+#[test]
+fn truncated_gzip_is_one_error_line_after_the_flows_before_it() {
+    let bytes = std::fs::read(capture("whatsapp.pcap")).unwrap();
+    let packed = gzip(&bytes);
+    let run = assert_file_is_one_error(
+        "cut.pcap.gz",
+        &packed[..packed.len() * 2 / 3],
+        &["truncated gzip stream"],
+    );
+    assert!(!run.stdout.is_empty(), "no flow before the cut");
+    let whole = analyze(&["whatsapp.pcap"], 2, &[]);
+    assert!(run.packets() > 0 && run.packets() < whole.packets());
+}
+
+/// A corrupt zstd frame (bytes flipped after the header; the frame carries
+/// its content checksum, as the `zstd` tool writes by default) is one error
+/// line too, never a panic or a hang.
+#[test]
+fn corrupt_zstd_is_one_error_line() {
+    use std::io::Write;
+    let bytes = std::fs::read(capture("whatsapp.pcap")).unwrap();
+    let mut e = zstd::stream::Encoder::new(Vec::new(), 3).unwrap();
+    e.include_checksum(true).unwrap();
+    e.write_all(&bytes).unwrap();
+    let mut packed = e.finish().unwrap();
+    let mid = packed.len() / 2;
+    for b in &mut packed[mid..mid + 64] {
+        *b ^= 0x5a;
+    }
+    assert_file_is_one_error("bad.zst", &packed, &["zstd stream"]);
+}
+
+/// `--version` names the build's git revision when built from a checkout.
+#[test]
+fn version_names_the_git_revision() {
+    let run = gateward(&["--version"], None);
+    run.assert_ok();
+    let line = run.stdout.trim();
+    assert!(
+        line.starts_with(concat!("gateward ", env!("CARGO_PKG_VERSION"))),
+        "{line}"
+    );
+    let in_git = Path::new(env!("CARGO_MANIFEST_DIR")).join(".git").exists();
+    if in_git
+        && std::process::Command::new("git")
+            .arg("--version")
+            .output()
+            .is_ok()
+    {
+        assert!(line.contains("(git "), "{line}");
+    }
+}
+
+/// `generate` writes man pages and completions that name the subcommands.
+#[test]
+fn generate_writes_man_pages_and_completions() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    gateward(&["generate", "man", d], None).assert_ok();
+    for shell in ["bash", "zsh", "fish"] {
+        gateward(&["generate", "completions", shell, d], None).assert_ok();
+    }
+    for page in ["gateward.1", "gateward-analyze.1", "gateward-run.1"] {
+        let text = std::fs::read_to_string(dir.path().join(page)).unwrap();
+        assert!(text.starts_with(".ie") || text.contains(".TH"), "{page}");
+    }
+    let man = std::fs::read_to_string(dir.path().join("gateward.1")).unwrap();
+    assert!(
+        !man.contains("generate"),
+        "hidden subcommand in the man page"
+    );
+    for script in ["gateward.bash", "_gateward", "gateward.fish"] {
+        let text = std::fs::read_to_string(dir.path().join(script)).unwrap();
+        assert!(
+            text.contains("analyze") && text.contains("validate"),
+            "{script}"
+        );
+    }
+}

@@ -5,9 +5,18 @@
 //! Formats: pcap (tcpdump.org/manpages/pcap-savefile.5.html, both byte orders,
 //! µs and ns) and pcapng (draft-ietf-opsawg-pcapng: SHB, IDB with `if_tsresol`
 //! and `if_tsoffset`, EPB, SPB and the obsolete PB; several sections).
+//!
+//! Compressed captures (gzip, zstd, xz) are recognised by their own magic
+//! number before the capture's and decompressed as a stream (see
+//! [`compressed`]): memory stays bounded by the record limits below
+//! whatever the compression ratio.
+
+mod compressed;
 
 use super::{CaptureError, LinkType, PacketSource, RawPacket, Timestamp};
+use compressed::Decoded;
 use std::io::Read;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Largest frame libpcap writes (its MAXIMUM_SNAPLEN); a pcap record claiming
 /// more is corrupt, since the reader could not resynchronise after it.
@@ -20,6 +29,51 @@ const MAX_BLOCK: usize = 16 * 1024 * 1024;
 const BUF_SIZE: usize = 256 * 1024;
 /// pcapng interfaces remembered per section (bounded against hostile files).
 const MAX_INTERFACES: usize = 1024;
+
+/// Packets published to [`READ_PROGRESS`] in one step: the reader adds to
+/// the shared counter once per this many packets, not per packet.
+const PROGRESS_STEP: u64 = 1024;
+
+/// How far offline reading has come, for a progress display (`analyze` on a
+/// terminal). Process-wide and cumulative over every [`FileSource`]: the
+/// reader publishes with relaxed atomic adds once per read system call
+/// (bytes, as stored on disk, so compressed input counts compressed bytes)
+/// and once per [`PROGRESS_STEP`] packets, so the hot path pays nothing
+/// measurable and the display thread only loads two numbers.
+pub struct ReadProgress {
+    bytes: AtomicU64,
+    packets: AtomicU64,
+}
+
+impl ReadProgress {
+    /// Input bytes read so far (before decompression).
+    pub fn bytes(&self) -> u64 {
+        self.bytes.load(Ordering::Relaxed)
+    }
+
+    /// Packets returned so far (lags by fewer than [`PROGRESS_STEP`] until
+    /// a source ends).
+    pub fn packets(&self) -> u64 {
+        self.packets.load(Ordering::Relaxed)
+    }
+}
+
+/// The process's reading progress; see [`ReadProgress`].
+pub static READ_PROGRESS: ReadProgress = ReadProgress {
+    bytes: AtomicU64::new(0),
+    packets: AtomicU64::new(0),
+};
+
+/// A reader that publishes how many bytes passed through it.
+pub(super) struct Counted<R>(pub(super) R);
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.0.read(buf)?;
+        READ_PROGRESS.bytes.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
 
 /// Which container the magic number announced.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -150,10 +204,12 @@ enum Format {
 
 /// A capture file or stream. Errors after the first packet leave every
 /// packet already returned valid: the caller processes them, then reports.
-pub struct FileSource<R> {
-    win: Window<R>,
+pub struct FileSource<R: Read> {
+    win: Window<Decoded<Counted<R>>>,
     format: Format,
     last_ts: Timestamp,
+    /// Packets returned; published to [`READ_PROGRESS`] in steps.
+    packets: u64,
 }
 
 impl FileSource<std::fs::File> {
@@ -168,9 +224,11 @@ impl FileSource<std::fs::File> {
 }
 
 impl<R: Read> FileSource<R> {
-    /// Reads the file header from any byte stream (a file or standard input).
+    /// Reads the file header from any byte stream (a file or standard
+    /// input), decompressing it first when it starts with a gzip, zstd or
+    /// xz magic number.
     pub fn new(inner: R) -> Result<Self, CaptureError> {
-        let mut win = Window::new(inner);
+        let mut win = Window::new(Decoded::detect(Counted(inner))?);
         if !win.fill(4)? {
             return Err(if win.end == 0 {
                 CaptureError::Io(std::io::Error::other("empty file"))
@@ -196,6 +254,7 @@ impl<R: Read> FileSource<R> {
             win,
             format,
             last_ts: Timestamp(0),
+            packets: 0,
         })
     }
 
@@ -490,6 +549,24 @@ impl<R: Read> FileSource<R> {
     }
 }
 
+impl<R: Read> FileSource<R> {
+    /// Publishes the packets not yet counted in [`READ_PROGRESS`] (at the
+    /// end of the source, and when it is dropped after an error).
+    fn publish_rest(&mut self) {
+        let rest = self.packets % PROGRESS_STEP;
+        if rest > 0 {
+            READ_PROGRESS.packets.fetch_add(rest, Ordering::Relaxed);
+            self.packets -= rest;
+        }
+    }
+}
+
+impl<R: Read> Drop for FileSource<R> {
+    fn drop(&mut self) {
+        self.publish_rest();
+    }
+}
+
 fn pcap_header<R: Read>(
     win: &mut Window<R>,
     endian: Endian,
@@ -516,6 +593,16 @@ impl<R: Read> PacketSource for FileSource<R> {
             Format::Pcap { .. } => self.next_pcap()?,
             Format::Pcapng { .. } => self.next_pcapng()?,
         };
+        if located.is_some() {
+            self.packets += 1;
+            if self.packets % PROGRESS_STEP == 0 {
+                READ_PROGRESS
+                    .packets
+                    .fetch_add(PROGRESS_STEP, Ordering::Relaxed);
+            }
+        } else {
+            self.publish_rest();
+        }
         Ok(located.map(|l| RawPacket {
             ts: l.ts,
             wire_len: l.wire_len,

@@ -7,7 +7,7 @@ mod file;
 mod linktype;
 mod live;
 
-pub use file::{CaptureFormat, FileSource};
+pub use file::{CaptureFormat, FileSource, READ_PROGRESS, ReadProgress};
 pub use linktype::LinkType;
 pub use live::{LiveOptions, LiveSource, check_bpf};
 
