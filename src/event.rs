@@ -749,11 +749,13 @@ pub fn app_proto(v: &FlowView<'_>) -> (Option<&'static str>, Option<&'static str
     let found = v.app.app_proto();
     // The dissector names `tls` once a granted CONNECT hands the stream on
     // (older states may still say `http`).
+    // The CONNECT test first: building the TLS event computes its
+    // fingerprints, which most flows never need.
     if matches!(found, Some(AppProto::Http | AppProto::Tls))
         && let Some(d) = v.app.dissectors.as_ref()
-        && d.tls_event().is_some()
         && d.http_event()
             .is_some_and(|h| h.http_method.eq_ignore_ascii_case("CONNECT"))
+        && d.tls_event().is_some()
     {
         return (Some("tls"), Some("http"));
     }
