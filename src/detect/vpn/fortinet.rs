@@ -53,7 +53,12 @@ impl Detector for Fortinet {
         let Some(f) = tls.facts() else { return };
         if f.server_hello.is_some() && f.cert.is_none() && !f.certificate_seen {
             // TLS 1.3 hides the certificate; nothing more will come.
-            self.done = tls.event().is_some_and(|e| e.version == "TLS 1.3");
+            // (Read from the facts: building the EVE object would compute
+            // fingerprints this flow may never need.)
+            self.done = f
+                .server_hello
+                .as_ref()
+                .is_some_and(|s| s.negotiated_version() == 0x0304);
             return;
         }
         let Some(cert) = f.cert.as_ref() else { return };
