@@ -65,6 +65,10 @@ pub fn correlate_kafka(
         .set("auto.offset.reset", "earliest")
         .set("enable.auto.commit", "true")
         .set("partition.assignment.strategy", "range")
+        // A member that stops is noticed (and its hosts move) within
+        // seconds, and a joining one settles the group as fast.
+        .set("session.timeout.ms", "10000")
+        .set("heartbeat.interval.ms", "1000")
         .create()
         .map_err(|e| format!("kafka consumer: {e}"))?;
     consumer
