@@ -9,8 +9,9 @@
 #   chromium           tests/report.rs renders the HTML report headless
 #   python3-jsonschema scripts/check-eve-schema.py (EVE schema gate in .ci/run)
 #   dpkg-dev, systemd, man-db
-#                      the Debian package step in .ci/run (cargo-deb needs
-#                      dpkg-shlibdeps; the unit is checked with systemd-analyze)
+#                      the Debian package step in .ci/run (scripts/build-deb.sh
+#                      runs dpkg-deb and dpkg-shlibdeps; the unit is checked
+#                      with systemd-analyze)
 # Idempotent. Without root or apt-get it installs nothing: the build then
 # needs libpcap-dev present, and the tests that need the peers print SKIP.
 set -u

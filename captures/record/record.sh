@@ -41,8 +41,11 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 OUT=${OUT:-$(cd "$HERE/.." && pwd)/recorded}
-NS_S=gw-srv
-NS_C=gw-cli
+# NS_PREFIX names the namespaces (default gw: gw-srv, gw-cli, gw-rly,
+# gw-dly), so two recordings can run side by side on one machine.
+NS_PREFIX=${NS_PREFIX:-gw}
+NS_S=$NS_PREFIX-srv
+NS_C=$NS_PREFIX-cli
 SRV=10.99.0.1
 CLI=10.99.0.2
 MAC_S=02:00:0a:63:00:01
@@ -54,8 +57,8 @@ TCPDUMP_PID=""
 CHARON_srv=""
 CHARON_cli=""
 # Extra namespaces of the relay topology (rec_ssh_relay).
-NS_R=gw-rly
-NS_D=gw-dly
+NS_R=$NS_PREFIX-rly
+NS_D=$NS_PREFIX-dly
 # The throwaway login of the rdp and ssh recordings (make_user).
 USER_NAME=alice
 USER_MADE=0

@@ -20,7 +20,7 @@ use libfuzzer_sys::fuzz_target;
 fn read_facts(f: &TlsFacts) {
     let _ = f.version();
     if let Some(ch) = f.client_hello() {
-        std::hint::black_box((&ch.ja3.hash, &ch.ja4.ja4, &ch.sni, ch.max_version));
+        std::hint::black_box((&ch.ja3().hash, &ch.ja4().ja4, &ch.sni, ch.max_version));
     }
     for ch in &f.client_hellos {
         std::hint::black_box((ch.cipher_suites.len(), ch.extensions.len(), ch.alpn.len()));
