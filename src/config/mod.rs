@@ -184,7 +184,10 @@ impl Timeouts {
     }
 }
 
-/// Fragment reassembly limits (totals; each worker gets its share).
+/// Fragment reassembly limits (totals; each worker gets its share). When a
+/// new datagram does not fit, the oldest partial ones are evicted
+/// (`fragment_evicted` in the stats), so a flood of unfinished fragments
+/// cannot keep later datagrams from being reassembled.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DefragConfig {

@@ -3,6 +3,10 @@
 //!
 //! Limits: partial datagrams held at once, bytes held at once, fragments per
 //! datagram, and a timeout in capture time. Every drop is counted by reason.
+//! When a new datagram does not fit, the oldest partial ones are evicted to
+//! make room (counted as `fragment_evicted`): refusing newcomers instead
+//! would let a burst of never-completed first fragments blind reassembly
+//! for the whole timeout.
 //! Overlapping fragments drop the whole datagram (RFC 5722 makes this the
 //! rule for IPv6; for IPv4 it closes the overlap-evasion class of attacks);
 //! an exact duplicate of a received fragment is ignored.
@@ -11,6 +15,7 @@ use super::DecodeError;
 use super::ip::{Addr, Fragment};
 use crate::capture::Timestamp;
 use hashbrown::HashMap;
+use std::collections::VecDeque;
 
 /// Reassembly limits, from the config's `[defrag]` section.
 #[derive(Clone, Copy, Debug)]
@@ -35,6 +40,9 @@ struct Key {
 }
 
 struct Partial {
+    /// Its position in [`Defragmenter::order`]: an entry there whose
+    /// sequence differs is stale (the datagram completed or was dropped).
+    seq: u64,
     first_ts: Timestamp,
     data: Vec<u8>,
     /// Received byte ranges, sorted, non-overlapping.
@@ -67,7 +75,13 @@ pub enum Offer {
 pub struct Defragmenter {
     limits: DefragLimits,
     partials: HashMap<Key, Partial, foldhash::fast::RandomState>,
+    /// Keys in arrival order of their first fragment, for evicting the
+    /// oldest; holds stale entries until they reach the front or a
+    /// compaction (kept under twice the live count, so memory stays bounded).
+    order: VecDeque<(Key, u64)>,
+    next_seq: u64,
     bytes: usize,
+    evicted: u64,
 }
 
 /// Largest reassembled payload: IPv4's total length field and IPv6's
@@ -80,8 +94,41 @@ impl Defragmenter {
         Defragmenter {
             limits,
             partials: HashMap::default(),
+            order: VecDeque::new(),
+            next_seq: 0,
             bytes: 0,
+            evicted: 0,
         }
+    }
+
+    /// Partial datagrams evicted to make room for newer ones since the last
+    /// call (the caller counts them as `fragment_evicted`).
+    pub fn take_evicted(&mut self) -> u64 {
+        std::mem::take(&mut self.evicted)
+    }
+
+    /// Evicts the oldest partial datagram other than `keep`; false when
+    /// there is none.
+    fn evict_oldest(&mut self, keep: Option<&Key>) -> bool {
+        let mut kept = None;
+        let mut done = false;
+        while let Some((key, seq)) = self.order.pop_front() {
+            if !self.partials.get(&key).is_some_and(|p| p.seq == seq) {
+                continue; // stale
+            }
+            if keep == Some(&key) {
+                kept = Some((key, seq));
+                continue;
+            }
+            self.discard(&key);
+            self.evicted += 1;
+            done = true;
+            break;
+        }
+        if let Some(entry) = kept {
+            self.order.push_front(entry);
+        }
+        done
     }
 
     /// Bytes currently held (for stats).
@@ -107,12 +154,22 @@ impl Defragmenter {
             return Offer::Dropped(DecodeError::FragmentInvalid);
         }
         if !self.partials.contains_key(&key) {
-            if self.partials.len() >= self.limits.max_datagrams {
+            if self.limits.max_datagrams == 0 {
                 return Offer::Dropped(DecodeError::FragmentDropped);
             }
+            while self.partials.len() >= self.limits.max_datagrams && self.evict_oldest(None) {}
+            if self.order.len() > 2 * self.partials.len() + 16 {
+                let partials = &self.partials;
+                self.order
+                    .retain(|(k, seq)| partials.get(k).is_some_and(|p| p.seq == *seq));
+            }
+            let seq = self.next_seq;
+            self.next_seq += 1;
+            self.order.push_back((key, seq));
             self.partials.insert(
                 key,
                 Partial {
+                    seq,
                     first_ts: ts,
                     data: Vec::new(),
                     ranges: Vec::new(),
@@ -122,6 +179,10 @@ impl Defragmenter {
                 },
             );
         }
+        // Room for this fragment's bytes, taken from the oldest others.
+        let held = self.partials.get(&key).map_or(0, |p| p.data.len());
+        let grow = (end as usize).saturating_sub(held);
+        while self.bytes + grow > self.limits.max_bytes && self.evict_oldest(Some(&key)) {}
         let Some(p) = self.partials.get_mut(&key) else {
             return Offer::Dropped(DecodeError::FragmentDropped);
         };
@@ -199,6 +260,11 @@ impl Defragmenter {
             keep
         });
         self.bytes -= freed;
+        if expired > 0 {
+            let partials = &self.partials;
+            self.order
+                .retain(|(k, seq)| partials.get(k).is_some_and(|p| p.seq == *seq));
+        }
         expired
     }
 
@@ -206,6 +272,7 @@ impl Defragmenter {
     pub fn clear(&mut self) -> u64 {
         let n = self.partials.len() as u64;
         self.partials.clear();
+        self.order.clear();
         self.bytes = 0;
         n
     }
@@ -275,7 +342,7 @@ mod tests {
     }
 
     #[test]
-    fn datagram_cap_is_enforced() {
+    fn datagram_cap_evicts_the_oldest() {
         let mut d = Defragmenter::new(limits());
         for id in 0..4 {
             let mut f = frag(0, true, &[0; 8]);
@@ -284,9 +351,65 @@ mod tests {
         }
         let mut f = frag(0, true, &[0; 8]);
         f.id = 99;
+        assert!(matches!(d.offer(&f, 0, Timestamp(1), 100), Offer::Held));
+        assert_eq!(d.take_evicted(), 1);
+        assert_eq!(d.partials.len(), 4);
+        // id 1 survived and completes.
+        let mut last = frag(8, false, &[1; 4]);
+        last.id = 1;
         assert!(matches!(
-            d.offer(&f, 0, Timestamp(0), 100),
-            Offer::Dropped(DecodeError::FragmentDropped)
+            d.offer(&last, 0, Timestamp(2), 100),
+            Offer::Complete { .. }
         ));
+        // id 0 (the oldest) is gone: its last fragment completes nothing.
+        let mut last = frag(8, false, &[1; 4]);
+        last.id = 0;
+        assert!(matches!(d.offer(&last, 0, Timestamp(2), 100), Offer::Held));
+        assert_eq!(d.take_evicted(), 0);
+    }
+
+    /// The attack of issue 15: a burst of never-completed first fragments
+    /// must not keep legitimate datagrams from being reassembled.
+    #[test]
+    fn a_flood_of_first_fragments_does_not_blind_reassembly() {
+        let mut d = Defragmenter::new(DefragLimits {
+            max_datagrams: 100,
+            ..limits()
+        });
+        for id in 0..9_000 {
+            let mut f = frag(0, true, &[0; 8]);
+            f.id = 100_000 + id;
+            assert!(matches!(d.offer(&f, 0, Timestamp(0), 100), Offer::Held));
+        }
+        assert_eq!(d.take_evicted(), 8_900);
+        assert!(d.order.len() <= 2 * d.partials.len() + 16);
+        let mut complete = 0;
+        for id in 0..10 {
+            let mut a = frag(0, true, &[1; 8]);
+            a.id = id;
+            let mut b = frag(8, false, &[2; 8]);
+            b.id = id;
+            d.offer(&a, 0, Timestamp(1), 100);
+            if matches!(d.offer(&b, 0, Timestamp(1), 100), Offer::Complete { .. }) {
+                complete += 1;
+            }
+        }
+        assert_eq!(complete, 10);
+    }
+
+    #[test]
+    fn byte_cap_evicts_older_datagrams() {
+        let mut d = Defragmenter::new(DefragLimits {
+            max_bytes: 64,
+            ..limits()
+        });
+        let mut a = frag(0, true, &[0; 40]);
+        a.id = 1;
+        d.offer(&a, 0, Timestamp(0), 100);
+        let mut b = frag(0, true, &[0; 40]);
+        b.id = 2;
+        assert!(matches!(d.offer(&b, 0, Timestamp(1), 100), Offer::Held));
+        assert_eq!(d.take_evicted(), 1);
+        assert!(d.bytes_held() <= 64);
     }
 }

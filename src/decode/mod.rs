@@ -44,11 +44,14 @@ pub enum DecodeError {
     FragmentInvalid,
     /// A partial datagram timed out before all its fragments arrived.
     FragmentTimeout,
+    /// A partial datagram was evicted, oldest first, to make room for a
+    /// newer one (slot or byte cap of `[defrag]` reached).
+    FragmentEvicted,
 }
 
 impl DecodeError {
     /// Every reason, in the order of their counters.
-    pub const ALL: [DecodeError; 11] = [
+    pub const ALL: [DecodeError; 12] = [
         DecodeError::LinkTruncated,
         DecodeError::NotIp,
         DecodeError::IpInvalid,
@@ -60,6 +63,7 @@ impl DecodeError {
         DecodeError::FragmentDropped,
         DecodeError::FragmentInvalid,
         DecodeError::FragmentTimeout,
+        DecodeError::FragmentEvicted,
     ];
 
     /// Stable snake_case name used in stats output and metrics.
@@ -76,6 +80,7 @@ impl DecodeError {
             DecodeError::FragmentDropped => "fragment_dropped",
             DecodeError::FragmentInvalid => "fragment_invalid",
             DecodeError::FragmentTimeout => "fragment_timeout",
+            DecodeError::FragmentEvicted => "fragment_evicted",
         }
     }
 }

@@ -36,7 +36,10 @@ struct Anomaly {
 pub fn is_anomaly(e: DecodeError) -> bool {
     !matches!(
         e,
-        DecodeError::NotIp | DecodeError::FragmentTimeout | DecodeError::TunnelTooDeep
+        DecodeError::NotIp
+            | DecodeError::FragmentTimeout
+            | DecodeError::FragmentEvicted
+            | DecodeError::TunnelTooDeep
     )
 }
 

@@ -726,7 +726,11 @@ impl Worker {
                 let context = layer.outer.map_or(0, |o| o.key.tunnel_digest(o.kind as u8))
                     ^ layer.vlan[0] as u64
                     ^ (layer.vlan[1] as u64) << 16;
-                match self.defrag.offer(&f, context, ts, frames.bytes as u32) {
+                let offer = self.defrag.offer(&f, context, ts, frames.bytes as u32);
+                for _ in 0..self.defrag.take_evicted() {
+                    self.bump(DecodeError::FragmentEvicted);
+                }
+                match offer {
                     Offer::Held => {}
                     Offer::Dropped(e) => self.bump(e),
                     Offer::Complete {
