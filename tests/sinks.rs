@@ -297,9 +297,77 @@ fn syslog_tcp_outage_with_block_loses_nothing() {
     let mut frames = first.join().unwrap();
     frames.extend(second.join().unwrap());
     let seqs: Vec<usize> = frames.iter().map(|f| seq_of(&parse5424(f).5)).collect();
-    assert_eq!(seqs, (0..300).collect::<Vec<_>>());
-    assert_eq!((c[0].sent, c[0].dropped), (300, 0));
+    // The first peer's 100 lines come again from the resend window (it
+    // closed, so what it read cannot be known), counted as `resent`; then
+    // the rest, in order.
+    let mut want: Vec<usize> = (0..100).collect();
+    want.extend(0..300);
+    assert_eq!(seqs, want);
+    assert_eq!((c[0].sent, c[0].dropped, c[0].resent), (300, 0, 100));
+    assert_eq!(seqs.len() as u64, c[0].sent + c[0].resent);
     assert!(c[0].retried >= 1 && c[0].errors >= 2, "{:?}", c[0]);
+}
+
+/// Issue 15's outage: the receiver stops reading (its buffers and ours
+/// fill), then dies without reading them. Without the resend window every
+/// line in those buffers was counted as sent and lost; with it, each line
+/// produced arrives at least once, and the duplicates are counted.
+#[test]
+fn syslog_tcp_receiver_that_freezes_then_dies_loses_nothing() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (froze_tx, froze_rx) = std::sync::mpsc::channel();
+    let (kill_tx, kill_rx) = std::sync::mpsc::channel::<()>();
+    let first = std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        let got = read_octet_frames(&mut s, 500);
+        froze_tx.send(()).unwrap();
+        // Frozen: reads nothing more until killed; closing a socket with
+        // unread data sends a reset, as a killed process's would.
+        kill_rx.recv().unwrap();
+        drop(s);
+        drop(listener);
+        got
+    });
+    let mut c = syslog_sink(addr.to_string(), SyslogProtocol::Tcp);
+    c.common.when_full = Some(WhenFull::Block);
+    c.common.queue = 20_000;
+    c.common.retry_min_ms = 10;
+    c.common.retry_max_ms = 50;
+    let set = SinkSet::from_config(&[SinkConfig::Syslog(c)]).unwrap();
+    let total = 10_000;
+    set.send(&lines(0, 500));
+    froze_rx.recv_timeout(Duration::from_secs(10)).unwrap();
+    set.send(&lines(500, total));
+    // Let the kernel buffers fill while the receiver is frozen.
+    std::thread::sleep(Duration::from_millis(500));
+    kill_tx.send(()).unwrap();
+    let mut frames = first.join().unwrap();
+    let listener = TcpListener::bind(addr).unwrap();
+    let second = std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        read_octet_frames(&mut s, usize::MAX)
+    });
+    let c = set.shutdown(Duration::from_secs(20));
+    frames.extend(second.join().unwrap());
+    let seqs: Vec<usize> = frames.iter().map(|f| seq_of(&parse5424(f).5)).collect();
+    let distinct: std::collections::BTreeSet<usize> = seqs.iter().copied().collect();
+    assert_eq!(
+        distinct.len(),
+        total,
+        "every line produced arrives: {:?}",
+        c[0]
+    );
+    assert_eq!((c[0].sent, c[0].dropped), (total as u64, 0));
+    assert!(c[0].resent > 0, "{:?}", c[0]);
+    // Received = sent + the duplicates, and the duplicates are at most the
+    // lines resent.
+    let duplicates = (seqs.len() - distinct.len()) as u64;
+    assert!(
+        duplicates <= c[0].resent,
+        "{duplicates} duplicates, {:?}",
+        c[0]
+    );
 }
 
 /// A TCP syslog sink with `when_full` and `queue` aimed at a loopback
@@ -551,7 +619,8 @@ fn rsyslog_seqs(out: &Path) -> Vec<usize> {
 
 /// Alerts through the TCP sink reach a real rsyslogd with their JSON
 /// intact; rsyslogd is then killed while alerts flow and restarted: with
-/// `block`, every alert arrives exactly once.
+/// `block`, every alert arrives, and the ones that arrive twice are the
+/// resend window's (counted in `resent`).
 #[test]
 fn real_rsyslog_receives_alerts_over_tcp_and_survives_a_restart() {
     let Some((lab, rs, set)) = RealRsyslog::start(SyslogProtocol::Tcp) else {
@@ -570,14 +639,27 @@ fn real_rsyslog_receives_alerts_over_tcp_and_survives_a_restart() {
         set.counters()[0].errors >= 1
     });
     let _rs = lab.restart();
+    let distinct = || {
+        lab.seqs()
+            .into_iter()
+            .collect::<std::collections::BTreeSet<_>>()
+    };
     wait_until(
-        "200 alerts in rsyslog's file",
+        "200 distinct alerts in rsyslog's file",
         Duration::from_secs(30),
-        || lab.seqs().len() >= 200,
+        || distinct().len() >= 200,
     );
     let c = set.shutdown(Duration::from_secs(5));
-    assert_eq!(lab.seqs(), (0..200).collect::<Vec<_>>());
+    assert_eq!(distinct(), (0..200).collect());
     assert_eq!((c[0].sent, c[0].dropped), (200, 0));
+    // The killed daemon's lines came again from the resend window: the
+    // file holds each line once or twice, the twice ones among `resent`.
+    let received = lab.seqs().len() as u64;
+    assert!(
+        received >= 200 && received <= 200 + c[0].resent,
+        "{received} lines, {:?}",
+        c[0]
+    );
 }
 
 /// The UDP sink into a real rsyslogd.

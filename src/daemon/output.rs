@@ -53,6 +53,7 @@ impl LiveOutput for SinkOutput {
                     ("sent", c.sent),
                     ("dropped", c.dropped),
                     ("retried", c.retried),
+                    ("resent", c.resent),
                     ("errors", c.errors),
                     ("truncated", c.truncated),
                     ("queued", c.queued),

@@ -490,6 +490,10 @@ mod tests {
             ),
             ("type = \"stdout\"\nqueue = 0", "`queue`"),
             (
+                "type = \"syslog\"\naddress = \"h:1\"\nresend_bytes = 1073741825",
+                "`resend_bytes`",
+            ),
+            (
                 "type = \"stdout\"\nretry_min_ms = 5\nretry_max_ms = 1",
                 "retry_min_ms",
             ),

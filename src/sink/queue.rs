@@ -22,6 +22,11 @@ pub struct SinkCounters {
     pub dropped: u64,
     /// Delivered on a later attempt after a failed one (reconnect/rewrite).
     pub retried: u64,
+    /// Stream sockets: lines already counted in `sent` and written again
+    /// after the connection broke (the resend window): the peer may hold
+    /// some of them twice. Delivery is at least once; received lines lie
+    /// between `sent` and `sent + resent`.
+    pub resent: u64,
     /// Failed operations (connect, write, open), each one.
     pub errors: u64,
     /// Syslog UDP messages cut at 65,507 bytes (still sent).
@@ -36,6 +41,7 @@ pub(super) struct Shared {
     pub(super) sent: AtomicU64,
     pub(super) dropped: AtomicU64,
     pub(super) retried: AtomicU64,
+    pub(super) resent: AtomicU64,
     pub(super) errors: AtomicU64,
     pub(super) truncated: AtomicU64,
     /// Lines the sink thread holds (taken from the queue, not yet counted).
@@ -61,6 +67,7 @@ impl Shared {
             sent: self.sent.load(Relaxed),
             dropped: self.dropped.load(Relaxed),
             retried: self.retried.load(Relaxed),
+            resent: self.resent.load(Relaxed),
             errors: self.errors.load(Relaxed),
             truncated: self.truncated.load(Relaxed),
             queued,

@@ -2,6 +2,12 @@
 //! them, writes them through its transport, and on a failure reconnects
 //! and retries with backoff until the shutdown deadline, counting every
 //! line as sent or dropped.
+//!
+//! Stream sockets keep the last lines written (the resend window,
+//! `resend_bytes`): a write the kernel accepted is not a line the peer
+//! read, and syslog over TCP has no acknowledgement to tell. When an
+//! established connection breaks, the window goes out again first on the
+//! next one, counted as `resent` (at-least-once delivery).
 
 use super::config::{Common, SinkKind};
 use super::framing::Framing;
@@ -51,6 +57,19 @@ pub(super) struct SinkThread {
     discard: bool,
     /// Files and stdout resume a partly written line; sockets re-send it.
     resumable: bool,
+    /// The resend window: framed bytes of the lines written most recently
+    /// (whole lines, at most `resend_cap` bytes from `window_start` on).
+    window: Vec<u8>,
+    /// End offset in `window` of each line in it.
+    window_ends: VecDeque<usize>,
+    /// Where the oldest line still in the window starts.
+    window_start: usize,
+    /// Bytes the window may hold (0: no window, for files, stdout and
+    /// datagrams).
+    resend_cap: usize,
+    /// Lines at the front of `ends` that came back from the window: already
+    /// counted as sent, counted as `resent` when written again.
+    resend_front: usize,
     last_log: Option<Instant>,
 }
 
@@ -67,6 +86,12 @@ impl SinkThread {
         common: &Common,
         kind: SinkKind,
     ) -> Self {
+        let resumable = matches!(kind, SinkKind::File | SinkKind::Stdout);
+        let resend_cap = if resumable || framing.datagram() {
+            0
+        } else {
+            common.resend_bytes
+        };
         SinkThread {
             name,
             rx,
@@ -83,7 +108,12 @@ impl SinkThread {
             batch_lines: common.queue.min(BATCH_LINES),
             stdout: kind == SinkKind::Stdout,
             discard: false,
-            resumable: matches!(kind, SinkKind::File | SinkKind::Stdout),
+            resumable,
+            window: Vec::new(),
+            window_ends: VecDeque::new(),
+            window_start: 0,
+            resend_cap,
+            resend_front: 0,
             last_log: None,
         }
     }
@@ -128,19 +158,26 @@ impl SinkThread {
                     }
                 }
                 Err(RecvTimeoutError::Timeout) => {
-                    // Queue empty (or idle): push out what is buffered.
+                    // Queue empty (or idle): push out what is buffered, or
+                    // see whether the peer died holding the last lines.
                     if !self.ends.is_empty() && !self.deliver() {
+                        break;
+                    }
+                    if self.ends.is_empty() && self.peer_lost() && !self.deliver() {
                         break;
                     }
                 }
                 Err(RecvTimeoutError::Disconnected) => {
-                    self.deliver();
+                    if self.deliver() && self.peer_lost() {
+                        self.deliver();
+                    }
                     break;
                 }
             }
         }
-        // Deadline passed or queue closed: count what is left.
-        let mut left = self.ends.len() as u64;
+        // Deadline passed or queue closed: count what is left (lines back
+        // from the resend window were counted as sent already).
+        let mut left = self.ends.len().saturating_sub(self.resend_front) as u64;
         left += self.rx.try_iter().count() as u64;
         self.ends.clear();
         self.shared.inflight.store(0, Relaxed);
@@ -169,9 +206,10 @@ impl SinkThread {
         let datagram = self.framing.datagram();
         while let Some(&first_end) = self.ends.front() {
             if self.discard {
-                let n = self.ends.len() as u64;
+                let n = self.ends.len().saturating_sub(self.resend_front) as u64;
                 self.shared.dropped.fetch_add(n, Relaxed);
                 self.ends.clear();
+                self.resend_front = 0;
                 self.compact();
                 break;
             }
@@ -229,17 +267,45 @@ impl SinkThread {
         true
     }
 
-    /// Pops the lines fully written.
+    /// With a resend window and nothing pending: whether the connection
+    /// the window's lines went into has since been closed or reset by the
+    /// peer. If so it is failed, which puts the window back in front, so a
+    /// receiver that died with the last lines in its buffers gets them
+    /// again on the next connection (not only when more lines come).
+    fn peer_lost(&mut self) -> bool {
+        if self.resend_cap == 0 || self.window_ends.is_empty() || !self.t.is_open() {
+            return false;
+        }
+        if self.t.alive() {
+            return false;
+        }
+        self.fail(std::io::Error::new(
+            std::io::ErrorKind::ConnectionAborted,
+            "peer closed the connection",
+        ));
+        true
+    }
+
+    /// Pops the lines fully written (into the resend window, when kept).
     fn complete(&mut self) {
         let mut done = 0u64;
         let mut retried = 0u64;
+        let mut resent = 0u64;
         while let Some(&e) = self.ends.front() {
             if e > self.written {
                 break;
             }
             self.ends.pop_front();
+            if self.resend_cap > 0 {
+                self.remember(self.front_start, e);
+            }
             self.front_start = e;
-            done += 1;
+            if self.resend_front > 0 {
+                self.resend_front -= 1;
+                resent += 1;
+            } else {
+                done += 1;
+            }
             if self.failed_lines > 0 {
                 self.failed_lines -= 1;
                 retried += 1;
@@ -247,7 +313,66 @@ impl SinkThread {
         }
         self.shared.sent.fetch_add(done, Relaxed);
         self.shared.retried.fetch_add(retried, Relaxed);
+        self.shared.resent.fetch_add(resent, Relaxed);
         self.compact();
+    }
+
+    /// Keeps `pending[start..end]`, one framed line just written, in the
+    /// resend window, forgetting the oldest lines beyond its cap.
+    fn remember(&mut self, start: usize, end: usize) {
+        let line = &self.pending[start..end];
+        if line.len() > self.resend_cap {
+            // Larger than the whole window: it cannot be kept, and neither
+            // can anything older (the window holds a suffix of the stream).
+            self.window.clear();
+            self.window_ends.clear();
+            self.window_start = 0;
+            return;
+        }
+        self.window.extend_from_slice(line);
+        self.window_ends.push_back(self.window.len());
+        while self.window.len() - self.window_start > self.resend_cap {
+            match self.window_ends.pop_front() {
+                Some(e) => self.window_start = e,
+                None => break,
+            }
+        }
+        // Forget the bytes of lines that left the window, in bulk.
+        if self.window_start > self.resend_cap.max(BATCH_BYTES) {
+            let w = self.window_start;
+            self.window.drain(..w);
+            for e in self.window_ends.iter_mut() {
+                *e -= w;
+            }
+            self.window_start = 0;
+        }
+    }
+
+    /// After an established stream broke: the lines of the resend window go
+    /// in front of what is pending, to be written first on the next
+    /// connection (the peer may have lost them with its buffers).
+    fn requeue_window(&mut self) {
+        if self.window_ends.is_empty() {
+            return;
+        }
+        let kept = &self.window[self.window_start..];
+        let shift = kept.len();
+        let mut pending = Vec::with_capacity(shift + self.pending.len() - self.front_start);
+        pending.extend_from_slice(kept);
+        pending.extend_from_slice(&self.pending[self.front_start..]);
+        let n = self.window_ends.len();
+        let base = self.window_start;
+        let old_front = self.front_start;
+        let mut ends: VecDeque<usize> = self.window_ends.drain(..).map(|e| e - base).collect();
+        ends.extend(self.ends.iter().map(|e| e - old_front + shift));
+        self.pending = pending;
+        self.ends = ends;
+        self.written = 0;
+        self.front_start = 0;
+        self.resend_front += n;
+        self.window.clear();
+        self.window_start = 0;
+        self.shared.inflight.store(self.ends.len() as u64, Relaxed);
     }
 
     fn drop_front(&mut self) {
@@ -278,11 +403,15 @@ impl SinkThread {
 
     fn fail(&mut self, e: std::io::Error) {
         self.note_error(&e);
+        let was_open = self.t.is_open();
         self.t.close();
         if !self.resumable {
             // A new connection must get whole frames: restart at the first
             // line not completely written.
             self.written = self.front_start;
+        }
+        if was_open && self.resend_cap > 0 {
+            self.requeue_window();
         }
         self.failed_lines = self.ends.len();
     }

@@ -99,6 +99,13 @@ pub struct Common {
     /// every type gateward writes: alert, flow, dns, tls, http, ssh, quic,
     /// rdp, rfb, anomaly, stats).
     pub types: Option<EventTypes>,
+    /// Stream sockets (TCP/TLS syslog, Unix stream): bytes of the most
+    /// recently written lines kept to be sent again after the connection
+    /// breaks (default 16 MiB, 0 = off). Syslog over TCP has no
+    /// acknowledgements (RFC 6587, RFC 5425): what the kernel accepted may
+    /// still die in the peer's buffers, so without this an outage loses
+    /// lines that were counted as sent.
+    pub resend_bytes: usize,
     /// Keys of another kind found in the table, refused by `validate`.
     misplaced: Vec<&'static str>,
 }
@@ -112,10 +119,18 @@ impl Default for Common {
             retry_min_ms: 100,
             retry_max_ms: 10_000,
             types: None,
+            resend_bytes: DEFAULT_RESEND_BYTES,
             misplaced: Vec::new(),
         }
     }
 }
+
+/// Default resend window: above Linux's largest default TCP send buffer
+/// (`tcp_wmem` 4 MiB) plus its largest autotuned receive buffer (`tcp_rmem`
+/// 6 MiB), so a peer that dies with both full gets every line again.
+pub const DEFAULT_RESEND_BYTES: usize = 16 << 20;
+/// Largest resend window a sink may keep.
+pub const MAX_RESEND_BYTES: usize = 1 << 30;
 
 /// The [`Common`] keys, as they appear in a table.
 const COMMON_KEYS: &[&str] = &[
@@ -125,6 +140,7 @@ const COMMON_KEYS: &[&str] = &[
     "retry_min_ms",
     "retry_max_ms",
     "types",
+    "resend_bytes",
 ];
 
 impl Common {
@@ -137,6 +153,7 @@ impl Common {
             "when_full" => self.when_full = map.next_value()?,
             "retry_min_ms" => self.retry_min_ms = map.next_value()?,
             "types" => self.types = Some(map.next_value()?),
+            "resend_bytes" => self.resend_bytes = map.next_value()?,
             _ => self.retry_max_ms = map.next_value()?,
         }
         Ok(())
@@ -154,6 +171,9 @@ impl Common {
         }
         if self.retry_min_ms == 0 || self.retry_min_ms > self.retry_max_ms {
             return Err(SinkConfigError::RetryRange);
+        }
+        if self.resend_bytes > MAX_RESEND_BYTES {
+            return Err(SinkConfigError::ResendRange);
         }
         Ok(())
     }
@@ -340,6 +360,9 @@ pub enum SinkConfigError {
     /// `retry_min_ms` is 0 or above `retry_max_ms`.
     #[error("`retry_min_ms` must be at least 1 and at most `retry_max_ms`")]
     RetryRange,
+    /// `resend_bytes` above [`MAX_RESEND_BYTES`].
+    #[error("`resend_bytes` must be between 0 and 1073741824")]
+    ResendRange,
     /// An `app_name` RFC 5424 does not allow.
     #[error("`app_name` must be 1 to 48 printable ASCII characters, no spaces")]
     BadAppName,
