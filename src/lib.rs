@@ -7,6 +7,7 @@
 //! detection model, [`event`] is the wire schema, and [`pipeline`] is the
 //! only module that wires them together with threads.
 
+pub mod budget;
 pub mod capture;
 pub mod config;
 pub mod correlate;

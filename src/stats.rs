@@ -42,6 +42,12 @@ pub struct WorkerStats {
     pub dns_names_learned: u64,
     /// Name-cache entries evicted because it was full.
     pub dns_cache_evictions: u64,
+    /// Buffer growths refused because the worker's share of
+    /// `flow.buffer_memcap` was used up (that message was dropped).
+    pub buffer_refused: u64,
+    /// Most bytes held in dissector/stream buffers at once (summed over
+    /// workers' peaks).
+    pub buffer_peak_bytes: u64,
 }
 
 impl WorkerStats {
@@ -62,6 +68,8 @@ impl WorkerStats {
         self.peak_flows += o.peak_flows;
         self.alerts += o.alerts;
         self.detections_suppressed += o.detections_suppressed;
+        self.buffer_refused += o.buffer_refused;
+        self.buffer_peak_bytes += o.buffer_peak_bytes;
         // Every worker holds the same cache: report one copy, not the sum.
         self.dns_names_learned = self.dns_names_learned.max(o.dns_names_learned);
         self.dns_cache_evictions = self.dns_cache_evictions.max(o.dns_cache_evictions);
@@ -117,12 +125,14 @@ impl RunStats {
         );
         let _ = writeln!(
             s,
-            "gateward: decapsulated {}, reassembled datagrams {}, stream gaps {}, dns names learned {} (evicted {})",
+            "gateward: decapsulated {}, reassembled datagrams {}, stream gaps {}, dns names learned {} (evicted {}), buffer peak {} bytes (growths refused {})",
             w.decapsulated,
             w.reassembled,
             w.inspect.stream_gaps,
             w.dns_names_learned,
-            w.dns_cache_evictions
+            w.dns_cache_evictions,
+            w.buffer_peak_bytes,
+            w.buffer_refused
         );
         let mut reasons = String::new();
         for e in DecodeError::ALL {

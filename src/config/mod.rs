@@ -103,6 +103,13 @@ pub struct FlowConfig {
     pub inspect_packets: u16,
     /// Idle timeouts, in seconds of capture time.
     pub timeouts: Timeouts,
+    /// Bytes all flows together may hold in dissector and stream buffers
+    /// (handshake messages spanning segments, HTTP heads, SSH key
+    /// exchanges, out-of-order TCP segments), split across workers
+    /// (default 256 MiB). A buffer that would pass it stops growing: that
+    /// message is dropped as if cut at its own cap, the flow goes on, and
+    /// `buffer_refused` counts it.
+    pub buffer_memcap: usize,
 }
 
 impl Default for FlowConfig {
@@ -111,6 +118,7 @@ impl Default for FlowConfig {
             max_flows: 1_000_000,
             active_timeout: 1800,
             inspect_packets: 16,
+            buffer_memcap: 256 << 20,
             timeouts: Timeouts::default(),
         }
     }
@@ -469,6 +477,12 @@ impl Config {
         let mut v: Vec<(String, u64, u64, u64)> = vec![
             ("flow.max_flows".into(), f.max_flows as u64, 1, 100_000_000),
             ("flow.active_timeout".into(), f.active_timeout, 0, WEEK_S),
+            (
+                "flow.buffer_memcap".into(),
+                f.buffer_memcap as u64,
+                1 << 20,
+                1 << 40,
+            ),
             (
                 "flow.inspect_packets".into(),
                 u64::from(f.inspect_packets),

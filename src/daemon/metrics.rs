@@ -118,6 +118,20 @@ pub fn render_metrics(s: &LiveSnapshot) -> String {
     );
     metric(
         &mut o,
+        "buffer_refused_total",
+        "counter",
+        "Dissector/stream buffer growths refused: flow.buffer_memcap reached.",
+        &one(w.buffer_refused),
+    );
+    metric(
+        &mut o,
+        "buffer_peak_bytes",
+        "gauge",
+        "Most bytes held in dissector/stream buffers at once.",
+        &one(w.buffer_peak_bytes),
+    );
+    metric(
+        &mut o,
         "flows_total",
         "counter",
         "Flows created.",

@@ -17,6 +17,8 @@ pub fn stats_event(s: &LiveSnapshot, now: Timestamp, host: Option<&str>) -> Vec<
     decoder.insert("invalid".into(), json!(w.decode.errors()));
     decoder.insert("decapsulated".into(), json!(w.decapsulated));
     decoder.insert("reassembled".into(), json!(w.reassembled));
+    decoder.insert("buffer_refused".into(), json!(w.buffer_refused));
+    decoder.insert("buffer_peak_bytes".into(), json!(w.buffer_peak_bytes));
     for e in DecodeError::ALL {
         decoder.insert(e.name().into(), json!(w.decode.get(e)));
     }

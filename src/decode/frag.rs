@@ -113,7 +113,7 @@ impl Defragmenter {
         let mut kept = None;
         let mut done = false;
         while let Some((key, seq)) = self.order.pop_front() {
-            if !self.partials.get(&key).is_some_and(|p| p.seq == seq) {
+            if self.partials.get(&key).is_none_or(|p| p.seq != seq) {
                 continue; // stale
             }
             if keep == Some(&key) {

@@ -402,6 +402,8 @@ pub struct Worker {
     clock: Timestamp,
     last_sweep: Timestamp,
     names: NameCache,
+    /// This worker's share of `flow.buffer_memcap` (crate::budget).
+    buffer_limit: usize,
 }
 
 impl Worker {
@@ -460,6 +462,7 @@ impl Worker {
                 min_ttl: cfg.dns.min_ttl,
                 max_ttl: cfg.dns.max_ttl,
             }),
+            buffer_limit: share(cfg.flow.buffer_memcap),
         }
     }
 
@@ -541,6 +544,8 @@ impl Worker {
     /// Processes every frame of a batch, then advances the clock to the
     /// reader's capture time and sweeps idle flows when due.
     pub fn run_batch(&mut self, batch: &Batch) {
+        // The budget is per thread; a worker owns its thread while it runs.
+        crate::budget::set_limit(self.buffer_limit);
         for (p, flags, (source, cnt)) in batch.packets_from() {
             self.report.packet = (source, cnt, None);
             if flags & super::batch::DNS_RESPONSE != 0 {
@@ -589,6 +594,7 @@ impl Worker {
             for _ in 0..expired {
                 self.bump(DecodeError::FragmentTimeout);
             }
+            self.note_budget();
         }
     }
 
@@ -670,8 +676,16 @@ impl Worker {
         for _ in 0..partial {
             self.bump(DecodeError::FragmentTimeout);
         }
+        self.note_budget();
         self.flush();
         self.report.stats
+    }
+
+    /// Copies the thread's buffer-budget counters into the stats.
+    fn note_budget(&mut self) {
+        let st = &mut self.report.stats;
+        st.buffer_refused += crate::budget::take_refused();
+        st.buffer_peak_bytes = st.buffer_peak_bytes.max(crate::budget::peak() as u64);
     }
 
     /// Learns address → name pairs from a DNS response frame.

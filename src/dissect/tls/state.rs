@@ -12,6 +12,7 @@ use super::parser::{
     HS_SERVER_HELLO_DONE, ServerHello, TLS_RECORD_HEADER_LEN,
 };
 use super::{Direction, Verdict};
+use crate::budget::BudgetVec;
 
 /// Cap on one buffered client handshake message. A ClientHello, even with
 /// post-quantum key shares, is a few KiB; anything longer is truncated (and
@@ -286,7 +287,8 @@ struct HsFramer {
     remaining: usize,
     keep: bool,
     truncated: bool,
-    buf: Vec<u8>,
+    /// The message spanning chunks, charged to the worker's byte budget.
+    buf: BudgetVec,
     first_type: Option<u8>,
 }
 
@@ -340,18 +342,15 @@ impl HsFramer {
                     on_msg(self.msg_type, &[], false);
                     continue;
                 }
-                if self.keep {
-                    self.buf = Vec::with_capacity(self.remaining.min(cap));
-                }
             }
             let n = self.remaining.min(data.len());
             let chunk = &data[..n];
             data = &data[n..];
             self.remaining -= n;
             if self.keep {
-                let room = cap.saturating_sub(self.buf.len());
-                let k = room.min(n);
-                self.buf.extend_from_slice(&chunk[..k]);
+                // Grows with the bytes that arrive (never sized by the
+                // length a peer announces), within the cap and the budget.
+                let k = self.buf.extend_capped(chunk, cap);
                 if k < n {
                     self.truncated = true;
                     dropped += (n - k) as u64;
@@ -359,8 +358,8 @@ impl HsFramer {
             }
             if self.remaining == 0 {
                 self.in_msg = false;
-                let body = std::mem::take(&mut self.buf);
-                on_msg(self.msg_type, &body, self.truncated);
+                on_msg(self.msg_type, self.buf.as_slice(), self.truncated);
+                self.buf.free();
             }
         }
         dropped
@@ -377,7 +376,8 @@ struct DtlsPartial {
     got: u32,
     keep: bool,
     truncated: bool,
-    buf: Vec<u8>,
+    /// Charged to the worker's byte budget.
+    buf: BudgetVec,
 }
 
 /// Per-direction reassembly state.
@@ -953,11 +953,7 @@ fn dtls_fragment(
             got: 0,
             keep,
             truncated: false,
-            buf: if keep {
-                Vec::with_capacity((hs.length as usize).min(cap))
-            } else {
-                Vec::new()
-            },
+            buf: BudgetVec::new(),
         }));
     }
     let Some(p) = ds.dtls_partial.as_mut() else {
@@ -974,9 +970,7 @@ fn dtls_fragment(
     let skip = (p.got - hs.fragment_offset) as usize;
     let tail = hs.fragment.get(skip..).unwrap_or(&[]);
     if p.keep {
-        let room = cap.saturating_sub(p.buf.len());
-        let k = room.min(tail.len());
-        p.buf.extend_from_slice(&tail[..k]);
+        let k = p.buf.extend_capped(tail, cap);
         if k < tail.len() {
             p.truncated = true;
             *dropped = dropped.saturating_add((tail.len() - k) as u64);
@@ -986,7 +980,7 @@ fn dtls_fragment(
     if p.got == p.length {
         if let Some(p) = ds.dtls_partial.take() {
             ds.dtls_last = Some((p.seq, p.msg_type));
-            core.on_handshake(dir, p.msg_type, &p.buf, p.truncated);
+            core.on_handshake(dir, p.msg_type, p.buf.as_slice(), p.truncated);
         }
     }
 }
