@@ -136,6 +136,13 @@ impl BudgetVec {
     }
 }
 
+impl std::ops::Deref for BudgetVec {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.v
+    }
+}
+
 impl Drop for BudgetVec {
     fn drop(&mut self) {
         release(self.charged);

@@ -1,6 +1,7 @@
 //! TCP connection state and the small in-order stream assembler that feeds
 //! dissectors the first bytes of each direction.
 
+use crate::budget::BudgetVec;
 use crate::capture::Timestamp;
 use crate::decode::ip::tcp_flags::{ACK, FIN, RST, SYN};
 
@@ -117,7 +118,8 @@ pub enum StreamEvent {
 #[derive(Debug, Default)]
 pub struct StreamAssembler {
     next_seq: Option<u32>,
-    held: Vec<(u32, Vec<u8>)>,
+    /// Held segments, charged to the worker's byte budget (crate::budget).
+    held: Vec<(u32, BudgetVec)>,
     held_bytes: usize,
 }
 
@@ -151,8 +153,10 @@ impl StreamAssembler {
         }
         if seq_lt(next, seq) {
             // Future data: hold it if there is room, else give up on order.
+            let mut copy = BudgetVec::new();
             if self.held.len() >= MAX_OOO_SEGMENTS
                 || self.held_bytes + payload.len() > MAX_OOO_BYTES
+                || copy.extend_capped(payload, payload.len()) < payload.len()
             {
                 self.held.clear();
                 self.held_bytes = 0;
@@ -160,7 +164,7 @@ impl StreamAssembler {
                 return StreamEvent::Gap;
             }
             self.held_bytes += payload.len();
-            self.held.push((seq, payload.to_vec()));
+            self.held.push((seq, copy));
             return StreamEvent::Nothing;
         }
         let skip = next.wrapping_sub(seq) as usize;

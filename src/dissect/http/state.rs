@@ -2,6 +2,7 @@
 //! response head (each capped), builds the event, then stops.
 
 use super::event::HttpEvent;
+use crate::budget::BudgetVec;
 use super::parser::{self, Prefix, TargetForm};
 use super::verdict::{Direction, Verdict};
 
@@ -29,7 +30,8 @@ const PROXY_HEADERS: &[&str] = &[
 /// across chunks; the search for the blank line resumes where it stopped.
 #[derive(Debug, Default)]
 struct HeadBuf {
-    buf: Vec<u8>,
+    /// Charged to the worker's byte budget (crate::budget).
+    buf: BudgetVec,
     /// Total bytes offered in this direction (for the first-bytes checks).
     seen: usize,
 }
@@ -52,14 +54,14 @@ impl HeadBuf {
         let from = self.buf.len();
         let room = MAX_HEAD_BYTES.saturating_sub(from);
         let take = room.min(data.len());
-        *dropped += (data.len() - take) as u64;
-        self.buf
-            .extend_from_slice(data.get(..take).unwrap_or_default());
-        if let Some(end) = parser::find_head_end(&self.buf, from) {
-            return self.buf.get(..end).map(|h| (h, false));
+        let kept = self.buf.extend_capped(data, MAX_HEAD_BYTES);
+        *dropped += (data.len() - kept) as u64;
+        if let Some(end) = parser::find_head_end(self.buf.as_slice(), from) {
+            return self.buf.as_slice().get(..end).map(|h| (h, false));
         }
-        if self.buf.len() >= MAX_HEAD_BYTES {
-            return Some((&self.buf, true));
+        // At the cap, or refused by the budget: the head as far as it got.
+        if self.buf.len() >= MAX_HEAD_BYTES || kept < take {
+            return Some((self.buf.as_slice(), true));
         }
         None
     }
@@ -118,7 +120,7 @@ impl HttpState {
             let mut probe = [0u8; parser::MAX_METHOD_LEN + 2];
             let have = self.req.buf.len().min(probe.len());
             let n = (probe.len() - have).min(data.len());
-            probe[..have].copy_from_slice(&self.req.buf[..have]);
+            probe[..have].copy_from_slice(&self.req.buf.as_slice()[..have]);
             probe[have..have + n].copy_from_slice(&data[..n]);
             match parser::check_request_prefix(&probe[..have + n]) {
                 Prefix::NotHttp => return Verdict::NotMine,
