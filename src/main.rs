@@ -128,6 +128,11 @@ struct ValidateArgs {
     /// TOML configuration file to check.
     #[arg(short, long, value_name = "FILE")]
     config: PathBuf,
+    /// Also refuse what only `run` needs: an interface to capture on that
+    /// exists here, file sinks in directories the service user can write
+    /// (otherwise printed as warnings). The systemd unit's ExecStartPre.
+    #[arg(long)]
+    run: bool,
 }
 
 #[derive(clap::Args)]
@@ -224,6 +229,18 @@ fn main() -> ExitCode {
         Command::Generate { what } => generate(what),
         Command::Validate(args) => match gateward::daemon::validate(&args.config) {
             Ok(cfg) => {
+                let problems = gateward::daemon::run_problems(&cfg);
+                if args.run
+                    && let Some(p) = problems.first()
+                {
+                    return fail(format!("{}: {p}", args.config.display()));
+                }
+                for p in &problems {
+                    eprintln!(
+                        "gateward: warning: {}: `gateward run` would refuse: {p}",
+                        args.config.display()
+                    );
+                }
                 println!("{}: configuration OK", args.config.display());
                 // What the operator's catalogue feeds loaded, so a truncated
                 // download shows (the CI check reads this line too).

@@ -576,3 +576,50 @@ fn generate_writes_man_pages_and_completions() {
         );
     }
 }
+
+/// Issue 14: `validate` passed configurations `run` then refused. Plain
+/// `validate` now names each such problem as a warning (a configuration
+/// for `analyze` needs no interface); `validate --run`, the unit's
+/// ExecStartPre, refuses them. Typos in allow-rule protocols are errors;
+/// a host name in `metrics_listen` is accepted, as `run` binds it.
+#[test]
+fn validate_checks_what_run_needs() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = |name: &str, text: &str| write(&dir, name, text.as_bytes());
+    let empty = cfg("empty.toml", "[capture]\ninterfaces = []\n");
+    let e = empty.to_str().unwrap();
+    let plain = gateward(&["validate", "-c", e], None);
+    assert_eq!(plain.code, Some(0), "{}", plain.stderr);
+    assert!(
+        plain.stderr.contains("would refuse: capture.interfaces"),
+        "{}",
+        plain.stderr
+    );
+    let run = gateward(&["validate", "--run", "-c", e], None);
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
+    assert_one_error(&run, &[e, "no interface to capture on"]);
+
+    let missing = cfg("nosuch.toml", "[capture]\ninterfaces = [\"gw-nosuch0\"]\n");
+    let run = gateward(
+        &["validate", "--run", "-c", missing.to_str().unwrap()],
+        None,
+    );
+    assert_one_error(&run, &["no interface `gw-nosuch0`"]);
+
+    let sink = cfg(
+        "sink.toml",
+        "[capture]\ninterfaces = [\"lo\"]\n[[output.sink]]\ntype = \"file\"\npath = \"/nonexistent-gateward-dir/eve.json\"\n",
+    );
+    let run = gateward(&["validate", "--run", "-c", sink.to_str().unwrap()], None);
+    assert_one_error(&run, &["output.sink[0].path", "does not exist"]);
+
+    let typo = cfg("typo.toml", "[[allow.rule]]\nkinds = [\"vpn/openvnp\"]\n");
+    let run = gateward(&["validate", "-c", typo.to_str().unwrap()], None);
+    assert_one_error(&run, &["allow.rule[0].kinds", "`openvnp`"]);
+    let good = cfg(
+        "good.toml",
+        "[[allow.rule]]\nkinds = [\"vpn/openvpn\", \"proxy/*\"]\ndomains = [\"*.example.com\"]\n[daemon]\nmetrics_listen = \"localhost:9715\"\n",
+    );
+    let run = gateward(&["validate", "-c", good.to_str().unwrap()], None);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+}

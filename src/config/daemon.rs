@@ -102,14 +102,20 @@ impl DaemonConfig {
     /// Range and syntax checks.
     pub fn validate(&self) -> Result<(), String> {
         if !self.metrics_listen.is_empty() {
-            self.metrics_listen
-                .parse::<std::net::SocketAddr>()
-                .map_err(|e| {
-                    format!(
-                        "daemon.metrics_listen: `{}` is not an address:port ({e})",
-                        self.metrics_listen
-                    )
-                })?;
+            // As `run` binds it: an address or a host name, and a port.
+            use std::net::ToSocketAddrs;
+            let found = self.metrics_listen.to_socket_addrs().map_err(|e| {
+                format!(
+                    "daemon.metrics_listen: `{}` is not a host:port or address:port ({e})",
+                    self.metrics_listen
+                )
+            })?;
+            if found.count() == 0 {
+                return Err(format!(
+                    "daemon.metrics_listen: `{}` resolves to no address",
+                    self.metrics_listen
+                ));
+            }
         }
         if self.shutdown_deadline == 0 || self.shutdown_deadline > 3600 {
             return Err("daemon.shutdown_deadline must be between 1 and 3600 seconds".into());

@@ -39,8 +39,17 @@ fn say_error(msg: impl std::fmt::Display) {
 /// lists and enrichment databases. The message names the key at fault.
 pub fn validate(path: &Path) -> Result<Config, String> {
     let cfg = Config::load(path).map_err(|e| e.to_string())?;
-    cfg.detect_ctx()
+    let ctx = cfg
+        .detect_ctx()
         .map_err(|e| format!("{}: {e}", path.display()))?;
+    if let Some(e) = ctx
+        .allow
+        .unknown_protocols(|p| ctx.names.knows_protocol(p))
+        .into_iter()
+        .next()
+    {
+        return Err(format!("{}: {e}", path.display()));
+    }
     if !cfg.daemon.user.is_empty() {
         match nix::unistd::User::from_name(&cfg.daemon.user) {
             Ok(Some(_)) => {}
@@ -55,6 +64,78 @@ pub fn validate(path: &Path) -> Result<Config, String> {
         }
     }
     Ok(cfg)
+}
+
+/// What `run` would refuse in a configuration that is otherwise valid:
+/// no interface to capture on, an interface this machine does not have, a
+/// file sink whose directory is missing or not writable by the service
+/// user. `validate --run` makes these errors (the unit's ExecStartPre);
+/// plain `validate` prints them as warnings, since a configuration for
+/// `analyze` needs no interface.
+pub fn run_problems(cfg: &Config) -> Vec<String> {
+    let mut out = Vec::new();
+    if cfg.capture.interfaces.is_empty() {
+        out.push("capture.interfaces: no interface to capture on".to_string());
+    }
+    let sys = Path::new("/sys/class/net");
+    if sys.is_dir() {
+        for i in &cfg.capture.interfaces {
+            if i != "any" && !sys.join(i).exists() {
+                out.push(format!(
+                    "capture.interfaces: no interface `{i}` on this machine"
+                ));
+            }
+        }
+    }
+    let user = match cfg.daemon.user.as_str() {
+        "" => None,
+        name => nix::unistd::User::from_name(name).ok().flatten(),
+    };
+    for (n, sink) in cfg.output.sink.iter().enumerate() {
+        let crate::sink::SinkConfig::File(f) = sink else {
+            continue;
+        };
+        let Some(path) = &f.path else { continue };
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        if !dir.is_dir() {
+            out.push(format!(
+                "output.sink[{n}].path: directory {} does not exist",
+                dir.display()
+            ));
+        } else if !writable_by(dir, user.as_ref()) {
+            out.push(format!(
+                "output.sink[{n}].path: directory {} is not writable by {}",
+                dir.display(),
+                user.as_ref()
+                    .map_or("this user".to_string(), |u| format!("user `{}`", u.name))
+            ));
+        }
+    }
+    out
+}
+
+/// Whether `dir` is writable by `user` (by the mode bits for its uid and
+/// primary group; supplementary groups are not consulted, so a directory
+/// writable only through one is reported), or by this process when no
+/// user is configured.
+fn writable_by(dir: &Path, user: Option<&nix::unistd::User>) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let Some(u) = user else {
+        return nix::unistd::access(dir, nix::unistd::AccessFlags::W_OK).is_ok();
+    };
+    if u.uid.is_root() {
+        return true;
+    }
+    let Ok(m) = std::fs::metadata(dir) else {
+        return false;
+    };
+    let mode = m.mode();
+    (m.uid() == u.uid.as_raw() && mode & 0o200 != 0)
+        || (m.gid() == u.gid.as_raw() && mode & 0o020 != 0)
+        || mode & 0o002 != 0
 }
 
 /// Opens the configured sinks (`[[output.sink]]`), or standard output when

@@ -6,7 +6,7 @@ mod metrics;
 mod output;
 mod stats_event;
 
-pub use lifecycle::{run, validate};
+pub use lifecycle::{run, run_problems, validate};
 pub use metrics::render_metrics;
 pub use stats_event::stats_event;
 

@@ -52,6 +52,27 @@ impl AllowConfig {
         Ok(())
     }
 
+    /// The `category/protocol` kinds whose protocol neither a detector nor
+    /// a loaded name list (`known`) reports: a typo such as `vpn/openvnp`
+    /// would otherwise approve nothing, silently. `*` is any protocol.
+    pub fn unknown_protocols(&self, known: impl Fn(&str) -> bool) -> Vec<String> {
+        let mut out = Vec::new();
+        for (i, r) in self.rule.iter().enumerate() {
+            for k in &r.kinds {
+                if let Some((_, p)) = k.split_once('/')
+                    && p != "*"
+                    && crate::detect::Protocol::from_name(&p.to_ascii_lowercase()).is_none()
+                    && !known(p)
+                {
+                    out.push(format!(
+                        "allow.rule[{i}].kinds: no detector or name list reports protocol `{p}` (in `{k}`)"
+                    ));
+                }
+            }
+        }
+        out
+    }
+
     /// The index of the first rule approving `d` on a flow between `a` and
     /// `b` whose names are `names`.
     pub fn approves(

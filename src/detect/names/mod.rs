@@ -391,6 +391,14 @@ impl NamesCtx {
         (self.rmm_tools, self.rmm.len(), self.rmm_orgs.len())
     }
 
+    /// Whether a loaded list entry reports protocol `name` (for checking
+    /// allow rules that name a list-only service, e.g. `vpn/nordvpn`).
+    pub fn knows_protocol(&self, name: &str) -> bool {
+        self.services
+            .iter()
+            .any(|s| s.protocol.name().eq_ignore_ascii_case(name))
+    }
+
     /// Number of loaded entries (suffixes and organisations).
     pub fn len(&self) -> usize {
         self.services.len()

@@ -2,9 +2,9 @@
 //! response head (each capped), builds the event, then stops.
 
 use super::event::HttpEvent;
-use crate::budget::BudgetVec;
 use super::parser::{self, Prefix, TargetForm};
 use super::verdict::{Direction, Verdict};
+use crate::budget::BudgetVec;
 
 /// Largest request or response head buffered. Real heads are well under
 /// this; a longer one is parsed as far as it got and flagged `truncated`.
