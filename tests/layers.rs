@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 /// Lowest first. A module may depend on any module before it.
 const LAYERS: &[&str] = &[
     "files",     // bounded reads of the files an operator names
+    "budget",    // the per-worker byte budget of traffic-grown buffers
     "capture",   // frames and timestamps from files and interfaces
     "decode",    // borrowed header views, fragments, tunnels
     "output",    // EVE primitives: time format, Community ID
