@@ -1469,7 +1469,7 @@ net_up6() {
     sleep 3
 }
 
-# ovpn_variant NAME PROTO(udp|tcp) AUTH(tls|tls-auth|tls-crypt|tls-crypt-v2|static) FAMILY(4|6)
+# ovpn_variant NAME PROTO(udp|tcp) AUTH(tls|tls-auth|tls-crypt|tls-crypt-v2|static|p2p-tls) FAMILY(4|6)
 #   PORT MIDSTREAM(0|1) SERVER-LINES CLIENT-LINES
 # SERVER-/CLIENT-LINES are extra configuration lines (\n-separated).
 # MIDSTREAM=1 starts the capture after both sides report the tunnel up.
@@ -1503,10 +1503,16 @@ ovpn_variant() {
             key_s="tls-crypt $d/tc.key" key_c="tls-crypt $d/tc.key" ;;
         tls) ;;
     esac
-    if [ "$auth" = static ]; then
-        printf 'dev tun\nproto %s\nlocal %s\nport %s\n%s\n%s\nkeepalive 10 60\ndisable-dco\nverb 3\n' \
+    if [ "$auth" = p2p-tls ]; then
+        # Point-to-point TLS mode (no server/client pull).
+        key_s="tls-server\nca $WORK/pki/ca.crt\ncert $WORK/pki/server.crt\nkey $WORK/pki/server.key\ndh none"
+        key_c="tls-client\nca $WORK/pki/ca.crt\ncert $WORK/pki/client.crt\nkey $WORK/pki/client.key\nremote-cert-tls server"
+        ifc_s="ifconfig 10.8.0.1 10.8.0.2" ifc_c="ifconfig 10.8.0.2 10.8.0.1"
+    fi
+    if [ "$auth" = static ] || [ "$auth" = p2p-tls ]; then
+        printf 'dev tun\nproto %s\nlocal %s\nport %s\n%b\n%s\nkeepalive 10 60\ndisable-dco\nverb 3\n' \
             "$sp" "$srv" "$port" "$key_s" "$ifc_s" >"$d/server.conf"
-        printf 'dev tun\nproto %s\nremote %s %s\nnobind\n%s\n%s\nkeepalive 10 60\ndisable-dco\nverb 3\n' \
+        printf 'dev tun\nproto %s\nremote %s %s\nnobind\n%b\n%s\nkeepalive 10 60\ndisable-dco\nverb 3\n' \
             "$cp" "$srv" "$port" "$key_c" "$ifc_c" >"$d/client.conf"
     else
         cat >"$d/server.conf" <<CONF
@@ -1607,8 +1613,9 @@ rec_openvpn_variants() {
     ovpn_variant openvpn-tcp6-plain tcp tls 6 1194 0 '' ''
     # TCP 443 shared with a web server (port-share).
     OVPN_PORTSHARE=1 ovpn_variant openvpn-tcp443-portshare tcp tls 4 443 0 'port-share 127.0.0.1 8443' ''
-    # Data ciphers: ChaCha20-Poly1305, AES-256-CBC + HMAC (non-AEAD), and a
-    # client in 2.3 compatibility mode (no NCP, no peer id: P_DATA_V1).
+    # Data ciphers: ChaCha20-Poly1305, AES-256-CBC + HMAC (non-AEAD), a
+    # client in 2.3 compatibility mode (the server still pushes a peer id:
+    # P_DATA_V2), and point-to-point TLS mode (rec_openvpn_p2p).
     ovpn_variant openvpn-udp-chacha20 udp tls 4 1194 0 'data-ciphers CHACHA20-POLY1305' 'data-ciphers CHACHA20-POLY1305'
     ovpn_variant openvpn-udp-cbc udp tls 4 1194 0 'data-ciphers AES-256-CBC\nauth SHA256' 'data-ciphers AES-256-CBC\nauth SHA256'
     ovpn_variant openvpn-udp-compat23 udp tls 4 1194 0 'data-ciphers AES-256-GCM:AES-256-CBC\ndata-ciphers-fallback AES-256-CBC' 'compat-mode 2.3.0\ncipher AES-256-CBC\ndata-ciphers AES-256-CBC'
@@ -1617,7 +1624,14 @@ rec_openvpn_variants() {
     ovpn_variant openvpn-tcp-midstream tcp tls-auth 4 1194 1 '' ''
 }
 
-ALL+=(openvpn_variants)
+# Point-to-point TLS mode (tls-server/tls-client, no pull), both sides in
+# 2.3 compatibility mode. Meant to force P_DATA_V1, but two 2.6 peers still
+# agree on P_DATA_V2 (p2p NCP); P_DATA_V1 needs a pre-2.4 peer.
+rec_openvpn_p2p() {
+    ovpn_variant openvpn-udp-p2p-tls udp p2p-tls 4 1194 0 'compat-mode 2.3.0\ndata-ciphers-fallback AES-256-CBC' 'compat-mode 2.3.0\ndata-ciphers-fallback AES-256-CBC'
+}
+
+ALL+=(openvpn_variants openvpn_p2p)
 
 # --- OpenConnect (openconnect) to ocserv: CSTP over TLS, DTLS channel -------
 

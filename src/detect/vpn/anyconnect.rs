@@ -114,7 +114,6 @@ fn is_psk_suite(s: u16) -> bool {
             | 0xc033..=0xc03b
             | 0xc064..=0xc071
             | 0xc08e..=0xc09b
-            | 0xc094..=0xc09b
             | 0xc0a4..=0xc0ab
             | 0xccab..=0xccae
             | 0xd001..=0xd005
@@ -369,5 +368,58 @@ mod tests {
         let pk: Vec<(bool, &str)> = vec![(true, "16fefd000000000000000000050102030405")];
         let mut det = AnyConnect::default();
         assert!(feed(&mut det, 17, &pk).is_empty());
+    }
+
+    // ocserv-dtls-psk.pcap (openconnect 9.01 to ocserv 1.1.6), datagrams
+    // 1-4: ClientHello with PSK suites only, ServerHello choosing
+    // TLS_PSK_WITH_AES_256_GCM_SHA384, ServerHelloDone, ClientKeyExchange
+    // with identity `psk` + ChangeCipherSpec + Finished.
+    const PSK: &[(bool, &str)] = &[
+        (true, "16feff0000000000000000009b0100008f000000000000008ffefdb736e4c5fa731cf5bb484c4e1d7194fa4c6f6d91e020c063c74d7ef5ce21732e20d7921dd4e72767e2dab96333c727ffc0cc0590fa8f32e41b380c80b77566c1ac00001000a9ccabc0a5008d00a8c0a4008c00ae01000035000d00220020040108090804040308070501080a0805050308080601080b080606030201020300230000ff01000100001c00024000"),
+        (false, "16fefd0000000000000000005f020000530000000000000053fefdf9d12813153d7a0701dd6e468343b12d88c8a3cbc0d420f6d3d81e0b7541f4f92082008142de1b609951048af8b66c3a7859867d5fd74569370ae8618825d0a70300a900000bff01000100001c00024000"),
+        (false, "16fefd0000000000000001000c0e0000000001000000000000"),
+        (true, "16fefd00000000000000010011100000050001000000000005000370736b14fefd000000000000000200010116fefd000100000000000000300001000000000000696523a3df171ddd5dcd1a65f8901f79feea8a7990c75910fb9b7119ee8de5347402318a384b883c"),
+    ];
+
+    #[test]
+    fn psk_negotiate_is_certain() {
+        assert_eq!(last_confidence::<AnyConnect>(17, PSK), Some(Confidence::Certain));
+        assert_eq!(last_confidence::<AnyConnect>(17, &PSK[..1]), None);
+    }
+
+    // ocserv-dtls12-gcm.pcap (--dtls-ciphers=OC-DTLS1_2-AES128-GCM),
+    // datagrams 1-4: ClientHello with a 32-byte session id and one suite,
+    // ServerHello echoing it, ChangeCipherSpec, Finished.
+    const RESUME: &[(bool, &str)] = &[
+        (true, "16fefd0000000000000000008d010000810000000000000081fefd29777d9652d471fe46c67d91b617587af68e11354d90320be6d057bfb65885fb209b94eedf05aa783bd76d9ef9ad0c9b1d105feed36090aac0b217755c113e7539000002009c01000035000d00220020040108090804040308070501080a0805050308080601080b080606030201020300230000ff01000100001c00024000"),
+        (false, "16fefd0000000000000000005a0200004e000000000000004efefd99debca0b8cf5bfb8355d3cec4966778945fe6f8d9584a1c238d85e6dc2490d9209b94eedf05aa783bd76d9ef9ad0c9b1d105feed36090aac0b217755c113e7539009c000006001c00024000"),
+        (false, "14fefd0000000000000001000101"),
+        (false, "16fefd000100000000000000300001000000000000c556170f343d17e8809424fe2f7071dc93af4154b4732ac55f43bff57908782230f828b2f581c2c5"),
+    ];
+
+    #[test]
+    fn dtls12_resumption_is_high() {
+        let mut det = AnyConnect::default();
+        let out = feed(&mut det, 17, RESUME);
+        let d = out.last().expect("detected");
+        assert_eq!(d.confidence, Confidence::High);
+        assert_eq!(d.evidence.get("dtls_mode"), Some("dtls12-resumption"));
+    }
+
+    // A full DTLS 1.2 handshake (WebRTC-like: many suites, empty session
+    // id) is not AnyConnect, and the detector stops on it.
+    #[test]
+    fn full_dtls12_handshake_is_not_anyconnect() {
+        let ch = format!(
+            "16fefd000000000000000000{:04x}01{:06x}0000000000{:06x}fefd{}0000{}0100",
+            12 + 2 + 32 + 1 + 1 + 2 + 8 + 2,
+            2 + 32 + 1 + 1 + 2 + 8 + 2,
+            2 + 32 + 1 + 1 + 2 + 8 + 2,
+            "11".repeat(32),
+            "0008c02bc02fc00ac014",
+        );
+        let mut det = AnyConnect::default();
+        assert!(feed(&mut det, 17, &[(true, ch.as_str())]).is_empty());
+        assert!(det.done());
     }
 }
