@@ -722,7 +722,8 @@ fn ipsec_raw_esp_and_ah_are_certain_and_ah_is_not_peeled() {
 // openvpn-udp-chacha20, ocserv-dtls-psk, ocserv-dtls12-gcm,
 // wireguard-port443, wireguard-ipv6, wireguard-midstream. Held out (checked,
 // not tuned on): openvpn-tcp-static-sha256, openvpn-tcp-tlscryptv2,
-// openvpn-tcp6-plain, openvpn-udp-cbc, openvpn-udp-compat23,
+// openvpn-udp-static-midstream, openvpn-tcp6-plain, openvpn-udp-cbc,
+// openvpn-udp-compat23,
 // openvpn-udp-p2p-tls, openvpn-udp-midstream, ocserv-dtls-legacy,
 // wireguard-port53, wireguard-keepalive-client, wireguard-keepalive-both.
 // ---------------------------------------------------------------------------
@@ -814,6 +815,8 @@ variants! {
     openvpn_static_key_tcp_sha1: "openvpn-tcp-static-sha1.pcap", CLIENT, SERVER => [expect("TCP", 1194, "vpn", "openvpn")];
     openvpn_static_key_udp_aes128_sha512_port_5000: "openvpn-udp-static-aes128-sha512.pcap", CLIENT, SERVER => [expect("UDP", 5000, "vpn", "openvpn")];
     openvpn_static_key_tcp_sha256_port_443: "openvpn-tcp-static-sha256.pcap", CLIENT, SERVER => [expect("TCP", 443, "vpn", "openvpn")];
+    // Static key caught mid-session: pings of an idle tunnel, then data.
+    openvpn_static_key_midstream: "openvpn-udp-static-midstream.pcap", CLIENT, SERVER => [expect("UDP", 1194, "vpn", "openvpn")];
     // tls-crypt-v2 (HARD_RESET_CLIENT_V3, CONTROL_WKC_V1).
     openvpn_tls_crypt_v2_udp: "openvpn-udp-tlscryptv2.pcap", CLIENT, SERVER => [expect("UDP", 1194, "vpn", "openvpn")];
     openvpn_tls_crypt_v2_tcp: "openvpn-tcp-tlscryptv2.pcap", CLIENT, SERVER => [expect("TCP", 1194, "vpn", "openvpn")];

@@ -1587,6 +1587,8 @@ CONF
         sleep 2
         capture_start
     fi
+    # OVPN_IDLE: seconds of an idle tunnel (pings only) before the traffic.
+    sleep "${OVPN_IDLE:-0}"
     tunnel_traffic 10.8.0.1
     if [ "${OVPN_PORTSHARE:-0}" = 1 ]; then
         ns_c curl -sS --max-time 20 -o /dev/null --cacert "$WORK/pki/ca.crt" \
@@ -1605,6 +1607,9 @@ rec_openvpn_variants() {
     ovpn_variant openvpn-tcp-static-sha1 tcp static 4 1194 0 'cipher AES-256-CBC\nauth SHA1' 'cipher AES-256-CBC\nauth SHA1'
     ovpn_variant openvpn-udp-static-aes128-sha512 udp static 4 5000 0 'cipher AES-128-CBC\nauth SHA512' 'cipher AES-128-CBC\nauth SHA512'
     ovpn_variant openvpn-tcp-static-sha256 tcp static 4 443 0 'cipher AES-256-CBC\nauth SHA256' 'cipher AES-256-CBC\nauth SHA256'
+    # Static key captured mid-session: an idle tunnel (keepalive 2 20: pings every 2 s)
+    # and then traffic, no OCC exchange.
+    OVPN_IDLE=5 ovpn_variant openvpn-udp-static-midstream udp static 4 1194 1 'cipher AES-256-CBC\nauth SHA256\nkeepalive 2 20' 'cipher AES-256-CBC\nauth SHA256\nkeepalive 2 20'
     # tls-crypt-v2: the client key travels wrapped in the first packet.
     ovpn_variant openvpn-udp-tlscryptv2 udp tls-crypt-v2 4 1194 0 '' ''
     ovpn_variant openvpn-tcp-tlscryptv2 tcp tls-crypt-v2 4 1194 0 '' ''
@@ -1629,6 +1634,11 @@ rec_openvpn_variants() {
 # agree on P_DATA_V2 (p2p NCP); P_DATA_V1 needs a pre-2.4 peer.
 rec_openvpn_p2p() {
     ovpn_variant openvpn-udp-p2p-tls udp p2p-tls 4 1194 0 'compat-mode 2.3.0\ndata-ciphers-fallback AES-256-CBC' 'compat-mode 2.3.0\ndata-ciphers-fallback AES-256-CBC'
+}
+
+# The same, alone (for re-recording it).
+rec_openvpn_static_midstream() {
+    OVPN_IDLE=5 ovpn_variant openvpn-udp-static-midstream udp static 4 1194 1 'cipher AES-256-CBC\nauth SHA256\nkeepalive 2 20' 'cipher AES-256-CBC\nauth SHA256\nkeepalive 2 20'
 }
 
 ALL+=(openvpn_variants openvpn_p2p)

@@ -702,6 +702,50 @@ mod tests {
         );
     }
 
+    // openvpn-tcp-midstream.pcap: P_DATA_V2 (peer id 0) with the TCP
+    // length prefix, one packet per segment, then two packets in one
+    // segment and a packet split across segments.
+    #[test]
+    fn midstream_data_v2_over_tcp() {
+        let rec = |n: usize, pid: u8, fill: &str| {
+            format!("{:04x}48000000000000{pid:02x}{}", n, fill.repeat(n - 8))
+        };
+        let mut pk: Vec<(bool, String)> = Vec::new();
+        for i in 0..4u8 {
+            pk.push((true, rec(1052, i + 1, "ab")));
+            pk.push((false, rec(1052, i + 1, "cd")));
+        }
+        pk.push((true, format!("{}{}", rec(84, 5, "ef"), rec(76, 6, "ef"))));
+        let split = rec(200, 7, "12");
+        pk.push((true, split[..120].to_string()));
+        pk.push((true, split[120..].to_string()));
+        pk.push((false, rec(76, 5, "34")));
+        let refs: Vec<(bool, &str)> = pk.iter().map(|(c, h)| (*c, h.as_str())).collect();
+        let mut det = OpenVpn::default();
+        let out = feed(&mut det, 6, &refs);
+        let d = out.last().expect("detected");
+        assert_eq!(d.confidence, Confidence::High);
+        assert_eq!(d.evidence.get("transport"), Some("tcp"));
+        assert!(d.midstream);
+    }
+
+    // A tls-crypt-v2 client of OpenVPN 2.6 (openvpn-udp-tlscryptv2.pcap
+    // frames 1-2, cut): replay ids from 0x0f000001.
+    #[test]
+    fn tls_crypt_v2_early_negotiation_replay_id() {
+        let c = format!("50b4167d9dbb9675f10f0000016b104b8b{}", "c3".repeat(300));
+        let s = format!("407d0bcea137eb8e3e000000016b104b8b{}", "5e".repeat(55));
+        let c2 = format!("58b4167d9dbb9675f10f0000026b104b8b{}", "22".repeat(600));
+        let s2 = format!("207d0bcea137eb8e3e000000026b104b8b{}", "20".repeat(1000));
+        let c3 = format!("28b4167d9dbb9675f10f0000036b104b8b{}", "f6".repeat(40));
+        let s3 = format!("207d0bcea137eb8e3e000000036b104b8b{}", "9f".repeat(1000));
+        let pk: Vec<(bool, &str)> = vec![(true, &c), (false, &s), (true, &c2), (false, &s2), (true, &c3), (false, &s3)];
+        let out = feed(&mut OpenVpn::default(), 17, &pk);
+        let d = out.last().expect("detected");
+        assert_eq!(d.confidence, Confidence::Certain);
+        assert_eq!(d.evidence.get("layout"), Some("tls-crypt"));
+    }
+
     // dns.pcap-like benign traffic: a DNS query/response pair never fits.
     #[test]
     fn dns_is_not_openvpn() {

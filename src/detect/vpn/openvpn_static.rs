@@ -18,8 +18,9 @@
 //!   answered), so both directions begin with a packet of exactly `H + 48`;
 //! - the first bytes (the HMAC) never repeat from packet to packet.
 //!
-//! Confidence follows what was seen: **high** when both directions open
-//! with the `H + 48` OCC request and every packet fits one HMAC size;
+//! Confidence follows what was seen: **high** when both directions begin
+//! with an `H + 48` packet (the OCC request of a session's start, or a ping
+//! of an idle tunnel) and every packet fits one HMAC size;
 //! **medium** mid-session, when at least six packets each way fit one
 //! HMAC size, the lengths vary, and a ping-sized packet pins `H`. It is
 //! never certain: nothing in the packets names OpenVPN. A static-key
@@ -204,7 +205,7 @@ impl OpenVpnStatic {
             (
                 Confidence::High,
                 opened,
-                "OpenVPN static-key session (no TLS): both directions open with an OCC request of exactly HMAC + 48 bytes, every packet HMAC + IV + CBC blocks, no header repeating",
+                "OpenVPN static-key session (no TLS): both directions begin with a packet of exactly HMAC + 48 bytes (OCC request or ping), every packet HMAC + IV + CBC blocks, no header repeating",
             )
         } else if pinned != 0 && a.n >= MID_PACKETS && b.n >= MID_PACKETS {
             (
