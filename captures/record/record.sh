@@ -193,7 +193,8 @@ net_up() {
 # Starts tcpdump on the client's veth, writing $WORK/cap.pcap.
 capture_start() {
     : >"$LOG/tcpdump.log"
-    ip netns exec "$NS_C" tcpdump -i gw-c -s 0 -U --immediate-mode -n -w "$WORK/cap.pcap" ip \
+    # shellcheck disable=SC2086
+    ip netns exec "$NS_C" tcpdump -i gw-c -s 0 -U --immediate-mode -n -w "$WORK/cap.pcap" ${CAPTURE_FILTER:-ip} \
         >>"$LOG/tcpdump.log" 2>&1 &
     TCPDUMP_PID=$!
     wait_log "$LOG/tcpdump.log" 'listening on' 10
@@ -1438,5 +1439,371 @@ rec_socks_reverse() {
 }
 
 ALL+=(socks_reverse)
+
+# --- VPN protocol variants (issue 12, class 5) ------------------------------
+#
+# OpenVPN in the modes the first recordings lack (static key, tls-crypt-v2,
+# IPv6 transport, TCP 443 shared with a web server, other data ciphers, the
+# capture started after the handshake), ocserv + openconnect (CSTP with and
+# without its DTLS channel) and WireGuard variants.
+
+SRV6=fd99::1
+CLI6=fd99::2
+
+# net_up6: net_up plus IPv6 on the veth (fd99::1 server, fd99::2 client),
+# no DAD, no router solicitations, permanent neighbour entries (no ND in the
+# capture); CAPTURE_FILTER must then include ip6.
+net_up6() {
+    net_up
+    local ns dev
+    for ns in "$NS_S" "$NS_C"; do
+        [ "$ns" = "$NS_S" ] && dev=gw-s || dev=gw-c
+        ip netns exec "$ns" sysctl -qw "net.ipv6.conf.$dev.accept_ra=0" \
+            "net.ipv6.conf.$dev.router_solicitations=0" "net.ipv6.conf.$dev.disable_ipv6=0"
+    done
+    ns_s ip -6 addr add "$SRV6/64" dev gw-s nodad
+    ns_c ip -6 addr add "$CLI6/64" dev gw-c nodad
+    ns_s ip -6 neigh replace "$CLI6" lladdr "$MAC_C" dev gw-s nud permanent
+    ns_c ip -6 neigh replace "$SRV6" lladdr "$MAC_S" dev gw-c nud permanent
+    # Let the MLD reports of the freshly enabled interfaces pass.
+    sleep 3
+}
+
+# ovpn_variant NAME PROTO(udp|tcp) AUTH(tls|tls-auth|tls-crypt|tls-crypt-v2|static|p2p-tls) FAMILY(4|6)
+#   PORT MIDSTREAM(0|1) SERVER-LINES CLIENT-LINES
+# SERVER-/CLIENT-LINES are extra configuration lines (\n-separated).
+# MIDSTREAM=1 starts the capture after both sides report the tunnel up.
+# With OVPN_PORTSHARE=1 the server shares its TCP port with an HTTPS server
+# (openssl s_server on 127.0.0.1:8443 of the server namespace, `port-share`)
+# and the client fetches a page through that port before the tunnel.
+ovpn_variant() {
+    local name=$1 proto=$2 auth=$3 fam=$4 port=$5 mid=$6 xs=$7 xc=$8
+    local d="$WORK/ovpn-$name" sp cp srv=$SRV srvurl=$SRV ifc_s="" ifc_c="" key_s="" key_c=""
+    make_pki
+    mkdir -p "$d"
+    case $proto in
+        udp) sp=udp$fam cp=udp$fam ;;
+        tcp) sp=tcp$fam-server cp=tcp$fam-client ;;
+    esac
+    [ "$fam" = 6 ] && srv=$SRV6 srvurl="[$SRV6]"
+    case $auth in
+        static)
+            openvpn --genkey secret "$d/static.key" >/dev/null
+            key_s="secret $d/static.key 0" key_c="secret $d/static.key 1"
+            ifc_s="ifconfig 10.8.0.1 10.8.0.2" ifc_c="ifconfig 10.8.0.2 10.8.0.1" ;;
+        tls-crypt-v2)
+            openvpn --genkey tls-crypt-v2-server "$d/v2s.key" >/dev/null
+            openvpn --tls-crypt-v2 "$d/v2s.key" --genkey tls-crypt-v2-client "$d/v2c.key" >/dev/null
+            key_s="tls-crypt-v2 $d/v2s.key" key_c="tls-crypt-v2 $d/v2c.key" ;;
+        tls-auth)
+            openvpn --genkey tls-auth "$d/ta.key" >/dev/null
+            key_s="tls-auth $d/ta.key 0" key_c="tls-auth $d/ta.key 1" ;;
+        tls-crypt)
+            openvpn --genkey tls-crypt "$d/tc.key" >/dev/null
+            key_s="tls-crypt $d/tc.key" key_c="tls-crypt $d/tc.key" ;;
+        tls) ;;
+    esac
+    if [ "$auth" = p2p-tls ]; then
+        # Point-to-point TLS mode (no server/client pull).
+        key_s="tls-server\nca $WORK/pki/ca.crt\ncert $WORK/pki/server.crt\nkey $WORK/pki/server.key\ndh none"
+        key_c="tls-client\nca $WORK/pki/ca.crt\ncert $WORK/pki/client.crt\nkey $WORK/pki/client.key\nremote-cert-tls server"
+        ifc_s="ifconfig 10.8.0.1 10.8.0.2" ifc_c="ifconfig 10.8.0.2 10.8.0.1"
+    fi
+    if [ "$auth" = static ] || [ "$auth" = p2p-tls ]; then
+        printf 'dev tun\nproto %s\nlocal %s\nport %s\n%b\n%s\nkeepalive 10 60\ndisable-dco\nverb 3\n' \
+            "$sp" "$srv" "$port" "$key_s" "$ifc_s" >"$d/server.conf"
+        printf 'dev tun\nproto %s\nremote %s %s\nnobind\n%b\n%s\nkeepalive 10 60\ndisable-dco\nverb 3\n' \
+            "$cp" "$srv" "$port" "$key_c" "$ifc_c" >"$d/client.conf"
+    else
+        cat >"$d/server.conf" <<CONF
+dev tun
+proto $sp
+local $srv
+port $port
+topology subnet
+server 10.8.0.0 255.255.255.0
+ca $WORK/pki/ca.crt
+cert $WORK/pki/server.crt
+key $WORK/pki/server.key
+dh none
+keepalive 10 60
+$key_s
+disable-dco
+verb 3
+CONF
+        cat >"$d/client.conf" <<CONF
+client
+dev tun
+proto $cp
+remote $srv $port
+nobind
+ca $WORK/pki/ca.crt
+cert $WORK/pki/client.crt
+key $WORK/pki/client.key
+remote-cert-tls server
+$key_c
+disable-dco
+verb 3
+CONF
+    fi
+    printf '%b\n' "$xs" >>"$d/server.conf"
+    printf '%b\n' "$xc" >>"$d/client.conf"
+    if [ "$fam" = 6 ]; then
+        net_up6
+        CAPTURE_FILTER="ip or ip6"
+    else
+        net_up
+        CAPTURE_FILTER=ip
+    fi
+    no_offload "$NS_S" gw-s
+    no_offload "$NS_C" gw-c
+    start_http "$NS_S"
+    if [ "${OVPN_PORTSHARE:-0}" = 1 ]; then
+        bg "$NS_S" https-lo sh -c "cd '$WORK/www' && exec openssl s_server -quiet -WWW -accept 127.0.0.1:8443 \
+            -cert '$WORK/pki/server.crt' -key '$WORK/pki/server.key'"
+        wait_port "$NS_S" 8443
+    fi
+    bg "$NS_S" ovpn-server openvpn --config "$d/server.conf"
+    if [ "$proto" = udp ]; then
+        wait_port "$NS_S" "$port" 20 -u
+    else
+        wait_port "$NS_S" "$port" 20 -t
+    fi
+    [ "$mid" = 1 ] || capture_start
+    if [ "${OVPN_PORTSHARE:-0}" = 1 ]; then
+        ns_c curl -sS --max-time 20 -o /dev/null --cacert "$WORK/pki/ca.crt" \
+            --resolve "server.gateward.test:$port:$SRV" "https://server.gateward.test:$port/index.html"
+    fi
+    bg "$NS_C" ovpn-client openvpn --config "$d/client.conf"
+    local cli_pid=$LAST_PID
+    if [ "$auth" = static ]; then
+        wait_log "$LOG/ovpn-client.log" 'Initialization Sequence Completed' 30
+        wait_log "$LOG/ovpn-server.log" 'Peer Connection Initiated' 30 || true
+    else
+        wait_log "$LOG/ovpn-client.log" 'Initialization Sequence Completed' 30
+    fi
+    if [ "$mid" = 1 ]; then
+        # The sensor starts late: only data packets from here on.
+        sleep 2
+        capture_start
+    fi
+    # OVPN_IDLE: seconds of an idle tunnel (pings only) before the traffic.
+    sleep "${OVPN_IDLE:-0}"
+    tunnel_traffic 10.8.0.1
+    if [ "${OVPN_PORTSHARE:-0}" = 1 ]; then
+        ns_c curl -sS --max-time 20 -o /dev/null --cacert "$WORK/pki/ca.crt" \
+            --resolve "server.gateward.test:$port:$SRV" "https://server.gateward.test:$port/data.bin"
+    fi
+    kill -TERM "$cli_pid"
+    wait "$cli_pid" || true
+    capture_save "$name" 300
+    CAPTURE_FILTER=ip
+    net_down
+}
+
+rec_openvpn_variants() {
+    # Static key (no TLS): CBC + HMAC, the packet id inside the ciphertext.
+    ovpn_variant openvpn-udp-static-sha256 udp static 4 1194 0 'cipher AES-256-CBC\nauth SHA256' 'cipher AES-256-CBC\nauth SHA256'
+    ovpn_variant openvpn-tcp-static-sha1 tcp static 4 1194 0 'cipher AES-256-CBC\nauth SHA1' 'cipher AES-256-CBC\nauth SHA1'
+    ovpn_variant openvpn-udp-static-aes128-sha512 udp static 4 5000 0 'cipher AES-128-CBC\nauth SHA512' 'cipher AES-128-CBC\nauth SHA512'
+    ovpn_variant openvpn-tcp-static-sha256 tcp static 4 443 0 'cipher AES-256-CBC\nauth SHA256' 'cipher AES-256-CBC\nauth SHA256'
+    # Static key captured mid-session: an idle tunnel (keepalive 2 20: pings every 2 s)
+    # and then traffic, no OCC exchange.
+    OVPN_IDLE=5 ovpn_variant openvpn-udp-static-midstream udp static 4 1194 1 'cipher AES-256-CBC\nauth SHA256\nkeepalive 2 20' 'cipher AES-256-CBC\nauth SHA256\nkeepalive 2 20'
+    # tls-crypt-v2: the client key travels wrapped in the first packet.
+    ovpn_variant openvpn-udp-tlscryptv2 udp tls-crypt-v2 4 1194 0 '' ''
+    ovpn_variant openvpn-tcp-tlscryptv2 tcp tls-crypt-v2 4 1194 0 '' ''
+    # IPv6 transport.
+    ovpn_variant openvpn-udp6-tlsauth udp tls-auth 6 1194 0 '' ''
+    ovpn_variant openvpn-tcp6-plain tcp tls 6 1194 0 '' ''
+    # TCP 443 shared with a web server (port-share).
+    OVPN_PORTSHARE=1 ovpn_variant openvpn-tcp443-portshare tcp tls 4 443 0 'port-share 127.0.0.1 8443' ''
+    # Data ciphers: ChaCha20-Poly1305, AES-256-CBC + HMAC (non-AEAD), a
+    # client in 2.3 compatibility mode (the server still pushes a peer id:
+    # P_DATA_V2), and point-to-point TLS mode (rec_openvpn_p2p).
+    ovpn_variant openvpn-udp-chacha20 udp tls 4 1194 0 'data-ciphers CHACHA20-POLY1305' 'data-ciphers CHACHA20-POLY1305'
+    ovpn_variant openvpn-udp-cbc udp tls 4 1194 0 'data-ciphers AES-256-CBC\nauth SHA256' 'data-ciphers AES-256-CBC\nauth SHA256'
+    ovpn_variant openvpn-udp-compat23 udp tls 4 1194 0 'data-ciphers AES-256-GCM:AES-256-CBC\ndata-ciphers-fallback AES-256-CBC' 'compat-mode 2.3.0\ncipher AES-256-CBC\ndata-ciphers AES-256-CBC'
+    # The capture starts after the handshake: data packets only.
+    ovpn_variant openvpn-udp-midstream udp tls-crypt 4 1194 1 '' ''
+    ovpn_variant openvpn-tcp-midstream tcp tls-auth 4 1194 1 '' ''
+}
+
+# Point-to-point TLS mode (tls-server/tls-client, no pull), both sides in
+# 2.3 compatibility mode. Meant to force P_DATA_V1, but two 2.6 peers still
+# agree on P_DATA_V2 (p2p NCP); P_DATA_V1 needs a pre-2.4 peer.
+rec_openvpn_p2p() {
+    ovpn_variant openvpn-udp-p2p-tls udp p2p-tls 4 1194 0 'compat-mode 2.3.0\ndata-ciphers-fallback AES-256-CBC' 'compat-mode 2.3.0\ndata-ciphers-fallback AES-256-CBC'
+}
+
+# The same, alone (for re-recording it).
+rec_openvpn_static_midstream() {
+    OVPN_IDLE=5 ovpn_variant openvpn-udp-static-midstream udp static 4 1194 1 'cipher AES-256-CBC\nauth SHA256\nkeepalive 2 20' 'cipher AES-256-CBC\nauth SHA256\nkeepalive 2 20'
+}
+
+ALL+=(openvpn_variants openvpn_p2p)
+
+# --- OpenConnect (openconnect) to ocserv: CSTP over TLS, DTLS channel -------
+
+# ocserv_session NAME DTLS(psk|legacy|none) [OPENCONNECT-OPTIONS...]
+# ocserv 1.1 on TCP 443 (and UDP 443 unless DTLS=none) with password
+# login; openconnect with a small vpnc-script stand-in that only brings
+# its tun device up (the stock vpnc-script would edit /etc/resolv.conf,
+# shared by the namespaces). DTLS=psk: openconnect's default, DTLS 1.2 keyed
+# from the CSTP session (PSK-NEGOTIATE); legacy: the pre-standard
+# AnyConnect DTLS (session resumption, `dtls-legacy`) forced with
+# --dtls-ciphers; none: no UDP port, CSTP only.
+ocserv_session() {
+    local name=$1 dtls=$2 d="$WORK/ocserv-$1" pw udp="" sock
+    shift 2
+    make_pki
+    mkdir -p "$d"
+    # The workers run as nobody and must reach sec-mod's socket: not in
+    # $WORK (mode 0700).
+    sock="$WORK/ocserv-sock-$name"
+    mkdir -p "$sock"
+    chmod 0711 "$WORK"
+    chmod 0755 "$sock"
+    pw=$(openssl rand -hex 12)
+    printf '%s\n%s\n' "$pw" "$pw" | ocpasswd -c "$d/passwd" alice
+    [ "$dtls" = none ] || udp="udp-port = 443"
+    cat >"$d/ocserv.conf" <<CONF
+auth = "plain[passwd=$d/passwd]"
+listen-host = $SRV
+tcp-port = 443
+$udp
+run-as-user = nobody
+run-as-group = nogroup
+socket-file = $sock/ocserv.sock
+pid-file = $sock/ocserv.pid
+server-cert = $WORK/pki/server.crt
+server-key = $WORK/pki/server.key
+isolate-workers = false
+max-clients = 4
+max-same-clients = 4
+keepalive = 300
+dpd = 60
+mobile-dpd = 300
+try-mtu-discovery = false
+tls-priorities = "NORMAL:%SERVER_PRECEDENCE"
+auth-timeout = 60
+cookie-timeout = 300
+deny-roaming = false
+rekey-time = 172800
+rekey-method = ssl
+use-occtl = false
+device = vpns
+predictable-ips = true
+ipv4-network = 10.10.0.0
+ipv4-netmask = 255.255.255.0
+ping-leases = false
+cisco-client-compat = true
+dtls-legacy = true
+CONF
+    cat >"$d/script.sh" <<'SCRIPT'
+#!/bin/sh
+# vpnc-script stand-in: bring the tun device up with its address.
+if [ "$reason" = connect ]; then
+    ip link set dev "$TUNDEV" up mtu "${INTERNAL_IP4_MTU:-1400}"
+    ip addr add "$INTERNAL_IP4_ADDRESS/32" peer 10.10.0.1 dev "$TUNDEV"
+fi
+exit 0
+SCRIPT
+    chmod 0755 "$d/script.sh"
+    net_up
+    no_offload "$NS_S" gw-s
+    no_offload "$NS_C" gw-c
+    start_http "$NS_S"
+    bg "$NS_S" ocserv ocserv -f -d 1 -c "$d/ocserv.conf"
+    wait_port "$NS_S" 443 20 -t
+    capture_start
+    printf '%s\n' "$pw" | ip netns exec "$NS_C" openconnect --user=alice --passwd-on-stdin \
+        --cafile "$WORK/pki/ca.crt" --script "$d/script.sh" --non-inter "$@" "https://$SRV/" \
+        >>"$LOG/openconnect.log" 2>&1 &
+    local cli_pid=$!
+    wait_log "$LOG/openconnect.log" 'Configured as|Connected as' 30
+    if [ "$dtls" != none ]; then
+        wait_log "$LOG/openconnect.log" 'Established DTLS|DTLS connected|DTLS handshake' 20 || true
+    fi
+    sleep 1
+    tunnel_traffic 10.10.0.1
+    kill -INT "$cli_pid" 2>/dev/null || true
+    wait "$cli_pid" || true
+    capture_save "$name" 300
+    net_down
+}
+
+rec_ocserv() {
+    ocserv_session ocserv-dtls-psk psk
+    ocserv_session ocserv-dtls-legacy legacy --dtls-ciphers=AES128-SHA
+    ocserv_session ocserv-dtls12-gcm legacy --dtls-ciphers=OC-DTLS1_2-AES128-GCM
+    ocserv_session ocserv-cstp-only none --no-dtls
+}
+
+ALL+=(ocserv)
+
+# --- WireGuard variants ------------------------------------------------------
+
+# wg_variant NAME FAMILY(4|6) PORT MIDSTREAM(0|1) KEEPALIVE(0|client|both)
+# wireguard-go as in rec_wireguard (interface names hawg-*). MIDSTREAM=1
+# starts the capture after the handshake and a first exchange; with
+# KEEPALIVE set (persistent-keepalive 1 s on the client, or on both) the
+# capture holds no tunnel traffic, only keepalives.
+wg_variant() {
+    local name=$1 fam=$2 port=$3 mid=$4 ka=$5 d="$WORK/wg-$1" ep=$SRV ka_c="" ka_s=""
+    mkdir -p "$d"
+    (umask 077; wg genkey >"$d/s.key"; wg genkey >"$d/c.key")
+    wg pubkey <"$d/s.key" >"$d/s.pub"
+    wg pubkey <"$d/c.key" >"$d/c.pub"
+    case $ka in
+        client) ka_c="persistent-keepalive 1" ;;
+        both) ka_c="persistent-keepalive 1" ka_s="persistent-keepalive 1" ;;
+    esac
+    if [ "$fam" = 6 ]; then
+        net_up6
+        CAPTURE_FILTER="ip or ip6"
+        ep="[$SRV6]"
+    else
+        net_up
+        CAPTURE_FILTER=ip
+    fi
+    wg_dev "$NS_S" hawg-srv 10.9.0.1 "$d/s.key"
+    # shellcheck disable=SC2086
+    ns_s wg set hawg-srv listen-port "$port" peer "$(cat "$d/c.pub")" allowed-ips 10.9.0.2/32 $ka_s
+    wg_dev "$NS_C" hawg-cli 10.9.0.2 "$d/c.key"
+    start_http "$NS_S"
+    if [ "$ka" = both ]; then
+        # The server's keepalives need the client's endpoint: fixed port.
+        ns_c wg set hawg-cli listen-port 51999
+        # shellcheck disable=SC2086
+        ns_s wg set hawg-srv peer "$(cat "$d/c.pub")" endpoint "$( [ "$fam" = 6 ] && echo "[$CLI6]" || echo "$CLI"):51999"
+    fi
+    # shellcheck disable=SC2086
+    ns_c wg set hawg-cli peer "$(cat "$d/s.pub")" allowed-ips 10.9.0.1/32 endpoint "$ep:$port" $ka_c
+    if [ "$mid" = 1 ]; then
+        ns_c ping -q -c 2 -i 0.3 10.9.0.1 >/dev/null
+        sleep 1
+    fi
+    capture_start
+    if [ "$ka" = 0 ]; then
+        tunnel_traffic 10.9.0.1
+    else
+        sleep 9
+    fi
+    capture_save "$name" 300
+    CAPTURE_FILTER=ip
+    net_down
+}
+
+rec_wireguard_variants() {
+    wg_variant wireguard-port443 4 443 0 0
+    wg_variant wireguard-port53 4 53 0 0
+    wg_variant wireguard-ipv6 6 51820 0 0
+    wg_variant wireguard-midstream 4 51820 1 0
+    wg_variant wireguard-keepalive-client 4 51820 1 client
+    wg_variant wireguard-keepalive-both 4 40000 1 both
+}
+
+ALL+=(wireguard_variants)
 
 main "$@"

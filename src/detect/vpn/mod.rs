@@ -53,6 +53,7 @@ crate::detect::detector::family! {
     /// Per-flow state of this family's detectors.
     pub struct VpnDetectors: VpnCtx;
     mod openvpn { openvpn: OpenVpn }
+    mod openvpn_static { openvpn_static: OpenVpnStatic }
     mod wireguard { wireguard: WireGuard }
     mod ipsec { ipsec: Ipsec }
     mod l2tp { l2tp: L2tp }

@@ -174,7 +174,7 @@ impl Detector for OpenVpn {
             };
             self.mode = if is_reset(b0 >> 3) && b0 & 7 == 0 {
                 1
-            } else if !self.tcp && b0 >> 3 == P_DATA_V2 {
+            } else if b0 >> 3 == P_DATA_V2 {
                 2
             } else {
                 3
@@ -185,7 +185,11 @@ impl Detector for OpenVpn {
         }
         let d = side(p.dir);
         if self.mode == 2 {
-            self.on_data(d, p.payload, out);
+            if self.tcp {
+                self.on_data_segment(d, p.payload, out);
+            } else {
+                self.on_data(d, p.payload, p.payload.len(), out);
+            }
             return;
         }
         if self.tcp {
@@ -301,11 +305,49 @@ impl OpenVpn {
         s.ops |= 1 << op;
     }
 
+    /// Mid-stream over TCP: walks the 2-byte-length-prefixed data packets
+    /// of a segment (as [`Self::on_segment`]), handing each packet's head
+    /// and length to [`Self::on_data`]; the tail of a packet begun in an
+    /// earlier segment is skipped.
+    fn on_data_segment(&mut self, d: usize, mut seg: &[u8], out: &mut Vec<Detection>) {
+        let skip = self.sides[d].skip as usize;
+        if skip > 0 {
+            let n = skip.min(seg.len());
+            self.sides[d].skip -= n as u32;
+            seg = &seg[n..];
+        }
+        let mut records = 0;
+        while seg.len() >= 2 && self.mode == 2 && records < 16 {
+            records += 1;
+            let len = usize::from(u16::from_be_bytes([seg[0], seg[1]]));
+            let body = &seg[2..];
+            let head = &body[..len.min(body.len())];
+            if head.len() >= 4 {
+                self.on_data(d, head, len, out);
+            } else if body.len() >= len {
+                // A whole packet shorter than a data header.
+                self.mode = 3;
+                return;
+            }
+            if body.len() >= len {
+                seg = &body[len..];
+            } else {
+                self.sides[d].skip = (len - body.len()) as u32;
+                return;
+            }
+        }
+        if seg.len() == 1 && self.mode == 2 {
+            // A length prefix split across segments: stop rather than guess.
+            self.mode = 3;
+        }
+    }
+
     /// Mid-stream: `P_DATA_V2` with a constant peer id one way, `P_DATA_V2`
     /// with the same peer id or `P_DATA_V1` with the same key id the other.
-    fn on_data(&mut self, d: usize, b: &[u8], out: &mut Vec<Detection>) {
+    /// `b` holds at least the packet's first 4 bytes, `len` is its length.
+    fn on_data(&mut self, d: usize, b: &[u8], len: usize, out: &mut Vec<Detection>) {
         // Smallest data packet: header + packet id + AEAD tag (or HMAC).
-        if b.len() < 20 {
+        if len < 20 || b.len() < 4 {
             self.mode = 3;
             return;
         }
@@ -328,13 +370,13 @@ impl OpenVpn {
                 }
             }
             s.head = b[0];
-            s.len0 = b.len() as u16;
+            s.len0 = len as u16;
         } else if b[0] != s.head || (op == P_DATA_V2 && b[1..4] != s.peer_id) {
             self.mode = 3;
             return;
         }
         s.n = s.n.saturating_add(1);
-        s.varied |= b.len() as u16 != s.len0;
+        s.varied |= len as u16 != s.len0;
         let [a, c] = self.data;
         if a.n == 0 || c.n == 0 || a.head & 7 != c.head & 7 {
             if a.n > 0 && c.n > 0 {
@@ -361,6 +403,7 @@ impl OpenVpn {
                 .with("peer_id", hex(&pid))
                 .with("key_id", a.head & 7)
                 .with("packets", format!("{}/{}", a.n, c.n))
+                .with("transport", if self.tcp { "tcp" } else { "udp" })
                 .with("midstream", true)
                 .midstream(),
             );
@@ -487,7 +530,11 @@ fn check_layout(
             return false;
         }
         if first {
-            if pid == 0 || pid > 16 {
+            // A tls-crypt-v2 client of OpenVPN 2.6 starts its replay ids at
+            // EARLY_NEG_START << 16 (0x0f000000, `ssl_pkt.h`) to tell the
+            // server it can resend its wrapped key.
+            let low = pid & 0x00ff_ffff;
+            if !matches!(pid >> 24, 0 | 0x0f) || low == 0 || low > 16 {
                 return false;
             }
             s.time[l] = t;
@@ -653,6 +700,50 @@ mod tests {
             last_confidence::<OpenVpn>(17, &pk),
             Some(Confidence::High)
         );
+    }
+
+    // openvpn-tcp-midstream.pcap: P_DATA_V2 (peer id 0) with the TCP
+    // length prefix, one packet per segment, then two packets in one
+    // segment and a packet split across segments.
+    #[test]
+    fn midstream_data_v2_over_tcp() {
+        let rec = |n: usize, pid: u8, fill: &str| {
+            format!("{:04x}48000000000000{pid:02x}{}", n, fill.repeat(n - 8))
+        };
+        let mut pk: Vec<(bool, String)> = Vec::new();
+        for i in 0..4u8 {
+            pk.push((true, rec(1052, i + 1, "ab")));
+            pk.push((false, rec(1052, i + 1, "cd")));
+        }
+        pk.push((true, format!("{}{}", rec(84, 5, "ef"), rec(76, 6, "ef"))));
+        let split = rec(200, 7, "12");
+        pk.push((true, split[..120].to_string()));
+        pk.push((true, split[120..].to_string()));
+        pk.push((false, rec(76, 5, "34")));
+        let refs: Vec<(bool, &str)> = pk.iter().map(|(c, h)| (*c, h.as_str())).collect();
+        let mut det = OpenVpn::default();
+        let out = feed(&mut det, 6, &refs);
+        let d = out.last().expect("detected");
+        assert_eq!(d.confidence, Confidence::High);
+        assert_eq!(d.evidence.get("transport"), Some("tcp"));
+        assert!(d.midstream);
+    }
+
+    // A tls-crypt-v2 client of OpenVPN 2.6 (openvpn-udp-tlscryptv2.pcap
+    // frames 1-2, cut): replay ids from 0x0f000001.
+    #[test]
+    fn tls_crypt_v2_early_negotiation_replay_id() {
+        let c = format!("50b4167d9dbb9675f10f0000016b104b8b{}", "c3".repeat(300));
+        let s = format!("407d0bcea137eb8e3e000000016b104b8b{}", "5e".repeat(55));
+        let c2 = format!("58b4167d9dbb9675f10f0000026b104b8b{}", "22".repeat(600));
+        let s2 = format!("207d0bcea137eb8e3e000000026b104b8b{}", "20".repeat(1000));
+        let c3 = format!("28b4167d9dbb9675f10f0000036b104b8b{}", "f6".repeat(40));
+        let s3 = format!("207d0bcea137eb8e3e000000036b104b8b{}", "9f".repeat(1000));
+        let pk: Vec<(bool, &str)> = vec![(true, &c), (false, &s), (true, &c2), (false, &s2), (true, &c3), (false, &s3)];
+        let out = feed(&mut OpenVpn::default(), 17, &pk);
+        let d = out.last().expect("detected");
+        assert_eq!(d.confidence, Confidence::Certain);
+        assert_eq!(d.evidence.get("layout"), Some("tls-crypt"));
     }
 
     // dns.pcap-like benign traffic: a DNS query/response pair never fits.
