@@ -15,7 +15,8 @@
 # openssl tcpdump tshark (editcap, capinfos) python3 iproute2 iputils-ping;
 # for the remote-access recordings also xrdp freerdp2-x11 xvfb xauth
 # tigervnc-standalone-server tigervnc-viewer x11vnc (only for -storepasswd)
-# x11-apps (xclock) openssh-server openssh-client socat ethtool passwd.
+# x11-apps (xclock) openssh-server openssh-client socat ethtool passwd;
+# for the VPN variants also ocserv openconnect gnutls-bin nginx-light.
 #
 # rdp and ssh log in as a throwaway local user `alice` (system account, random
 # password, fresh key, home in a temporary directory) that the script creates
