@@ -755,7 +755,7 @@ pub fn app_proto(v: &FlowView<'_>) -> (Option<&'static str>, Option<&'static str
         && let Some(d) = v.app.dissectors.as_ref()
         && d.http_event()
             .is_some_and(|h| h.http_method.eq_ignore_ascii_case("CONNECT"))
-        && d.tls_event().is_some()
+        && d.has_tls_event()
     {
         return (Some("tls"), Some("http"));
     }

@@ -105,10 +105,10 @@ pub fn has_any(v: &FlowView<'_>, types: EventTypes) -> bool {
     let d = v.app.dissectors.as_ref();
     let ds = &v.detect.detections[..];
     (types.has(EventType::Dns) && d.is_some_and(|d| d.dns_event().is_some()))
-        || (types.has(EventType::Tls) && d.is_some_and(|d| d.tls_event().is_some()))
+        || (types.has(EventType::Tls) && d.is_some_and(|d| d.has_tls_event()))
         || (types.has(EventType::Http) && d.is_some_and(|d| d.http_event().is_some()))
         || (types.has(EventType::Ssh) && d.is_some_and(|d| d.ssh_event().is_some()))
-        || (types.has(EventType::Quic) && d.is_some_and(|d| d.quic_events().is_some()))
+        || (types.has(EventType::Quic) && d.is_some_and(|d| d.quic.as_ref().is_some_and(|q| q.0.event().is_some())))
         || (types.has(EventType::Rdp) && structural(ds, Protocol::Rdp).is_some())
         || (types.has(EventType::Rfb) && structural(ds, Protocol::Vnc).is_some())
 }

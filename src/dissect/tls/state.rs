@@ -11,6 +11,7 @@ use super::parser::{
     HS_CERTIFICATE, HS_CLIENT_HELLO, HS_HELLO_VERIFY_REQUEST, HS_SERVER_HELLO,
     HS_SERVER_HELLO_DONE, ServerHello, TLS_RECORD_HEADER_LEN,
 };
+use super::super::dissector::AppProto;
 use super::{Direction, Verdict};
 
 /// Cap on one buffered client handshake message. A ClientHello, even with
@@ -536,13 +537,17 @@ impl Core {
         self.retry_event.take();
     }
 
+    /// The facts, once there is an event to build from them (a hello was
+    /// read): answers "is there an event" without building it.
+    fn event_facts(&self) -> Option<&TlsFacts> {
+        self.facts
+            .as_deref()
+            .filter(|f| f.client_hello_count > 0 || f.server_hello.is_some())
+    }
+
     fn event(&self) -> Option<&TlsEvent> {
         self.event
-            .get_or_init(|| {
-                let f = self.facts.as_ref()?;
-                (f.client_hello_count > 0 || f.server_hello.is_some())
-                    .then(|| Box::new(f.to_event(0)))
-            })
+            .get_or_init(|| self.event_facts().map(|f| Box::new(f.to_event(0))))
             .as_deref()
     }
 
@@ -623,6 +628,21 @@ impl TlsState {
     /// shuffle extension order per hello).
     pub fn retry_event(&self) -> Option<&TlsEvent> {
         self.core.retry_event()
+    }
+
+    /// True once [`TlsState::event`] has an event, without building it
+    /// (building computes JA3, JA4 and copies the certificate facts; the
+    /// dissector table asks this after every chunk).
+    pub fn has_event(&self) -> bool {
+        self.core.event_facts().is_some()
+    }
+
+    /// The EVE `app_proto` of the handshake once there is an event: DTLS when
+    /// the version the event reports is a DTLS one, else TLS.
+    pub fn proto(&self) -> Option<AppProto> {
+        let f = self.core.event_facts()?;
+        let dtls = matches!(f.version(), Some(0xfeff | 0xfefd | 0xfefc));
+        Some(if dtls { AppProto::Dtls } else { AppProto::Tls })
     }
 
     /// Parsed handshake facts for detectors, once anything was parsed.
