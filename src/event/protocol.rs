@@ -155,7 +155,7 @@ pub fn write(
         let len = out.len();
         // Serialising plain data into a Vec cannot fail; if it did, the
         // partial line is taken back.
-        if serde_json::to_writer(&mut *out, &e).is_ok() {
+        if crate::output::json::write(&mut *out, &e).is_ok() {
             out.push(b'\n');
             lines += 1;
         } else {

@@ -4,7 +4,6 @@
 //!
 //! Parsing is done by `x509-parser`; any DER error just yields `None`.
 
-use sha1::{Digest as _, Sha1};
 use std::fmt::Write as _;
 use x509_parser::prelude::{FromDer, GeneralName, ParsedExtension, X509Certificate};
 
@@ -177,7 +176,12 @@ impl CertInfo {
             subject: tbs.subject.to_string(),
             issuerdn: tbs.issuer.to_string(),
             serial: colon_hex(tbs.raw_serial(), true),
-            fingerprint: colon_hex(&Sha1::digest(der), false),
+            // ring's SHA-1 (the certificate's identity as Suricata writes
+            // it, not used for security).
+            fingerprint: colon_hex(
+                ring::digest::digest(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY, der).as_ref(),
+                false,
+            ),
             notbefore: format_unix_time(nb),
             notafter: format_unix_time(na),
             notbefore_unix: nb,

@@ -143,11 +143,23 @@ pub struct ServerHelloInfo {
     pub extensions: Vec<u16>,
     /// ALPN the server selected (normally one entry).
     pub alpn: Vec<Vec<u8>>,
-    /// JA3S of this ServerHello.
-    pub ja3s: Ja3,
+    /// JA3S, computed on first use: read it with [`ServerHelloInfo::ja3s`].
+    pub(crate) ja3s: std::cell::OnceCell<Ja3>,
 }
 
 impl ServerHelloInfo {
+    /// JA3S of this ServerHello (computed once, when first asked for: most
+    /// handshakes are never written).
+    pub fn ja3s(&self) -> &Ja3 {
+        self.ja3s.get_or_init(|| {
+            fingerprint::ja3s_of(
+                self.version,
+                self.cipher_suite,
+                self.extensions.iter().copied(),
+            )
+        })
+    }
+
     /// The negotiated version: supported_versions selection, else the field.
     pub fn negotiated_version(&self) -> u16 {
         self.selected_version.unwrap_or(self.version)
@@ -214,7 +226,7 @@ impl TlsFacts {
             sni: ch.and_then(|c| c.sni.clone()),
             version: version_name(self.version()),
             ja3: ch.map(|c| c.ja3().clone()),
-            ja3s: sh.map(|s| s.ja3s.clone()),
+            ja3s: sh.map(|s| s.ja3s().clone()),
             ja4: ch.map(|c| c.ja4().ja4.clone()),
             ja4_retry: if index == 0 {
                 self.client_hellos.get(1).map(|c| c.ja4().ja4.clone())
@@ -498,7 +510,7 @@ impl Core {
                         cipher_suite: sh.cipher_suite,
                         extensions: sh.extensions().map(|e| e.ext_type).collect(),
                         alpn: sh.alpn().map(<[u8]>::to_vec).collect(),
-                        ja3s: fingerprint::ja3s(&sh),
+                        ja3s: Default::default(),
                     });
                 }
                 HS_HELLO_VERIFY_REQUEST => {
