@@ -391,9 +391,8 @@ fn flow_names<'a>(f: &FlowFacts<'a>) -> Vec<&'a str> {
         v.push(n);
     }
     if let Some(app) = f.app {
-        let shown = |t: &'a crate::dissect::tls::TlsState| {
-            t.has_event().then(|| t.facts()).flatten()
-        };
+        let shown =
+            |t: &'a crate::dissect::tls::TlsState| t.has_event().then(|| t.facts()).flatten();
         if let Some(t) = app.tls.as_deref().and_then(shown) {
             v.extend(t.client_hello().and_then(|c| c.sni.as_deref()));
             v.extend(t.cert.as_ref().map(|c| c.subject.as_str()));

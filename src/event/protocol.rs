@@ -108,7 +108,8 @@ pub fn has_any(v: &FlowView<'_>, types: EventTypes) -> bool {
         || (types.has(EventType::Tls) && d.is_some_and(|d| d.has_tls_event()))
         || (types.has(EventType::Http) && d.is_some_and(|d| d.http_event().is_some()))
         || (types.has(EventType::Ssh) && d.is_some_and(|d| d.ssh_event().is_some()))
-        || (types.has(EventType::Quic) && d.is_some_and(|d| d.quic.as_ref().is_some_and(|q| q.0.event().is_some())))
+        || (types.has(EventType::Quic)
+            && d.is_some_and(|d| d.quic.as_ref().is_some_and(|q| q.0.event().is_some())))
         || (types.has(EventType::Rdp) && structural(ds, Protocol::Rdp).is_some())
         || (types.has(EventType::Rfb) && structural(ds, Protocol::Vnc).is_some())
 }

@@ -203,7 +203,11 @@ pub fn ja3(ch: &impl HelloFields) -> Ja3 {
 
 /// JA3S of a ServerHello: `SSLVersion,Cipher,Extensions` (GREASE removed).
 pub fn ja3s(sh: &ServerHello<'_>) -> Ja3 {
-    ja3s_of(sh.version, sh.cipher_suite, sh.extensions().map(|e| e.ext_type))
+    ja3s_of(
+        sh.version,
+        sh.cipher_suite,
+        sh.extensions().map(|e| e.ext_type),
+    )
 }
 
 /// JA3S from the ServerHello's fields: its version field, the chosen cipher

@@ -3,6 +3,7 @@
 //! lazily allocated and capped), records the hellos and the leaf certificate,
 //! and tells the engine when it can stop feeding.
 
+use super::super::dissector::AppProto;
 use super::cert::CertInfo;
 use super::event::{TlsEvent, escape_bytes, version_name};
 use super::fingerprint::{self, Ja3, Ja4, Transport};
@@ -11,7 +12,6 @@ use super::parser::{
     HS_CERTIFICATE, HS_CLIENT_HELLO, HS_HELLO_VERIFY_REQUEST, HS_SERVER_HELLO,
     HS_SERVER_HELLO_DONE, ServerHello, TLS_RECORD_HEADER_LEN,
 };
-use super::super::dissector::AppProto;
 use super::{Direction, Verdict};
 
 /// Cap on one buffered client handshake message. A ClientHello, even with
