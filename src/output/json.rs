@@ -657,7 +657,10 @@ mod tests {
     #[test]
     fn every_shape_matches_serde_json() {
         let mut extra = BTreeMap::new();
-        extra.insert("x\"y".to_string(), serde_json::json!({"k": [1, 2.5, null, "a\u{1}b"]}));
+        extra.insert(
+            "x\"y".to_string(),
+            serde_json::json!({"k": [1, 2.5, null, "a\u{1}b"]}),
+        );
         let mut map = BTreeMap::new();
         map.insert(7, 0.1);
         map.insert(8, 1e21);
@@ -669,7 +672,10 @@ mod tests {
                 E::Unit,
                 E::New(3),
                 E::Tuple(4, "t".into()),
-                E::Struct { a: -5, b: Some(true) },
+                E::Struct {
+                    a: -5,
+                    b: Some(true),
+                },
             ],
             map,
             extra,
@@ -691,7 +697,10 @@ mod tests {
     fn display_values_are_escaped() {
         struct D;
         impl Serialize for D {
-            fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+            fn serialize<S: serde::Serializer>(
+                &self,
+                s: S,
+            ) -> std::result::Result<S::Ok, S::Error> {
                 s.collect_str(&format_args!("{}\\{}\n", "a", 5))
             }
         }
