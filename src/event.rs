@@ -755,7 +755,7 @@ pub fn app_proto(v: &FlowView<'_>) -> (Option<&'static str>, Option<&'static str
         && let Some(d) = v.app.dissectors.as_ref()
         && d.http_event()
             .is_some_and(|h| h.http_method.eq_ignore_ascii_case("CONNECT"))
-        && d.tls_event().is_some()
+        && d.has_tls_event()
     {
         return (Some("tls"), Some("http"));
     }
@@ -841,7 +841,7 @@ pub fn write_flow(
     let mut lines = 0;
     if types.has(EventType::Flow) {
         // Serialising plain data into a Vec cannot fail.
-        let _ = serde_json::to_writer(&mut *out, ev);
+        let _ = crate::output::json::write(&mut *out, ev);
         out.push(b'\n');
         lines += 1;
     }
@@ -868,7 +868,7 @@ pub fn write_flow(
         host: ev.host,
         tls,
     };
-    let _ = serde_json::to_writer(&mut *out, &retry);
+    let _ = crate::output::json::write(&mut *out, &retry);
     out.push(b'\n');
     lines + 1
 }
@@ -882,6 +882,6 @@ pub fn write_alert(
     facts: &EventFacts,
 ) {
     let ev = FlowEvent::from_flow(v, None, Some(at), at, seed, facts);
-    let _ = serde_json::to_writer(&mut *out, &ev);
+    let _ = crate::output::json::write(&mut *out, &ev);
     out.push(b'\n');
 }

@@ -26,7 +26,7 @@ fn read_facts(f: &TlsFacts) {
         std::hint::black_box((ch.cipher_suites.len(), ch.extensions.len(), ch.alpn.len()));
     }
     if let Some(sh) = &f.server_hello {
-        std::hint::black_box((sh.negotiated_version(), &sh.ja3s.string));
+        std::hint::black_box((sh.negotiated_version(), &sh.ja3s().string));
     }
     if let Some(c) = &f.cert {
         std::hint::black_box((&c.subject, &c.notafter, c.notbefore_unix, c.self_signed));

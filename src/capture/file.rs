@@ -108,7 +108,17 @@ impl<R: Read> Window<R> {
     }
 
     /// Makes at least `need` bytes available; false if input ends first.
+    #[inline]
     fn fill(&mut self, need: usize) -> Result<bool, CaptureError> {
+        if self.end - self.start >= need {
+            return Ok(true);
+        }
+        self.refill(need)
+    }
+
+    /// [`Window::fill`] when the buffer holds too little: reads more.
+    #[inline(never)]
+    fn refill(&mut self, need: usize) -> Result<bool, CaptureError> {
         while self.end - self.start < need {
             if self.eof {
                 return Ok(false);

@@ -57,7 +57,7 @@ impl HostAlert {
     /// for these types) serialisation error nothing is appended.
     pub fn to_json_line(&self, out: &mut Vec<u8>) {
         let len = out.len();
-        if serde_json::to_writer(&mut *out, self).is_ok() {
+        if crate::output::json::write(&mut *out, self).is_ok() {
             out.push(b'\n');
         } else {
             out.truncate(len);

@@ -248,6 +248,9 @@ pub enum IpLayer<'a> {
 /// Parses an IPv4 or IPv6 header (options and extension headers included),
 /// laxly: a packet cut short by the snap length still yields what it has.
 pub fn parse(data: &[u8]) -> Result<IpLayer<'_>, DecodeError> {
+    if let Some(whole) = plain_ipv4(data) {
+        return whole;
+    }
     let (ip, _ext_err) = LaxIpSlice::from_slice(data).map_err(|_| DecodeError::IpInvalid)?;
     let (src, dst) = match &ip {
         LaxIpSlice::Ipv4(v4) => (
@@ -324,8 +327,29 @@ pub fn parse(data: &[u8]) -> Result<IpLayer<'_>, DecodeError> {
     }))
 }
 
-/// Where in `data` the packet's (first) authentication header starts,
-/// when it has one.
+/// The common case read in place: an IPv4 header without options, not a
+/// fragment, not AH, with a total length that fits the captured bytes.
+/// Gives what the general path below gives for such a packet (it costs
+/// about a third), `None` for every other packet.
+#[inline]
+fn plain_ipv4(data: &[u8]) -> Option<Result<IpLayer<'_>, DecodeError>> {
+    let h = data.get(..20)?;
+    let total = usize::from(u16::from_be_bytes([h[2], h[3]]));
+    let fragmenting = h[6] & 0x3f != 0 || h[7] != 0;
+    if h[0] != 0x45 || total < 20 || total > data.len() || fragmenting || h[9] == IpProto::AH.0 {
+        return None;
+    }
+    let proto = IpProto(h[9]);
+    Some(transport(proto, &data[20..total]).map(|l4| {
+        IpLayer::Whole(Packet {
+            src: Addr::v4([h[12], h[13], h[14], h[15]]),
+            dst: Addr::v4([h[16], h[17], h[18], h[19]]),
+            proto,
+            l4,
+        })
+    }))
+}
+
 /// Where `payload` (a sub-slice of `data`; an empty one may point
 /// anywhere) ends, as an offset into `data`: checked, never assumed, so a
 /// hostile packet cannot make it wrap.

@@ -77,14 +77,18 @@ pub fn decode(link: LinkType, frame: &[u8]) -> Result<NetworkPayload<'_>, Decode
 /// pre-standard 0x9100 tags, and IEEE 802.3 frames with LLC/SNAP. Used for
 /// frames and for VXLAN/GRE-TEB payloads.
 pub fn ethernet(frame: &[u8]) -> Result<NetworkPayload<'_>, DecodeError> {
-    let eth = etherparse::Ethernet2Slice::from_slice_without_fcs(frame)
-        .map_err(|_| DecodeError::LinkTruncated)?;
-    let ethertype = eth.ether_type().0;
+    // Destination and source MAC, then the EtherType (IEEE 802.3 clause 3).
+    let h = frame.get(..14).ok_or(DecodeError::LinkTruncated)?;
+    let ethertype = u16::from_be_bytes([h[12], h[13]]);
+    let payload = &frame[14..];
     if ethertype < 0x0600 {
         // IEEE 802.3: a length, then an LLC header (IEEE 802.2).
-        return snap(eth.payload_slice()).map(|(t, d)| NetworkPayload::untagged(t, d));
+        return snap(payload).map(|(t, d)| NetworkPayload::untagged(t, d));
     }
-    tagged(ethertype, eth.payload_slice())
+    if !matches!(ethertype, 0x8100 | 0x88a8 | 0x9100 | 0x8864) {
+        return Ok(NetworkPayload::untagged(ethertype, payload));
+    }
+    tagged(ethertype, payload)
 }
 
 /// Walks the VLAN tags (and a PPPoE session header) that follow an

@@ -328,11 +328,15 @@ impl FlowDetect {
                 self.add(h, facts, ctx);
             }
         }
-        let names = flow_names(facts);
-        let name_refs: Vec<&str> = names.iter().map(String::as_str).collect();
-        if let Some(i) =
-            ctx.allow
-                .approves(&d, facts.client.0.ip(), facts.server.0.ip(), &name_refs)
+        // The names only matter to rules that list domains.
+        let names = if ctx.allow.rule.iter().any(|r| !r.domains.is_empty()) {
+            flow_names(facts)
+        } else {
+            Vec::new()
+        };
+        if let Some(i) = ctx
+            .allow
+            .approves(&d, facts.client.0.ip(), facts.server.0.ip(), &names)
         {
             if !self
                 .suppressed
@@ -379,22 +383,25 @@ fn look<F: Family>(
 }
 
 /// Names a flow is known by, for allow-lists: SNI, resolved name, HTTP
-/// host, certificate subject.
-fn flow_names(f: &FlowFacts<'_>) -> Vec<String> {
+/// host, certificate subject. Read from the TLS facts the `tls` event would
+/// show, without building the event (that computes the fingerprints).
+fn flow_names<'a>(f: &FlowFacts<'a>) -> Vec<&'a str> {
     let mut v = Vec::new();
     if let Some(n) = f.dns_name {
-        v.push(n.to_string());
+        v.push(n);
     }
     if let Some(app) = f.app {
-        if let Some(t) = app.tls.as_ref().and_then(|t| t.event()) {
-            v.extend(t.sni.iter().cloned());
-            v.extend(t.subject.iter().cloned());
+        let shown =
+            |t: &'a crate::dissect::tls::TlsState| t.has_event().then(|| t.facts()).flatten();
+        if let Some(t) = app.tls.as_deref().and_then(shown) {
+            v.extend(t.client_hello().and_then(|c| c.sni.as_deref()));
+            v.extend(t.cert.as_ref().map(|c| c.subject.as_str()));
         }
-        if let Some(q) = app.quic.as_ref().and_then(|q| q.1.event()) {
-            v.extend(q.sni.iter().cloned());
+        if let Some(q) = app.quic.as_deref().and_then(|q| shown(&q.1)) {
+            v.extend(q.client_hello().and_then(|c| c.sni.as_deref()));
         }
         if let Some(h) = app.http.as_ref().and_then(|h| h.event()) {
-            v.extend(h.hostname.iter().cloned());
+            v.extend(h.hostname.as_deref());
         }
     }
     v

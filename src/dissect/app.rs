@@ -187,6 +187,12 @@ impl Dissectors {
         self.event::<TlsState>()
     }
 
+    /// True once [`Dissectors::tls_event`] has an event, without building
+    /// it (its fingerprints are computed only for events that are written).
+    pub fn has_tls_event(&self) -> bool {
+        self.tls.as_ref().is_some_and(|t| t.has_event())
+    }
+
     /// The QUIC Initial metadata and the TLS handshake inside it.
     pub fn quic_events(&self) -> Option<(&super::quic::QuicEvent, Option<&super::tls::TlsEvent>)> {
         let q = self.quic.as_ref()?;

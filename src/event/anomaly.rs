@@ -58,7 +58,7 @@ pub fn write(out: &mut Vec<u8>, at: Timestamp, e: DecodeError, origin: &Origin) 
         },
     };
     let len = out.len();
-    if serde_json::to_writer(&mut *out, &ev).is_ok() {
+    if crate::output::json::write(&mut *out, &ev).is_ok() {
         out.push(b'\n');
     } else {
         out.truncate(len);

@@ -105,10 +105,11 @@ pub fn has_any(v: &FlowView<'_>, types: EventTypes) -> bool {
     let d = v.app.dissectors.as_ref();
     let ds = &v.detect.detections[..];
     (types.has(EventType::Dns) && d.is_some_and(|d| d.dns_event().is_some()))
-        || (types.has(EventType::Tls) && d.is_some_and(|d| d.tls_event().is_some()))
+        || (types.has(EventType::Tls) && d.is_some_and(|d| d.has_tls_event()))
         || (types.has(EventType::Http) && d.is_some_and(|d| d.http_event().is_some()))
         || (types.has(EventType::Ssh) && d.is_some_and(|d| d.ssh_event().is_some()))
-        || (types.has(EventType::Quic) && d.is_some_and(|d| d.quic_events().is_some()))
+        || (types.has(EventType::Quic)
+            && d.is_some_and(|d| d.quic.as_ref().is_some_and(|q| q.0.event().is_some())))
         || (types.has(EventType::Rdp) && structural(ds, Protocol::Rdp).is_some())
         || (types.has(EventType::Rfb) && structural(ds, Protocol::Vnc).is_some())
 }
@@ -155,7 +156,7 @@ pub fn write(
         let len = out.len();
         // Serialising plain data into a Vec cannot fail; if it did, the
         // partial line is taken back.
-        if serde_json::to_writer(&mut *out, &e).is_ok() {
+        if crate::output::json::write(&mut *out, &e).is_ok() {
             out.push(b'\n');
             lines += 1;
         } else {

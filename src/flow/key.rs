@@ -6,7 +6,7 @@ use crate::decode::IpProto;
 /// Identifies a flow in both directions: the two endpoints in canonical
 /// order, the transport protocol, the outer VLAN and the tunnel parent, so
 /// overlapping address spaces (tenants, tunnels) never merge.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FlowKey {
     /// Lower endpoint address (by `(addr, port)` order).
     pub lo: Addr,
@@ -22,6 +22,27 @@ pub struct FlowKey {
     pub vlan: [u16; 2],
     /// [`FlowKey::digest`] of the enclosing tunnel flow's key, 0 at top level.
     pub parent: u64,
+}
+
+/// Every field, packed into seven words: the flow table hashes a key per
+/// packet, and the derived impl made fourteen hasher calls of it.
+impl std::hash::Hash for FlowKey {
+    #[inline]
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        h.write_u64(self.lo.bits as u64);
+        h.write_u64((self.lo.bits >> 64) as u64);
+        h.write_u64(self.hi.bits as u64);
+        h.write_u64((self.hi.bits >> 64) as u64);
+        h.write_u64(
+            u64::from(self.lo_port)
+                | u64::from(self.hi_port) << 16
+                | u64::from(self.proto.0) << 32
+                | u64::from(self.lo.v6) << 40
+                | u64::from(self.hi.v6) << 41,
+        );
+        h.write_u64(u64::from(self.vlan[0]) | u64::from(self.vlan[1]) << 16);
+        h.write_u64(self.parent);
+    }
 }
 
 impl FlowKey {

@@ -4,7 +4,6 @@
 
 use crate::decode::Addr;
 use base64::Engine;
-use sha1::{Digest, Sha1};
 
 /// ICMPv4 types with a request/response counterpart (Zeek's mapping).
 fn icmp4_counterpart(t: u8) -> Option<u8> {
@@ -96,10 +95,11 @@ pub fn compute(
         input.extend_from_slice(&ap.to_be_bytes());
         input.extend_from_slice(&bp.to_be_bytes());
     }
-    let digest = Sha1::digest(&input);
+    // ring's SHA-1 (the spec's hash; an identifier, not a security use).
+    let digest = ring::digest::digest(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY, &input);
     format!(
         "1:{}",
-        base64::engine::general_purpose::STANDARD.encode(digest)
+        base64::engine::general_purpose::STANDARD.encode(digest.as_ref())
     )
 }
 

@@ -2,6 +2,7 @@
 //! `proto` names and the event-type selection (`types`).
 
 pub mod community_id;
+pub mod json;
 pub mod proto;
 pub mod time;
 pub mod types;

@@ -4,18 +4,31 @@
 //!
 //! Parsing is done by `x509-parser`; any DER error just yields `None`.
 
-use sha1::{Digest as _, Sha1};
 use std::fmt::Write as _;
 use x509_parser::prelude::{FromDer, GeneralName, ParsedExtension, X509Certificate};
 
-/// Certificates parsed per thread and remembered by their SHA-1: servers
-/// present the same certificate to every client, and parsing X.509 is the
-/// dearest step of a TLS handshake. When full the cache starts over.
+/// Certificates parsed per thread and remembered by their DER bytes:
+/// servers present the same certificate to every client, and parsing X.509
+/// (and its SHA-1 fingerprint) is the dearest step of a TLS handshake. The
+/// cache is looked up by a fast keyed hash of the DER and an entry is used
+/// only when its DER is equal byte for byte, so a cache hit costs a hash and
+/// a comparison, not a SHA-1. When full (entries or bytes) it starts over.
 const CACHE_ENTRIES: usize = 4096;
+/// Most DER bytes the cache holds per thread.
+const CACHE_BYTES: usize = 8 << 20;
+/// Certificates longer than this are parsed every time, never cached.
+const CACHE_MAX_DER: usize = 16 << 10;
+
+/// The per-thread certificate cache: DER hash to (DER, parsed facts).
+#[derive(Default)]
+struct Cache {
+    map: hashbrown::HashMap<u64, (Box<[u8]>, Option<CertInfo>)>,
+    bytes: usize,
+    hasher: foldhash::fast::RandomState,
+}
 
 thread_local! {
-    static CACHE: std::cell::RefCell<hashbrown::HashMap<[u8; 20], Option<CertInfo>>> =
-        std::cell::RefCell::new(hashbrown::HashMap::new());
+    static CACHE: std::cell::RefCell<Cache> = std::cell::RefCell::new(Cache::default());
 }
 
 /// Most subjectAltName DNS names kept from one certificate (shared CDN
@@ -91,23 +104,40 @@ impl CertInfo {
     /// Parses the leaf certificate DER; `None` on any DER error (hostile
     /// input must never take the sensor down).
     pub fn from_der(der: &[u8]) -> Option<CertInfo> {
-        let sha = Sha1::digest(der);
-        let key: [u8; 20] = sha.into();
-        if let Some(hit) = CACHE.with(|c| c.borrow().get(&key).cloned()) {
+        if der.len() > CACHE_MAX_DER {
+            return Self::parse(der);
+        }
+        let key = CACHE.with(|c| {
+            use std::hash::BuildHasher as _;
+            c.borrow().hasher.hash_one(der)
+        });
+        let hit = CACHE.with(|c| {
+            c.borrow()
+                .map
+                .get(&key)
+                .filter(|(d, _)| **d == *der)
+                .map(|(_, info)| info.clone())
+        });
+        if let Some(hit) = hit {
             return hit;
         }
-        let info = Self::parse(der, &key);
+        let info = Self::parse(der);
         CACHE.with(|c| {
             let mut c = c.borrow_mut();
-            if c.len() >= CACHE_ENTRIES {
-                c.clear();
+            if c.map.len() >= CACHE_ENTRIES || c.bytes + der.len() > CACHE_BYTES {
+                c.map.clear();
+                c.bytes = 0;
             }
-            c.insert(key, info.clone());
+            let old = c.map.insert(key, (der.into(), info.clone()));
+            c.bytes += der.len();
+            if let Some((d, _)) = old {
+                c.bytes -= d.len();
+            }
         });
         info
     }
 
-    fn parse(der: &[u8], sha: &[u8; 20]) -> Option<CertInfo> {
+    fn parse(der: &[u8]) -> Option<CertInfo> {
         let (_, cert) = X509Certificate::from_der(der).ok()?;
         let tbs = &cert.tbs_certificate;
         let nb = tbs.validity.not_before.timestamp();
@@ -146,7 +176,12 @@ impl CertInfo {
             subject: tbs.subject.to_string(),
             issuerdn: tbs.issuer.to_string(),
             serial: colon_hex(tbs.raw_serial(), true),
-            fingerprint: colon_hex(sha, false),
+            // ring's SHA-1 (the certificate's identity as Suricata writes
+            // it, not used for security).
+            fingerprint: colon_hex(
+                ring::digest::digest(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY, der).as_ref(),
+                false,
+            ),
             notbefore: format_unix_time(nb),
             notafter: format_unix_time(na),
             notbefore_unix: nb,

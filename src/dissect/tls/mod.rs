@@ -46,12 +46,11 @@ impl Dissector for TlsState {
     feed_and_event_are_inherent!();
 
     fn confirmed(&self) -> Option<AppProto> {
-        let dtls = self.event()?.version.starts_with("DTLS");
-        Some(if dtls { AppProto::Dtls } else { AppProto::Tls })
+        self.proto()
     }
 
     /// A handshake already read stays (TLS inside a confirmed protocol).
     fn kept_beside_other(&self) -> bool {
-        self.event().is_some()
+        self.has_event()
     }
 }

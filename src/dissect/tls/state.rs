@@ -3,6 +3,7 @@
 //! lazily allocated and capped), records the hellos and the leaf certificate,
 //! and tells the engine when it can stop feeding.
 
+use super::super::dissector::AppProto;
 use super::cert::CertInfo;
 use super::event::{TlsEvent, escape_bytes, version_name};
 use super::fingerprint::{self, Ja3, Ja4, Transport};
@@ -143,11 +144,23 @@ pub struct ServerHelloInfo {
     pub extensions: Vec<u16>,
     /// ALPN the server selected (normally one entry).
     pub alpn: Vec<Vec<u8>>,
-    /// JA3S of this ServerHello.
-    pub ja3s: Ja3,
+    /// JA3S, computed on first use: read it with [`ServerHelloInfo::ja3s`].
+    pub(crate) ja3s: std::cell::OnceCell<Ja3>,
 }
 
 impl ServerHelloInfo {
+    /// JA3S of this ServerHello (computed once, when first asked for: most
+    /// handshakes are never written).
+    pub fn ja3s(&self) -> &Ja3 {
+        self.ja3s.get_or_init(|| {
+            fingerprint::ja3s_of(
+                self.version,
+                self.cipher_suite,
+                self.extensions.iter().copied(),
+            )
+        })
+    }
+
     /// The negotiated version: supported_versions selection, else the field.
     pub fn negotiated_version(&self) -> u16 {
         self.selected_version.unwrap_or(self.version)
@@ -214,7 +227,7 @@ impl TlsFacts {
             sni: ch.and_then(|c| c.sni.clone()),
             version: version_name(self.version()),
             ja3: ch.map(|c| c.ja3().clone()),
-            ja3s: sh.map(|s| s.ja3s.clone()),
+            ja3s: sh.map(|s| s.ja3s().clone()),
             ja4: ch.map(|c| c.ja4().ja4.clone()),
             ja4_retry: if index == 0 {
                 self.client_hellos.get(1).map(|c| c.ja4().ja4.clone())
@@ -497,7 +510,7 @@ impl Core {
                         cipher_suite: sh.cipher_suite,
                         extensions: sh.extensions().map(|e| e.ext_type).collect(),
                         alpn: sh.alpn().map(<[u8]>::to_vec).collect(),
-                        ja3s: fingerprint::ja3s(&sh),
+                        ja3s: Default::default(),
                     });
                 }
                 HS_HELLO_VERIFY_REQUEST => {
@@ -536,13 +549,17 @@ impl Core {
         self.retry_event.take();
     }
 
+    /// The facts, once there is an event to build from them (a hello was
+    /// read): answers "is there an event" without building it.
+    fn event_facts(&self) -> Option<&TlsFacts> {
+        self.facts
+            .as_deref()
+            .filter(|f| f.client_hello_count > 0 || f.server_hello.is_some())
+    }
+
     fn event(&self) -> Option<&TlsEvent> {
         self.event
-            .get_or_init(|| {
-                let f = self.facts.as_ref()?;
-                (f.client_hello_count > 0 || f.server_hello.is_some())
-                    .then(|| Box::new(f.to_event(0)))
-            })
+            .get_or_init(|| self.event_facts().map(|f| Box::new(f.to_event(0))))
             .as_deref()
     }
 
@@ -623,6 +640,21 @@ impl TlsState {
     /// shuffle extension order per hello).
     pub fn retry_event(&self) -> Option<&TlsEvent> {
         self.core.retry_event()
+    }
+
+    /// True once [`TlsState::event`] has an event, without building it
+    /// (building computes JA3, JA4 and copies the certificate facts; the
+    /// dissector table asks this after every chunk).
+    pub fn has_event(&self) -> bool {
+        self.core.event_facts().is_some()
+    }
+
+    /// The EVE `app_proto` of the handshake once there is an event: DTLS when
+    /// the version the event reports is a DTLS one, else TLS.
+    pub fn proto(&self) -> Option<AppProto> {
+        let f = self.core.event_facts()?;
+        let dtls = matches!(f.version(), Some(0xfeff | 0xfefd | 0xfefc));
+        Some(if dtls { AppProto::Dtls } else { AppProto::Tls })
     }
 
     /// Parsed handshake facts for detectors, once anything was parsed.
