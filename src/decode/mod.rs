@@ -122,6 +122,17 @@ pub fn dns_response_payload(
     frame: &[u8],
     max_depth: u8,
 ) -> Option<&[u8]> {
+    dns_response_to(linktype, frame, max_depth).map(|(_, m)| m)
+}
+
+/// As [`dns_response_payload`], with the response's destination address:
+/// the client that asked (a stub, or a resolver asking upstream), which the
+/// DNS spread tracker groups names by.
+pub fn dns_response_to(
+    linktype: crate::capture::LinkType,
+    frame: &[u8],
+    max_depth: u8,
+) -> Option<(Addr, &[u8])> {
     let net = link::decode(linktype, frame).ok()?;
     let mut data = net.data;
     for _ in 0..=max_depth {
@@ -136,7 +147,7 @@ pub fn dns_response_payload(
             && payload.len() >= 12
             && payload[2] & 0x80 != 0
         {
-            return Some(payload);
+            return Some((p.dst, payload));
         }
         data = tunnel::inner_ip(&p).ok()??.ip.ok()?;
     }
