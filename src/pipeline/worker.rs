@@ -567,6 +567,8 @@ impl Worker {
             self.report.packet = (source, cnt, None);
             if flags & super::batch::DNS_RESPONSE != 0 {
                 self.learn_names(&p);
+            } else if flags & super::batch::DNS_QUERY != 0 {
+                self.learn_query(&p);
             }
             if flags & super::batch::OBSERVE_ONLY == 0 {
                 self.process(&p);
@@ -706,6 +708,14 @@ impl Worker {
             r.spread.learn(client, msg, raw.ts.0, r.ctx.tunnel.spread());
             self.report.stats.dns_names_learned = self.names.learned;
             self.report.stats.dns_cache_evictions = self.names.evictions;
+        }
+    }
+
+    /// Adds a DNS query frame's question to the spread table.
+    fn learn_query(&mut self, raw: &RawPacket<'_>) {
+        if let Some((client, msg)) = crate::decode::dns_query_from(raw.link, raw.data) {
+            let r = &mut self.report;
+            r.spread.learn(client, msg, raw.ts.0, r.ctx.tunnel.spread());
         }
     }
 

@@ -547,6 +547,16 @@ fn is_ptunnel_header(b: &[u8], echo_id: u16) -> bool {
         && u16::from_be_bytes([b[26], b[27]]) == echo_id
 }
 
+/// True when `b` (echo data) starts with hans's tunnel header (hans, IP
+/// over ICMP: `Worker::TunnelHeader` in its worker.h — a 4-byte magic, the
+/// server's `hans` or the client's `9967`, then a type byte 1-11:
+/// reset, connection request, challenge, challenge response, accept,
+/// challenge error, data, poll, server full, and the later forks' data
+/// sequence and nack). Not recorded (hans is not packaged in Debian 12).
+fn is_hans_header(b: &[u8]) -> bool {
+    b.len() >= 5 && (b.starts_with(b"hans") || b.starts_with(b"9967")) && (1..=11).contains(&b[4])
+}
+
 /// Hash of an echo's data, for pairing requests and replies.
 fn data_hash(b: &[u8]) -> u32 {
     b.iter().fold(0x811c_9dc5u32, |h, &x| {
@@ -565,6 +575,8 @@ pub struct IcmpTunnel {
     ptunnel: [u16; 2],
     /// Echoes with ptunnel's header layout under another magic.
     ptunnel_header: [u16; 2],
+    /// Echoes starting with hans's tunnel header, per direction.
+    hans: [u16; 2],
     /// Replies whose data differs from their request's / equals it.
     mismatched: u16,
     matched: u16,
@@ -600,6 +612,8 @@ impl IcmpTunnel {
             self.ptunnel[d] += 1;
         } else if is_ptunnel_header(data, id) {
             self.ptunnel_header[d] += 1;
+        } else if is_hans_header(data) {
+            self.hans[d] += 1;
         }
         let len = data.len().min(usize::from(u16::MAX)) as u16;
         let h = data_hash(data);
@@ -635,6 +649,7 @@ impl IcmpTunnel {
         if (self.ip_inside[0] > 0 && self.ip_inside[1] > 0)
             || (self.ptunnel[0] > 0 && self.ptunnel[1] > 0)
             || (self.ptunnel_header[0] > 0 && self.ptunnel_header[1] > 0)
+            || (self.hans[0] > 0 && self.hans[1] > 0)
         {
             return self.verdict();
         }
@@ -657,6 +672,13 @@ impl IcmpTunnel {
                 Confidence::certain_if(both(self.ptunnel_header)),
                 Basis::Structure,
                 "ICMP echo data carry ptunnel's packet header (length and echo id fields agree) under a custom magic",
+            )
+        } else if total(self.hans) > 0 {
+            (
+                "hans",
+                Confidence::certain_if(both(self.hans)),
+                Basis::Structure,
+                "ICMP echo data start with hans's tunnel header (magic and message type)",
             )
         } else if total(self.ip_inside) >= 2 {
             (
@@ -697,8 +719,13 @@ impl IcmpTunnel {
             .with("request_sizes", self.n_sizes),
         )
         .map(|d| {
-            if total(self.ptunnel_header) > 0 {
+            let d = if total(self.ptunnel_header) > 0 {
                 d.with("ptunnel_header", total(self.ptunnel_header))
+            } else {
+                d
+            };
+            if total(self.hans) > 0 {
+                d.with("hans_header", total(self.hans))
             } else {
                 d
             }

@@ -196,7 +196,9 @@ impl DnsSpread {
         self.pairs.is_empty()
     }
 
-    /// Learns the first question of one DNS response sent to `client`.
+    /// Learns the first question of one DNS message: a query from
+    /// `client`, or a response sent to it (a name seen both ways counts
+    /// once: names are counted by hash).
     pub fn learn(&mut self, client: Addr, msg: &[u8], time_us: u64, s: &SpreadSettings) {
         if !s.enabled {
             return;
@@ -204,7 +206,7 @@ impl DnsSpread {
         let Ok(m) = Message::parse(msg) else {
             return;
         };
-        if !m.header.flags.qr() || m.header.flags.opcode() != 0 {
+        if m.header.flags.opcode() != 0 {
             return;
         }
         let Some(q) = m.questions().next() else {
