@@ -437,8 +437,15 @@ mod tests {
             t.verdict(client(), "www.other.example", 3_000_000, &s)
                 .is_none()
         );
-        // Names answered after the look-ahead do not count.
-        assert!(t.verdict(client(), &last, 0, &s).is_none() || LOOKAHEAD_US > 0);
+        // Names answered after the look-ahead, or before the window, do
+        // not count.
+        let later = 3_000_000 + LOOKAHEAD_US + 1;
+        t.learn(client(), &query_response("1.a.later.example", 1), later, &s);
+        assert!(t.verdict(client(), "1.a.later.example", 0, &s).is_none());
+        assert!(
+            t.verdict(client(), &last, 3_000_000 + s.window_us + LOOKAHEAD_US, &s)
+                .is_none()
+        );
     }
 
     #[test]
