@@ -12,6 +12,7 @@
 # Needs root and, from Debian 12: openvpn wireguard-tools wireguard-go
 # strongswan-charon strongswan-swanctl libcharon-extra-plugins tor
 # microsocks tinyproxy iodine ptunnel-ng ptunnel dnsmasq-base dnsutils curl
+# unbound dns2tcp (the DNS spread recordings; unbound's service need not run)
 # openssl tcpdump tshark (editcap, capinfos) python3 iproute2 iputils-ping;
 # for the remote-access recordings also xrdp freerdp2-x11 xvfb xauth
 # tigervnc-standalone-server tigervnc-viewer x11vnc (only for -storepasswd)

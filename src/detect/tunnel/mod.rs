@@ -698,6 +698,15 @@ impl IcmpTunnel {
                 Basis::Behaviour,
                 "ICMP echo replies do not return their requests' data (RFC 792 requires it)",
             )
+        } else if total(self.ip_inside) == 1 {
+            // One echo carrying a whole, checksummed IP packet: a tunnel seen
+            // for a single packet (ordinary ping data is never one).
+            (
+                "ip_in_icmp",
+                Confidence::Medium,
+                Basis::Structure,
+                "an ICMP echo's data is a whole IP packet (valid header and length)",
+            )
         } else {
             return None;
         };

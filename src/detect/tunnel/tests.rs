@@ -335,3 +335,15 @@ fn hans_header() {
     not_type[8] = 0x30;
     assert!(run(&ctx, &[(not_type, Direction::ToServer, 1, Some((8, 0)))]).is_empty());
 }
+
+#[test]
+fn one_ip_packet_in_an_echo_is_medium() {
+    let ctx = TunnelCtx::default();
+    let out = run(
+        &ctx,
+        &[(hex(ICMPTUNNEL_REQ), Direction::ToServer, 1, Some((8, 0)))],
+    );
+    assert_eq!(out.len(), 1, "{out:?}");
+    assert_eq!(out[0].confidence, Confidence::Medium);
+    assert_eq!(out[0].evidence.get("signature"), Some("ip_in_icmp"));
+}
