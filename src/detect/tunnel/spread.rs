@@ -24,8 +24,9 @@
 
 use std::collections::VecDeque;
 
+use hashbrown::HashMap;
+
 use super::{label_encoded, score_name, tunnel_rrtype};
-use crate::correlate::lru::Lru;
 use crate::decode::Addr;
 use crate::detect::{Basis, Category, Confidence, Detection, Protocol};
 use crate::dissect::dns::RrType;
@@ -35,7 +36,11 @@ use crate::dissect::dns::parser::Message;
 pub const LOOKAHEAD_US: u64 = 30_000_000;
 /// Names remembered per (client, domain); older ones are dropped first.
 const MAX_NAMES: usize = 256;
-/// (client, domain) pairs remembered per worker (least recently used go).
+/// (client, domain) pairs remembered per worker: when full, pairs with
+/// nothing in the window go, then (still full) a sixteenth of the pairs in
+/// table order (a flood of one-off domains cannot grow the table). The
+/// hasher has a fixed seed so that order, and the output, depend only on
+/// the input.
 const MAX_PAIRS: usize = 4096;
 /// Distinct data-carrying names needed besides `min_names` distinct names.
 const MIN_DATA_NAMES: usize = 5;
@@ -80,7 +85,7 @@ struct Entry {
 
 /// Per-worker table of recently answered names per (client, domain).
 pub struct DnsSpread {
-    pairs: Lru<(Addr, u32), VecDeque<Entry>>,
+    pairs: HashMap<(Addr, u32), VecDeque<Entry>, foldhash::fast::FixedState>,
     /// Responses learnt.
     pub learned: u64,
 }
@@ -88,7 +93,7 @@ pub struct DnsSpread {
 impl Default for DnsSpread {
     fn default() -> Self {
         DnsSpread {
-            pairs: Lru::new(MAX_PAIRS),
+            pairs: HashMap::default(),
             learned: 0,
         }
     }
@@ -240,8 +245,19 @@ impl DnsSpread {
             flags |= PROBE_DNS2TCP;
         }
         let data_len = data_part.iter().map(|l| l.len() + 1).sum::<usize>();
-        let (names, _) = self.pairs.touch_or_insert_with(&key, VecDeque::new);
         let oldest = time_us.saturating_sub(s.window_us + 2 * LOOKAHEAD_US);
+        if self.pairs.len() >= MAX_PAIRS && !self.pairs.contains_key(&key) {
+            self.pairs
+                .retain(|_, v| v.back().is_some_and(|e| e.time_us >= oldest));
+            if self.pairs.len() >= MAX_PAIRS {
+                let drop: Vec<(Addr, u32)> =
+                    self.pairs.keys().take(MAX_PAIRS / 16).copied().collect();
+                for k in drop {
+                    self.pairs.remove(&k);
+                }
+            }
+        }
+        let names = self.pairs.entry(key).or_default();
         while names.front().is_some_and(|e| e.time_us < oldest) || names.len() >= MAX_NAMES {
             names.pop_front();
         }
@@ -270,9 +286,7 @@ impl DnsSpread {
         }
         let labels = Labels::of_text(qname);
         let keep = domain_labels(labels.get())?;
-        let names = self
-            .pairs
-            .peek(&(client, domain_hash(labels.get(), keep)))?;
+        let names = self.pairs.get(&(client, domain_hash(labels.get(), keep)))?;
         let until = last_us.saturating_add(LOOKAHEAD_US);
         let from = until.saturating_sub(s.window_us);
         let mut window = [(0u32, 0u16, 0u8); MAX_NAMES];
@@ -517,5 +531,14 @@ mod tests {
         }
         assert_eq!(t.len(), 1);
         assert!(t.pairs.iter().all(|(_, v)| v.len() <= MAX_NAMES));
+        for i in 0..(MAX_PAIRS as u64 * 2) {
+            t.learn(
+                client(),
+                &query_response(&format!("a.d{i}.example"), 1),
+                1,
+                &s,
+            );
+        }
+        assert!(t.len() <= MAX_PAIRS);
     }
 }
