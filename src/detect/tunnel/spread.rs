@@ -84,19 +84,11 @@ struct Entry {
 }
 
 /// Per-worker table of recently answered names per (client, domain).
+#[derive(Default)]
 pub struct DnsSpread {
     pairs: HashMap<(Addr, u32), VecDeque<Entry>, foldhash::fast::FixedState>,
     /// Responses learnt.
     pub learned: u64,
-}
-
-impl Default for DnsSpread {
-    fn default() -> Self {
-        DnsSpread {
-            pairs: HashMap::default(),
-            learned: 0,
-        }
-    }
 }
 
 /// Labels of a name, left to right, as borrowed slices (at most 128).
