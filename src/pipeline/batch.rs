@@ -23,6 +23,8 @@ struct Meta {
 pub const DNS_RESPONSE: u8 = 1;
 /// Flag: the frame belongs to another worker; only learn from it.
 pub const OBSERVE_ONLY: u8 = 2;
+/// Flag: the frame is a DNS query every worker adds to its spread table.
+pub const DNS_QUERY: u8 = 4;
 
 /// A batch of frames for one worker.
 pub struct Batch {

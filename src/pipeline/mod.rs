@@ -125,16 +125,16 @@ impl Fanout {
         let (source, cnt) = (self.source, self.count);
         let route = shard::route(p.link, p.data, self.senders.len(), self.tunnel_depth);
         let w = route.worker;
-        if route.dns_response {
-            self.pending[w].push_from(p, batch::DNS_RESPONSE, source, cnt);
+        if route.dns_response || route.dns_query {
+            let flag = if route.dns_response {
+                batch::DNS_RESPONSE
+            } else {
+                batch::DNS_QUERY
+            };
+            self.pending[w].push_from(p, flag, source, cnt);
             for other in 0..self.senders.len() {
                 if other != w {
-                    self.pending[other].push_from(
-                        p,
-                        batch::DNS_RESPONSE | batch::OBSERVE_ONLY,
-                        source,
-                        cnt,
-                    );
+                    self.pending[other].push_from(p, flag | batch::OBSERVE_ONLY, source, cnt);
                     if self.pending[other].len() >= self.batch_packets {
                         self.send(other);
                     }

@@ -19,11 +19,17 @@ pub struct Route {
     /// worker learns its answers, so the address-to-name cache is the same
     /// whatever the sharding.
     pub dns_response: bool,
+    /// The frame is a plain UDP DNS query (destination port 53, QR clear):
+    /// every worker adds its question to the DNS spread table, so a tunnel
+    /// whose answers are missing or retried is still aggregated the same
+    /// whatever the sharding.
+    pub dns_query: bool,
 }
 
 const WORKER_ZERO: Route = Route {
     worker: 0,
     dns_response: false,
+    dns_query: false,
 };
 
 /// IP protocols and UDP ports that may carry tunnelled packets (see
@@ -83,6 +89,8 @@ pub fn route(linktype: LinkType, frame: &[u8], workers: usize, max_depth: u8) ->
         || (max_depth > 0
             && may_tunnel(proto, udp)
             && crate::decode::dns_response_payload(linktype, frame, max_depth).is_some());
+    let dns_query = !dns_response
+        && udp.is_some_and(|u| u.len() >= 8 + 12 && u[2] == 0 && u[3] == 53 && u[10] & 0x80 == 0);
     Route {
         worker: if workers <= 1 {
             0
@@ -90,6 +98,7 @@ pub fn route(linktype: LinkType, frame: &[u8], workers: usize, max_depth: u8) ->
             hash_pair(a, b, net.vlan[0], workers)
         },
         dns_response,
+        dns_query,
     }
 }
 
@@ -149,5 +158,11 @@ mod tests {
         hdr[2] = 0x01;
         let query = ipv4_udp([8, 8, 8, 8], [10, 0, 0, 1], 53, &hdr);
         assert!(!route(LinkType::Ipv4, &query, 4, 4).dns_response);
+        // A query to port 53 (destination 53 = 0x0035) is a spread query.
+        let mut to53 = ipv4_udp([10, 0, 0, 1], [8, 8, 8, 8], 40000, &hdr);
+        to53[22..24].copy_from_slice(&53u16.to_be_bytes());
+        let r = route(LinkType::Ipv4, &to53, 4, 4);
+        assert!(r.dns_query && !r.dns_response);
+        assert!(!route(LinkType::Ipv4, &resp, 4, 4).dns_query);
     }
 }

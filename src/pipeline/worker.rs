@@ -220,6 +220,10 @@ struct Reporter {
     /// The packet being processed: its input, position, and MAC addresses
     /// (source, destination) when `output.ether` asks for them.
     packet: (u16, u64, Option<Macs>),
+    /// Names answered per (client, domain), fed by every DNS response the
+    /// reader copies to all workers: a port-53 flow that ends is judged
+    /// with its client's other names (tunnels spread over many flows).
+    spread: crate::detect::tunnel::DnsSpread,
 }
 
 impl Reporter {
@@ -244,8 +248,12 @@ impl Reporter {
             .cloned()
             .collect();
         let ctx = &*self.ctx;
+        let spread = self.spread_verdict(&s);
         let (detect, facts) = s.judge();
         detect.on_end(&facts, ctx, &related);
+        if let Some(d) = spread {
+            detect.add(d, &facts, ctx);
+        }
         s.judge_timing(ctx);
         if s.detect.alert_due() || s.detect.unalerted() {
             let at = s.flow.last_ts;
@@ -254,6 +262,19 @@ impl Reporter {
         self.remember(&s, s.flow.last_ts);
         self.stats.detections_suppressed += s.detect.suppressed.len() as u64;
         self.write(&mut s, Some(reason));
+    }
+
+    /// The spread finding for a port-53 flow: its first question and client
+    /// against the names the client had answered below that domain.
+    fn spread_verdict(&self, s: &FlowSlot) -> Option<crate::detect::Detection> {
+        let f = &s.flow;
+        let settings = self.ctx.tunnel.spread();
+        if !settings.enabled || f.server().1 != 53 {
+            return None;
+        }
+        let q = s.app.dissectors.as_ref()?.dns_event()?.queries.first()?;
+        self.spread
+            .verdict(f.client().0, &q.rrname, f.last_ts.0, settings)
     }
 
     /// The facts an event of this flow carries: both ends' enrichment, the
@@ -447,6 +468,7 @@ impl Worker {
                 live: false,
                 host: cfg.output.host.as_deref().map(Arc::from),
                 packet: (0, 0, None),
+                spread: Default::default(),
             },
             defrag: Defragmenter::new(DefragLimits {
                 max_datagrams: share(cfg.defrag.max_datagrams),
@@ -550,6 +572,8 @@ impl Worker {
             self.report.packet = (source, cnt, None);
             if flags & super::batch::DNS_RESPONSE != 0 {
                 self.learn_names(&p);
+            } else if flags & super::batch::DNS_QUERY != 0 {
+                self.learn_query(&p);
             }
             if flags & super::batch::OBSERVE_ONLY == 0 {
                 self.process(&p);
@@ -692,10 +716,20 @@ impl Worker {
     fn learn_names(&mut self, raw: &RawPacket<'_>) {
         let s = self.settings();
         let depth = if s.decapsulate { s.max_depth } else { 0 };
-        if let Some(msg) = crate::decode::dns_response_payload(raw.link, raw.data, depth) {
+        if let Some((client, msg)) = crate::decode::dns_response_to(raw.link, raw.data, depth) {
             self.names.learn(msg, raw.ts);
+            let r = &mut self.report;
+            r.spread.learn(client, msg, raw.ts.0, r.ctx.tunnel.spread());
             self.report.stats.dns_names_learned = self.names.learned;
             self.report.stats.dns_cache_evictions = self.names.evictions;
+        }
+    }
+
+    /// Adds a DNS query frame's question to the spread table.
+    fn learn_query(&mut self, raw: &RawPacket<'_>) {
+        if let Some((client, msg)) = crate::decode::dns_query_from(raw.link, raw.data) {
+            let r = &mut self.report;
+            r.spread.learn(client, msg, raw.ts.0, r.ctx.tunnel.spread());
         }
     }
 

@@ -48,6 +48,14 @@ pub struct TunnelConfig {
     /// tunnel is reported (at most 16 queries are seen per flow).
     /// Default 4.
     pub dns_min_queries: u8,
+    /// Judge each port-53 flow also by the client's other names below its
+    /// domain (tunnels spread over one-query flows). Default `true`.
+    pub dns_spread: bool,
+    /// Window of that aggregate, seconds (10 to 86400). Default 600.
+    pub dns_spread_window: u64,
+    /// Distinct names below one domain the aggregate needs (4 to 256).
+    /// Default 10.
+    pub dns_spread_min_names: u16,
 }
 
 impl Default for TunnelConfig {
@@ -56,6 +64,9 @@ impl Default for TunnelConfig {
             dns: true,
             icmp: true,
             dns_min_queries: 4,
+            dns_spread: true,
+            dns_spread_window: 600,
+            dns_spread_min_names: 10,
         }
     }
 }
@@ -67,6 +78,12 @@ pub enum TunnelConfigError {
     /// one query proves nothing.
     #[error("dns_min_queries = {0}: must be 2 to 16 (the window holds 16 queries)")]
     DnsMinQueries(u8),
+    /// `dns_spread_window` outside 10..=86400 seconds.
+    #[error("dns_spread_window = {0}: must be 10 to 86400 seconds")]
+    DnsSpreadWindow(u64),
+    /// `dns_spread_min_names` outside 4..=256 (the names kept per domain).
+    #[error("dns_spread_min_names = {0}: must be 4 to 256 (names kept per domain)")]
+    DnsSpreadMinNames(u16),
 }
 
 /// Read-only settings shared by every worker, built once from the config.
@@ -75,6 +92,7 @@ pub struct TunnelCtx {
     dns: bool,
     icmp: bool,
     dns_min_queries: u16,
+    spread: SpreadSettings,
 }
 
 impl Default for TunnelCtx {
@@ -83,6 +101,7 @@ impl Default for TunnelCtx {
             dns: true,
             icmp: true,
             dns_min_queries: 4,
+            spread: SpreadSettings::default(),
         }
     }
 }
@@ -93,11 +112,29 @@ impl TunnelCtx {
         if !(2..=16).contains(&cfg.dns_min_queries) {
             return Err(TunnelConfigError::DnsMinQueries(cfg.dns_min_queries));
         }
+        if !(10..=86_400).contains(&cfg.dns_spread_window) {
+            return Err(TunnelConfigError::DnsSpreadWindow(cfg.dns_spread_window));
+        }
+        if !(4..=256).contains(&cfg.dns_spread_min_names) {
+            return Err(TunnelConfigError::DnsSpreadMinNames(
+                cfg.dns_spread_min_names,
+            ));
+        }
         Ok(TunnelCtx {
             dns: cfg.dns,
             icmp: cfg.icmp,
             dns_min_queries: u16::from(cfg.dns_min_queries),
+            spread: SpreadSettings {
+                enabled: cfg.dns && cfg.dns_spread,
+                window_us: cfg.dns_spread_window * 1_000_000,
+                min_names: cfg.dns_spread_min_names,
+            },
         })
+    }
+
+    /// Settings of the per-domain spread verdict ([`DnsSpread`]).
+    pub fn spread(&self) -> &SpreadSettings {
+        &self.spread
     }
 }
 
@@ -488,6 +525,38 @@ fn is_ip_packet(b: &[u8]) -> bool {
     }
 }
 
+/// True when `b` (echo data) is a ptunnel packet header whatever its magic
+/// (ptunnel-ng `--magic`): ptunnel's `ping_tunnel_pkt_t` (ptunnel
+/// documentation and source; ptunnel-ng keeps the layout): magic, dst ip,
+/// dst port, state, ack, data length (all 32-bit big endian), sequence and
+/// identifier (16-bit). The state word carries exactly one of the user
+/// (0x40000000) and proxy (0x80000000) flags over a small state number, the
+/// length field equals the bytes after the 28-byte header, and the
+/// identifier repeats the ICMP echo identifier — seen in every packet of
+/// captures/recorded/ptunnel*.pcap.
+fn is_ptunnel_header(b: &[u8], echo_id: u16) -> bool {
+    if b.len() < 28 {
+        return false;
+    }
+    let word = |i: usize| u32::from_be_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
+    let state = word(12);
+    let flags = state & 0xc000_0000;
+    (flags == 0x4000_0000 || flags == 0x8000_0000)
+        && state & 0x3fff_ffff < 8
+        && word(20) as usize == b.len() - 28
+        && u16::from_be_bytes([b[26], b[27]]) == echo_id
+}
+
+/// True when `b` (echo data) starts with hans's tunnel header (hans, IP
+/// over ICMP: `Worker::TunnelHeader` in its worker.h — a 4-byte magic, the
+/// server's `hans` or the client's `9967`, then a type byte 1-11:
+/// reset, connection request, challenge, challenge response, accept,
+/// challenge error, data, poll, server full, and the later forks' data
+/// sequence and nack). Not recorded (hans is not packaged in Debian 12).
+fn is_hans_header(b: &[u8]) -> bool {
+    b.len() >= 5 && (b.starts_with(b"hans") || b.starts_with(b"9967")) && (1..=11).contains(&b[4])
+}
+
 /// Hash of an echo's data, for pairing requests and replies.
 fn data_hash(b: &[u8]) -> u32 {
     b.iter().fold(0x811c_9dc5u32, |h, &x| {
@@ -504,6 +573,10 @@ pub struct IcmpTunnel {
     ip_inside: [u16; 2],
     /// Echoes starting with ptunnel's magic, per direction.
     ptunnel: [u16; 2],
+    /// Echoes with ptunnel's header layout under another magic.
+    ptunnel_header: [u16; 2],
+    /// Echoes starting with hans's tunnel header, per direction.
+    hans: [u16; 2],
     /// Replies whose data differs from their request's / equals it.
     mismatched: u16,
     matched: u16,
@@ -537,6 +610,10 @@ impl IcmpTunnel {
         }
         if PTUNNEL_MAGICS.iter().any(|m| data.starts_with(m)) {
             self.ptunnel[d] += 1;
+        } else if is_ptunnel_header(data, id) {
+            self.ptunnel_header[d] += 1;
+        } else if is_hans_header(data) {
+            self.hans[d] += 1;
         }
         let len = data.len().min(usize::from(u16::MAX)) as u16;
         let h = data_hash(data);
@@ -571,6 +648,8 @@ impl IcmpTunnel {
         // Structure found in both directions: nothing more to learn.
         if (self.ip_inside[0] > 0 && self.ip_inside[1] > 0)
             || (self.ptunnel[0] > 0 && self.ptunnel[1] > 0)
+            || (self.ptunnel_header[0] > 0 && self.ptunnel_header[1] > 0)
+            || (self.hans[0] > 0 && self.hans[1] > 0)
         {
             return self.verdict();
         }
@@ -586,6 +665,20 @@ impl IcmpTunnel {
                 Confidence::certain_if(both(self.ptunnel)),
                 Basis::Structure,
                 "ICMP echo data starts with ptunnel's magic number",
+            )
+        } else if total(self.ptunnel_header) > 0 {
+            (
+                "ptunnel",
+                Confidence::certain_if(both(self.ptunnel_header)),
+                Basis::Structure,
+                "ICMP echo data carry ptunnel's packet header (length and echo id fields agree) under a custom magic",
+            )
+        } else if total(self.hans) > 0 {
+            (
+                "hans",
+                Confidence::certain_if(both(self.hans)),
+                Basis::Structure,
+                "ICMP echo data start with hans's tunnel header (magic and message type)",
             )
         } else if total(self.ip_inside) >= 2 {
             (
@@ -604,6 +697,15 @@ impl IcmpTunnel {
                 },
                 Basis::Behaviour,
                 "ICMP echo replies do not return their requests' data (RFC 792 requires it)",
+            )
+        } else if total(self.ip_inside) == 1 {
+            // One echo carrying a whole, checksummed IP packet: a tunnel seen
+            // for a single packet (ordinary ping data is never one).
+            (
+                "ip_in_icmp",
+                Confidence::Medium,
+                Basis::Structure,
+                "an ICMP echo's data is a whole IP packet (valid header and length)",
             )
         } else {
             return None;
@@ -625,10 +727,25 @@ impl IcmpTunnel {
             .with("replies_matched", self.matched)
             .with("request_sizes", self.n_sizes),
         )
+        .map(|d| {
+            let d = if total(self.ptunnel_header) > 0 {
+                d.with("ptunnel_header", total(self.ptunnel_header))
+            } else {
+                d
+            };
+            if total(self.hans) > 0 {
+                d.with("hans_header", total(self.hans))
+            } else {
+                d
+            }
+        })
     }
 }
 
 mod pptp_gre;
+mod spread;
+
+pub use spread::{DnsSpread, LOOKAHEAD_US, SpreadSettings};
 
 #[cfg(test)]
 mod tests;

@@ -288,3 +288,62 @@ fn config_is_validated() {
     assert!(run(&ctx, &dns_pkts(&IODINE)).is_empty());
     assert!(toml::from_str::<TunnelConfig>("bogus = 1").is_err());
 }
+
+#[test]
+fn ptunnel_header_under_any_magic() {
+    let ctx = TunnelCtx::default();
+    // echo id 0x7a21, seq 0; ptunnel header with magic 5eed1e55, user
+    // flag + state 0, data length 0, identifier 0x7a21.
+    let mut m = vec![0x7a, 0x21, 0, 0];
+    m.extend_from_slice(&[0x5e, 0xed, 0x1e, 0x55, 127, 0, 0, 1, 0, 0, 0x1f, 0x90]);
+    m.extend_from_slice(&[
+        0x40, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 0x7a, 0x21,
+    ]);
+    let out = run(&ctx, &[(m.clone(), Direction::ToServer, 1, Some((8, 0)))]);
+    assert_eq!(out.len(), 1, "{out:?}");
+    assert_eq!(out[0].confidence, Confidence::High);
+    assert_eq!(out[0].evidence.get("ptunnel_header"), Some("1"));
+    // A length field that disagrees, or another echo id: not ptunnel.
+    let mut bad = m.clone();
+    bad[27] = 1;
+    assert!(run(&ctx, &[(bad, Direction::ToServer, 1, Some((8, 0)))]).is_empty());
+    let mut other_id = m;
+    other_id[0] = 0x11;
+    assert!(run(&ctx, &[(other_id, Direction::ToServer, 1, Some((8, 0)))]).is_empty());
+}
+
+#[test]
+fn hans_header() {
+    let ctx = TunnelCtx::default();
+    let mut req = vec![0x12, 0x34, 0, 1];
+    req.extend_from_slice(b"9967\x02");
+    req.extend_from_slice(&[10, 0, 0, 0, 0]);
+    let mut rep = vec![0x12, 0x34, 0, 1];
+    rep.extend_from_slice(b"hans\x03");
+    rep.extend_from_slice(&[7; 16]);
+    let out = run(
+        &ctx,
+        &[
+            (req.clone(), Direction::ToServer, 1, Some((8, 0))),
+            (rep, Direction::ToClient, 1, Some((0, 0))),
+        ],
+    );
+    assert_eq!(out.len(), 1, "{out:?}");
+    assert_eq!(out[0].confidence, Confidence::Certain);
+    assert_eq!(out[0].evidence.get("signature"), Some("hans"));
+    let mut not_type = req;
+    not_type[8] = 0x30;
+    assert!(run(&ctx, &[(not_type, Direction::ToServer, 1, Some((8, 0)))]).is_empty());
+}
+
+#[test]
+fn one_ip_packet_in_an_echo_is_medium() {
+    let ctx = TunnelCtx::default();
+    let out = run(
+        &ctx,
+        &[(hex(ICMPTUNNEL_REQ), Direction::ToServer, 1, Some((8, 0)))],
+    );
+    assert_eq!(out.len(), 1, "{out:?}");
+    assert_eq!(out[0].confidence, Confidence::Medium);
+    assert_eq!(out[0].evidence.get("signature"), Some("ip_in_icmp"));
+}
