@@ -1,7 +1,7 @@
 //! IPv4/IPv6 and transport headers, parsed with etherparse over borrowed bytes.
 
 use super::DecodeError;
-use etherparse::{Ipv6ExtensionSlice, LaxIpSlice};
+use etherparse::LaxIpSlice;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// An IP address as one integer, so keys hash and compare in one operation.
@@ -274,16 +274,17 @@ pub fn parse(data: &[u8]) -> Result<IpLayer<'_>, DecodeError> {
                     h.more_fragments(),
                 )
             }
-            LaxIpSlice::Ipv6(v6) => {
-                let frag = v6.extensions().clone().into_iter().find_map(|e| match e {
-                    Ipv6ExtensionSlice::Fragment(f) => Some(f),
-                    _ => None,
-                });
-                let f = frag.ok_or(DecodeError::IpInvalid)?;
+            LaxIpSlice::Ipv6(_) => {
+                // RFC 8200 4.5: next header, reserved, offset (13 bits) +
+                // 2 reserved + M, identification.
+                let f = v6_extension_at(data, IPV6_FRAGMENT)
+                    .and_then(|at| data.get(at..at + 8))
+                    .ok_or(DecodeError::IpInvalid)?;
+                let off_flags = u16::from_be_bytes([f[2], f[3]]);
                 (
-                    f.identification(),
-                    f.fragment_offset().byte_offset() as u32,
-                    f.more_fragments(),
+                    u32::from_be_bytes([f[4], f[5], f[6], f[7]]),
+                    u32::from(off_flags & 0xfff8),
+                    off_flags & 1 == 1,
                 )
             }
         };
@@ -361,14 +362,45 @@ fn payload_end(payload: &[u8], data: &[u8]) -> Option<usize> {
 }
 
 fn auth_header_at(ip: &LaxIpSlice<'_>, data: &[u8]) -> Option<usize> {
-    let ah = match ip {
-        LaxIpSlice::Ipv4(v4) => v4.extensions().auth.map(|a| a.slice().as_ptr()),
-        LaxIpSlice::Ipv6(v6) => v6.extensions().clone().into_iter().find_map(|e| match e {
-            Ipv6ExtensionSlice::Authentication(a) => Some(a.slice().as_ptr()),
-            _ => None,
-        }),
-    }?;
-    (ah as usize).checked_sub(data.as_ptr() as usize)
+    match ip {
+        LaxIpSlice::Ipv4(v4) => {
+            let ah = v4.extensions().auth.map(|a| a.slice().as_ptr())?;
+            (ah as usize).checked_sub(data.as_ptr() as usize)
+        }
+        LaxIpSlice::Ipv6(_) => v6_extension_at(data, IpProto::AH.0),
+    }
+}
+
+/// IPv6 Fragment extension header type (RFC 8200 4.5).
+const IPV6_FRAGMENT: u8 = 44;
+/// Extension headers walked before giving up (a hostile chain can be long;
+/// the decoder's own limit is far lower in practice).
+const MAX_V6_EXTENSIONS: usize = 16;
+
+/// Offset in the IPv6 packet `data` of the first extension header of type
+/// `want`, walking the chain (RFC 8200 4: hop-by-hop 0, routing 43,
+/// destination options 60 and the others with a length byte in 8-octet
+/// units; fragment 44 fixed 8 bytes; AH 51 in 4-octet units, RFC 4302 2.2),
+/// every length checked against the packet. Our own walk: etherparse 0.21's
+/// extension iterator re-slices AH headers unchecked, which a hostile chain
+/// turned into undefined behaviour (found by tests/fuzz_decode.rs).
+fn v6_extension_at(data: &[u8], want: u8) -> Option<usize> {
+    let mut next = *data.get(6)?;
+    let mut at = 40usize;
+    for _ in 0..MAX_V6_EXTENSIONS {
+        if next == want {
+            return (at < data.len()).then_some(at);
+        }
+        let len = match next {
+            0 | 43 | 60 | 135 | 139 | 140 => (usize::from(*data.get(at + 1)?) + 1) * 8,
+            IPV6_FRAGMENT => 8,
+            51 => (usize::from(*data.get(at + 1)?) + 2) * 4,
+            _ => return None,
+        };
+        next = *data.get(at)?;
+        at = at.checked_add(len)?;
+    }
+    None
 }
 
 /// Parses the transport header of a (possibly reassembled) IP payload.
@@ -416,6 +448,36 @@ pub fn transport(proto: IpProto, data: &[u8]) -> Result<L4<'_>, DecodeError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// IPv6 (RFC 8200) with a hop-by-hop header (8 bytes) then AH (RFC 4302:
+    /// payload length 4 = (4 + 2) * 4 = 24 bytes) then a fragment header.
+    fn v6_chain() -> Vec<u8> {
+        let mut p = vec![0u8; 40];
+        p[0] = 0x60;
+        p[6] = 0; // hop-by-hop
+        p.extend_from_slice(&[51, 0, 1, 4, 0, 0, 0, 0]); // next AH, len 0
+        let mut ah = vec![44, 4, 0, 0];
+        ah.extend_from_slice(&[0; 20]);
+        p.extend_from_slice(&ah);
+        p.extend_from_slice(&[17, 0, 0x00, 0x11, 0, 0, 0, 9]); // offset 16, M
+        p
+    }
+
+    #[test]
+    fn ipv6_extension_chain_is_walked_with_every_length_checked() {
+        let p = v6_chain();
+        assert_eq!(v6_extension_at(&p, 51), Some(48));
+        assert_eq!(v6_extension_at(&p, IPV6_FRAGMENT), Some(72));
+        assert_eq!(v6_extension_at(&p, 60), None);
+        // Cut inside the chain, or lengths pointing past the end: no
+        // header found, nothing read out of bounds.
+        for cut in 0..p.len() {
+            let _ = v6_extension_at(&p[..cut], IPV6_FRAGMENT);
+        }
+        let mut bad = v6_chain();
+        bad[41] = 255; // hop-by-hop claims 2 KiB
+        assert_eq!(v6_extension_at(&bad, 51), None);
+    }
 
     /// A real DNS query frame's IP part (dns.pcap-like capture, hand-checked
     /// against RFC 791 field layout): 10.0.0.1:40000 -> 8.8.8.8:53, UDP.
