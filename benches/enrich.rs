@@ -61,7 +61,7 @@ fn probes(n: usize) -> Vec<IpAddr> {
         x = x
             .wrapping_mul(6_364_136_223_846_793_005)
             .wrapping_add(1_442_695_040_888_963_407);
-        if out.len() % 2 == 0 {
+        if out.len().is_multiple_of(2) {
             out.push(IpAddr::V4(Ipv4Addr::from((x >> 32) as u32)));
         } else {
             let hi = (0x2000u128 | (x as u128 & 0x1fff)) << 112;

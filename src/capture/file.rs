@@ -366,7 +366,7 @@ impl<R: Read> FileSource<R> {
         offset: u64,
         what: &'static str,
     ) -> Result<(), CaptureError> {
-        if len < min || len % 4 != 0 || len > MAX_BLOCK {
+        if len < min || !len.is_multiple_of(4) || len > MAX_BLOCK {
             return Err(CaptureError::Corrupt { offset, what });
         }
         if !self.win.fill(len)? {
@@ -605,7 +605,7 @@ impl<R: Read> PacketSource for FileSource<R> {
         };
         if located.is_some() {
             self.packets += 1;
-            if self.packets % PROGRESS_STEP == 0 {
+            if self.packets.is_multiple_of(PROGRESS_STEP) {
                 READ_PROGRESS
                     .packets
                     .fetch_add(PROGRESS_STEP, Ordering::Relaxed);

@@ -107,12 +107,11 @@ pub fn decide(
     }
     let sid = lead.signature_id;
     let interval = cfg.alert_interval_s.saturating_mul(US_PER_S);
-    if !risen {
-        if let Some(last) = host.last_alert_us.get(&sid) {
-            if now_us.saturating_sub(*last) < interval {
-                return Decision::HeldBack;
-            }
-        }
+    if !risen
+        && let Some(last) = host.last_alert_us.get(&sid)
+        && now_us.saturating_sub(*last) < interval
+    {
+        return Decision::HeldBack;
     }
     host.hits = full(host);
     debug_assert_eq!(total(&host.hits), score);

@@ -61,12 +61,12 @@ impl<K: Hash + Eq + Clone, V> Lru<K, V> {
         let touch = self.next_touch;
         self.next_touch = self.next_touch.wrapping_add(1);
         let mut evicted = None;
-        if !self.map.contains_key(k) && self.map.len() >= self.cap {
-            if let Some((_, old)) = self.order.pop_first() {
-                if let Some(slot) = self.map.remove(&old) {
-                    evicted = Some((old, slot.value));
-                }
-            }
+        if !self.map.contains_key(k)
+            && self.map.len() >= self.cap
+            && let Some((_, old)) = self.order.pop_first()
+            && let Some(slot) = self.map.remove(&old)
+        {
+            evicted = Some((old, slot.value));
         }
         let slot = self.map.entry(k.clone()).or_insert_with(|| Slot {
             value: make(),
@@ -102,10 +102,10 @@ impl<K: Hash + Eq + Clone, V> Lru<K, V> {
     pub fn retain(&mut self, mut keep: impl FnMut(&K, &mut V) -> bool) -> usize {
         let mut dead = Vec::new();
         for (touch, k) in &self.order {
-            if let Some(slot) = self.map.get_mut(k) {
-                if !keep(k, &mut slot.value) {
-                    dead.push((*touch, k.clone()));
-                }
+            if let Some(slot) = self.map.get_mut(k)
+                && !keep(k, &mut slot.value)
+            {
+                dead.push((*touch, k.clone()));
             }
         }
         for (touch, k) in &dead {

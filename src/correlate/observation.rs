@@ -622,11 +622,11 @@ mod tests {
         for entry in std::fs::read_dir(dir).expect("golden dir").flatten() {
             let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
             for line in text.lines() {
-                if let Ok(v) = serde_json::from_str::<Value>(line) {
-                    if let Some(o) = Observation::from_eve(&v) {
-                        assert!(o.end_us >= o.start_us);
-                        flows += 1;
-                    }
+                if let Ok(v) = serde_json::from_str::<Value>(line)
+                    && let Some(o) = Observation::from_eve(&v)
+                {
+                    assert!(o.end_us >= o.start_us);
+                    flows += 1;
                 }
             }
         }

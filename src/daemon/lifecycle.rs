@@ -233,9 +233,7 @@ impl Pidfile {
             .truncate(false)
             .open(&p)
             .map_err(|e| format!("daemon.pidfile: {}: {e}", p.display()))?;
-        // File::try_lock is Rust 1.89; the let chains used throughout need
-        // 1.88 already, so the declared rust-version is behind (to be raised).
-        #[allow(clippy::incompatible_msrv)]
+        // File::try_lock: Rust 1.89, the crate's rust-version.
         let locked = f.try_lock();
         match locked {
             Ok(()) => {}

@@ -149,7 +149,7 @@ impl Defragmenter {
         };
         let len = f.data.len() as u32;
         let end = f.offset.saturating_add(len);
-        if end > MAX_DATAGRAM || (f.more && len % 8 != 0) {
+        if end > MAX_DATAGRAM || (f.more && !len.is_multiple_of(8)) {
             self.discard(&key);
             return Offer::Dropped(DecodeError::FragmentInvalid);
         }

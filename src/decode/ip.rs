@@ -310,15 +310,15 @@ pub fn parse(data: &[u8]) -> Result<IpLayer<'_>, DecodeError> {
     }
     // AH (RFC 4302) is its own IPsec flow, not peeled into the protocol it
     // authenticates: the payload starts at the AH header.
-    if let Some(start) = auth_header_at(&ip, data) {
-        if let Some(b) = payload_end(payload.payload, data).and_then(|end| data.get(start..end)) {
-            return Ok(IpLayer::Whole(Packet {
-                src,
-                dst,
-                proto: IpProto::AH,
-                l4: L4::Other { payload: b },
-            }));
-        }
+    if let Some(start) = auth_header_at(&ip, data)
+        && let Some(b) = payload_end(payload.payload, data).and_then(|end| data.get(start..end))
+    {
+        return Ok(IpLayer::Whole(Packet {
+            src,
+            dst,
+            proto: IpProto::AH,
+            l4: L4::Other { payload: b },
+        }));
     }
     Ok(IpLayer::Whole(Packet {
         src,

@@ -58,10 +58,10 @@ pub fn detections(
     // Sanctions: the strongest match of either remote side.
     let mut best: Option<(&IpInfo, bool, SanctionMatch)> = None;
     for (info, is_server) in remotes.clone() {
-        if let Some(m) = info.sanction {
-            if best.is_none_or(|(_, _, b)| b.watch && !m.watch) {
-                best = Some((info, is_server, m));
-            }
+        if let Some(m) = info.sanction
+            && best.is_none_or(|(_, _, b)| b.watch && !m.watch)
+        {
+            best = Some((info, is_server, m));
         }
     }
     if let Some((info, is_server, m)) = best {

@@ -137,10 +137,10 @@ impl EnrichConfig {
             if name.is_empty() || name.len() > 64 {
                 return Err(format!("{key}: name must be 1 to 64 characters"));
             }
-            if let Some(s) = sev {
-                if !(1..=3).contains(&s) {
-                    return Err(format!("{key} `{name}`: severity must be 1, 2 or 3"));
-                }
+            if let Some(s) = sev
+                && !(1..=3).contains(&s)
+            {
+                return Err(format!("{key} `{name}`: severity must be 1, 2 or 3"));
             }
             Ok(())
         };
@@ -654,11 +654,11 @@ impl Enricher {
         if let Some(h) = hint {
             // A registry allocation: a sanction even when a database
             // disagrees or says nothing.
-            if let Some(s) = self.sanctions.check(Some(h.country), None) {
-                if info.sanction.is_none_or(|cur| cur.watch && !s.watch) {
-                    info.sanction = Some(s);
-                    info.sanction_via_hint = true;
-                }
+            if let Some(s) = self.sanctions.check(Some(h.country), None)
+                && info.sanction.is_none_or(|cur| cur.watch && !s.watch)
+            {
+                info.sanction = Some(s);
+                info.sanction_via_hint = true;
             }
         }
         if let (None, Some(h)) = (info.country_iso, hint) {

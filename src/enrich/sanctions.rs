@@ -200,16 +200,16 @@ impl Sanctions {
         country: Option<CountryCode>,
         subdivision: Option<SubdivisionCode>,
     ) -> Option<SanctionMatch> {
-        if let Some(sub) = subdivision {
-            if let Some(r) = self.subdivisions.iter().find(|r| r.code == sub) {
-                return Some(SanctionMatch {
-                    rule: r.text,
-                    kind: RuleKind::Subdivision,
-                    programme: r.programme,
-                    approximate: r.approximate,
-                    watch: false,
-                });
-            }
+        if let Some(sub) = subdivision
+            && let Some(r) = self.subdivisions.iter().find(|r| r.code == sub)
+        {
+            return Some(SanctionMatch {
+                rule: r.text,
+                kind: RuleKind::Subdivision,
+                programme: r.programme,
+                approximate: r.approximate,
+                watch: false,
+            });
         }
         let country = country?;
         let mut found: Option<&CountryRule> = None;

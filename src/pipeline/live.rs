@@ -576,7 +576,7 @@ fn read_live(
                     last_handoff = p.ts;
                     fan.flush();
                 }
-                if packets % 64 != 0 {
+                if !packets.is_multiple_of(64) {
                     continue;
                 }
             }

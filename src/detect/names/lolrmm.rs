@@ -170,10 +170,10 @@ fn normalise_pattern(raw: &str) -> Result<String, String> {
     if let Some(slash) = p.find('/') {
         p.truncate(slash);
     }
-    if let Some(colon) = p.rfind(':') {
-        if p[colon + 1..].bytes().all(|b| b.is_ascii_digit()) {
-            p.truncate(colon);
-        }
+    if let Some(colon) = p.rfind(':')
+        && p[colon + 1..].bytes().all(|b| b.is_ascii_digit())
+    {
+        p.truncate(colon);
     }
     let p = p.strip_suffix('.').unwrap_or(&p).to_owned();
     Pattern::compile(&p)?;

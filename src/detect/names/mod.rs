@@ -685,66 +685,63 @@ impl NamesDetectors {
         last: bool,
     ) {
         if let Some(app) = facts.app {
-            if self.checked & Source::Sni as u8 == 0 {
-                if let Some(tf) = app.tls.as_ref().and_then(|t| t.facts()) {
-                    if let Some(ch) = tf.client_hello() {
-                        self.checked |= Source::Sni as u8;
-                        if let Some(sni) = ch.sni.as_deref() {
-                            self.client_name(sni, Source::Sni, ctx, out);
-                        }
-                    }
+            if self.checked & Source::Sni as u8 == 0
+                && let Some(tf) = app.tls.as_ref().and_then(|t| t.facts())
+                && let Some(ch) = tf.client_hello()
+            {
+                self.checked |= Source::Sni as u8;
+                if let Some(sni) = ch.sni.as_deref() {
+                    self.client_name(sni, Source::Sni, ctx, out);
                 }
             }
-            if self.checked & Source::CertName as u8 == 0 {
-                if let Some(cert) = app
+            if self.checked & Source::CertName as u8 == 0
+                && let Some(cert) = app
                     .tls
                     .as_ref()
                     .and_then(|t| t.facts())
                     .and_then(|f| f.cert.as_ref())
+            {
+                self.checked |= (Source::CertName as u8) | (Source::CertOrg as u8);
+                let (org, cn) = subject_parts(&cert.subject);
+                let mut cn_hit = None;
+                if let Some(cn) = cn
+                    && let Some((s, entry)) = ctx.find_cn(cn)
                 {
-                    self.checked |= (Source::CertName as u8) | (Source::CertOrg as u8);
-                    let (org, cn) = subject_parts(&cert.subject);
-                    let mut cn_hit = None;
-                    if let Some(cn) = cn {
-                        if let Some((s, entry)) = ctx.find_cn(cn) {
-                            cn_hit = Some(s);
-                            self.hit(s, entry, ctx, cn, Source::CertName, out);
-                        }
-                    }
-                    if cn_hit.is_none() {
-                        self.san_names(&cert.san, ctx, out);
-                    }
-                    if let Some(org) = org {
-                        if let Some(s) = ctx.find_org(org) {
-                            self.hit(s, org, ctx, org, Source::CertOrg, out);
-                        }
-                    }
-                    self.rmm_cert_org(&cert.subject, &cert.issuerdn, ctx, out);
+                    cn_hit = Some(s);
+                    self.hit(s, entry, ctx, cn, Source::CertName, out);
                 }
+                if cn_hit.is_none() {
+                    self.san_names(&cert.san, ctx, out);
+                }
+                if let Some(org) = org
+                    && let Some(s) = ctx.find_org(org)
+                {
+                    self.hit(s, org, ctx, org, Source::CertOrg, out);
+                }
+                self.rmm_cert_org(&cert.subject, &cert.issuerdn, ctx, out);
             }
-            if self.checked & Source::QuicSni as u8 == 0 {
-                if let Some(ch) = app
+            if self.checked & Source::QuicSni as u8 == 0
+                && let Some(ch) = app
                     .quic
                     .as_ref()
                     .and_then(|q| q.1.facts())
                     .and_then(|f| f.client_hello())
-                {
-                    self.checked |= Source::QuicSni as u8;
-                    if let Some(sni) = ch.sni.as_deref() {
-                        self.client_name(sni, Source::QuicSni, ctx, out);
-                    }
+            {
+                self.checked |= Source::QuicSni as u8;
+                if let Some(sni) = ch.sni.as_deref() {
+                    self.client_name(sni, Source::QuicSni, ctx, out);
                 }
             }
-            if self.checked & Source::HttpHost as u8 == 0 {
-                if let Some(h) = app.http.as_ref().and_then(|h| h.event()) {
-                    self.checked |= Source::HttpHost as u8;
-                    // A CONNECT request names the proxy's target, not the
-                    // server this flow goes to.
-                    if !h.http_method.eq_ignore_ascii_case("CONNECT") {
-                        if let Some(host) = h.hostname.as_deref() {
-                            self.client_name(host, Source::HttpHost, ctx, out);
-                        }
-                    }
+            if self.checked & Source::HttpHost as u8 == 0
+                && let Some(h) = app.http.as_ref().and_then(|h| h.event())
+            {
+                self.checked |= Source::HttpHost as u8;
+                // A CONNECT request names the proxy's target, not the
+                // server this flow goes to.
+                if !h.http_method.eq_ignore_ascii_case("CONNECT")
+                    && let Some(host) = h.hostname.as_deref()
+                {
+                    self.client_name(host, Source::HttpHost, ctx, out);
                 }
             }
         }
@@ -762,10 +759,8 @@ impl NamesDetectors {
                 };
                 if let Some(usable) = decide {
                     self.checked |= Source::DnsName as u8;
-                    if usable {
-                        if let Some((s, entry)) = ctx.find_entry(n) {
-                            self.hit(s, entry, ctx, n, Source::DnsName, out);
-                        }
+                    if usable && let Some((s, entry)) = ctx.find_entry(n) {
+                        self.hit(s, entry, ctx, n, Source::DnsName, out);
                     }
                 }
             } else if last {

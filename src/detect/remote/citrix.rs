@@ -19,7 +19,7 @@ const PREAMBLE: &[u8] = b"\x7f\x7fICA\x00";
 /// True when `b` is one or more preambles.
 fn preambles(b: &[u8]) -> bool {
     !b.is_empty()
-        && b.len() % PREAMBLE.len() == 0
+        && b.len().is_multiple_of(PREAMBLE.len())
         && b.chunks(PREAMBLE.len()).all(|c| c == PREAMBLE)
 }
 

@@ -157,7 +157,11 @@ mod tests {
             for (i, proto) in [6u8, 17].into_iter().enumerate() {
                 let mut r = RemoteDetectors::default();
                 for k in 0..6u16 {
-                    let dir = if (k + i as u16) % 2 == 0 { C } else { S };
+                    let dir = if (k + i as u16).is_multiple_of(2) {
+                        C
+                    } else {
+                        S
+                    };
                     let p = pkt(proto, dir, k, &buf);
                     r.rdp.on_packet(
                         &p,

@@ -298,9 +298,9 @@ impl Detector for RdpUdp {
         let b = p.payload;
         let d = di(p.dir);
         self.datagrams = self.datagrams.saturating_add(1);
-        if self.datagrams == 1 {
-            if let Some((flags, ack, isn, up, down)) = parse_syn(b) {
-                if p.dir == Direction::ToServer && ack == u32::MAX && flags & ACK == 0 {
+        if self.datagrams == 1
+            && let Some((flags, ack, isn, up, down)) = parse_syn(b)
+                && p.dir == Direction::ToServer && ack == u32::MAX && flags & ACK == 0 {
                     self.isn = Some(isn);
                     let padded = b.len() >= 1232;
                     let mut det = found(
@@ -321,11 +321,9 @@ impl Detector for RdpUdp {
                     out.push(det);
                     return;
                 }
-            }
-        }
         if let Some(isn) = self.isn {
-            if let Some((flags, ack, _, up, down)) = parse_syn(b) {
-                if p.dir == Direction::ToClient && flags & ACK != 0 && ack == isn {
+            if let Some((flags, ack, _, up, down)) = parse_syn(b)
+                && p.dir == Direction::ToClient && flags & ACK != 0 && ack == isn {
                     let mut det = found(
                         Protocol::Rdp,
                         Confidence::Certain,
@@ -341,7 +339,6 @@ impl Detector for RdpUdp {
                     self.done = true;
                     return;
                 }
-            }
             if self.datagrams > 8 {
                 self.done = true;
             }

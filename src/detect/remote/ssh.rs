@@ -51,12 +51,11 @@ fn shape(packets: &[PacketSummary]) -> (&'static str, String) {
             if p.len >= LARGE {
                 c_large += 1;
             }
-            if let Some(t) = last_client {
-                if ngaps < gaps.len() {
+            if let Some(t) = last_client
+                && ngaps < gaps.len() {
                     gaps[ngaps] = p.offset_us.saturating_sub(t);
                     ngaps += 1;
                 }
-            }
             last_client = Some(p.offset_us);
         } else if p.len >= LARGE {
             s_large += 1;

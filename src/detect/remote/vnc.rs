@@ -124,11 +124,10 @@ impl Vnc {
 
     /// Reports a finding still held back.
     pub fn flush(&mut self, out: &mut Vec<Detection>) {
-        if let Some(d) = self.pending.take() {
-            if d.confidence == Confidence::Certain {
+        if let Some(d) = self.pending.take()
+            && d.confidence == Confidence::Certain {
                 out.push(*d);
             }
-        }
         self.done = true;
     }
 }

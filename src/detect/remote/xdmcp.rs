@@ -126,11 +126,10 @@ impl Detector for Xdmcp {
             },
         )
         .with("opcodes", ops.join(","));
-        if op == 5 {
-            if let Some(s) = willing_status(p.payload) {
+        if op == 5
+            && let Some(s) = willing_status(p.payload) {
                 d = d.with("manager_status", text(s));
             }
-        }
         if conf == Confidence::Certain {
             self.done = true;
         }

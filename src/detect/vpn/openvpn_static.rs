@@ -142,7 +142,7 @@ impl OpenVpnStatic {
         let mut fit = 0u8;
         let mut small = 0u8;
         for (i, h) in HMAC.iter().enumerate() {
-            if len >= h + MIN_BODY && (len - h) % BLOCK == 0 {
+            if len >= h + MIN_BODY && (len - h).is_multiple_of(BLOCK) {
                 fit |= 1 << i;
                 if len == h + MIN_BODY {
                     small |= 1 << i;
@@ -178,11 +178,10 @@ impl OpenVpnStatic {
         s.small |= small;
         s.n = s.n.saturating_add(1);
         let len = len as u16;
-        if !self.lens.contains(&len) {
-            if let Some(slot) = self.lens.iter_mut().find(|l| **l == 0) {
+        if !self.lens.contains(&len)
+            && let Some(slot) = self.lens.iter_mut().find(|l| **l == 0) {
                 *slot = len;
             }
-        }
     }
 
     fn judge(&mut self, out: &mut Vec<Detection>) {

@@ -132,7 +132,7 @@ impl Detector for WireGuard {
             }
             3 if b.len() == 64 => {}
             4 => {
-                if !warp && b.len() % 16 != 0 {
+                if !warp && !b.len().is_multiple_of(16) {
                     return self.miss();
                 }
                 let ctr = le64(b, 8).unwrap_or(u64::MAX);

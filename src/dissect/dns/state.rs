@@ -320,10 +320,10 @@ impl DnsState {
         self.event = match (&self.query, &self.response) {
             (_, Some(r)) => {
                 let mut ev = r.event.clone();
-                if ev.queries.is_empty() {
-                    if let Some(q) = &self.query {
-                        ev.queries = q.event.queries.clone();
-                    }
+                if ev.queries.is_empty()
+                    && let Some(q) = &self.query
+                {
+                    ev.queries = q.event.queries.clone();
                 }
                 ev.request_seen = Some(self.query.is_some());
                 Some(ev)

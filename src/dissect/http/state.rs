@@ -260,10 +260,9 @@ fn build_request(head: &[u8], truncated: bool) -> Option<HttpEvent> {
         } else if let Some(&name) = PROXY_HEADERS
             .iter()
             .find(|n| h.name.eq_ignore_ascii_case(n.as_bytes()))
+            && !ev.proxy_headers.contains(&name)
         {
-            if !ev.proxy_headers.contains(&name) {
-                ev.proxy_headers.push(name);
-            }
+            ev.proxy_headers.push(name);
         }
     }
     let authority = match form {

@@ -289,16 +289,16 @@ impl QuicState {
         let mut scratch = std::mem::take(&mut self.scratch);
         let largest = self.dir_mut(dir).largest_pn;
         let mut opened = None;
-        if self.ensure_keys(p.version) {
-            if let Some(ks) = self.keys.as_deref() {
-                let k = match dir {
-                    Direction::ToServer => &ks.keys.client,
-                    Direction::ToClient => &ks.keys.server,
-                };
-                opened = open_initial(k, p, largest, &mut scratch)
-                    .ok()
-                    .map(|(pn, _)| pn);
-            }
+        if self.ensure_keys(p.version)
+            && let Some(ks) = self.keys.as_deref()
+        {
+            let k = match dir {
+                Direction::ToServer => &ks.keys.client,
+                Direction::ToClient => &ks.keys.server,
+            };
+            opened = open_initial(k, p, largest, &mut scratch)
+                .ok()
+                .map(|(pn, _)| pn);
         }
         // Recovery: a client Initial under a DCID we did not key on (a Retry
         // we missed, or a capture that started after the first Initial).
@@ -308,15 +308,15 @@ impl QuicState {
             && self.derivations < MAX_KEY_DERIVATIONS
         {
             self.derivations += 1;
-            if let Some(alt) = InitialKeys::derive(p.version, p.dcid) {
-                if let Ok((pn, _)) = open_initial(&alt.client, p, largest, &mut scratch) {
-                    self.set_key_dcid(p.dcid);
-                    self.keys = Some(Box::new(KeySet {
-                        version: p.version,
-                        keys: alt,
-                    }));
-                    opened = Some(pn);
-                }
+            if let Some(alt) = InitialKeys::derive(p.version, p.dcid)
+                && let Ok((pn, _)) = open_initial(&alt.client, p, largest, &mut scratch)
+            {
+                self.set_key_dcid(p.dcid);
+                self.keys = Some(Box::new(KeySet {
+                    version: p.version,
+                    keys: alt,
+                }));
+                opened = Some(pn);
             }
         }
         let Some(ev) = self.event.as_mut() else {

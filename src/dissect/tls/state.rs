@@ -322,17 +322,17 @@ impl HsFramer {
                 if self.hdr_len == 0 && self.first_type.is_none() {
                     self.first_type = data.first().copied();
                 }
-                if self.hdr_len == 0 {
-                    if let Ok((hs, rest)) = parser::parse_handshake(data) {
-                        let body = if interesting(hs.msg_type) {
-                            hs.body
-                        } else {
-                            &[]
-                        };
-                        on_msg(hs.msg_type, body, false);
-                        data = rest;
-                        continue;
-                    }
+                if self.hdr_len == 0
+                    && let Ok((hs, rest)) = parser::parse_handshake(data)
+                {
+                    let body = if interesting(hs.msg_type) {
+                        hs.body
+                    } else {
+                        &[]
+                    };
+                    on_msg(hs.msg_type, body, false);
+                    data = rest;
+                    continue;
                 }
                 let need = 4 - usize::from(self.hdr_len);
                 let n = need.min(data.len());
@@ -485,10 +485,10 @@ impl Core {
                 }
                 let f = self.facts_mut();
                 f.client_hello_count = f.client_hello_count.saturating_add(1);
-                if let Some(info) = info {
-                    if f.client_hellos.len() < MAX_KEPT_CLIENT_HELLOS {
-                        f.client_hellos.push(info);
-                    }
+                if let Some(info) = info
+                    && f.client_hellos.len() < MAX_KEPT_CLIENT_HELLOS
+                {
+                    f.client_hellos.push(info);
                 }
             }
             Direction::ToClient => match msg_type {
@@ -1009,11 +1009,11 @@ fn dtls_fragment(
         }
     }
     p.got = end;
-    if p.got == p.length {
-        if let Some(p) = ds.dtls_partial.take() {
-            ds.dtls_last = Some((p.seq, p.msg_type));
-            core.on_handshake(dir, p.msg_type, p.buf.as_slice(), p.truncated);
-        }
+    if p.got == p.length
+        && let Some(p) = ds.dtls_partial.take()
+    {
+        ds.dtls_last = Some((p.seq, p.msg_type));
+        core.on_handshake(dir, p.msg_type, p.buf.as_slice(), p.truncated);
     }
 }
 
