@@ -1439,4 +1439,266 @@ rec_socks_reverse() {
 
 ALL+=(socks_reverse)
 
+# --- Fully encrypted and obfuscated proxies (issue 12, class 4) -------------
+#
+# Each proxy session carries four kinds of inner traffic, one proxied TCP
+# connection each, in this order: a plain HTTP page, an HTTPS download (a
+# TLS handshake inside), an SSH login running `id` (the server speaks
+# first), and a bulk download of 1 MiB of random bytes (cut by the packet
+# limit). The client program (curl, ssh through `nc -X 5`) talks to the
+# proxy's local SOCKS5 port 127.0.0.1:1080 in gw-cli; the proxy server in
+# gw-srv reaches the targets at 127.0.0.1 (HTTP 8080, HTTPS 8443, sshd
+# 2022), so only the proxy's own connection crosses the captured link.
+# Offloads are off so the capture holds wire-sized segments.
+
+PROXY_INNER=(http tls ssh bulk)
+
+# The targets in gw-srv (and the throwaway ssh user).
+proxy_targets() {
+    make_user
+    [ -f "$WORK/www/bulk.bin" ] || openssl rand -out "$WORK/www/bulk.bin" 1048576
+    start_http "$NS_S"
+    start_https "$NS_S"
+    start_sshd "$NS_S"
+    no_offload "$NS_C" gw-c
+    no_offload "$NS_S" gw-s
+}
+
+# proxy_inner [SOCKS-PORT]: the inner connections through the SOCKS5 port.
+proxy_inner() {
+    local socks=127.0.0.1:${1:-1080} k
+    for k in "${PROXY_INNER[@]}"; do
+        case $k in
+            http) ns_c curl -sS --max-time 20 -o /dev/null --socks5-hostname "$socks" \
+                http://127.0.0.1:8080/index.html ;;
+            tls) ns_c curl -sS --max-time 20 -o /dev/null --cacert "$WORK/pki/ca.crt" \
+                --socks5-hostname "$socks" https://localhost:8443/data.bin ;;
+            ssh) ns_c timeout 30 ssh "${SSH_OPTS[@]}" -i "$WORK/ssh/id_user" \
+                -o ProxyCommand="nc -X 5 -x $socks %h %p" -p 2022 "$USER_NAME@127.0.0.1" id \
+                >>"$LOG/ssh.log" 2>&1 ;;
+            bulk) ns_c curl -sS --max-time 30 -o /dev/null --socks5-hostname "$socks" \
+                http://127.0.0.1:8080/bulk.bin ;;
+        esac
+        sleep 0.5
+    done
+}
+
+# ss_session NAME METHOD [SERVER-PLUGIN SERVER-OPTS CLIENT-PLUGIN CLIENT-OPTS]:
+# shadowsocks-libev ss-server on 10.99.0.1:8388 and ss-local (SOCKS5 on
+# 127.0.0.1:1080) with cipher METHOD, optionally through a SIP003 plugin.
+ss_session() {
+    local name=$1 method=$2 splug=${3:-} sopts=${4:-} cplug=${5:-} copts=${6:-} pw
+    local sargs=() cargs=()
+    pw=$(openssl rand -hex 12)
+    [ -n "$splug" ] && sargs=(--plugin "$splug" --plugin-opts "$sopts")
+    [ -n "$cplug" ] && cargs=(--plugin "$cplug" --plugin-opts "$copts")
+    make_pki
+    net_up
+    proxy_targets
+    bg "$NS_S" ss-server ss-server -s "$SRV" -p 8388 -k "$pw" -m "$method" -t 30 -v "${sargs[@]}"
+    wait_port "$NS_S" 8388
+    bg "$NS_C" ss-local ss-local -s "$SRV" -p 8388 -b 127.0.0.1 -l 1080 -k "$pw" -m "$method" \
+        -t 30 -v "${cargs[@]}"
+    wait_port "$NS_C" 1080
+    sleep 0.5
+    capture_start
+    proxy_inner
+    capture_save "$name" 220
+    net_down
+}
+
+rec_shadowsocks() {
+    ss_session ss-aes-128-gcm aes-128-gcm
+    ss_session ss-aes-256-gcm aes-256-gcm
+    ss_session ss-chacha20-ietf-poly1305 chacha20-ietf-poly1305
+    ss_session ss-xchacha20-ietf-poly1305 xchacha20-ietf-poly1305
+    ss_session ss-aes-192-gcm aes-192-gcm
+    ss_session ss-stream-aes-256-cfb aes-256-cfb
+    ss_session ss-stream-chacha20-ietf chacha20-ietf
+    ss_session ss-stream-aes-128-ctr aes-128-ctr
+    ss_session ss-stream-rc4-md5 rc4-md5
+    ss_session ss-stream-salsa20 salsa20
+}
+
+rec_shadowsocks_plugins() {
+    make_pki
+    ss_session ss-obfs-http chacha20-ietf-poly1305 obfs-server "obfs=http" \
+        obfs-local "obfs=http;obfs-host=www.example.org"
+    ss_session ss-obfs-tls aes-256-gcm obfs-server "obfs=tls" \
+        obfs-local "obfs=tls;obfs-host=www.example.org"
+    ss_session ss-v2ray-plugin-ws aes-128-gcm ss-v2ray-plugin "server" \
+        ss-v2ray-plugin ""
+    ss_session ss-v2ray-plugin-wss chacha20-ietf-poly1305 ss-v2ray-plugin \
+        "server;tls;host=server.gateward.test;cert=$WORK/pki/server.crt;key=$WORK/pki/server.key" \
+        ss-v2ray-plugin "tls;host=server.gateward.test;cert=$WORK/pki/ca.crt"
+}
+
+ALL+=(shadowsocks shadowsocks_plugins)
+
+# obfs4 (obfs4proxy) as a Tor bridge's pluggable transport: the bridge in
+# gw-srv serves obfs4 on 10.99.0.1:9443 with iat-mode $2, the client tor
+# uses that bridge line; the inner traffic is Tor's own link handshake and
+# directory fetches, inside obfs4 framing.
+obfs4_session() {
+    local name=$1 iat=$2 d="$WORK/obfs4-$1" fp cert
+    mkdir -p "$d/relay" "$d/client"
+    chmod 700 "$d/relay" "$d/client"
+    cat >"$d/relay.torrc" <<EOF
+DataDirectory $d/relay
+SocksPort 0
+ORPort 127.0.0.1:9001
+Address $SRV
+Nickname gatewardobfs
+BridgeRelay 1
+PublishServerDescriptor 0
+AssumeReachable 1
+ExitRelay 0
+ContactInfo none
+ServerTransportPlugin obfs4 exec /usr/bin/obfs4proxy
+ServerTransportListenAddr obfs4 $SRV:9443
+ServerTransportOptions obfs4 iat-mode=$iat
+ExtORPort auto
+Log notice stdout
+EOF
+    net_up
+    no_offload "$NS_C" gw-c
+    no_offload "$NS_S" gw-s
+    bg "$NS_S" tor-relay tor -f "$d/relay.torrc"
+    wait_port "$NS_S" 9443 60
+    for _ in $(seq 100); do [ -s "$d/relay/pt_state/obfs4_bridgeline.txt" ] && break; sleep 0.2; done
+    fp=$(awk '{print $2}' "$d/relay/fingerprint")
+    cert=$(grep -o 'cert=[^ ]*' "$d/relay/pt_state/obfs4_bridgeline.txt")
+    cat >"$d/client.torrc" <<EOF
+DataDirectory $d/client
+SocksPort 127.0.0.1:9050
+UseBridges 1
+ClientTransportPlugin obfs4 exec /usr/bin/obfs4proxy
+Bridge obfs4 $SRV:9443 $fp $cert iat-mode=$iat
+Log notice stdout
+EOF
+    capture_start
+    bg "$NS_C" tor-client tor -f "$d/client.torrc"
+    wait_log "$LOG/tor-client.log" 'new bridge descriptor|Bootstrapped [1-9][0-9]%' 60 || true
+    sleep 3
+    capture_save "$name" 200
+    net_down
+}
+
+rec_obfs4() {
+    obfs4_session obfs4-iat0 0
+    obfs4_session obfs4-iat1 1
+    obfs4_session obfs4-iat2 2
+}
+
+ALL+=(obfs4)
+
+# trojan (trojan-gfw): the server on 10.99.0.1:443 (TLS with the test
+# certificate, falling back to the HTTP server for anything not Trojan), the
+# client's SOCKS5 on 127.0.0.1:1080. $2: the client's TLS 1.3 suites ("" =
+# TLS 1.2 only, the client's max_version capped through cipher_tls13 and
+# the server's cipher list).
+trojan_session() {
+    local name=$1 tls13=$2 d="$WORK/trojan-$1" pw
+    pw=$(openssl rand -hex 12)
+    make_pki
+    mkdir -p "$d"
+    cat >"$d/server.json" <<EOF
+{"run_type": "server", "local_addr": "$SRV", "local_port": 443,
+ "remote_addr": "127.0.0.1", "remote_port": 8080, "password": ["$pw"], "log_level": 1,
+ "ssl": {"cert": "$WORK/pki/server.crt", "key": "$WORK/pki/server.key",
+         "alpn": ["http/1.1"], "cipher_tls13": "$tls13"}}
+EOF
+    cat >"$d/client.json" <<EOF
+{"run_type": "client", "local_addr": "127.0.0.1", "local_port": 1080,
+ "remote_addr": "$SRV", "remote_port": 443, "password": ["$pw"], "log_level": 1,
+ "ssl": {"verify": true, "verify_hostname": true, "cert": "$WORK/pki/ca.crt",
+         "sni": "server.gateward.test", "cipher_tls13": "$tls13"}}
+EOF
+    net_up
+    proxy_targets
+    bg "$NS_S" trojan-server trojan -c "$d/server.json"
+    wait_port "$NS_S" 443
+    bg "$NS_C" trojan-client trojan -c "$d/client.json"
+    wait_port "$NS_C" 1080
+    capture_start
+    proxy_inner
+    capture_save "$name" 240
+    net_down
+}
+
+rec_trojan() {
+    trojan_session trojan-tls13 "TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_256_GCM_SHA384"
+    trojan_session trojan-tls13-chacha "TLS_CHACHA20_POLY1305_SHA256"
+}
+
+ALL+=(trojan)
+
+# v2ray 4.34: client inbound SOCKS5 on 127.0.0.1:1080, outbound $2 (vmess
+# or vless) to 10.99.0.1:10086 over transport $3 (tcp, ws, tls, ws+tls);
+# $4: VMess body security (aes-128-gcm, chacha20-poly1305, none) or the
+# VMess alterId with "legacy" (alterId 16: the MD5 auth header of VMess
+# before AEAD headers).
+v2ray_session() {
+    local name=$1 proto=$2 net=$3 sec=${4:-aes-128-gcm} d="$WORK/v2ray-$1" id stream user alter=0
+    id=$(cat /proc/sys/kernel/random/uuid)
+    mkdir -p "$d"
+    make_pki
+    case $sec in legacy) alter=16 sec=aes-128-gcm ;; esac
+    case $net in
+        tcp) stream='{"network": "tcp"}' ;;
+        ws) stream='{"network": "ws", "wsSettings": {"path": "/gw"}}' ;;
+        tls) stream="{\"network\": \"tcp\", \"security\": \"tls\", \"tlsSettings\": {\"serverName\": \"server.gateward.test\", \"certificates\": [{\"certificateFile\": \"$WORK/pki/SIDE.crt\", \"keyFile\": \"$WORK/pki/server.key\", \"usage\": \"USAGE\"}]}}" ;;
+        ws+tls) stream="{\"network\": \"ws\", \"wsSettings\": {\"path\": \"/gw\"}, \"security\": \"tls\", \"tlsSettings\": {\"serverName\": \"server.gateward.test\", \"certificates\": [{\"certificateFile\": \"$WORK/pki/SIDE.crt\", \"keyFile\": \"$WORK/pki/server.key\", \"usage\": \"USAGE\"}]}}" ;;
+    esac
+    if [ "$proto" = vmess ]; then
+        user="{\"id\": \"$id\", \"alterId\": $alter, \"security\": \"$sec\"}"
+        srv_settings="{\"clients\": [{\"id\": \"$id\", \"alterId\": $alter}]}"
+        cli_settings="{\"vnext\": [{\"address\": \"$SRV\", \"port\": 10086, \"users\": [$user]}]}"
+    else
+        srv_settings="{\"clients\": [{\"id\": \"$id\"}], \"decryption\": \"none\"}"
+        cli_settings="{\"vnext\": [{\"address\": \"$SRV\", \"port\": 10086, \"users\": [{\"id\": \"$id\", \"encryption\": \"none\"}]}]}"
+    fi
+    local sstream=${stream//SIDE/server} cstream=${stream//SIDE/ca}
+    sstream=${sstream//USAGE/encipherment}
+    cstream=${cstream//USAGE/verify}
+    cstream=${cstream//\"keyFile\": \"$WORK\/pki\/server.key\", /}
+    cat >"$d/server.json" <<EOF
+{"log": {"loglevel": "warning"},
+ "inbounds": [{"listen": "$SRV", "port": 10086, "protocol": "$proto",
+               "settings": $srv_settings, "streamSettings": $sstream}],
+ "outbounds": [{"protocol": "freedom"}]}
+EOF
+    cat >"$d/client.json" <<EOF
+{"log": {"loglevel": "warning"},
+ "inbounds": [{"listen": "127.0.0.1", "port": 1080, "protocol": "socks",
+               "settings": {"auth": "noauth", "udp": false}}],
+ "outbounds": [{"protocol": "$proto", "settings": $cli_settings, "streamSettings": $cstream}]}
+EOF
+    net_up
+    proxy_targets
+    bg "$NS_S" v2ray-server env V2RAY_LOCATION_ASSET=/usr/share/v2ray v2ray -config "$d/server.json"
+    wait_port "$NS_S" 10086
+    bg "$NS_C" v2ray-client env V2RAY_LOCATION_ASSET=/usr/share/v2ray v2ray -config "$d/client.json"
+    wait_port "$NS_C" 1080
+    capture_start
+    proxy_inner
+    capture_save "$name" 240
+    net_down
+}
+
+rec_v2ray() {
+    v2ray_session vmess-tcp-aes128gcm vmess tcp aes-128-gcm
+    v2ray_session vmess-tcp-chacha20 vmess tcp chacha20-poly1305
+    v2ray_session vmess-tcp-none vmess tcp none
+    v2ray_session vmess-tcp-legacy vmess tcp legacy
+    v2ray_session vless-tcp vless tcp
+    v2ray_session vmess-ws vmess ws aes-128-gcm
+    v2ray_session vless-ws vless ws
+    v2ray_session vmess-tls vmess tls aes-128-gcm
+    v2ray_session vless-tls vless tls
+    v2ray_session vmess-wss vmess ws+tls aes-128-gcm
+}
+
+ALL+=(v2ray)
+
 main "$@"
