@@ -146,7 +146,7 @@ pub(super) fn not_candidate(b: &[u8]) -> Option<Exemption> {
 
 /// Payload packets whose bytes are tested and sampled for the
 /// random-stream evidence (both directions together).
-const STREAM_WINDOW: u8 = 8;
+pub(super) const STREAM_WINDOW: u8 = 8;
 
 /// Shorter payloads are not tested one by one: Wu et al.'s rules misjudge
 /// random data that short (six printable bytes in a row, half printable),
@@ -179,11 +179,11 @@ enum State {
 /// evidence: every tested payload not exempt, both directions, and the
 /// sampled bytes as random as ciphertext.
 #[derive(Clone, Copy, Debug, Default)]
-struct StreamStats {
+pub(super) struct StreamStats {
     /// A tested payload met an exemption (or the server's first was framed).
     failed: bool,
     /// Payload packets looked at.
-    seen: u8,
+    pub(super) seen: u8,
     /// Tested payloads per direction ([to server, to client]).
     tested: [u8; 2],
     /// Direction changes among the packets looked at.
@@ -197,7 +197,7 @@ struct StreamStats {
 }
 
 impl StreamStats {
-    fn push(&mut self, to_server: bool, payload: &[u8]) {
+    pub(super) fn push(&mut self, to_server: bool, payload: &[u8]) {
         if self.seen >= STREAM_WINDOW {
             return;
         }
@@ -235,7 +235,7 @@ impl StreamStats {
     }
 
     /// Enough packets, both ways, every tested one a candidate.
-    fn holds(&self) -> bool {
+    pub(super) fn holds(&self) -> bool {
         !self.failed
             && self.tested[0] >= 1
             && self.tested[1] >= 1
