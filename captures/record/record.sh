@@ -1701,4 +1701,237 @@ rec_v2ray() {
 
 ALL+=(v2ray)
 
+# --- Benign traffic for false-positive measurement (issue 12) ---------------
+#
+# Ordinary traffic between the same two namespaces, many flows per capture:
+# the set scripts/benign-fp.sh runs gateward over. BENIGN_N scales the flow
+# counts (default 1: about 1,100 flows). The captures are large: record them
+# outside the repository (OUT=/some/dir); captures/recorded/ keeps a small
+# sample (benign-sample, BENIGN_N has no effect on it).
+#
+#   benign-https    nginx TLS 1.2 and 1.3 with several cipher suites, curl
+#                   and wget, one connection per request, HTTP/1.1 and h2
+#   benign-http     plain HTTP downloads of 1 KiB..1 MiB, some keep-alive
+#   benign-dns      dnsmasq as the resolver, dig over UDP and TCP
+#   benign-ntp      chronyd serving NTP, ntpdate and chronyd -q as clients
+#   benign-rsync    rsync daemon, pulls and pushes
+#   benign-msg      long-lived TLS sessions with small messages both ways
+#   benign-rtp      ffmpeg sending RTP video (MPEG-4 and H.264) over UDP
+
+BENIGN_N=${BENIGN_N:-1}
+
+# nginx in gw-srv: HTTP on 80, HTTPS on 443 (TLS 1.2 and 1.3, h2) with the
+# test certificate, serving $WORK/www.
+start_nginx() {
+    local d="$WORK/nginx"
+    make_pki
+    mkdir -p "$d"
+    cat >"$d/nginx.conf" <<EOF
+daemon off;
+user root root;
+worker_processes 1;
+pid $d/nginx.pid;
+error_log $d/error.log;
+events { worker_connections 256; }
+http {
+    access_log off;
+    client_body_temp_path $d/body;
+    proxy_temp_path $d/proxy;
+    fastcgi_temp_path $d/fastcgi;
+    uwsgi_temp_path $d/uwsgi;
+    scgi_temp_path $d/scgi;
+    keepalive_timeout 5;
+    server {
+        listen $SRV:80;
+        listen $SRV:443 ssl http2;
+        ssl_certificate $WORK/pki/server.crt;
+        ssl_certificate_key $WORK/pki/server.key;
+        ssl_protocols TLSv1.2 TLSv1.3;
+        ssl_ciphers ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-CHACHA20-POLY1305:AES128-GCM-SHA256:AES256-SHA;
+        root $WORK/www;
+    }
+}
+EOF
+    bg "$NS_S" nginx nginx -c "$d/nginx.conf"
+    wait_port "$NS_S" 443
+}
+
+# Files of several sizes for the downloads.
+make_sizes() {
+    local n
+    for n in 1 16 64 256 1024; do
+        [ -f "$WORK/www/f$n.bin" ] || head -c $((n * 1024)) /dev/urandom >"$WORK/www/f$n.bin"
+    done
+    [ -f "$WORK/www/text.txt" ] || python3 -c 'print("The quick brown fox jumps over the lazy dog.\n" * 4500, end="")' >"$WORK/www/text.txt"
+}
+
+benign_https() {
+    local i n=$((200 * BENIGN_N)) c opts
+    local ciphers=(ECDHE-RSA-AES128-GCM-SHA256 ECDHE-RSA-AES256-GCM-SHA384 ECDHE-RSA-CHACHA20-POLY1305 AES128-GCM-SHA256 AES256-SHA)
+    local suites=(TLS_AES_128_GCM_SHA256 TLS_AES_256_GCM_SHA384 TLS_CHACHA20_POLY1305_SHA256)
+    local files=(index.html data.bin f1.bin f16.bin f64.bin text.txt)
+    local base=(-sS --max-time 20 -o /dev/null --cacert "$WORK/pki/ca.crt" --resolve "server.gateward.test:443:$SRV")
+    for ((i = 0; i < n; i++)); do
+        c=$((i % 8))
+        case $c in
+            0 | 1 | 2) opts=(--tlsv1.2 --tls-max 1.2 --ciphers "${ciphers[i % 5]}") ;;
+            3 | 4) opts=(--tlsv1.3 --tls13-ciphers "${suites[i % 3]}") ;;
+            5) opts=(--http2) ;;
+            6) opts=(--http1.1 --tlsv1.3) ;;
+            7) opts=() ;;
+        esac
+        ns_c curl "${base[@]}" "${opts[@]}" "https://server.gateward.test/${files[i % 6]}" || true
+    done
+    for ((i = 0; i < 20 * BENIGN_N; i++)); do
+        ns_c wget -q -O /dev/null --ca-certificate="$WORK/pki/ca.crt" \
+            "https://$SRV/${files[i % 6]}" || true
+    done
+}
+
+benign_http() {
+    local i n=$((100 * BENIGN_N)) sizes=(f1.bin f16.bin f64.bin f256.bin f1024.bin text.txt index.html)
+    for ((i = 0; i < n; i++)); do
+        ns_c curl -sS --max-time 20 -o /dev/null "http://$SRV/${sizes[i % 7]}" || true
+    done
+    # Keep-alive: several files over one connection.
+    for ((i = 0; i < 10 * BENIGN_N; i++)); do
+        ns_c curl -sS --max-time 20 -o /dev/null -o /dev/null -o /dev/null \
+            "http://$SRV/f1.bin" "http://$SRV/f16.bin" "http://$SRV/index.html" || true
+    done
+}
+
+benign_dns() {
+    local i n=$((300 * BENIGN_N)) types=(A AAAA MX TXT A A)
+    bg "$NS_S" dnsmasq dnsmasq -k -i gw-s --bind-interfaces --no-resolv --no-hosts \
+        --address=/gateward.test/10.99.0.1 --txt-record=txt.gateward.test,"v=spf1 -all" \
+        --mx-host=gateward.test,mail.gateward.test,10 --log-facility=-
+    wait_port "$NS_S" 53 10 -u
+    for ((i = 0; i < n; i++)); do
+        ns_c dig +short +tries=1 +time=2 @"$SRV" -t "${types[i % 6]}" "host$((i % 50)).gateward.test" >/dev/null || true
+    done
+    for ((i = 0; i < 20 * BENIGN_N; i++)); do
+        ns_c dig +tcp +short +tries=1 +time=2 @"$SRV" "www$i.gateward.test" >/dev/null || true
+    done
+}
+
+benign_ntp() {
+    local d="$WORK/chrony" i
+    mkdir -p "$d"
+    printf 'local stratum 8\nallow all\nport 123\ncmdport 0\npidfile %s/chronyd.pid\ndriftfile %s/drift\n' "$d" "$d" >"$d/server.conf"
+    bg "$NS_S" chronyd chronyd -d -x -f "$d/server.conf"
+    wait_port "$NS_S" 123 10 -u
+    sleep 1
+    for ((i = 0; i < 30 * BENIGN_N; i++)); do
+        ns_c ntpdate -q -p 1 "$SRV" >/dev/null 2>&1 || true
+    done
+    printf 'server %s iburst\ncmdport 0\npidfile %s/client.pid\n' "$SRV" "$d" >"$d/client.conf"
+    for ((i = 0; i < 5 * BENIGN_N; i++)); do
+        ns_c timeout 15 chronyd -Q -f "$d/client.conf" >/dev/null 2>&1 || true
+    done
+}
+
+benign_rsync() {
+    local d="$WORK/rsync" i
+    mkdir -p "$d/share" "$d/pull"
+    cp "$WORK/www/"f*.bin "$WORK/www/text.txt" "$d/share/"
+    printf 'pid file = %s/rsyncd.pid\nuse chroot = no\n[share]\n  path = %s/share\n  read only = no\n  uid = root\n  gid = root\n' "$d" "$d" >"$d/rsyncd.conf"
+    bg "$NS_S" rsyncd rsync --daemon --no-detach --config="$d/rsyncd.conf" --port=873
+    wait_port "$NS_S" 873
+    for ((i = 0; i < 10 * BENIGN_N; i++)); do
+        rm -rf "$d/pull"
+        ns_c rsync -a "rsync://$SRV/share/" "$d/pull/" || true
+        ns_c rsync -a "$WORK/www/index.html" "rsync://$SRV/share/up$i.html" || true
+    done
+}
+
+# Long-lived TLS "messaging": openssl s_client holding a session to
+# s_server, a short line every 0.3 s each way for a few seconds.
+benign_msg() {
+    local i
+    make_pki
+    for ((i = 0; i < 10 * BENIGN_N; i++)); do
+        bg "$NS_S" msg-srv sh -c "for j in \$(seq 12); do echo \"server message \$j \$(date +%s%N)\"; sleep 0.3; done | \
+            timeout 8 openssl s_server -quiet -accept 9443 -cert '$WORK/pki/server.crt' -key '$WORK/pki/server.key' -naccept 1"
+        wait_port "$NS_S" 9443
+        (for j in $(seq 12); do echo "client message $j $(date +%s%N)"; sleep 0.3; done) | \
+            ns_c timeout 8 openssl s_client -quiet -connect "$SRV:9443" -CAfile "$WORK/pki/ca.crt" \
+            $([ $((i % 2)) = 0 ] && echo -tls1_2) >/dev/null 2>&1 || true
+        wait "$LAST_PID" 2>/dev/null || true
+    done
+}
+
+# Video-like UDP: ffmpeg's test pattern as RTP to a port in gw-srv (no
+# receiver needed: the packets cross the link all the same).
+benign_rtp() {
+    local i codecs=(mpeg4 libx264 mpeg4 libx264 mjpeg)
+    for ((i = 0; i < 5 * BENIGN_N; i++)); do
+        ns_c timeout 20 ffmpeg -nostdin -loglevel error -re -f lavfi -i testsrc=size=320x240:rate=25 \
+            -t 4 -c:v "${codecs[i % 5]}" -f rtp "rtp://$SRV:$((5004 + 2 * i))" >/dev/null 2>&1 || true
+        ns_c timeout 20 ffmpeg -nostdin -loglevel error -re -f lavfi -i sine=frequency=440:sample_rate=8000 \
+            -t 4 -c:a pcm_mulaw -f rtp "rtp://$SRV:$((6004 + 2 * i))" >/dev/null 2>&1 || true
+    done
+}
+
+# benign_capture NAME FUNCTION [MAX-PACKETS]: one benign capture.
+benign_capture() {
+    local name=$1 fn=$2 max=${3:-0}
+    net_up
+    no_offload "$NS_C" gw-c
+    no_offload "$NS_S" gw-s
+    make_sizes
+    start_nginx
+    capture_start
+    "$fn"
+    capture_save "$name" "$max"
+    net_down
+}
+
+rec_benign() {
+    benign_capture benign-https benign_https
+    benign_capture benign-http benign_http
+    benign_capture benign-dns benign_dns
+    benign_capture benign-ntp benign_ntp
+    benign_capture benign-rsync benign_rsync
+    benign_capture benign-msg benign_msg
+    benign_capture benign-rtp benign_rtp
+}
+
+# The small sample kept in captures/recorded/: a few flows of each kind.
+benign_sample_traffic() {
+    local saved=$BENIGN_N
+    ns_c curl -sS -o /dev/null --cacert "$WORK/pki/ca.crt" --resolve "server.gateward.test:443:$SRV" \
+        --tlsv1.2 --tls-max 1.2 https://server.gateward.test/index.html
+    ns_c curl -sS -o /dev/null --cacert "$WORK/pki/ca.crt" --resolve "server.gateward.test:443:$SRV" \
+        --tlsv1.3 --http2 https://server.gateward.test/data.bin
+    ns_c curl -sS -o /dev/null "http://$SRV/f16.bin"
+    ns_c dig +short +tries=1 @"$SRV" host1.gateward.test >/dev/null || true
+    benign_ntp_once
+    BENIGN_N=$saved
+}
+
+benign_ntp_once() {
+    local d="$WORK/chrony"
+    mkdir -p "$d"
+    printf 'local stratum 8\nallow all\nport 123\ncmdport 0\npidfile %s/chronyd.pid\ndriftfile %s/drift\n' "$d" "$d" >"$d/server.conf"
+    bg "$NS_S" chronyd chronyd -d -x -f "$d/server.conf"
+    wait_port "$NS_S" 123 10 -u
+    sleep 1
+    ns_c ntpdate -q -p 1 "$SRV" >/dev/null 2>&1 || true
+}
+
+rec_benign_sample() {
+    net_up
+    make_sizes
+    start_nginx
+    bg "$NS_S" dnsmasq dnsmasq -k -i gw-s --bind-interfaces --no-resolv --no-hosts \
+        --address=/gateward.test/10.99.0.1 --log-facility=-
+    wait_port "$NS_S" 53 10 -u
+    capture_start
+    benign_sample_traffic
+    capture_save benign-sample 120
+    net_down
+}
+
+ALL+=(benign_sample)
+
 main "$@"

@@ -142,6 +142,7 @@ protocols! {
     Ayiya = "ayiya", "AYIYA", Tunnel;
     Vless = "vless", "VLESS", Proxy;
     V2rayMux = "v2ray_mux", "V2Ray Mux.Cool", Proxy;
+    SimpleObfs = "simple_obfs", "simple-obfs", Proxy;
 }
 
 impl Protocol {

@@ -98,6 +98,7 @@ crate::detect::detector::family! {
     mod tls_in_tls { tls_in_tls: TlsInTls }
     mod websocket { websocket: WebSocketProxy }
     mod vless { vless: Vless }
+    mod simple_obfs { simple_obfs: SimpleObfs }
 }
 
 #[cfg(test)]
