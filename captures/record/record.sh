@@ -1503,7 +1503,7 @@ ss_session() {
     sleep 0.5
     capture_start
     proxy_inner
-    capture_save "$name" 220
+    capture_save "$name" 140
     net_down
 }
 
@@ -1622,7 +1622,7 @@ EOF
     wait_port "$NS_C" 1080
     capture_start
     proxy_inner
-    capture_save "$name" 240
+    capture_save "$name" 140
     net_down
 }
 
@@ -1682,7 +1682,7 @@ EOF
     wait_port "$NS_C" 1080
     capture_start
     proxy_inner
-    capture_save "$name" 240
+    capture_save "$name" 140
     net_down
 }
 
