@@ -453,4 +453,34 @@ mod tests {
         assert_eq!(s.push(Direction::ToServer, 114), Step::Closing);
         assert!(is_inner_finished(s.c2, SS_AEAD_CHUNK_OVERHEAD));
     }
+
+    /// Pseudo-random bytes (a multiplicative hash of the index).
+    fn noise(n: usize, seed: u32) -> Vec<u8> {
+        (0..n as u32)
+            .map(|i| ((i ^ seed).wrapping_mul(2_654_435_761) >> 11) as u8)
+            .collect()
+    }
+
+    #[test]
+    fn random_stream_holds_and_plaintext_does_not() {
+        let mut st = StreamStats::default();
+        st.push(true, &noise(180, 1));
+        st.push(false, &noise(1448, 2));
+        st.push(false, &noise(330, 3));
+        assert!(st.holds());
+        // One direction only, or too few tested payloads: no.
+        let mut one_way = StreamStats::default();
+        one_way.push(true, &noise(180, 1));
+        one_way.push(true, &noise(500, 4));
+        one_way.push(true, &noise(500, 5));
+        assert!(!one_way.holds());
+        // A later payload that is text fails the stream.
+        let mut text = st;
+        text.push(false, b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n<html>");
+        assert!(!text.holds());
+        // Short payloads are not tested (a 3-byte record is not text).
+        let mut short = st;
+        short.push(false, &[0xe8, 0x6e, 0xea]);
+        assert!(short.holds());
+    }
 }
