@@ -2050,4 +2050,499 @@ rec_icmp_few() {
 
 ALL+=(iodine_spread dns2tcp_spread dns_exfil dns_benign icmp_few)
 
+# --- Fully encrypted and obfuscated proxies (issue 12, class 4) -------------
+#
+# Each proxy session carries four kinds of inner traffic, one proxied TCP
+# connection each, in this order: a plain HTTP page, an HTTPS download (a
+# TLS handshake inside), an SSH login running `id` (the server speaks
+# first), and a bulk download of 1 MiB of random bytes (cut by the packet
+# limit). The client program (curl, ssh through `nc -X 5`) talks to the
+# proxy's local SOCKS5 port 127.0.0.1:1080 in gw-cli; the proxy server in
+# gw-srv reaches the targets at 127.0.0.1 (HTTP 8080, HTTPS 8443, sshd
+# 2022), so only the proxy's own connection crosses the captured link.
+# Offloads are off so the capture holds wire-sized segments.
+
+PROXY_INNER=(http tls ssh bulk)
+
+# The targets in gw-srv (and the throwaway ssh user).
+proxy_targets() {
+    make_user
+    [ -f "$WORK/www/bulk.bin" ] || openssl rand -out "$WORK/www/bulk.bin" 1048576
+    start_http "$NS_S"
+    start_https "$NS_S"
+    start_sshd "$NS_S"
+    no_offload "$NS_C" gw-c
+    no_offload "$NS_S" gw-s
+}
+
+# proxy_inner [SOCKS-PORT]: the inner connections through the SOCKS5 port.
+proxy_inner() {
+    local socks=127.0.0.1:${1:-1080} k
+    for k in "${PROXY_INNER[@]}"; do
+        case $k in
+            http) ns_c curl -sS --max-time 20 -o /dev/null --socks5-hostname "$socks" \
+                http://127.0.0.1:8080/index.html ;;
+            tls) ns_c curl -sS --max-time 20 -o /dev/null --cacert "$WORK/pki/ca.crt" \
+                --socks5-hostname "$socks" https://localhost:8443/data.bin ;;
+            ssh) ns_c timeout 30 ssh "${SSH_OPTS[@]}" -i "$WORK/ssh/id_user" \
+                -o ProxyCommand="nc -X 5 -x $socks %h %p" -p 2022 "$USER_NAME@127.0.0.1" id \
+                >>"$LOG/ssh.log" 2>&1 ;;
+            bulk) ns_c curl -sS --max-time 30 -o /dev/null --socks5-hostname "$socks" \
+                http://127.0.0.1:8080/bulk.bin ;;
+        esac
+        sleep 0.5
+    done
+}
+
+# ss_session NAME METHOD [SERVER-PLUGIN SERVER-OPTS CLIENT-PLUGIN CLIENT-OPTS]:
+# shadowsocks-libev ss-server on 10.99.0.1:8388 and ss-local (SOCKS5 on
+# 127.0.0.1:1080) with cipher METHOD, optionally through a SIP003 plugin.
+ss_session() {
+    local name=$1 method=$2 splug=${3:-} sopts=${4:-} cplug=${5:-} copts=${6:-} pw
+    local sargs=() cargs=()
+    pw=$(openssl rand -hex 12)
+    [ -n "$splug" ] && sargs=(--plugin "$splug" --plugin-opts "$sopts")
+    [ -n "$cplug" ] && cargs=(--plugin "$cplug" --plugin-opts "$copts")
+    make_pki
+    net_up
+    proxy_targets
+    bg "$NS_S" ss-server ss-server -s "$SRV" -p 8388 -k "$pw" -m "$method" -t 30 -v "${sargs[@]}"
+    wait_port "$NS_S" 8388
+    bg "$NS_C" ss-local ss-local -s "$SRV" -p 8388 -b 127.0.0.1 -l 1080 -k "$pw" -m "$method" \
+        -t 30 -v "${cargs[@]}"
+    wait_port "$NS_C" 1080
+    sleep 0.5
+    capture_start
+    proxy_inner
+    capture_save "$name" 140
+    net_down
+}
+
+rec_shadowsocks() {
+    ss_session ss-aes-128-gcm aes-128-gcm
+    ss_session ss-aes-256-gcm aes-256-gcm
+    ss_session ss-chacha20-ietf-poly1305 chacha20-ietf-poly1305
+    ss_session ss-xchacha20-ietf-poly1305 xchacha20-ietf-poly1305
+    ss_session ss-aes-192-gcm aes-192-gcm
+    ss_session ss-stream-aes-256-cfb aes-256-cfb
+    ss_session ss-stream-chacha20-ietf chacha20-ietf
+    ss_session ss-stream-aes-128-ctr aes-128-ctr
+    ss_session ss-stream-rc4-md5 rc4-md5
+    ss_session ss-stream-salsa20 salsa20
+}
+
+rec_shadowsocks_plugins() {
+    make_pki
+    ss_session ss-obfs-http chacha20-ietf-poly1305 obfs-server "obfs=http" \
+        obfs-local "obfs=http;obfs-host=www.example.org"
+    ss_session ss-obfs-tls aes-256-gcm obfs-server "obfs=tls" \
+        obfs-local "obfs=tls;obfs-host=www.example.org"
+    ss_session ss-v2ray-plugin-ws aes-128-gcm ss-v2ray-plugin "server" \
+        ss-v2ray-plugin ""
+    ss_session ss-v2ray-plugin-wss chacha20-ietf-poly1305 ss-v2ray-plugin \
+        "server;tls;host=server.gateward.test;cert=$WORK/pki/server.crt;key=$WORK/pki/server.key" \
+        ss-v2ray-plugin "tls;host=server.gateward.test;cert=$WORK/pki/ca.crt"
+}
+
+ALL+=(shadowsocks shadowsocks_plugins)
+
+# obfs4 (obfs4proxy) as a Tor bridge's pluggable transport: the bridge in
+# gw-srv serves obfs4 on 10.99.0.1:9443 with iat-mode $2, the client tor
+# uses that bridge line; the inner traffic is Tor's own link handshake and
+# directory fetches, inside obfs4 framing.
+obfs4_session() {
+    local name=$1 iat=$2 d="$WORK/obfs4-$1" fp cert
+    mkdir -p "$d/relay" "$d/client"
+    chmod 700 "$d/relay" "$d/client"
+    cat >"$d/relay.torrc" <<EOF
+DataDirectory $d/relay
+SocksPort 0
+ORPort 127.0.0.1:9001
+Address $SRV
+Nickname gatewardobfs
+BridgeRelay 1
+PublishServerDescriptor 0
+AssumeReachable 1
+ExitRelay 0
+ContactInfo none
+ServerTransportPlugin obfs4 exec /usr/bin/obfs4proxy
+ServerTransportListenAddr obfs4 $SRV:9443
+ServerTransportOptions obfs4 iat-mode=$iat
+ExtORPort auto
+Log notice stdout
+EOF
+    net_up
+    no_offload "$NS_C" gw-c
+    no_offload "$NS_S" gw-s
+    bg "$NS_S" tor-relay tor -f "$d/relay.torrc"
+    wait_port "$NS_S" 9443 60
+    for _ in $(seq 100); do [ -s "$d/relay/pt_state/obfs4_bridgeline.txt" ] && break; sleep 0.2; done
+    fp=$(awk '{print $2}' "$d/relay/fingerprint")
+    cert=$(grep -o 'cert=[^ ]*' "$d/relay/pt_state/obfs4_bridgeline.txt")
+    cat >"$d/client.torrc" <<EOF
+DataDirectory $d/client
+SocksPort 127.0.0.1:9050
+UseBridges 1
+ClientTransportPlugin obfs4 exec /usr/bin/obfs4proxy
+Bridge obfs4 $SRV:9443 $fp $cert iat-mode=$iat
+Log notice stdout
+EOF
+    capture_start
+    bg "$NS_C" tor-client tor -f "$d/client.torrc"
+    wait_log "$LOG/tor-client.log" 'new bridge descriptor|Bootstrapped [1-9][0-9]%' 60 || true
+    sleep 3
+    capture_save "$name" 200
+    net_down
+}
+
+rec_obfs4() {
+    obfs4_session obfs4-iat0 0
+    obfs4_session obfs4-iat1 1
+    obfs4_session obfs4-iat2 2
+}
+
+ALL+=(obfs4)
+
+# trojan (trojan-gfw): the server on 10.99.0.1:443 (TLS with the test
+# certificate, falling back to the HTTP server for anything not Trojan), the
+# client's SOCKS5 on 127.0.0.1:1080. $2: the client's TLS 1.3 suites ("" =
+# TLS 1.2 only, the client's max_version capped through cipher_tls13 and
+# the server's cipher list).
+trojan_session() {
+    local name=$1 tls13=$2 d="$WORK/trojan-$1" pw
+    pw=$(openssl rand -hex 12)
+    make_pki
+    mkdir -p "$d"
+    cat >"$d/server.json" <<EOF
+{"run_type": "server", "local_addr": "$SRV", "local_port": 443,
+ "remote_addr": "127.0.0.1", "remote_port": 8080, "password": ["$pw"], "log_level": 1,
+ "ssl": {"cert": "$WORK/pki/server.crt", "key": "$WORK/pki/server.key",
+         "alpn": ["http/1.1"], "cipher_tls13": "$tls13"}}
+EOF
+    cat >"$d/client.json" <<EOF
+{"run_type": "client", "local_addr": "127.0.0.1", "local_port": 1080,
+ "remote_addr": "$SRV", "remote_port": 443, "password": ["$pw"], "log_level": 1,
+ "ssl": {"verify": true, "verify_hostname": true, "cert": "$WORK/pki/ca.crt",
+         "sni": "server.gateward.test", "cipher_tls13": "$tls13"}}
+EOF
+    net_up
+    proxy_targets
+    bg "$NS_S" trojan-server trojan -c "$d/server.json"
+    wait_port "$NS_S" 443
+    bg "$NS_C" trojan-client trojan -c "$d/client.json"
+    wait_port "$NS_C" 1080
+    capture_start
+    proxy_inner
+    capture_save "$name" 140
+    net_down
+}
+
+rec_trojan() {
+    trojan_session trojan-tls13 "TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_256_GCM_SHA384"
+    trojan_session trojan-tls13-chacha "TLS_CHACHA20_POLY1305_SHA256"
+}
+
+ALL+=(trojan)
+
+# v2ray 4.34: client inbound SOCKS5 on 127.0.0.1:1080, outbound $2 (vmess
+# or vless) to 10.99.0.1:10086 over transport $3 (tcp, ws, tls, ws+tls);
+# $4: VMess body security (aes-128-gcm, chacha20-poly1305, none) or the
+# VMess alterId with "legacy" (alterId 16: the MD5 auth header of VMess
+# before AEAD headers).
+v2ray_session() {
+    local name=$1 proto=$2 net=$3 sec=${4:-aes-128-gcm} d="$WORK/v2ray-$1" id stream user alter=0
+    id=$(cat /proc/sys/kernel/random/uuid)
+    mkdir -p "$d"
+    make_pki
+    case $sec in legacy) alter=16 sec=aes-128-gcm ;; esac
+    case $net in
+        tcp) stream='{"network": "tcp"}' ;;
+        ws) stream='{"network": "ws", "wsSettings": {"path": "/gw"}}' ;;
+        tls) stream="{\"network\": \"tcp\", \"security\": \"tls\", \"tlsSettings\": {\"serverName\": \"server.gateward.test\", \"certificates\": [{\"certificateFile\": \"$WORK/pki/SIDE.crt\", \"keyFile\": \"$WORK/pki/server.key\", \"usage\": \"USAGE\"}]}}" ;;
+        ws+tls) stream="{\"network\": \"ws\", \"wsSettings\": {\"path\": \"/gw\"}, \"security\": \"tls\", \"tlsSettings\": {\"serverName\": \"server.gateward.test\", \"certificates\": [{\"certificateFile\": \"$WORK/pki/SIDE.crt\", \"keyFile\": \"$WORK/pki/server.key\", \"usage\": \"USAGE\"}]}}" ;;
+    esac
+    if [ "$proto" = vmess ]; then
+        user="{\"id\": \"$id\", \"alterId\": $alter, \"security\": \"$sec\"}"
+        srv_settings="{\"clients\": [{\"id\": \"$id\", \"alterId\": $alter}]}"
+        cli_settings="{\"vnext\": [{\"address\": \"$SRV\", \"port\": 10086, \"users\": [$user]}]}"
+    else
+        srv_settings="{\"clients\": [{\"id\": \"$id\"}], \"decryption\": \"none\"}"
+        cli_settings="{\"vnext\": [{\"address\": \"$SRV\", \"port\": 10086, \"users\": [{\"id\": \"$id\", \"encryption\": \"none\"}]}]}"
+    fi
+    local sstream=${stream//SIDE/server} cstream=${stream//SIDE/ca}
+    sstream=${sstream//USAGE/encipherment}
+    cstream=${cstream//USAGE/verify}
+    cstream=${cstream//\"keyFile\": \"$WORK\/pki\/server.key\", /}
+    cat >"$d/server.json" <<EOF
+{"log": {"loglevel": "warning"},
+ "inbounds": [{"listen": "$SRV", "port": 10086, "protocol": "$proto",
+               "settings": $srv_settings, "streamSettings": $sstream}],
+ "outbounds": [{"protocol": "freedom"}]}
+EOF
+    cat >"$d/client.json" <<EOF
+{"log": {"loglevel": "warning"},
+ "inbounds": [{"listen": "127.0.0.1", "port": 1080, "protocol": "socks",
+               "settings": {"auth": "noauth", "udp": false}}],
+ "outbounds": [{"protocol": "$proto", "settings": $cli_settings, "streamSettings": $cstream}]}
+EOF
+    net_up
+    proxy_targets
+    bg "$NS_S" v2ray-server env V2RAY_LOCATION_ASSET=/usr/share/v2ray v2ray -config "$d/server.json"
+    wait_port "$NS_S" 10086
+    bg "$NS_C" v2ray-client env V2RAY_LOCATION_ASSET=/usr/share/v2ray v2ray -config "$d/client.json"
+    wait_port "$NS_C" 1080
+    capture_start
+    proxy_inner
+    capture_save "$name" 140
+    net_down
+}
+
+rec_v2ray() {
+    v2ray_session vmess-tcp-aes128gcm vmess tcp aes-128-gcm
+    v2ray_session vmess-tcp-chacha20 vmess tcp chacha20-poly1305
+    v2ray_session vmess-tcp-none vmess tcp none
+    v2ray_session vmess-tcp-legacy vmess tcp legacy
+    v2ray_session vless-tcp vless tcp
+    v2ray_session vmess-ws vmess ws aes-128-gcm
+    v2ray_session vless-ws vless ws
+    v2ray_session vmess-tls vmess tls aes-128-gcm
+    v2ray_session vless-tls vless tls
+    v2ray_session vmess-wss vmess ws+tls aes-128-gcm
+}
+
+ALL+=(v2ray)
+
+# --- Benign traffic for false-positive measurement (issue 12) ---------------
+#
+# Ordinary traffic between the same two namespaces, many flows per capture:
+# the set scripts/benign-fp.sh runs gateward over. BENIGN_N scales the flow
+# counts (default 1: about 1,100 flows). The captures are large: record them
+# outside the repository (OUT=/some/dir); captures/recorded/ keeps a small
+# sample (benign-sample, BENIGN_N has no effect on it).
+#
+#   benign-https    nginx TLS 1.2 and 1.3 with several cipher suites, curl
+#                   and wget, one connection per request, HTTP/1.1 and h2
+#   benign-http     plain HTTP downloads of 1 KiB..1 MiB, some keep-alive
+#   benign-dns      dnsmasq as the resolver, dig over UDP and TCP
+#   benign-ntp      chronyd serving NTP, ntpdate and chronyd -q as clients
+#   benign-rsync    rsync daemon, pulls and pushes
+#   benign-msg      long-lived TLS sessions with small messages both ways
+#   benign-rtp      ffmpeg sending RTP video (MPEG-4 and H.264) over UDP
+
+BENIGN_N=${BENIGN_N:-1}
+
+# nginx in gw-srv: HTTP on 80, HTTPS on 443 (TLS 1.2 and 1.3, h2) with the
+# test certificate, serving $WORK/www.
+start_nginx() {
+    local d="$WORK/nginx"
+    make_pki
+    mkdir -p "$d"
+    cat >"$d/nginx.conf" <<EOF
+daemon off;
+user root root;
+worker_processes 1;
+pid $d/nginx.pid;
+error_log $d/error.log;
+events { worker_connections 256; }
+http {
+    access_log off;
+    client_body_temp_path $d/body;
+    proxy_temp_path $d/proxy;
+    fastcgi_temp_path $d/fastcgi;
+    uwsgi_temp_path $d/uwsgi;
+    scgi_temp_path $d/scgi;
+    keepalive_timeout 5;
+    server {
+        listen $SRV:80;
+        listen $SRV:443 ssl http2;
+        ssl_certificate $WORK/pki/server.crt;
+        ssl_certificate_key $WORK/pki/server.key;
+        ssl_protocols TLSv1.2 TLSv1.3;
+        ssl_ciphers ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-CHACHA20-POLY1305:AES128-GCM-SHA256:AES256-SHA;
+        root $WORK/www;
+    }
+}
+EOF
+    bg "$NS_S" nginx nginx -c "$d/nginx.conf"
+    wait_port "$NS_S" 443
+}
+
+# Files of several sizes for the downloads.
+make_sizes() {
+    local n
+    for n in 1 16 64 256 1024; do
+        [ -f "$WORK/www/f$n.bin" ] || head -c $((n * 1024)) /dev/urandom >"$WORK/www/f$n.bin"
+    done
+    [ -f "$WORK/www/text.txt" ] || python3 -c 'print("The quick brown fox jumps over the lazy dog.\n" * 4500, end="")' >"$WORK/www/text.txt"
+}
+
+benign_https() {
+    local i n=$((200 * BENIGN_N)) c opts
+    local ciphers=(ECDHE-RSA-AES128-GCM-SHA256 ECDHE-RSA-AES256-GCM-SHA384 ECDHE-RSA-CHACHA20-POLY1305 AES128-GCM-SHA256 AES256-SHA)
+    local suites=(TLS_AES_128_GCM_SHA256 TLS_AES_256_GCM_SHA384 TLS_CHACHA20_POLY1305_SHA256)
+    local files=(index.html data.bin f1.bin f16.bin f64.bin text.txt)
+    local base=(-sS --max-time 20 -o /dev/null --cacert "$WORK/pki/ca.crt" --resolve "server.gateward.test:443:$SRV")
+    for ((i = 0; i < n; i++)); do
+        c=$((i % 8))
+        case $c in
+            0 | 1 | 2) opts=(--tlsv1.2 --tls-max 1.2 --ciphers "${ciphers[i % 5]}") ;;
+            3 | 4) opts=(--tlsv1.3 --tls13-ciphers "${suites[i % 3]}") ;;
+            5) opts=(--http2) ;;
+            6) opts=(--http1.1 --tlsv1.3) ;;
+            7) opts=() ;;
+        esac
+        ns_c curl "${base[@]}" "${opts[@]}" "https://server.gateward.test/${files[i % 6]}" || true
+    done
+    for ((i = 0; i < 20 * BENIGN_N; i++)); do
+        ns_c wget -q -O /dev/null --ca-certificate="$WORK/pki/ca.crt" \
+            "https://$SRV/${files[i % 6]}" || true
+    done
+}
+
+benign_http() {
+    local i n=$((100 * BENIGN_N)) sizes=(f1.bin f16.bin f64.bin f256.bin f1024.bin text.txt index.html)
+    for ((i = 0; i < n; i++)); do
+        ns_c curl -sS --max-time 20 -o /dev/null "http://$SRV/${sizes[i % 7]}" || true
+    done
+    # Keep-alive: several files over one connection.
+    for ((i = 0; i < 10 * BENIGN_N; i++)); do
+        ns_c curl -sS --max-time 20 -o /dev/null -o /dev/null -o /dev/null \
+            "http://$SRV/f1.bin" "http://$SRV/f16.bin" "http://$SRV/index.html" || true
+    done
+}
+
+benign_dns() {
+    local i n=$((300 * BENIGN_N)) types=(A AAAA MX TXT A A)
+    bg "$NS_S" dnsmasq dnsmasq -k -i gw-s --bind-interfaces --no-resolv --no-hosts \
+        --address=/gateward.test/10.99.0.1 --txt-record=txt.gateward.test,"v=spf1 -all" \
+        --mx-host=gateward.test,mail.gateward.test,10 --log-facility=-
+    wait_port "$NS_S" 53 10 -u
+    for ((i = 0; i < n; i++)); do
+        ns_c dig +short +tries=1 +time=2 @"$SRV" -t "${types[i % 6]}" "host$((i % 50)).gateward.test" >/dev/null || true
+    done
+    for ((i = 0; i < 20 * BENIGN_N; i++)); do
+        ns_c dig +tcp +short +tries=1 +time=2 @"$SRV" "www$i.gateward.test" >/dev/null || true
+    done
+}
+
+benign_ntp() {
+    local d="$WORK/chrony" i
+    mkdir -p "$d"
+    printf 'local stratum 8\nallow all\nport 123\ncmdport 0\npidfile %s/chronyd.pid\ndriftfile %s/drift\n' "$d" "$d" >"$d/server.conf"
+    bg "$NS_S" chronyd chronyd -d -x -f "$d/server.conf"
+    wait_port "$NS_S" 123 10 -u
+    sleep 1
+    for ((i = 0; i < 30 * BENIGN_N; i++)); do
+        ns_c ntpdate -q -p 1 "$SRV" >/dev/null 2>&1 || true
+    done
+    printf 'server %s iburst\ncmdport 0\npidfile %s/client.pid\n' "$SRV" "$d" >"$d/client.conf"
+    for ((i = 0; i < 5 * BENIGN_N; i++)); do
+        ns_c timeout 15 chronyd -Q -f "$d/client.conf" >/dev/null 2>&1 || true
+    done
+}
+
+benign_rsync() {
+    local d="$WORK/rsync" i
+    mkdir -p "$d/share" "$d/pull"
+    cp "$WORK/www/"f*.bin "$WORK/www/text.txt" "$d/share/"
+    printf 'pid file = %s/rsyncd.pid\nuse chroot = no\n[share]\n  path = %s/share\n  read only = no\n  uid = root\n  gid = root\n' "$d" "$d" >"$d/rsyncd.conf"
+    bg "$NS_S" rsyncd rsync --daemon --no-detach --config="$d/rsyncd.conf" --port=873
+    wait_port "$NS_S" 873
+    for ((i = 0; i < 10 * BENIGN_N; i++)); do
+        rm -rf "$d/pull"
+        ns_c rsync -a "rsync://$SRV/share/" "$d/pull/" || true
+        ns_c rsync -a "$WORK/www/index.html" "rsync://$SRV/share/up$i.html" || true
+    done
+}
+
+# Long-lived TLS "messaging": openssl s_client holding a session to
+# s_server, a short line every 0.3 s each way for a few seconds.
+benign_msg() {
+    local i
+    make_pki
+    for ((i = 0; i < 10 * BENIGN_N; i++)); do
+        bg "$NS_S" msg-srv sh -c "for j in \$(seq 12); do echo \"server message \$j \$(date +%s%N)\"; sleep 0.3; done | \
+            timeout 8 openssl s_server -quiet -accept 9443 -cert '$WORK/pki/server.crt' -key '$WORK/pki/server.key' -naccept 1"
+        wait_port "$NS_S" 9443
+        (for j in $(seq 12); do echo "client message $j $(date +%s%N)"; sleep 0.3; done) | \
+            ns_c timeout 8 openssl s_client -quiet -connect "$SRV:9443" -CAfile "$WORK/pki/ca.crt" \
+            $([ $((i % 2)) = 0 ] && echo -tls1_2) >/dev/null 2>&1 || true
+        wait "$LAST_PID" 2>/dev/null || true
+    done
+}
+
+# Video-like UDP: ffmpeg's test pattern as RTP to a port in gw-srv (no
+# receiver needed: the packets cross the link all the same).
+benign_rtp() {
+    local i codecs=(mpeg4 libx264 mpeg4 libx264 mjpeg)
+    for ((i = 0; i < 5 * BENIGN_N; i++)); do
+        ns_c timeout 20 ffmpeg -nostdin -loglevel error -re -f lavfi -i testsrc=size=320x240:rate=25 \
+            -t 4 -c:v "${codecs[i % 5]}" -f rtp "rtp://$SRV:$((5004 + 2 * i))" >/dev/null 2>&1 || true
+        ns_c timeout 20 ffmpeg -nostdin -loglevel error -re -f lavfi -i sine=frequency=440:sample_rate=8000 \
+            -t 4 -c:a pcm_mulaw -f rtp "rtp://$SRV:$((6004 + 2 * i))" >/dev/null 2>&1 || true
+    done
+}
+
+# benign_capture NAME FUNCTION [MAX-PACKETS]: one benign capture.
+benign_capture() {
+    local name=$1 fn=$2 max=${3:-0}
+    net_up
+    no_offload "$NS_C" gw-c
+    no_offload "$NS_S" gw-s
+    make_sizes
+    start_nginx
+    capture_start
+    "$fn"
+    capture_save "$name" "$max"
+    net_down
+}
+
+rec_benign() {
+    benign_capture benign-https benign_https
+    benign_capture benign-http benign_http
+    benign_capture benign-dns benign_dns
+    benign_capture benign-ntp benign_ntp
+    benign_capture benign-rsync benign_rsync
+    benign_capture benign-msg benign_msg
+    benign_capture benign-rtp benign_rtp
+}
+
+# The small sample kept in captures/recorded/: a few flows of each kind.
+benign_sample_traffic() {
+    local saved=$BENIGN_N
+    ns_c curl -sS -o /dev/null --cacert "$WORK/pki/ca.crt" --resolve "server.gateward.test:443:$SRV" \
+        --tlsv1.2 --tls-max 1.2 https://server.gateward.test/index.html
+    ns_c curl -sS -o /dev/null --cacert "$WORK/pki/ca.crt" --resolve "server.gateward.test:443:$SRV" \
+        --tlsv1.3 --http2 https://server.gateward.test/data.bin
+    ns_c curl -sS -o /dev/null "http://$SRV/f16.bin"
+    ns_c dig +short +tries=1 @"$SRV" host1.gateward.test >/dev/null || true
+    benign_ntp_once
+    BENIGN_N=$saved
+}
+
+benign_ntp_once() {
+    local d="$WORK/chrony"
+    mkdir -p "$d"
+    printf 'local stratum 8\nallow all\nport 123\ncmdport 0\npidfile %s/chronyd.pid\ndriftfile %s/drift\n' "$d" "$d" >"$d/server.conf"
+    bg "$NS_S" chronyd chronyd -d -x -f "$d/server.conf"
+    wait_port "$NS_S" 123 10 -u
+    sleep 1
+    ns_c ntpdate -q -p 1 "$SRV" >/dev/null 2>&1 || true
+}
+
+rec_benign_sample() {
+    net_up
+    make_sizes
+    start_nginx
+    bg "$NS_S" dnsmasq dnsmasq -k -i gw-s --bind-interfaces --no-resolv --no-hosts \
+        --address=/gateward.test/10.99.0.1 --log-facility=-
+    wait_port "$NS_S" 53 10 -u
+    capture_start
+    benign_sample_traffic
+    capture_save benign-sample 120
+    net_down
+}
+
+ALL+=(benign_sample)
+
 main "$@"

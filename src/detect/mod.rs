@@ -271,6 +271,10 @@ pub struct FlowFacts<'a> {
     pub bytes: [u64; 2],
     /// Microseconds between the first and the last packet so far.
     pub duration_us: u64,
+    /// The client's SYN was seen (TCP): the flow's first payload bytes are
+    /// its streams' first bytes, not a segment caught mid-stream. Detectors
+    /// that judge "the first byte" of a stream need this.
+    pub syn_seen: bool,
 }
 
 impl<'a> FlowFacts<'a> {
@@ -287,6 +291,7 @@ impl<'a> FlowFacts<'a> {
             pkts: flow.pkts,
             bytes: flow.bytes,
             duration_us: flow.last_ts.micros_since(flow.first_ts),
+            syn_seen: flow.handshake.syn.is_some(),
         }
     }
 }

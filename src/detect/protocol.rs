@@ -140,6 +140,9 @@ protocols! {
     VpnFeed = "vpn_feed", "VPN exit (feed)", Vpn;
     ProxyFeed = "proxy_feed", "proxy exit (feed)", Proxy;
     Ayiya = "ayiya", "AYIYA", Tunnel;
+    Vless = "vless", "VLESS", Proxy;
+    V2rayMux = "v2ray_mux", "V2Ray Mux.Cool", Proxy;
+    SimpleObfs = "simple_obfs", "simple-obfs", Proxy;
 }
 
 impl Protocol {

@@ -19,7 +19,8 @@ pub fn hex(s: &str) -> Vec<u8> {
         .collect()
 }
 
-/// Facts of a TCP flow 10.0.0.1:40000 -> 10.0.0.2:1234 with no dissector.
+/// Facts of a TCP flow 10.0.0.1:40000 -> 10.0.0.2:1234 with no dissector,
+/// its SYN seen.
 pub fn facts() -> FlowFacts<'static> {
     FlowFacts {
         proto: IpProto::TCP,
@@ -32,6 +33,7 @@ pub fn facts() -> FlowFacts<'static> {
         pkts: [0, 0],
         bytes: [0, 0],
         duration_us: 0,
+        syn_seen: true,
     }
 }
 

@@ -144,27 +144,124 @@ pub(super) fn not_candidate(b: &[u8]) -> Option<Exemption> {
     exemption(b).or_else(|| plaintext_framing(b).then_some(Exemption::Framing))
 }
 
+/// Payload packets whose bytes are tested and sampled for the
+/// random-stream evidence (both directions together).
+pub(super) const STREAM_WINDOW: u8 = 8;
+
+/// Shorter payloads are not tested one by one: Wu et al.'s rules misjudge
+/// random data that short (six printable bytes in a row, half printable),
+/// and they are what a keystroke or an ACK-sized record is.
+const MIN_TESTED: usize = 32;
+
+/// Bytes of each tested payload added to the flow's sample (bounds the
+/// work per flow; the head of a message is what plaintext framing shows).
+const SAMPLE_PER_PACKET: usize = 256;
+
+/// Fewest sampled bytes for the sample's randomness test to mean anything.
+const MIN_SAMPLE: u32 = 256;
+
+/// Payload packets after which the relayed-handshake shape is given up.
+const SHAPE_WINDOW: u16 = 24;
+
 /// Where the detector stands.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 enum State {
     /// Nothing seen yet.
     #[default]
     Start,
-    /// The first client payload was a candidate; waiting for the server's.
-    ClientCandidate,
-    /// Both first payloads were candidates: following the shape.
-    Both,
+    /// The first client payload was a candidate: following the flow.
+    Following,
     /// Decided.
     Done,
+}
+
+/// What the flow's first payload packets showed, for the random-stream
+/// evidence: every tested payload not exempt, both directions, and the
+/// sampled bytes as random as ciphertext.
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct StreamStats {
+    /// A tested payload met an exemption (or the server's first was framed).
+    failed: bool,
+    /// Payload packets looked at.
+    pub(super) seen: u8,
+    /// Tested payloads per direction ([to server, to client]).
+    tested: [u8; 2],
+    /// Direction changes among the packets looked at.
+    turns: u8,
+    /// Direction of the last packet looked at (true: to server).
+    last_to_server: bool,
+    /// Sampled bytes, their set bits and their printable bytes.
+    bytes: u32,
+    bits: u32,
+    printable: u32,
+}
+
+impl StreamStats {
+    pub(super) fn push(&mut self, to_server: bool, payload: &[u8]) {
+        if self.seen >= STREAM_WINDOW {
+            return;
+        }
+        if self.seen > 0 && to_server != self.last_to_server {
+            self.turns += 1;
+        }
+        self.last_to_server = to_server;
+        self.seen += 1;
+        if payload.len() < MIN_TESTED {
+            return;
+        }
+        if exemption(payload).is_some() {
+            self.failed = true;
+            return;
+        }
+        self.tested[usize::from(!to_server)] += 1;
+        for &b in &payload[..payload.len().min(SAMPLE_PER_PACKET)] {
+            self.bits += b.count_ones();
+            self.printable += u32::from(printable(b));
+        }
+        self.bytes += payload.len().min(SAMPLE_PER_PACKET) as u32;
+    }
+
+    /// The sample is as random as ciphertext: its mean set bits per byte
+    /// and its printable fraction within four standard deviations of
+    /// uniformly random bytes' (4 bits, variance 2 per byte; 95/256
+    /// printable). Plaintext binary (small integers, zero padding) and
+    /// text fall far outside.
+    fn random(&self) -> bool {
+        let n = f64::from(self.bytes);
+        let bits = f64::from(self.bits) - 4.0 * n;
+        let p = 95.0 / 256.0;
+        let pr = f64::from(self.printable) - p * n;
+        bits * bits <= 16.0 * 2.0 * n && pr * pr <= 16.0 * n * p * (1.0 - p)
+    }
+
+    /// Enough packets, both ways, every tested one a candidate.
+    pub(super) fn holds(&self) -> bool {
+        !self.failed
+            && self.tested[0] >= 1
+            && self.tested[1] >= 1
+            && self.tested[0] + self.tested[1] >= 3
+            && self.bytes >= MIN_SAMPLE
+            && self.random()
+    }
 }
 
 /// Per-flow state of the fully-encrypted-proxy detector.
 #[derive(Clone, Copy, Debug, Default)]
 pub(super) struct FullyEncrypted {
     state: State,
+    /// The client's SYN was seen (the first payload is the stream's head).
+    syn: bool,
+    /// The server has sent payload (its first was a candidate).
+    server_spoke: bool,
     shape: Shape,
+    /// The relayed-handshake shape: `None` while it may still match.
+    shape_done: Option<bool>,
+    stats: StreamStats,
     /// Average set bits per byte of the first client payload, times 100.
     popcount_x100: u16,
+    /// Sizes of the first client and server payloads.
+    c1: u16,
+    s1: u16,
 }
 
 impl Detector for FullyEncrypted {
@@ -172,51 +269,102 @@ impl Detector for FullyEncrypted {
 
     /// One payload packet.
     fn on_packet(&mut self, p: &PacketView<'_>, facts: &FlowFacts<'_>, _ctx: &Self::Ctx, out: &mut Vec<Detection>) {
+        let to_server = p.dir == Direction::ToServer;
         match self.state {
             State::Start => {
-                if p.proto != IpProto::TCP
-                    || p.dir != Direction::ToServer
-                    || not_candidate(p.payload).is_some()
-                {
+                if p.proto != IpProto::TCP || !to_server || not_candidate(p.payload).is_some() {
                     self.state = State::Done;
                     return;
                 }
                 let bits: u32 = p.payload.iter().map(|x| x.count_ones()).sum();
                 self.popcount_x100 = (bits as usize * 100 / p.payload.len()) as u16;
-                self.state = State::ClientCandidate;
+                self.c1 = u16::try_from(p.payload.len()).unwrap_or(u16::MAX);
+                self.syn = facts.syn_seen;
+                self.state = State::Following;
                 self.shape.push(p.dir, p.payload.len());
+                self.stats.push(true, p.payload);
             }
-            State::ClientCandidate => {
-                if p.dir == Direction::ToClient {
+            State::Following => {
+                if !to_server && !self.server_spoke {
                     if not_candidate(p.payload).is_some() {
                         self.state = State::Done;
                         return;
                     }
-                    self.state = State::Both;
+                    self.server_spoke = true;
+                    self.s1 = u16::try_from(p.payload.len()).unwrap_or(u16::MAX);
                 }
-                if self.shape.push(p.dir, p.payload.len()) == Step::NoMatch {
-                    self.state = State::Done;
+                self.stats.push(to_server, p.payload);
+                if self.shape_done.is_none() {
+                    self.shape_done = match self.shape.push(p.dir, p.payload.len()) {
+                        Step::More if p.index < SHAPE_WINDOW => None,
+                        Step::More | Step::NoMatch => Some(false),
+                        Step::Closing => Some(self.server_spoke),
+                    };
+                }
+                if self.shape_done == Some(true)
+                    || (self.shape_done.is_some() && self.stats.seen >= STREAM_WINDOW)
+                {
+                    self.decide(facts, out);
                 }
             }
-            State::Both => match self.shape.push(p.dir, p.payload.len()) {
-                Step::More => {}
-                Step::NoMatch => self.state = State::Done,
-                Step::Closing => {
-                    self.state = State::Done;
-                    if recognised(facts) {
-                        return;
-                    }
-                    out.push(self.finding());
-                }
-            },
             State::Done => {}
+        }
+    }
+
+    /// The flow ended within the window: judge what it showed.
+    fn on_end(&mut self, facts: &FlowFacts<'_>, _ctx: &Self::Ctx, out: &mut Vec<Detection>) {
+        if self.state == State::Following {
+            self.decide(facts, out);
         }
     }
 }
 
 impl FullyEncrypted {
+    /// The one decision: a relayed TLS handshake in a fully encrypted
+    /// stream, or a stream random from its first byte both ways.
+    fn decide(&mut self, facts: &FlowFacts<'_>, out: &mut Vec<Detection>) {
+        self.state = State::Done;
+        if recognised(facts) || !self.server_spoke {
+            return;
+        }
+        if self.shape_done == Some(true) {
+            out.push(self.relayed_finding());
+        } else if self.syn && self.stats.holds() {
+            out.push(self.stream_finding());
+        }
+    }
 
-    fn finding(&self) -> Detection {
+    fn with_first(&self, d: Detection) -> Detection {
+        d.with(
+            "first_payload_popcount",
+            format!(
+                "{}.{:02}",
+                self.popcount_x100 / 100,
+                self.popcount_x100 % 100
+            ),
+        )
+        .with("client_first", self.c1)
+        .with("server_first", self.s1)
+    }
+
+    fn stream_finding(&self) -> Detection {
+        let st = &self.stats;
+        let pop = u64::from(st.bits) * 100 / u64::from(st.bytes.max(1));
+        let d = Detection::new(
+            Category::Proxy,
+            Protocol::EncryptedProxy,
+            Confidence::Medium,
+            Basis::Behaviour,
+            "fully encrypted stream: no GFW exemption and no plaintext framing on either side's first payload, every later payload random too, the sampled bytes as random as ciphertext",
+        );
+        self.with_first(d)
+            .with("payloads_tested", u32::from(st.tested[0]) + u32::from(st.tested[1]))
+            .with("direction_changes", st.turns)
+            .with("sample_bytes", st.bytes)
+            .with("sample_popcount", format!("{}.{:02}", pop / 100, pop % 100))
+    }
+
+    fn relayed_finding(&self) -> Detection {
         let s = &self.shape;
         let ss = is_inner_finished(s.c2, SS_AEAD_CHUNK_OVERHEAD);
         let (protocol, reason) = if ss {
@@ -230,31 +378,23 @@ impl FullyEncrypted {
                 "fully encrypted stream (no GFW exemption applies) carrying a relayed TLS handshake",
             )
         };
-        let mut d = Detection::new(
-            Category::Proxy,
-            protocol,
-            Confidence::Medium,
-            Basis::Behaviour,
-            reason,
-        )
-        .with(
-            "first_payload_popcount",
-            format!(
-                "{}.{:02}",
-                self.popcount_x100 / 100,
-                self.popcount_x100 % 100
-            ),
-        )
-        .with("client_burst", s.c1)
-        .with("server_burst", s.s1)
-        .with("client_closing", s.c2);
+        let mut d = self
+            .with_first(Detection::new(
+                Category::Proxy,
+                protocol,
+                Confidence::Medium,
+                Basis::Behaviour,
+                reason,
+            ))
+            .with("client_burst", s.c1)
+            .with("server_burst", s.s1)
+            .with("client_closing", s.c2);
         if ss {
             d = d.with("aead_chunk_overhead", SS_AEAD_CHUNK_OVERHEAD);
         }
         d
     }
 }
-
 
 /// True when a dissector claimed the flow (its payload is a known protocol).
 fn recognised(facts: &FlowFacts<'_>) -> bool {
@@ -312,5 +452,35 @@ mod tests {
         assert_eq!(s.push(Direction::ToClient, 5493), Step::More);
         assert_eq!(s.push(Direction::ToServer, 114), Step::Closing);
         assert!(is_inner_finished(s.c2, SS_AEAD_CHUNK_OVERHEAD));
+    }
+
+    /// Pseudo-random bytes (a multiplicative hash of the index).
+    fn noise(n: usize, seed: u32) -> Vec<u8> {
+        (0..n as u32)
+            .map(|i| ((i ^ seed).wrapping_mul(2_654_435_761) >> 11) as u8)
+            .collect()
+    }
+
+    #[test]
+    fn random_stream_holds_and_plaintext_does_not() {
+        let mut st = StreamStats::default();
+        st.push(true, &noise(180, 1));
+        st.push(false, &noise(1448, 2));
+        st.push(false, &noise(330, 3));
+        assert!(st.holds());
+        // One direction only, or too few tested payloads: no.
+        let mut one_way = StreamStats::default();
+        one_way.push(true, &noise(180, 1));
+        one_way.push(true, &noise(500, 4));
+        one_way.push(true, &noise(500, 5));
+        assert!(!one_way.holds());
+        // A later payload that is text fails the stream.
+        let mut text = st;
+        text.push(false, b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n<html>");
+        assert!(!text.holds());
+        // Short payloads are not tested (a 3-byte record is not text).
+        let mut short = st;
+        short.push(false, &[0xe8, 0x6e, 0xea]);
+        assert!(short.holds());
     }
 }

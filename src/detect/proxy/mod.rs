@@ -97,6 +97,8 @@ crate::detect::detector::family! {
     mod fully_encrypted { fully_encrypted: FullyEncrypted }
     mod tls_in_tls { tls_in_tls: TlsInTls }
     mod websocket { websocket: WebSocketProxy }
+    mod vless { vless: Vless }
+    mod simple_obfs { simple_obfs: SimpleObfs }
 }
 
 #[cfg(test)]

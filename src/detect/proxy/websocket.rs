@@ -16,7 +16,7 @@
 //! decrypted.
 
 use super::encap::{Shape, Step};
-use super::fully_encrypted::not_candidate;
+use super::fully_encrypted::{STREAM_WINDOW, StreamStats, not_candidate};
 use crate::decode::IpProto;
 use crate::detect::Protocol;
 use crate::detect::{Basis, Category, Confidence, Detection, FlowFacts, PacketView};
@@ -64,6 +64,37 @@ fn contains_ci(hay: &[u8], needle: &[u8]) -> bool {
         .any(|w| w.eq_ignore_ascii_case(needle))
 }
 
+/// A V2Ray Mux.Cool frame header at the start of a frame's payload: the
+/// metadata length, session id, status (1 new, 2 keep, 3 end, 4 keep
+/// alive) and option byte; for a new session, network (1 TCP, 2 UDP),
+/// port and address (type 1 IPv4, 2 domain, 3 IPv6) fill the metadata
+/// exactly. Returns (session id, status).
+pub(super) fn mux_frame(b: &[u8]) -> Option<(u16, u8)> {
+    let meta = usize::from(u16::from_be_bytes([*b.first()?, *b.get(1)?]));
+    let session = u16::from_be_bytes([*b.get(2)?, *b.get(3)?]);
+    let status = *b.get(4)?;
+    let option = *b.get(5)?;
+    if option & !0x03 != 0 {
+        return None;
+    }
+    match status {
+        1 => {
+            let network = *b.get(6)?;
+            let atyp = *b.get(9)?;
+            let alen = match atyp {
+                1 => 4,
+                3 => 16,
+                2 => 1 + usize::from(*b.get(10)?),
+                _ => return None,
+            };
+            ((1..=2).contains(&network) && meta == 2 + 1 + 1 + 1 + 2 + 1 + alen)
+                .then_some((session, status))
+        }
+        2..=4 => (meta == 4).then_some((session, status)),
+        _ => None,
+    }
+}
+
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 enum State {
     #[default]
@@ -72,9 +103,14 @@ enum State {
     Upgrade,
     /// Switched: waiting for the first client frame.
     Switched,
+    /// The first client frame was a VLESS request; waiting for the answer.
+    VlessRequest(super::vless::Request),
+    /// The first client frame opened a Mux.Cool session; waiting for the
+    /// server's frame of the same session.
+    MuxNew(u16),
     /// First client frame was a candidate; waiting for the server's.
     ClientCandidate,
-    /// Both were candidates: following the shape.
+    /// Both were candidates: following the shape and the frames.
     Both,
     Done,
 }
@@ -84,6 +120,9 @@ enum State {
 pub(super) struct WebSocketProxy {
     state: State,
     shape: Shape,
+    /// The relayed-handshake shape: `None` while it may still match.
+    shape_done: Option<bool>,
+    stats: StreamStats,
     first_frame: u32,
 }
 
@@ -93,20 +132,21 @@ impl Detector for WebSocketProxy {
     /// One payload packet.
     fn on_packet(&mut self, p: &PacketView<'_>, _facts: &FlowFacts<'_>, _ctx: &Self::Ctx, out: &mut Vec<Detection>) {
         if p.index >= WINDOW {
-            self.state = State::Done;
+            self.finish(out);
             return;
         }
         let b = p.payload;
+        let to_server = p.dir == Direction::ToServer;
         match self.state {
             State::Start => {
                 let upgrade = p.proto == IpProto::TCP
-                    && p.dir == Direction::ToServer
+                    && to_server
                     && b.starts_with(b"GET ")
                     && contains_ci(&b[..b.len().min(4096)], b"websocket");
                 self.state = if upgrade { State::Upgrade } else { State::Done };
             }
             State::Upgrade => {
-                if p.dir == Direction::ToClient {
+                if !to_server {
                     let switched = b.starts_with(b"HTTP/1.") && b.get(9..12) == Some(b"101");
                     self.state = if switched {
                         State::Switched
@@ -116,73 +156,161 @@ impl Detector for WebSocketProxy {
                 }
             }
             State::Switched => {
-                if p.dir == Direction::ToClient {
+                if !to_server {
                     // The server spoke first on the socket: not a relay
-                    // of the client's handshake.
+                    // of the client's connection.
                     self.state = State::Done;
                     return;
                 }
-                if !binary_candidate(b, true) {
+                let mut buf = [0u8; SAMPLE];
+                let Some(data) = frame_payload(b, true, &mut buf) else {
+                    self.state = State::Done;
+                    return;
+                };
+                if let Some(r) = super::vless::request(data) {
+                    self.state = State::VlessRequest(r);
+                    return;
+                }
+                if let Some((session, 1)) = mux_frame(data) {
+                    self.state = State::MuxNew(session);
+                    return;
+                }
+                if data.len() < 16 || not_candidate(data).is_some() {
                     self.state = State::Done;
                     return;
                 }
                 self.first_frame = u32::try_from(b.len()).unwrap_or(u32::MAX);
                 self.shape.push(p.dir, b.len());
+                self.stats.push(true, data);
                 self.state = State::ClientCandidate;
             }
-            State::ClientCandidate => {
-                if p.dir == Direction::ToClient {
-                    if !binary_candidate(b, false) {
+            State::VlessRequest(r) => {
+                if !to_server {
+                    let mut buf = [0u8; SAMPLE];
+                    if frame_payload(b, false, &mut buf).is_some_and(super::vless::response) {
+                        out.push(super::vless::finding(&r, "websocket"));
+                    }
+                    self.state = State::Done;
+                }
+            }
+            State::MuxNew(session) => {
+                if !to_server {
+                    let mut buf = [0u8; SAMPLE];
+                    let keep = frame_payload(b, false, &mut buf)
+                        .and_then(mux_frame)
+                        .is_some_and(|(s, st)| s == session && st == 2);
+                    if keep {
+                        out.push(mux_finding(session));
+                    }
+                    self.state = State::Done;
+                }
+            }
+            State::ClientCandidate | State::Both => {
+                let mut buf = [0u8; SAMPLE];
+                let data = frame_payload(b, to_server, &mut buf).unwrap_or(&b[..b.len().min(SAMPLE)]);
+                if !to_server && self.state == State::ClientCandidate {
+                    if data.len() < 16 || not_candidate(data).is_some() {
                         self.state = State::Done;
                         return;
                     }
                     self.state = State::Both;
                 }
-                if self.shape.push(p.dir, b.len()) == Step::NoMatch {
-                    self.state = State::Done;
+                self.stats.push(to_server, data);
+                if self.shape_done.is_none() {
+                    self.shape_done = match self.shape.push(p.dir, b.len()) {
+                        Step::More => None,
+                        Step::NoMatch => Some(false),
+                        Step::Closing => Some(self.state == State::Both),
+                    };
+                }
+                if self.shape_done == Some(true)
+                    || (self.shape_done.is_some() && self.stats.seen >= STREAM_WINDOW)
+                {
+                    self.finish(out);
                 }
             }
-            State::Both => match self.shape.push(p.dir, b.len()) {
-                Step::More => {}
-                Step::NoMatch => self.state = State::Done,
-                Step::Closing => {
-                    self.state = State::Done;
-                    out.push(
-                        Detection::new(
-                            Category::Proxy,
-                            Protocol::Vmess,
-                            Confidence::Medium,
-                            Basis::Behaviour,
-                            "WebSocket whose binary frames are fully encrypted from the first byte and carry a relayed TLS handshake (VMess-style)",
-                        )
-                        .with("first_client_frame", self.first_frame)
-                        .with("client_burst", self.shape.c1)
-                        .with("server_burst", self.shape.s1),
-                    );
-                }
-            },
             State::Done => {}
+        }
+    }
+
+    /// The flow ended within the window.
+    fn on_end(&mut self, _facts: &FlowFacts<'_>, _ctx: &Self::Ctx, out: &mut Vec<Detection>) {
+        self.finish(out);
+    }
+}
+
+impl WebSocketProxy {
+    /// The decision for the candidate path: the relayed handshake (VMess
+    /// style) or a fully encrypted stream of frames.
+    fn finish(&mut self, out: &mut Vec<Detection>) {
+        let both = self.state == State::Both;
+        self.state = State::Done;
+        if !both {
+            return;
+        }
+        if self.shape_done == Some(true) {
+            out.push(
+                Detection::new(
+                    Category::Proxy,
+                    Protocol::Vmess,
+                    Confidence::Medium,
+                    Basis::Behaviour,
+                    "WebSocket whose binary frames are fully encrypted from the first byte and carry a relayed TLS handshake (VMess-style)",
+                )
+                .with("first_client_frame", self.first_frame)
+                .with("client_burst", self.shape.c1)
+                .with("server_burst", self.shape.s1),
+            );
+        } else if self.stats.holds() {
+            out.push(
+                Detection::new(
+                    Category::Proxy,
+                    Protocol::EncryptedProxy,
+                    Confidence::Medium,
+                    Basis::Behaviour,
+                    "WebSocket whose binary frames are fully encrypted from the first byte both ways (no GFW exemption, no plaintext framing, every later frame random too)",
+                )
+                .with("transport", "websocket")
+                .with("first_client_frame", self.first_frame),
+            );
         }
     }
 }
 
+/// The finding for a Mux.Cool session opened inside a WebSocket.
+fn mux_finding(session: u16) -> Detection {
+    Detection::new(
+        Category::Proxy,
+        Protocol::V2rayMux,
+        Confidence::High,
+        Basis::Structure,
+        "WebSocket carrying V2Ray Mux.Cool frames: the client opens a session (metadata length, session id, status new, network, destination), the server answers on the same session",
+    )
+    .with("transport", "websocket")
+    .with("session", session)
+}
 
-/// The packet starts a binary frame (masked iff from the client) whose
-/// payload head, once unmasked, is a fully-encrypted candidate.
-fn binary_candidate(b: &[u8], from_client: bool) -> bool {
-    let Some((op, key, off, len)) = frame_header(b) else {
-        return false;
-    };
-    if op != OP_BINARY || key.is_some() != from_client || len < 16 {
-        return false;
+/// The payload head of the binary frame at the start of `b` (masked iff
+/// from the client), unmasked into `buf`.
+fn frame_payload<'b>(b: &[u8], from_client: bool, buf: &'b mut [u8; SAMPLE]) -> Option<&'b [u8]> {
+    let (op, key, off, _len) = frame_header(b)?;
+    if op != OP_BINARY || key.is_some() != from_client {
+        return None;
     }
     let data = &b[off.min(b.len())..];
     let n = data.len().min(SAMPLE);
-    let mut buf = [0u8; SAMPLE];
     for (i, (dst, src)) in buf.iter_mut().zip(&data[..n]).enumerate() {
         *dst = src ^ key.map_or(0, |k| k[i % 4]);
     }
-    n >= 16 && not_candidate(&buf[..n]).is_none()
+    Some(&buf[..n])
+}
+
+/// The packet starts a binary frame (masked iff from the client) whose
+/// payload head, once unmasked, is a fully-encrypted candidate.
+#[cfg(test)]
+fn binary_candidate(b: &[u8], from_client: bool) -> bool {
+    let mut buf = [0u8; SAMPLE];
+    frame_payload(b, from_client, &mut buf).is_some_and(|d| d.len() >= 16 && not_candidate(d).is_none())
 }
 
 #[cfg(test)]
