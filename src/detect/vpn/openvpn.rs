@@ -208,15 +208,18 @@ impl Detector for OpenVpn {
 
 impl OpenVpn {
 
+    /// The rest of `seg` after the tail of a packet that began in an earlier
+    /// segment of direction `d` (the bytes still owed to it).
+    fn skip_tail<'a>(&mut self, d: usize, seg: &'a [u8]) -> &'a [u8] {
+        let n = (self.sides[d].skip as usize).min(seg.len());
+        self.sides[d].skip -= n as u32;
+        &seg[n..]
+    }
+
     /// Walks the 2-byte-length-prefixed packets of a TCP segment, skipping
     /// the tails of packets that began in earlier segments.
     fn on_segment(&mut self, d: usize, mut seg: &[u8]) {
-        let skip = self.sides[d].skip as usize;
-        if skip > 0 {
-            let n = skip.min(seg.len());
-            self.sides[d].skip -= n as u32;
-            seg = &seg[n..];
-        }
+        seg = self.skip_tail(d, seg);
         let mut records = 0;
         while seg.len() >= 2 && !self.sides[d].failed && records < 16 {
             records += 1;
@@ -310,12 +313,7 @@ impl OpenVpn {
     /// and length to [`Self::on_data`]; the tail of a packet begun in an
     /// earlier segment is skipped.
     fn on_data_segment(&mut self, d: usize, mut seg: &[u8], out: &mut Vec<Detection>) {
-        let skip = self.sides[d].skip as usize;
-        if skip > 0 {
-            let n = skip.min(seg.len());
-            self.sides[d].skip -= n as u32;
-            seg = &seg[n..];
-        }
+        seg = self.skip_tail(d, seg);
         let mut records = 0;
         while seg.len() >= 2 && self.mode == 2 && records < 16 {
             records += 1;
